@@ -1,0 +1,149 @@
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { localDown, localStatus, localUp, useLocalStack } from './local-stack.ts';
+import { table, printable } from './output.ts';
+
+/**
+ * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
+ * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input.
+ */
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const info = (s: string) => process.stderr.write(`${s}\n`);
+const printJson = (v: unknown) => print(JSON.stringify(v, null, 2));
+
+// The CLI is an operator's tool: Powertools' JSON logs and EMF metrics belong in CloudWatch, not
+// in the middle of a table. RENEWAL_VERBOSE=1 brings the logs back (on stdout, as Lambda prints them).
+if (!process.env.RENEWAL_VERBOSE) {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
+const program = new Command('renewal')
+  .description('Renewal of Douyin industrial-belt service providers: intake, aggregation, evaluation, mail.')
+  .showHelpAfterError()
+  .exitOverride();
+
+const local = program.command('local').description('the embedded stack: dynalite and aws-ses-v2-local');
+local
+  .command('up')
+  .description('start the embedded stack in the background (data under .local/), create the tables')
+  .option('--json', 'print the endpoints as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const s = await localUp();
+    if (o.json) printJson(s);
+    else print(table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!]]));
+  });
+local
+  .command('down')
+  .description('stop the embedded stack (data stays under .local/)')
+  .option('--json', 'print what was stopped as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const r = await localDown();
+    if (o.json) printJson(r);
+    else print(r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running');
+  });
+local
+  .command('status')
+  .description('say what runs where')
+  .option('--json', 'print {"running", "dynamodb", "ses", "viewer"}')
+  .action(async (o: { json?: boolean }) => {
+    const s = await localStatus();
+    if (o.json) printJson(s);
+    else if (!s.running) print('embedded stack: not running (renewal local up)');
+    else print(table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!]]));
+  });
+
+program
+  .command('import')
+  .description('feed an NDJSON file of platform events through the intake function, in SQS-sized batches')
+  .argument('<file>', 'NDJSON file, one event per line (blank lines skipped)')
+  .option('--json', 'print {"accepted","duplicates","rejected"}')
+  .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default('24').argParser(positiveInt('--concurrency')))
+  .action(async (file: string, o: { json?: boolean; concurrency: number }) => {
+    if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
+    await useLocalStack(info);
+    const { intake } = await import('#functions/intake.ts');
+    const { importFile } = await import('./import.ts');
+    const r = await importFile(intake, file, { concurrency: o.concurrency });
+    const out = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ...(r.failed ? { failed: r.failed } : {}) };
+    if (o.json) printJson(out);
+    else {
+      print(table(['accepted', 'duplicates', 'rejected', 'failed'], [[r.accepted, r.duplicates, r.rejected, r.failed]], ['right', 'right', 'right', 'right']));
+      if (r.rejected) print('see the reasons with: renewal rejected');
+    }
+    if (r.failed) {
+      info(`${r.failed} events could not be stored after every retry; run the import again (it is idempotent)`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('rejected')
+  .description('list rejected events with their reasons')
+  .option('--json', 'print an array of {"line"?, "event"?, "reason", ...}')
+  .action(async (o: { json?: boolean }) => {
+    await useLocalStack(info);
+    const { createDocumentClient } = await import('#shared/aws.ts');
+    const { tableNamesFromEnv } = await import('#shared/config.ts');
+    const { listRejected } = await import('#shared/store/rejected.ts');
+    const db = createDocumentClient();
+    const rows = await listRejected(db, tableNamesFromEnv().rejected);
+    if (o.json) printJson(rows);
+    else if (!rows.length) print('no rejected events');
+    else {
+      print(table(['source', 'line', 'field', 'reason'], rows.map((r) => [r.source ?? r.messageId ?? '', r.line ?? '', r.field, truncate(r.reason, 110)])));
+      print(`${rows.length} rejected`);
+    }
+  });
+
+program
+  .command('demo')
+  .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
+  .option('--json', 'print the summary as JSON')
+  .addOption(new Option('--providers <n>', 'providers in the generated season').default('120').argParser(positiveInt('--providers')))
+  .addOption(new Option('--orders <n>', 'orders in the generated season').default('100000').argParser(positiveInt('--orders')))
+  .addOption(new Option('--seed <n>', 'random seed of the generated season').default('20240229').argParser(positiveInt('--seed')))
+  .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo({ ...o, print, printJson, info });
+  });
+
+program
+  .command('bench')
+  .description('measure intake against a plain BatchWriteItem baseline (and more), as ratios')
+  .option('--json', 'print {"metrics": {...}, ...}')
+  .addOption(new Option('--orders <n>', 'orders per measurement').default('20000').argParser(positiveInt('--orders')))
+  .action(async (o: { json?: boolean; orders: number }) => {
+    const { runBench } = await import('./bench.ts');
+    await runBench({ ...o, print, printJson, info });
+  });
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag}: must be a positive integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+}
+
+const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here too, with exit code 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof UsageError) {
+    info(`renewal: ${err.message}`);
+    process.exitCode = 2;
+  } else {
+    info(`renewal: ${printable((err as Error).message ?? String(err))}`);
+    if (process.env.RENEWAL_VERBOSE) info((err as Error).stack ?? '');
+    process.exitCode = 1;
+  }
+}

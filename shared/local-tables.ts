@@ -1,0 +1,61 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { TABLES, type TableDef } from './tables.ts';
+import type { TableNames } from './config.ts';
+
+/** CreateTable input for a table definition: on-demand, the same keys and indexes CDK deploys. */
+export function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
+  const keySchema = (pk: string, sk?: string) => [
+    { AttributeName: pk, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: Object.entries(def.attributes).map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    ...(def.indexes.length
+      ? {
+          GlobalSecondaryIndexes: def.indexes.map((ix) => ({
+            IndexName: ix.name,
+            KeySchema: keySchema(ix.partitionKey, ix.sortKey),
+            Projection:
+              ix.project === 'ALL'
+                ? { ProjectionType: 'ALL' as const }
+                : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: ix.project },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Creates every missing table and waits until all are ACTIVE. Safe to run again. */
+export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  await Promise.all(
+    Object.values(TABLES).map(async (def) => {
+      const TableName = names[def.id];
+      try {
+        await client.send(new DescribeTableCommand({ TableName }));
+      } catch (err) {
+        if (!(err instanceof ResourceNotFoundException)) throw err;
+        try {
+          await client.send(new CreateTableCommand(createTableInput(def, TableName)));
+        } catch (createErr) {
+          // A concurrent `local up` created it first: that is the state we want.
+          if ((createErr as Error).name !== 'ResourceInUseException') throw createErr;
+        }
+      }
+      for (let i = 0; ; i++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName }));
+        if (Table?.TableStatus === 'ACTIVE') return;
+        if (i > 200) throw new Error(`table ${TableName} did not become ACTIVE`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }),
+  );
+}

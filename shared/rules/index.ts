@@ -1,0 +1,3 @@
+export * from './time.ts';
+export * from './campaign.ts';
+export * from './rules.ts';

@@ -1,0 +1,67 @@
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+type Key = Record<string, unknown>;
+type Item = Record<string, unknown>;
+type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const backoff = (attempt: number) => sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+/** Thrown when DynamoDB keeps returning unprocessed items after every retry. */
+export class UnprocessedItemsError extends Error {
+  override name = 'UnprocessedItemsError';
+}
+
+/**
+ * BatchGetItem over any number of keys of several tables (100 per request), strongly consistent,
+ * retrying unprocessed keys with backoff. Returns the items found, per table.
+ */
+export async function batchGet(
+  db: DynamoDBDocumentClient,
+  keysByTable: Record<string, Key[]>,
+  maxAttempts = 10,
+): Promise<Record<string, Item[]>> {
+  const found: Record<string, Item[]> = Object.fromEntries(Object.keys(keysByTable).map((t) => [t, []]));
+  const all = Object.entries(keysByTable).flatMap(([table, keys]) => keys.map((key) => [table, key] as const));
+  await Promise.all(
+    chunks(all, 100).map(async (chunk) => {
+      let request: Record<string, { Keys: Key[]; ConsistentRead: boolean }> = {};
+      for (const [table, key] of chunk) (request[table] ??= { Keys: [], ConsistentRead: true }).Keys.push(key);
+      for (let attempt = 0; Object.keys(request).length; attempt++) {
+        if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchGetItem left keys unprocessed after retries');
+        if (attempt) await backoff(attempt);
+        const out = await db.send(new BatchGetCommand({ RequestItems: request }));
+        for (const [table, items] of Object.entries(out.Responses ?? {})) found[table]!.push(...items);
+        request = (out.UnprocessedKeys ?? {}) as typeof request;
+      }
+    }),
+  );
+  return found;
+}
+
+/** BatchWriteItem over any number of puts (25 per request), retrying unprocessed items with backoff. */
+export async function batchWrite(
+  db: DynamoDBDocumentClient,
+  itemsByTable: Record<string, Item[]>,
+  maxAttempts = 10,
+): Promise<void> {
+  const all = Object.entries(itemsByTable).flatMap(([table, items]) => items.map((Item) => [table, Item] as const));
+  await Promise.all(
+    chunks(all, 25).map(async (chunk) => {
+      let request: Record<string, WriteRequest[]> = {};
+      for (const [table, Item] of chunk) (request[table] ??= []).push({ PutRequest: { Item } });
+      for (let attempt = 0; Object.keys(request).length; attempt++) {
+        if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchWriteItem left items unprocessed after retries');
+        if (attempt) await backoff(attempt);
+        const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
+        request = (out.UnprocessedItems ?? {}) as Record<string, WriteRequest[]>;
+      }
+    }),
+  );
+}

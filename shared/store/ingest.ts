@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../config.ts';
+import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
+import { batchGet, batchWrite } from './batch.ts';
+import { eventItemKey, ingestIndexKeys, orderKey, storedFields, toStoredItem } from './items.ts';
+
+/**
+ * Exactly-once storage of platform events, designed for dynalite as much as for DynamoDB: no
+ * transactions, one BatchGetItem then one BatchWriteItem per batch, one item written per accepted
+ * event. Exactness rests on two things:
+ *  - every event has an identity (`entityKey`): the same identity with the same content is a
+ *    duplicate (no write), with different content a conflict (rejected, the first stays);
+ *  - two batches never hold the same identity at the same time: the intake queue is FIFO with the
+ *    identity's message group (`messageGroupOf`), and `renewal import` shards the same way. So the
+ *    read-then-write of one batch cannot race another batch on the same key.
+ */
+
+export type IngestEntry =
+  | { kind: 'event'; event: PlatformEvent; origin: Origin }
+  | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin };
+
+/** Where an event came from, kept with a rejection so ops can find and replay it. */
+export interface Origin {
+  messageId?: string;
+  source?: string;
+  line?: number;
+}
+
+export type IngestOutcome =
+  | { status: 'accepted' }
+  | { status: 'duplicate' }
+  | { status: 'rejected'; field: string; reason: string };
+
+const REJECTED_RETENTION_DAYS = 400;
+
+export class IngestStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: Pick<TableNames, 'orders' | 'events' | 'rejected'>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Stores a batch; outcomes are in entry order. Throws only when DynamoDB itself fails. */
+  async ingest(entries: IngestEntry[]): Promise<IngestOutcome[]> {
+    const ingestedAt = this.now().toISOString();
+    const keysByTable: Record<string, Record<string, unknown>[]> = { [this.tables.orders]: [], [this.tables.events]: [] };
+    const seenKeys = new Set<string>();
+    for (const e of entries) {
+      if (e.kind !== 'event' || seenKeys.has(entityKey(e.event))) continue;
+      seenKeys.add(entityKey(e.event));
+      keysByTable[this.tableOf(e.event)]!.push(this.keyOf(e.event));
+    }
+    const found = await batchGet(this.db, keysByTable);
+    // Current stored item per identity, updated as this batch accepts events, so a second event
+    // with the same identity later in the batch is judged against the first.
+    const current = new Map<string, Record<string, unknown>>();
+    for (const items of Object.values(found)) for (const item of items) current.set(item.key as string, item);
+
+    const writes = new Map<string, { table: string; item: Record<string, unknown> }>();
+    const rejections: Record<string, unknown>[] = [];
+    const outcomes = entries.map((entry): IngestOutcome => {
+      if (entry.kind === 'invalid') {
+        rejections.push(this.rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
+        return { status: 'rejected', field: entry.field, reason: entry.reason };
+      }
+      const { event } = entry;
+      const key = entityKey(event);
+      const hash = contentHash(event);
+      const stored = current.get(key);
+      if (event.type === 'provider.upserted') {
+        // The latest profile wins (RULES.md), but a redelivered older profile must not undo a newer
+        // one: every version seen is remembered, and a seen one is a duplicate.
+        const seen = new Set<string>((stored?.seen as string[] | undefined) ?? []);
+        if (seen.has(hash)) return { status: 'duplicate' };
+        seen.add(hash);
+        const item = this.item(event, key, hash, ingestedAt, { seen: [...seen].sort() });
+        current.set(key, item);
+        writes.set(key, { table: this.tables.events, item });
+        return { status: 'accepted' };
+      }
+      if (stored) {
+        if (stored.h === hash) return { status: 'duplicate' };
+        const fields = differingFields(storedFields(stored), event);
+        const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
+        const reason = `conflict: ${idField} ${(event as Record<string, unknown>)[idField]} is already stored with a different ${fields.join(', ')}; the first version stays`;
+        rejections.push(this.rejectedItem(JSON.stringify(event), event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
+        return { status: 'rejected', field: fields[0] ?? idField, reason };
+      }
+      const item = this.item(event, key, hash, ingestedAt);
+      current.set(key, item);
+      writes.set(key, { table: this.tableOf(event), item });
+      return { status: 'accepted' };
+    });
+
+    const itemsByTable: Record<string, Record<string, unknown>[]> = { [this.tables.rejected]: rejections };
+    for (const { table, item } of writes.values()) (itemsByTable[table] ??= []).push(item);
+    await batchWrite(this.db, itemsByTable);
+    return outcomes;
+  }
+
+  private tableOf(e: PlatformEvent): string {
+    return e.type === 'order.paid' ? this.tables.orders : this.tables.events;
+  }
+
+  private keyOf(e: PlatformEvent): Record<string, unknown> {
+    return e.type === 'order.paid' ? orderKey(e.orderId) : eventItemKey(e);
+  }
+
+  private item(e: PlatformEvent, key: string, h: string, ingestedAt: string, extra: Record<string, unknown> = {}) {
+    return {
+      ...toStoredItem(e),
+      ...extra,
+      key,
+      h,
+      ingestedAt,
+      // Ingest-time index: the aggregation reads what arrived since its watermark from here.
+      ...ingestIndexKeys(ingestedAt, key),
+    };
+  }
+
+  private rejectedItem(raw: string, event: unknown, field: string, reason: string, origin: Origin, receivedAt: string) {
+    // Same raw body, origin and reason → same id: a redelivered bad message is kept once.
+    const rejectId = createHash('sha256')
+      .update(JSON.stringify([raw, reason, origin.source ?? null, origin.line ?? null]))
+      .digest('base64url')
+      .slice(0, 26);
+    return {
+      rejectId,
+      receivedAt,
+      field,
+      reason,
+      raw: raw.length > 64_000 ? raw.slice(0, 64_000) : raw,
+      ...(event !== undefined ? { event: JSON.stringify(event).slice(0, 64_000) } : {}),
+      ...origin,
+      expiresAt: Math.floor(Date.parse(receivedAt) / 1000) + REJECTED_RETENTION_DAYS * 86_400,
+    };
+  }
+}
+
+function differingFields(stored: Record<string, unknown>, incoming: PlatformEvent): string[] {
+  const inc = incoming as Record<string, unknown>;
+  const names = new Set([...Object.keys(stored), ...Object.keys(inc)]);
+  return [...names].filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(inc[k])).sort();
+}

@@ -1,0 +1,98 @@
+/**
+ * The DynamoDB tables, defined once: the CDK stack (`cdk/`) and the local bootstrap
+ * (`cli/local-stack.ts`) both build their tables from these definitions, so the tables
+ * run locally are the tables deployed.
+ *
+ * Key layouts of the items inside each table are owned by the store modules in `shared/store/`.
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface IndexDef {
+  name: string;
+  partitionKey: string;
+  sortKey?: string;
+  /** Non-key attributes projected into the index (INCLUDE); `'ALL'` projects the whole item. */
+  project: string[] | 'ALL';
+}
+
+export interface TableDef {
+  /** Logical id: the CDK construct id, the env var suffix and the local table name suffix. */
+  id: TableId;
+  partitionKey: string;
+  sortKey?: string;
+  attributes: Record<string, AttributeType>;
+  indexes: IndexDef[];
+  /** Attribute holding an epoch-seconds expiry, for tables whose records expire. */
+  ttlAttribute?: string;
+  /** What lives here, for the README and the CDK description. */
+  purpose: string;
+}
+
+export type TableId = 'orders' | 'events' | 'rejected' | 'aggregates' | 'decisions' | 'outbox';
+
+export const TABLES: Record<TableId, TableDef> = {
+  orders: {
+    id: 'orders',
+    purpose: 'Accepted order.paid events, one item per orderId (exactly once).',
+    partitionKey: 'orderId',
+    attributes: { orderId: 'S', storeId: 'S', storePaid: 'S', ib: 'S', ik: 'S' },
+    indexes: [
+      // Orders of one store in paid-time order: the aggregation recounts one store-day with one Query.
+      { name: 'byStore', partitionKey: 'storeId', sortKey: 'storePaid', project: ['gift'] },
+      // What was ingested since the aggregation's watermark: work follows change, not history.
+      { name: 'byIngest', partitionKey: 'ib', sortKey: 'ik', project: ['storeId', 'storePaid'] },
+    ],
+  },
+  events: {
+    id: 'events',
+    purpose: 'Accepted provider, binding and deposit events.',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    attributes: { pk: 'S', sk: 'S', gpk: 'S', gsk: 'S', ib: 'S', ik: 'S', listKey: 'S' },
+    indexes: [
+      // Bindings and deposits of one provider.
+      { name: 'byProvider', partitionKey: 'gpk', sortKey: 'gsk', project: 'ALL' },
+      { name: 'byIngest', partitionKey: 'ib', sortKey: 'ik', project: ['storeId', 'providerId', 'type'] },
+      // Every provider profile (sparse: only profiles carry listKey).
+      { name: 'providers', partitionKey: 'listKey', sortKey: 'pk', project: 'ALL' },
+    ],
+  },
+  rejected: {
+    id: 'rejected',
+    purpose: 'Rejected input events with the reason, kept for ops to read and replay.',
+    partitionKey: 'rejectId',
+    attributes: { rejectId: 'S' },
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+  aggregates: {
+    id: 'aggregates',
+    purpose: 'Per store-day and per provider paid-order counts, aggregation watermark and lock.',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    attributes: { pk: 'S', sk: 'S' },
+    indexes: [],
+    ttlAttribute: 'expiresAt',
+  },
+  decisions: {
+    id: 'decisions',
+    purpose: 'Evaluation decisions per provider with their evidence, as numbered revisions.',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    attributes: { pk: 'S', sk: 'S' },
+    indexes: [],
+  },
+  outbox: {
+    id: 'outbox',
+    purpose: 'Mail ledger: one entry per provider x campaign x kind x revision (or week).',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    attributes: { pk: 'S', sk: 'S' },
+    indexes: [],
+  },
+};
+
+/** Environment variable that carries the physical name of a table into a function. */
+export function tableEnvVar(id: TableId): string {
+  return `TABLE_${id.toUpperCase()}`;
+}
