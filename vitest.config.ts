@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Integration tests share one embedded stack per worker (see test/integration/setup.ts);
+    globalSetup: ['test/support/global-setup.ts'],
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Integration tests share one embedded stack for the run (test/support/global-setup.ts);
     // two workers keep both cores busy without starving dynalite.
     maxWorkers: 2,
     testTimeout: 60_000,
