@@ -184,6 +184,8 @@ export async function useLocalStack(log: (msg: string) => void = () => {}): Prom
     status = await localUp();
   }
   Object.assign(process.env, localEnv(status), tableEnv(localTables()));
+  // dynalite's indexes are current the moment a write returns: a short re-read window is enough.
+  process.env.AGGREGATION_OVERLAP_SECONDS ??= '5';
   return status;
 }
 

@@ -101,6 +101,78 @@ program
     }
   });
 
+const campaignOption = () => new Option('--campaign <id>', 'campaign id').default('renewal-2024');
+
+program
+  .command('aggregate')
+  .description('run the order-aggregation function as its schedule would (incremental; --full recounts all)')
+  .addOption(campaignOption())
+  .option('--full', 'recount every store instead of what changed since the last run')
+  .option('--json', 'print the run result as JSON')
+  .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
+    const { localFunctions, aggregateSummary } = await import('./season-commands.ts');
+    const fns = await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY });
+    const r = await fns.aggregate({ campaignId: o.campaign, ...(o.full ? { full: true } : {}) });
+    if (o.json) printJson(r);
+    else print(aggregateSummary(r));
+  });
+
+program
+  .command('evaluate')
+  .description('run the period-end evaluation as the EventBridge schedule would, then send the outcome mail')
+  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .addOption(new Option('--threshold <n>', "override the campaign's thresholdOrders for this run").argParser(positiveInt('--threshold')))
+  .option('--provider <id>', 'evaluate only this provider (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--dry-run', 'decide and print, write nothing, send nothing')
+  .option('--as-of <iso>', 'evaluate as if now were this instant (earlier than the close: a preview)')
+  .option('--json', 'print the run result as JSON')
+  .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
+    const { localFunctions, evaluationSummary, whoAmI } = await import('./season-commands.ts');
+    const { PayloadError } = await import('#shared/payloads.ts');
+    const fns = await localFunctions({ print, info });
+    const { sendDueMail } = await import('./mail-commands.ts');
+    const payload = {
+      campaignId: o.campaign,
+      ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
+      ...(o.provider ? { providerIds: o.provider } : {}),
+      ...(o.dryRun ? { dryRun: true } : {}),
+      ...(o.asOf ? { asOf: o.asOf } : {}),
+      requestedBy: whoAmI(),
+    };
+    let mail: unknown;
+    try {
+      const r = await fns.evaluate(async (campaignId) => {
+        mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
+      })(payload);
+      if (o.json) printJson({ ...r, ...(mail ? { mail } : {}) });
+      else print(evaluationSummary(r));
+    } catch (err) {
+      if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^thresholdOrders/, '--threshold').replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign').replace(/^providerIds/, '--provider'));
+      throw err;
+    }
+  });
+
+program
+  .command('report')
+  .description('the decisions: final ones, or the latest preview')
+  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .option('--json', 'print {"campaignId","final","assessments":[...]}')
+  .option('--csv', 'print CSV')
+  .action(async (o: { campaign: string; json?: boolean; csv?: boolean }) => {
+    if (o.json && o.csv) throw new UsageError('--json and --csv: choose one');
+    const { localFunctions, decisionTable } = await import('./season-commands.ts');
+    const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
+    const { getCampaign } = await import('#shared/rules/campaign.ts');
+    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
+    const { deps } = await localFunctions({ print, info });
+    const { mailStatusLookup } = await import('./mail-commands.ts');
+    const r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
+    if (o.json) printJson(r);
+    else if (o.csv) process.stdout.write(reportCsv(r));
+    else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
+    else print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+  });
+
 program
   .command('demo')
   .description('the main job on the embedded stack (npm start): a generated season, imported and reported')

@@ -31,3 +31,14 @@ export function localTableNames(prefix: string): TableNames {
 export function tableEnv(names: TableNames): Record<string, string> {
   return Object.fromEntries((Object.keys(names) as TableId[]).map((id) => [tableEnvVar(id), names[id]]));
 }
+
+/**
+ * AGGREGATION_OVERLAP_SECONDS: how far each aggregation run re-reads before the last watermark
+ * (default 60). DynamoDB's indexes lag writes by a moment; dynalite's do not, so the embedded stack uses 5.
+ */
+export function overlapFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.AGGREGATION_OVERLAP_SECONDS;
+  if (raw === undefined) return 60_000;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`AGGREGATION_OVERLAP_SECONDS must be a whole number of seconds, got ${JSON.stringify(raw)}`);
+  return Number(raw) * 1000;
+}

@@ -1,4 +1,12 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  QueryCommand,
+  ScanCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 type Key = Record<string, unknown>;
 type Item = Record<string, unknown>;
@@ -64,4 +72,33 @@ export async function batchWrite(
       }
     }),
   );
+}
+
+/** Every item of a Query, following LastEvaluatedKey. */
+export async function queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Item[]> {
+  const items: Item[] = [];
+  let ExclusiveStartKey: Key | undefined;
+  do {
+    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** Every item of a table, read as `segments` parallel Scan segments. */
+export async function scanAll(db: DynamoDBDocumentClient, input: ScanCommandInput, segments = 4): Promise<Item[]> {
+  const parts = await Promise.all(
+    Array.from({ length: segments }, async (_, Segment) => {
+      const items: Item[] = [];
+      let ExclusiveStartKey: Key | undefined;
+      do {
+        const page = await db.send(new ScanCommand({ ...input, Segment, TotalSegments: segments, ExclusiveStartKey }));
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    }),
+  );
+  return parts.flat();
 }

@@ -1,0 +1,40 @@
+/**
+ * Names shared by the CDK app and the CLI's `--aws` mode. Deliberately free of `aws-cdk-lib`
+ * (a dev dependency): `cli/aws.ts` imports this module at run time.
+ */
+import type { TableId } from '#shared/tables.ts';
+
+/** Prefix of every stack of this app. */
+export const APP_NAME = 'ProviderRenewal';
+
+/** The stateful stack (tables): `ProviderRenewal-<stage>-Data`. */
+export function dataStackName(stage: string): string {
+  return `${APP_NAME}-${stage}-Data`;
+}
+
+/** The stateless stack (functions, queues, schedules, SES, alarms): `ProviderRenewal-<stage>-App`. */
+export function appStackName(stage: string): string {
+  return `${APP_NAME}-${stage}-App`;
+}
+
+/** The functions, by entry file `functions/<name>.ts`. */
+export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * Output keys of the stateless stack, which the CLI reads with DescribeStacks:
+ * `IntakeFunctionName`, …, `IntakeQueueUrl`, `OrdersTableName`, ….
+ */
+export const OUTPUTS = {
+  functionName: (name: FunctionName) => `${pascal(name)}FunctionName`,
+  tableName: (id: TableId) => `${pascal(id)}TableName`,
+  intakeQueueUrl: 'IntakeQueueUrl',
+  intakeDeadLetterQueueUrl: 'IntakeDeadLetterQueueUrl',
+  scheduleDeadLetterQueueUrl: 'ScheduleDeadLetterQueueUrl',
+  alarmTopicArn: 'AlarmTopicArn',
+  mailEventsTopicArn: 'MailEventsTopicArn',
+  sesConfigurationSetName: 'SesConfigurationSetName',
+  senderIdentity: 'SenderIdentityName',
+} as const;

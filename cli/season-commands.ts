@@ -1,0 +1,119 @@
+import { userInfo } from 'node:os';
+import type { AggregateResult } from '#shared/usecases/aggregate.ts';
+import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
+import type { Report } from '#shared/usecases/report.ts';
+import { formatFen } from '#shared/mail/format.ts';
+import { Progress, table } from './output.ts';
+import { useLocalStack } from './local-stack.ts';
+
+/**
+ * The local side of `renewal aggregate | evaluate | report`: the function handlers run in this
+ * process against the embedded stack, with a progress bar handed in.
+ */
+
+export interface Io {
+  print: (s: string) => void;
+  info: (s: string) => void;
+  quiet?: boolean;
+}
+
+/** A progress callback that keeps one bar per phase. */
+export function phaseProgress(quiet = false) {
+  const bars = new Map<string, Progress>();
+  return (done: number, total: number, phase: string) => {
+    let bar = bars.get(phase);
+    if (!bar) bars.set(phase, (bar = new Progress(phase, total, quiet)));
+    bar.update(done);
+    if (done === total) {
+      bar.done();
+      bars.delete(phase); // the next run of the same phase gets a bar of its own
+    }
+  };
+}
+
+export async function localFunctions(io: Io) {
+  await useLocalStack(io.info);
+  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }] = await Promise.all([
+    import('#shared/deps.ts'),
+    import('#shared/config.ts'),
+    import('#functions/aggregate.ts'),
+    import('#functions/evaluate.ts'),
+  ]);
+  const deps = stores(tableNamesFromEnv());
+  const progress = phaseProgress(io.quiet);
+  return {
+    deps,
+    aggregate: makeAggregate({ ...deps, progress }),
+    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>) =>
+      makeEvaluate({ ...deps, progress, ...(requestOutcomeMail ? { requestOutcomeMail } : {}) }),
+  };
+}
+
+export const whoAmI = () => {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+export function aggregateSummary(r: AggregateResult): string {
+  if (r.status === 'busy') return `another aggregation run holds the lock until ${r.holder?.leaseUntil ?? '?'}: nothing done`;
+  return table(
+    ['mode', 'window from', 'window to', 'orders seen', 'stores recounted', 'store-days written', 'providers updated'],
+    [[r.mode, r.window.from ?? '(everything)', r.window.to, r.ordersSeen, r.storesRecounted, r.storeDaysWritten, r.providersUpdated]],
+    ['left', 'left', 'left', 'right', 'right', 'right', 'right'],
+  );
+}
+
+const OUTCOME_ORDER = { revoked: 0, retained: 1, not_assessed: 2 } as const;
+
+export function evaluationSummary(r: EvaluateResult): string {
+  const banner =
+    r.mode === 'final'
+      ? `FINAL evaluation of ${r.campaignId} as of ${r.asOf}: ${r.revisionsCreated} new decision revision(s), ${r.unchanged} unchanged`
+      : r.mode === 'preview'
+        ? `PREVIEW of ${r.campaignId} as of ${r.asOf}: the period has not closed; no status changed, no mail sent`
+        : `DRY RUN of ${r.campaignId} as of ${r.asOf}: nothing was written`;
+  const counts = table(
+    ['outcome', 'providers'],
+    [
+      ['retained', r.counts.retained],
+      ['revoked', r.counts.revoked],
+      ['not assessed', r.counts.not_assessed],
+      ['total', r.assessments.length],
+    ],
+    ['left', 'right'],
+  );
+  return `${banner}\n\n${counts}\n\n${decisionTable(r.assessments)}`;
+}
+
+/** Providers with their orders against the threshold and their deposit, revoked first. */
+export function decisionTable(rows: Report['assessments'] | EvaluateResult['assessments']): string {
+  const sorted = [...rows].sort((a, b) => OUTCOME_ORDER[a.outcome] - OUTCOME_ORDER[b.outcome] || a.providerId.localeCompare(b.providerId));
+  return table(
+    ['provider', 'name', 'outcome', 'paid orders', 'threshold', '', 'deposit', 'reasons', 'rev'],
+    sorted.map((a) => [
+      a.providerId,
+      truncate(a.providerName, 22),
+      a.outcome,
+      a.paidOrders ?? '',
+      a.thresholdOrders ?? '',
+      a.paidOrders !== undefined && a.thresholdOrders ? bar(a.paidOrders / a.thresholdOrders) : '',
+      a.depositBalanceFen !== undefined ? formatFen(a.depositBalanceFen) : '',
+      a.reasons.join(', '),
+      a.revision || '',
+    ]),
+    ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'left', 'right'],
+  );
+}
+
+function bar(frac: number, width = 10): string {
+  const filled = Math.max(0, Math.min(width, Math.floor(frac * width)));
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}${frac >= 1 ? '✓' : ' '}`;
+}
+
+function truncate(s: string, n: number): string {
+  const flat = s.replace(/\s+/g, ' ');
+  return [...flat].length > n ? `${[...flat].slice(0, n - 1).join('')}…` : flat;
+}

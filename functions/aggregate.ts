@@ -1,0 +1,32 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { aggregatePayload, parsePayload } from '#shared/payloads.ts';
+import { getCampaign } from '#shared/rules/campaign.ts';
+import { aggregate, type AggregateDeps, type AggregateResult } from '#shared/usecases/aggregate.ts';
+
+/**
+ * Order aggregation: run by the season's recurring schedule with `{"campaignId": …}` and by ops
+ * (`renewal aggregate`). Safe to run twice or at once: a second concurrent run answers `busy`.
+ */
+type Deps = Omit<AggregateDeps, 'now'>;
+
+/** The handler over given stores; the CLI hands in a progress bar. */
+export const makeAggregate = (deps: Deps, overlapMs = overlapFromEnv()) =>
+  async function aggregateHandler(event: unknown): Promise<AggregateResult> {
+    const payload = parsePayload(aggregatePayload, event);
+    const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, now: () => new Date() }, { full: payload.full ?? false, overlapMs });
+    logger.info('aggregation', { result });
+    if (result.status === 'done') {
+      metrics.addMetric('ordersAggregated', MetricUnit.Count, result.ordersSeen);
+      metrics.addMetric('storeDaysWritten', MetricUnit.Count, result.storeDaysWritten);
+    }
+    return result;
+  };
+
+export const aggregateHandler = makeAggregate(stores(tableNamesFromEnv()));
+export const handler = middy(aggregateHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

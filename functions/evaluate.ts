@@ -1,0 +1,57 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
+import { getCampaign } from '#shared/rules/campaign.ts';
+import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecases/evaluate.ts';
+
+/**
+ * Period-end evaluation: invoked by the one-time EventBridge schedule with `{"campaignId": …}` and by
+ * ops with the OPS.md payload. Final decisions hand the outcome mail to the notify function
+ * (asynchronous invoke), so no one has to send it by hand.
+ */
+type Deps = Omit<EvaluateDeps, 'now'>;
+
+/** The handler over given stores and mail hand-off: the CLI runs it locally with an in-process notify. */
+export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv()) =>
+  async function evaluateHandler(event: unknown): Promise<EvaluateResult> {
+    const p = parsePayload(evaluatePayload, event);
+    const result = await evaluate(
+      getCampaign(p.campaignId)!,
+      { overlapMs, ...deps, now: () => new Date() },
+      {
+        ...(p.thresholdOrders !== undefined ? { thresholdOrders: p.thresholdOrders } : {}),
+        ...(p.providerIds ? { providerIds: p.providerIds } : {}),
+        ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
+        ...(p.asOf ? { asOf: p.asOf } : {}),
+        // The schedule sends only the campaign; a person says who they are.
+        by: p.requestedBy ? { kind: 'person', id: p.requestedBy } : { kind: 'schedule', id: 'eventbridge-scheduler' },
+      },
+    );
+    logger.info('evaluation', { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated });
+    metrics.addMetric('providersRevoked', MetricUnit.Count, result.counts.revoked);
+    metrics.addMetric('decisionRevisions', MetricUnit.Count, result.revisionsCreated);
+    return result;
+  };
+
+// On Lambda the outcome mail is the notify function's job, invoked asynchronously; the stack sets
+// NOTIFY_FUNCTION_NAME. Without it (a misconfigured deployment) the run says mailRequested: false.
+const notifyFunction = process.env.NOTIFY_FUNCTION_NAME;
+const lambda = new LambdaClient({});
+export const evaluateHandler = makeEvaluate({
+  ...stores(tableNamesFromEnv()),
+  ...(notifyFunction
+    ? {
+        requestOutcomeMail: async (campaignId: string) => {
+          await lambda.send(new InvokeCommand({ FunctionName: notifyFunction, InvocationType: 'Event', Payload: JSON.stringify({ campaignId, kind: 'outcome' }) }));
+        },
+      }
+    : {}),
+});
+
+export const handler = middy(evaluateHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

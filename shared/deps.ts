@@ -1,0 +1,17 @@
+import { createDocumentClient } from './aws.ts';
+import type { TableNames } from './config.ts';
+import { AggregateStore } from './store/aggregates.ts';
+import { SourceStore } from './store/source.ts';
+import { DecisionStore } from './store/decisions.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** The stores over one DocumentClient: what the use cases are handed. */
+export function stores(tables: TableNames, db: DynamoDBDocumentClient = createDocumentClient()) {
+  return {
+    db,
+    tables,
+    source: new SourceStore(db, tables),
+    aggregates: new AggregateStore(db, tables),
+    decisions: new DecisionStore(db, tables),
+  };
+}

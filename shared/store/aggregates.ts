@@ -1,0 +1,120 @@
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../config.ts';
+import { batchGet, batchWrite, queryAll } from './batch.ts';
+
+/**
+ * The aggregates table. Layout (one module owns it):
+ *
+ * | item             | pk                          | sk           | attributes                                   |
+ * |------------------|-----------------------------|--------------|----------------------------------------------|
+ * | store-day counts | `SD#<campaign>#<storeId>`   | `<CST date>` | `counts`: providerId → counted orders        |
+ * | provider totals  | `PC#<campaign>`             | `<providerId>` | `paidOrders`, `byDay`, `depositBalanceFen`, `stores` |
+ * | watermark        | `RUN#<campaign>`            | `WATERMARK`  | `through`: ingest instant fully aggregated   |
+ * | lock             | `RUN#<campaign>`            | `LOCK`       | `owner`, `leaseUntil`, `expiresAt` (TTL)     |
+ *
+ * Store-day items are recomputed from the orders, never incremented, so writing one twice is harmless.
+ */
+
+export type DayCounts = Record<string, number>;
+
+export interface ProviderTotals {
+  providerId: string;
+  paidOrders: number;
+  /** CST date → counted orders, days with none left out. */
+  byDay: Record<string, number>;
+  depositBalanceFen: number;
+  stores: string[];
+  computedAt: string;
+}
+
+export class AggregateStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: Pick<TableNames, 'aggregates'>,
+  ) {}
+
+  private get table() {
+    return this.tables.aggregates;
+  }
+
+  /** Takes the run lock if it is free or its lease ran out. Returns false while another run holds it. */
+  async acquireLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `RUN#${campaignId}`, sk: 'LOCK', owner, leaseUntil, expiresAt: Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400 },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  async lockHolder(campaignId: string): Promise<{ owner: string; leaseUntil: string } | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' }, ConsistentRead: true }));
+    return out.Item ? { owner: out.Item.owner, leaseUntil: out.Item.leaseUntil } : undefined;
+  }
+
+  async releaseLock(campaignId: string, owner: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' },
+          ConditionExpression: '#o = :o',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':o': owner },
+        }),
+      );
+    } catch (err) {
+      // Our lease ran out and another run took the lock: it is theirs to release.
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  async watermark(campaignId: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${campaignId}`, sk: 'WATERMARK' }, ConsistentRead: true }));
+    return out.Item?.through as string | undefined;
+  }
+
+  async setWatermark(campaignId: string, through: string): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `RUN#${campaignId}`, sk: 'WATERMARK', through } }));
+  }
+
+  /** Store-day counts of one store: every day kept, or only the days asked for. */
+  async storeDays(campaignId: string, storeId: string, days?: readonly string[]): Promise<Map<string, DayCounts>> {
+    const pk = `SD#${campaignId}#${storeId}`;
+    const items = days
+      ? (await batchGet(this.db, { [this.table]: days.map((sk) => ({ pk, sk })) }))[this.table]!
+      : await this.queryAll(pk);
+    return new Map(items.map((it) => [it.sk as string, (it.counts ?? {}) as DayCounts]));
+  }
+
+  async putStoreDays(campaignId: string, storeId: string, days: Map<string, DayCounts>, computedAt: string): Promise<void> {
+    const pk = `SD#${campaignId}#${storeId}`;
+    await batchWrite(this.db, { [this.table]: [...days].map(([sk, counts]) => ({ pk, sk, counts, computedAt })) });
+  }
+
+  async providerTotals(campaignId: string, providerIds?: readonly string[]): Promise<ProviderTotals[]> {
+    const pk = `PC#${campaignId}`;
+    const items = providerIds
+      ? (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!
+      : await this.queryAll(pk);
+    return items.map(({ pk: _pk, sk, ...rest }) => ({ ...(rest as Omit<ProviderTotals, 'providerId'>), providerId: sk as string }));
+  }
+
+  async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
+    const pk = `PC#${campaignId}`;
+    await batchWrite(this.db, { [this.table]: totals.map(({ providerId, ...rest }) => ({ pk, sk: providerId, ...rest })) });
+  }
+
+  private queryAll(pk: string) {
+    return queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+  }
+}

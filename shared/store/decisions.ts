@@ -1,0 +1,119 @@
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TableNames } from '../config.ts';
+import type { StoredDecision } from '../model.ts';
+import { batchGet, batchWrite, queryAll } from './batch.ts';
+
+/**
+ * The decisions table. Layout (one module owns it):
+ *
+ * | item              | pk                            | sk                   |
+ * |-------------------|-------------------------------|----------------------|
+ * | current decision  | `CUR#<campaign>`              | `<providerId>`       |
+ * | every revision    | `REV#<campaign>#<providerId>` | `<revision, 6 digits>` |
+ * | latest preview    | `PRE#<campaign>`              | `<providerId>`       |
+ * | run log           | `RUNS#<campaign>`             | `<startedAt>#<runId>` |
+ *
+ * Revisions are written with conditional puts: a revision number is taken once, and the current
+ * pointer only moves forward, so two evaluations at once cannot record the same change twice.
+ */
+
+export interface EvaluationRun {
+  runId: string;
+  campaignId: string;
+  startedAt: string;
+  asOf: string;
+  by: StoredDecision['decidedBy'];
+  mode: 'final' | 'preview' | 'dry-run';
+  thresholdOrders: number;
+  providerIds?: string[];
+  counts: Record<string, number>;
+  revisionsCreated: number;
+}
+
+const rev = (n: number) => String(n).padStart(6, '0');
+
+export class DecisionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: Pick<TableNames, 'decisions'>,
+  ) {}
+
+  private get table() {
+    return this.tables.decisions;
+  }
+
+  async current(campaignId: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
+    return this.listOrGet(`CUR#${campaignId}`, providerIds);
+  }
+
+  async previews(campaignId: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
+    return this.listOrGet(`PRE#${campaignId}`, providerIds);
+  }
+
+  async revisions(campaignId: string, providerId: string): Promise<StoredDecision[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `REV#${campaignId}#${providerId}` },
+      ConsistentRead: true,
+    });
+    return items.map(strip);
+  }
+
+  /**
+   * Records `d` as revision `d.revision`. Returns false when that revision already exists (another
+   * run recorded it first); the caller re-reads and decides again.
+   */
+  async addRevision(d: StoredDecision): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...d, pk: `REV#${d.campaignId}#${d.providerId}`, sk: rev(d.revision) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...d, pk: `CUR#${d.campaignId}`, sk: d.providerId },
+          ConditionExpression: 'attribute_not_exists(pk) OR revision < :r',
+          ExpressionAttributeValues: { ':r': d.revision },
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err; // a newer one is current already
+    }
+    return true;
+  }
+
+  async putPreviews(decisions: StoredDecision[]): Promise<void> {
+    await batchWrite(this.db, { [this.table]: decisions.map((d) => ({ ...d, pk: `PRE#${d.campaignId}`, sk: d.providerId })) });
+  }
+
+  async logRun(run: EvaluationRun): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...run, pk: `RUNS#${run.campaignId}`, sk: `${run.startedAt}#${run.runId}` } }));
+  }
+
+  async runs(campaignId: string): Promise<EvaluationRun[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RUNS#${campaignId}` } });
+    return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as EvaluationRun);
+  }
+
+  private async listOrGet(pk: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
+    const items = providerIds
+      ? (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!
+      : await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+    return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
+  }
+}
+
+function strip(item: Record<string, unknown>): StoredDecision {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as unknown as StoredDecision;
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { Actor, DecisionChange, ProviderProfile, StoredDecision } from '../model.ts';
+import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
+import { decide } from '../rules/rules.ts';
+import { parseInstant, toUtcIso } from '../rules/time.ts';
+import type { AggregateStore } from '../store/aggregates.ts';
+import type { DecisionStore } from '../store/decisions.ts';
+import type { SourceStore } from '../store/source.ts';
+import { aggregate, type AggregateResult } from './aggregate.ts';
+
+/**
+ * Period-end evaluation (RULES.md 2.2.3, 3): decides retained / revoked / not_assessed for every
+ * provider from the aggregates (one item per provider, never the orders), and records each decision
+ * with its evidence. Run after the close it is final; before (by the clock or `asOf`) a preview that
+ * changes no status; as a dry run it writes nothing at all. A final re-run that reaches the same
+ * decisions adds nothing; a changed decision becomes the next revision, the earlier ones kept.
+ */
+
+export interface EvaluateDeps {
+  source: SourceStore;
+  aggregates: AggregateStore;
+  decisions: DecisionStore;
+  now: () => Date;
+  /** Hands the outcome mail over once final decisions are recorded. */
+  requestOutcomeMail?: (campaignId: string) => Promise<void>;
+  progress?: (done: number, total: number, phase: string) => void;
+  /** Passed to the catch-up aggregation (see AggregateOptions). */
+  overlapMs?: number;
+}
+
+export interface EvaluateRequest {
+  thresholdOrders?: number;
+  providerIds?: string[];
+  dryRun?: boolean;
+  asOf?: string;
+  by: Actor;
+}
+
+export type Mode = 'final' | 'preview' | 'dry-run';
+
+export interface EvaluateResult {
+  runId: string;
+  campaignId: string;
+  mode: Mode;
+  final: boolean;
+  asOf: string;
+  thresholdOrders: number;
+  aggregation: AggregateResult | { status: 'skipped'; why: string };
+  counts: { retained: number; revoked: number; not_assessed: number };
+  revisionsCreated: number;
+  unchanged: number;
+  mailRequested: boolean;
+  assessments: StoredDecision[];
+}
+
+/** Fields whose change makes a new revision; the rest (time, actor, daily split) is evidence. */
+const DECISION_FIELDS = ['outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'depositRequiredFen', 'noticeDate', 'reapplyFrom', 'rulesVersion'] as const;
+
+export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: EvaluateRequest): Promise<EvaluateResult> {
+  const c = req.thresholdOrders !== undefined ? withThreshold(campaign, req.thresholdOrders) : campaign;
+  const started = deps.now();
+  const asOfMs = req.asOf !== undefined ? parseInstant(req.asOf)! : started.getTime();
+  const mode: Mode = req.dryRun ? 'dry-run' : isPeriodClosed(c, asOfMs) ? 'final' : 'preview';
+  const runId = randomUUID();
+
+  // The aggregates must include everything ingested up to now; a dry run writes nothing, so it
+  // reads them as they are.
+  const aggregation = req.dryRun ? ({ status: 'skipped', why: 'dry run writes nothing' } as const) : await catchUp(c, deps);
+
+  const [providers, totals] = await Promise.all([deps.source.providers(req.providerIds), deps.aggregates.providerTotals(c.campaignId, req.providerIds)]);
+  const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
+  const decidedAt = started.toISOString();
+  const asOf = toUtcIso(asOfMs);
+  const fresh = providers.map((p) => decisionFor(c, p, totalsOf.get(p.providerId), { decidedAt, decidedBy: req.by, asOf, final: mode === 'final' }));
+
+  let revisionsCreated = 0;
+  let unchanged = 0;
+  let assessments = fresh;
+  if (mode === 'preview') await deps.decisions.putPreviews(fresh);
+  if (mode === 'final') {
+    const current = new Map((await deps.decisions.current(c.campaignId, req.providerIds)).map((d) => [d.providerId, d]));
+    assessments = [];
+    let done = 0;
+    for (const d of fresh) {
+      const recorded = await record(deps.decisions, d, current.get(d.providerId));
+      assessments.push(recorded.decision);
+      if (recorded.created) revisionsCreated++;
+      else unchanged++;
+      deps.progress?.(++done, fresh.length, 'decisions');
+    }
+  }
+  const counts = { retained: 0, revoked: 0, not_assessed: 0 };
+  for (const a of assessments) counts[a.outcome]++;
+  if (mode !== 'dry-run') {
+    await deps.decisions.logRun({
+      runId,
+      campaignId: c.campaignId,
+      startedAt: decidedAt,
+      asOf,
+      by: req.by,
+      mode,
+      thresholdOrders: c.thresholdOrders,
+      ...(req.providerIds ? { providerIds: req.providerIds } : {}),
+      counts,
+      revisionsCreated,
+    });
+  }
+  let mailRequested = false;
+  if (mode === 'final' && deps.requestOutcomeMail) {
+    await deps.requestOutcomeMail(c.campaignId);
+    mailRequested = true;
+  }
+  return { runId, campaignId: c.campaignId, mode, final: mode === 'final', asOf, thresholdOrders: c.thresholdOrders, aggregation, counts, revisionsCreated, unchanged, mailRequested, assessments };
+}
+
+/** Runs the aggregation to the present, waiting out a scheduled run that holds the lock. */
+async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await aggregate(c, { source: deps.source, aggregates: deps.aggregates, now: deps.now }, deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {});
+    if (r.status === 'done') return r;
+    if (attempt >= 90) throw new Error(`aggregation lock held by ${r.holder?.owner ?? 'another run'} until ${r.holder?.leaseUntil ?? '?'}; try again later`);
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+}
+
+function decisionFor(
+  c: Campaign,
+  p: ProviderProfile,
+  totals: { paidOrders: number; depositBalanceFen: number; byDay: Record<string, number> } | undefined,
+  meta: Pick<StoredDecision, 'decidedAt' | 'decidedBy' | 'asOf' | 'final'>,
+): StoredDecision {
+  const d = decide(c, {
+    certifiedAtMs: Date.parse(p.certifiedAt),
+    ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}),
+    paidOrders: totals?.paidOrders ?? 0,
+    depositBalanceFen: totals?.depositBalanceFen ?? 0,
+  });
+  return {
+    ...d,
+    campaignId: c.campaignId,
+    providerId: p.providerId,
+    providerName: p.name,
+    email: p.email,
+    revision: 0,
+    ...meta,
+    ...(d.outcome !== 'not_assessed' ? { ordersByDay: totals?.byDay ?? {} } : {}),
+  };
+}
+
+/**
+ * Records a final decision against the current one: unchanged → nothing written, the recorded one
+ * returned; changed → the next revision with what changed. A revoked provider keeps the notice date
+ * of its first revocation: re-runs never move it.
+ */
+async function record(store: DecisionStore, d: StoredDecision, current: StoredDecision | undefined): Promise<{ decision: StoredDecision; created: boolean }> {
+  for (;;) {
+    if (current && d.outcome === 'revoked' && current.outcome === 'revoked') {
+      d = { ...d, noticeDate: current.noticeDate!, reapplyFrom: current.reapplyFrom! };
+    }
+    const changes = current ? diff(current, d) : [];
+    if (current && changes.length === 0) return { decision: current, created: false };
+    const next: StoredDecision = { ...d, revision: (current?.revision ?? 0) + 1, ...(current ? { changes } : {}) };
+    if (await store.addRevision(next)) return { decision: next, created: true };
+    // Another run recorded this revision first: judge against theirs.
+    const revisions = await store.revisions(d.campaignId, d.providerId);
+    current = revisions.at(-1);
+  }
+}
+
+function diff(a: StoredDecision, b: StoredDecision): DecisionChange[] {
+  const out: DecisionChange[] = [];
+  for (const f of DECISION_FIELDS) {
+    if (JSON.stringify(a[f] ?? null) !== JSON.stringify(b[f] ?? null)) out.push({ field: f, from: a[f] ?? null, to: b[f] ?? null });
+  }
+  return out;
+}

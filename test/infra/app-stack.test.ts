@@ -1,0 +1,205 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
+import { FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../../cdk/names.ts';
+import { logicalId, MAIL_FROM, synth } from './synth.ts';
+
+/** The stateless stack: queues, the trigger, the functions' defaults and environment, SES, alarms, outputs. */
+const s = synth();
+const configured = synth({ thresholdOrders: '12000', mailReplyTo: 'renewal@example.com', alarmEmail: 'ops@example.com', senderIdentity: 'domain', mailRatePerSecond: '14' });
+const t = s.appTemplate;
+const ref = (c: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(c) });
+const arn = (c: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(c), 'Arn'] });
+type FnResource = { Properties: { Runtime: string; Architectures: string[]; Timeout: number; MemorySize: number; Handler: string; Environment: { Variables: Record<string, unknown> }; LoggingConfig: { LogGroup: unknown }; TracingConfig?: { Mode: string }; ReservedConcurrentExecutions?: number } };
+const fnOf = (name: FunctionName, from = s) => from.appTemplate.findResources('AWS::Lambda::Function')[logicalId(from.stack.functions[name])] as FnResource;
+const envOf = (name: FunctionName, from = s) => fnOf(name, from).Properties.Environment.Variables;
+
+describe('intake queue', () => {
+  it('is FIFO with explicit deduplication ids, SSE, and a FIFO dead-letter queue after 5 receives', () => {
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 180,
+      RedrivePolicy: { deadLetterTargetArn: arn(s.stack.intakeDeadLetterQueue), maxReceiveCount: 5 },
+    });
+    const dlq = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.intakeDeadLetterQueue)] as { Properties: Record<string, unknown> };
+    expect(dlq.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('the scheduler dead-letter queue is a standard queue (Scheduler cannot use FIFO) with SSE', () => {
+    const q = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.scheduleDeadLetterQueue)] as { Properties: Record<string, unknown> };
+    expect(q.Properties.FifoQueue).toBeUndefined();
+    expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('every queue refuses requests without TLS', () => {
+    for (const q of [s.stack.intakeQueue, s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue]) {
+      t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(q)],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      });
+    }
+  });
+
+  it('triggers the intake function in batches of 10, reporting failed items one by one', () => {
+    const mappings = Object.values(t.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: Record<string, unknown> }[];
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]!.Properties).toMatchObject({
+      EventSourceArn: arn(s.stack.intakeQueue),
+      FunctionName: ref(s.stack.functions.intake),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});
+
+describe('functions', () => {
+  it('every function in the stack runs nodejs22.x on arm64, handler "handler" of its own entry', () => {
+    const all = Object.values(t.findResources('AWS::Lambda::Function')) as FnResource[];
+    expect(all).toHaveLength(FUNCTION_NAMES.length); // no hidden helper functions (log retention, custom resources)
+    for (const f of all) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it.each([
+    ['intake', 30, 512],
+    ['aggregate', 900, 1024],
+    ['evaluate', 900, 1769],
+    ['notify', 900, 512],
+    ['report', 60, 512],
+  ] as const)('%s: timeout %ss, memory %s MB, no reserved concurrency, its own log group', (name, timeout, memory) => {
+    const f = fnOf(name).Properties;
+    expect(f.Timeout).toBe(timeout);
+    expect(f.MemorySize).toBe(memory);
+    expect(f.ReservedConcurrentExecutions).toBeUndefined();
+    expect(f.LoggingConfig.LogGroup).toEqual(ref(s.stack.functions[name].logGroup));
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 180 });
+  });
+
+  const POWERTOOLS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
+  const TABLE_VARS = (Object.keys(TABLES) as TableId[]).map(tableEnvVar);
+  const MAIL = ['MAIL_FROM', 'FEEDBACK_MAILBOX', 'MAIL_RATE_PER_SECOND', 'SES_CONFIGURATION_SET', 'EXIT_REFUND_PROCEDURE'];
+  const EXPECTED_ENV: Record<FunctionName, string[]> = {
+    intake: [...POWERTOOLS, ...TABLE_VARS],
+    aggregate: [...POWERTOOLS, ...TABLE_VARS],
+    evaluate: [...POWERTOOLS, ...TABLE_VARS, 'NOTIFY_FUNCTION_NAME'],
+    notify: [...POWERTOOLS, ...TABLE_VARS, ...MAIL],
+    report: [...POWERTOOLS, ...TABLE_VARS],
+  };
+
+  it.each(FUNCTION_NAMES)('%s: exactly its environment variables', (name) => {
+    expect(Object.keys(envOf(name)).sort()).toEqual([...EXPECTED_ENV[name]].sort());
+    expect(envOf(name)).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'provider-renewal',
+      POWERTOOLS_METRICS_NAMESPACE: 'ProviderRenewal',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  it('each TABLE_<ID> holds the name of that table', () => {
+    for (const name of FUNCTION_NAMES) {
+      for (const id of Object.keys(TABLES) as TableId[]) {
+        expect(JSON.stringify(envOf(name)[tableEnvVar(id)])).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
+      }
+    }
+  });
+
+  it('evaluate knows the notify function by name; notify the mail settings', () => {
+    expect(envOf('evaluate').NOTIFY_FUNCTION_NAME).toEqual(ref(s.stack.functions.notify));
+    expect(envOf('notify')).toMatchObject({
+      MAIL_FROM,
+      FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com',
+      MAIL_RATE_PER_SECOND: '1',
+      EXIT_REFUND_PROCEDURE: '《抖店服务市场服务商退出退保流程说明》',
+      SES_CONFIGURATION_SET: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] },
+    });
+  });
+
+  it('THRESHOLD_ORDERS and MAIL_REPLY_TO are set only when configured, THRESHOLD_ORDERS on evaluate and notify only', () => {
+    for (const name of FUNCTION_NAMES) {
+      expect(envOf(name).THRESHOLD_ORDERS).toBeUndefined();
+      expect(envOf(name, configured).THRESHOLD_ORDERS).toBe(name === 'evaluate' || name === 'notify' ? '12000' : undefined);
+      expect(envOf(name, configured).MAIL_REPLY_TO).toBe(name === 'notify' ? 'renewal@example.com' : undefined);
+    }
+    expect(envOf('notify', configured).MAIL_RATE_PER_SECOND).toBe('14');
+  });
+
+  it('tracing is off unless configured', () => {
+    for (const name of FUNCTION_NAMES) expect(fnOf(name).Properties.TracingConfig).toBeUndefined();
+    const traced = synth({ tracing: 'true' });
+    for (const name of FUNCTION_NAMES) expect(fnOf(name, traced).Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+});
+
+describe('SES', () => {
+  it('verifies the sender address, sending through the configuration set', () => {
+    t.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: MAIL_FROM,
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] } },
+    });
+    configured.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'renewal.example.com' });
+  });
+
+  it('bounces and complaints go to the account-level suppression list, and to an SNS topic', () => {
+    t.hasResourceProperties('AWS::SES::ConfigurationSet', { SuppressionOptions: { SuppressedReasons: Match.arrayEquals(['BOUNCE', 'COMPLAINT']) } });
+    const topicId = Object.keys(t.findResources('AWS::SNS::Topic')).find((id) => id.startsWith('MailEventsTopic'))!;
+    t.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['bounce', 'complaint']),
+        SnsDestination: { TopicARN: { Ref: topicId } },
+      },
+    });
+    // SES may publish to that topic for this configuration set only.
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Principal: { Service: 'ses.amazonaws.com' } })]) },
+    });
+  });
+});
+
+describe('alarms', () => {
+  type AlarmProps = { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: unknown }[]; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[] };
+  const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: AlarmProps }).Properties);
+  const topic = ref(s.stack.alarmTopic);
+  const find = (metric: string, dimension: unknown) => alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
+
+  it.each(FUNCTION_NAMES)('%s: Errors > 0 and Throttles > 0 alarm to the alarm topic', (name) => {
+    for (const metric of ['Errors', 'Throttles']) {
+      const found = find(metric, ref(s.stack.functions[name]));
+      expect(found, metric).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+    }
+  });
+
+  it('a message in either dead-letter queue raises an alarm', () => {
+    for (const q of [s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue]) {
+      const found = find('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [logicalId(q), 'QueueName'] });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+    }
+  });
+
+  it('the alarm topic gets an e-mail subscription only when alarmEmail is set', () => {
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+    configured.appTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(configured.stack.alarmTopic) });
+  });
+});
+
+describe('outputs for the CLI', () => {
+  const outputs = t.findOutputs('*');
+  it.each(FUNCTION_NAMES)('%s function name', (name) => {
+    expect(outputs[OUTPUTS.functionName(name)]?.Value).toEqual(ref(s.stack.functions[name]));
+  });
+  it('the intake queue URL, the table names, and no viewer', () => {
+    expect(outputs.IntakeQueueUrl?.Value).toEqual(ref(s.stack.intakeQueue));
+    for (const id of Object.keys(TABLES) as TableId[]) expect(JSON.stringify(outputs[OUTPUTS.tableName(id)]?.Value)).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
+    expect(Object.keys(outputs).filter((k) => /viewer/i.test(k))).toEqual([]);
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['IntakeFunctionName', 'AggregateFunctionName', 'EvaluateFunctionName', 'NotifyFunctionName', 'ReportFunctionName', 'IntakeQueueUrl', 'OrdersTableName']));
+  });
+});

@@ -1,0 +1,171 @@
+/** The progress mail: its figures (days left, pace, deposit) and the pictures drawn from them. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { addDays } from '#shared/rules/time.ts';
+import { type MailSettings, type ProgressSnapshot, progressFigures, renderProgressMail } from '#shared/mail/templates.ts';
+
+const settings: MailSettings = { feedbackMailbox: 'douyinpartner@bytedance.com', exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》' };
+
+const base: ProgressSnapshot = {
+  providerId: 'prov-1',
+  providerName: '测试服务商',
+  email: 'a@example.cn',
+  asOfDate: '2024-01-15',
+  paidOrders: 6_000,
+  thresholdOrders: 10_000,
+  ordersByDay: {},
+  depositBalanceFen: 6_000_000,
+  depositRequiredFen: 10_000_000,
+  periodStartDate: '2023-12-01',
+  periodEndDate: '2024-02-29',
+};
+const at = (asOfDate: string, more: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({ ...base, asOfDate, ...more });
+const render = (s: ProgressSnapshot) => renderProgressMail({ snapshot: s, campaign: RENEWAL_2024, settings });
+
+describe('progressFigures: days left counts asOfDate itself and the last day (both inclusive)', () => {
+  it.each([
+    ['2023-11-20', 91], // before the season: the whole season is ahead
+    ['2023-12-01', 91], // first day: 2023-12-01 .. 2024-02-29, leap year
+    ['2024-01-15', 46],
+    ['2024-02-28', 2],
+    ['2024-02-29', 1], // last day: that day is still left
+    ['2024-03-01', 0], // the day after: over
+    ['2024-06-01', 0],
+  ])('as of %s: %d days left', (asOf, daysLeft) => {
+    expect(progressFigures(at(asOf)).daysLeft).toBe(daysLeft);
+  });
+});
+
+describe('progressFigures: the pace needed', () => {
+  it.each([
+    [9_900, 3, 34], // 100 missing over 3 days: 33.3 → 34
+    [9_901, 3, 33], // 99 over 3: exactly 33
+    [9_999, 91, 1], // 1 over 91: still one a day
+    [0, 91, 110], // 10,000 over 91: 109.9 → 110
+  ])('%d of 10,000 with %d days left needs %d a day (rounded up)', (paidOrders, daysLeft, perDay) => {
+    const f = progressFigures(at(addDays('2024-02-29', 1 - daysLeft), { paidOrders }));
+    expect(f.daysLeft).toBe(daysLeft);
+    expect(f.ordersPerDayNeeded).toBe(perDay);
+  });
+
+  it('needs nothing once the threshold is reached, and shows 100 %', () => {
+    const f = progressFigures(at('2024-01-15', { paidOrders: 12_000 }));
+    expect(f).toMatchObject({ ordersMissing: 0, ordersPerDayNeeded: 0, percent: 100 });
+  });
+
+  it('after the season no pace is stated, the orders missing still are', () => {
+    const f = progressFigures(at('2024-03-05', { paidOrders: 9_000 }));
+    expect(f).toMatchObject({ daysLeft: 0, ordersMissing: 1_000, ordersPerDayNeeded: 0 });
+  });
+
+  it('rounds the percentage down: 9,999 of 10,000 is 99 %, not 100 %', () => {
+    expect(progressFigures(at('2024-01-15', { paidOrders: 9_999 })).percent).toBe(99);
+  });
+
+  it('deposit missing is what is left to pay, never negative', () => {
+    expect(progressFigures(at('2024-01-15', { depositBalanceFen: 6_000_000 })).depositMissingFen).toBe(4_000_000);
+    expect(progressFigures(at('2024-01-15', { depositBalanceFen: 12_000_000 })).depositMissingFen).toBe(0);
+    expect(progressFigures(at('2024-01-15', { depositBalanceFen: -500 })).depositMissingFen).toBe(10_000_500);
+  });
+
+  it('for any snapshot: non-negative integers, and the pace is the least that reaches the threshold', () => {
+    const snap = fc.record({
+      asOffset: fc.integer({ min: -30, max: 120 }),
+      paidOrders: fc.integer({ min: 0, max: 50_000 }),
+      thresholdOrders: fc.integer({ min: 1, max: 50_000 }),
+      depositBalanceFen: fc.integer({ min: -20_000_000, max: 20_000_000 }),
+    });
+    fc.assert(
+      fc.property(snap, ({ asOffset, ...figures }) => {
+        const f = progressFigures(at(addDays('2023-12-01', asOffset), figures));
+        for (const v of Object.values(f)) {
+          expect(Number.isSafeInteger(v)).toBe(true);
+          expect(v).toBeGreaterThanOrEqual(0);
+        }
+        expect(f.daysLeft).toBeLessThanOrEqual(91);
+        expect(f.percent).toBeLessThanOrEqual(100);
+        if (f.daysLeft > 0) {
+          expect(f.ordersPerDayNeeded * f.daysLeft).toBeGreaterThanOrEqual(f.ordersMissing);
+          expect(Math.max(0, f.ordersPerDayNeeded - 1) * f.daysLeft).toBeLessThan(Math.max(1, f.ordersMissing));
+        }
+      }),
+    );
+  });
+
+  it.each([
+    ['an invalid date', { asOfDate: '2024-02-30' }],
+    ['a threshold of 0', { thresholdOrders: 0 }],
+    ['fractional orders', { paidOrders: 1.5 }],
+    ['fractional fen', { depositBalanceFen: 0.5 }],
+    ['a bad day key', { ordersByDay: { '2024-13-01': 3 } }],
+    ['negative orders on a day', { ordersByDay: { '2024-01-01': -3 } }],
+    ['a season that ends before it starts', { periodEndDate: '2023-11-01' }],
+  ])('rejects a snapshot with %s', (_, more) => {
+    expect(() => progressFigures({ ...base, ...more })).toThrow(/snapshot\./);
+  });
+});
+
+describe('renderProgressMail', () => {
+  it.each([
+    ['2023-12-01', 1],
+    ['2023-12-07', 1],
+    ['2023-12-08', 2],
+    ['2024-01-15', 7],
+    ['2024-02-29', 13],
+    ['2024-03-10', 13],
+  ])('as of %s the subject names week %d', (asOf, week) => {
+    expect(render(at(asOf)).subject).toBe(`【续牌进度】第${week}周 / Renewal progress, week ${week} — 测试服务商`);
+  });
+
+  it('states the figures in both languages, the days left as inclusive', () => {
+    const m = render(at('2024-01-15', { paidOrders: 6_000 }));
+    for (const part of [m.text, m.html]) {
+      expect(part).toContain('6,000 / 10,000 单');
+      expect(part).toContain('6,000 of 10,000');
+      expect(part).toContain('剩余 ');
+      expect(part).toContain('46 天');
+      expect(part).toContain('（含 2024-01-15 当天，至 2024-02-29 止）');
+      expect(part).toContain('counting 2024-01-15 itself, through 2024-02-29');
+      expect(part).toContain('87 单'); // ceil(4,000 / 46) = 87
+      expect(part).toContain('¥40,000.00');
+    }
+  });
+
+  it('draws the total as a bar: table cells with widths in HTML, block characters in text', () => {
+    const m = render(at('2024-01-15', { paidOrders: 6_000 }));
+    expect(m.text).toContain('[████████████░░░░░░░░] 60%');
+    expect(m.html).toContain('<td width="60%" style="width:60%;height:18px;background-color:#2563eb;');
+    expect(m.html).toContain('<td width="40%" style="width:40%;height:18px;background-color:#e5e7eb;');
+  });
+
+  it('charts 13 weeks of orders, counting only days of the season, and marks the weeks ahead', () => {
+    const ordersByDay = { '2023-11-30': 999, '2023-12-01': 10, '2023-12-07': 5, '2023-12-08': 30, '2024-01-15': 7, '2024-03-01': 999 };
+    const m = render(at('2024-01-15', { paidOrders: 52, ordersByDay }));
+    const weekLines = m.text.split('\n').filter((l) => /^Week +\d+ /.test(l));
+    expect(weekLines).toHaveLength(13);
+    expect(weekLines[0]).toMatch(/^Week  1  2023-12-01 ~ 2023-12-07  \[█████░░░░░\] 15$/);
+    expect(weekLines[1]).toMatch(/^Week  2  2023-12-08 ~ 2023-12-14  \[██████████\] 30$/);
+    expect(weekLines[2]).toMatch(/\[░{10}\] 0$/);
+    expect(weekLines[6]).toMatch(/^Week  7  2024-01-12 ~ 2024-01-18  \[██░░░░░░░░\] 7  ← this week, up to 2024-01-15$/);
+    expect(weekLines[7]).toMatch(/ —$/);
+    expect(weekLines[12]).toMatch(/^Week 13  2024-02-23 ~ 2024-02-29 +—$/);
+    expect(m.text.split('\n').filter((l) => /^第 *\d+ 周 /.test(l))).toHaveLength(13);
+    // 13 rows in each language's chart, each with a bar cell or a dashed placeholder.
+    expect(m.html.match(/<td width="100%" style="padding:3px 0;">/g)).toHaveLength(26);
+  });
+
+  it('says when the threshold is reached or the season is over instead of a pace', () => {
+    expect(render(at('2024-01-15', { paidOrders: 10_000 })).text).toContain('已达到考核线');
+    const over = render(at('2024-03-02', { paidOrders: 9_000 }));
+    expect(over.text).toContain('考核周期已结束');
+    expect(over.text).toContain('The assessment period has ended');
+    expect(over.text).not.toContain('平均每天还需');
+  });
+
+  it('says the deposit is paid in full when it is', () => {
+    const m = render(at('2024-01-15', { depositBalanceFen: 10_000_000 }));
+    expect(m.text).toContain('已缴足');
+    expect(m.text).not.toContain('尚差');
+  });
+});
