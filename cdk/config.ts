@@ -39,9 +39,9 @@ const schema = z.object({
   /** Where providers send feedback on their outcome (RULES.md clause 3). */
   feedbackMailbox: z.preprocess(blankToUndefined, z.email().default('douyinpartner@bytedance.com')),
   /** Overrides the campaign's thresholdOrders for the scheduled evaluation and the mails (RULES.md 2.2.1). */
-  thresholdOrders: num(z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional()),
+  thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
-  mailRatePerSecond: num(z.number().positive().max(1000).default(1)),
+  mailRatePerSecond: num(z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).max(1000).default(1)),
   /** Where alarm notifications go (an SNS e-mail subscription, confirmed by mail); unset: topic only. */
   alarmEmail: optionalEmail,
   /** SES identity for the sender: the address itself, or its whole domain (DNS records for DKIM). */

@@ -73,7 +73,8 @@ export const POWERTOOLS_METRICS_NAMESPACE = 'ProviderRenewal';
  * so a function cannot have an env var it has no access behind, or access it does not know about.
  */
 export class RenewalFunction extends NodejsFunction {
-  readonly logGroup: LogGroup;
+  /** The function's own log group (retention, removal policy). */
+  readonly logs: LogGroup;
   private readonly usedTables = new Set<TableId>();
 
   constructor(scope: Construct, id: string, props: RenewalFunctionProps) {
@@ -127,7 +128,7 @@ export class RenewalFunction extends NodejsFunction {
             handler: 'index.handler',
           }),
     });
-    this.logGroup = logGroup;
+    this.logs = logGroup;
     logGroup.grantWrite(role);
   }
 

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
+import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { LOCAL_DIR, localUp } from './local-stack.ts';
 import { generateSeason } from './season.ts';
 import { table } from './output.ts';
@@ -70,7 +71,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
   }
 
   // The period-end schedule's event, exactly as EventBridge sends it.
-  let mail: unknown;
+  let mail: NotifyResult | undefined;
   const { sendDueMail } = await import('./mail-commands.ts');
   const result: EvaluateResult = await fns.evaluate(async (campaignId) => {
     mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print: io.print, info: io.info });
@@ -88,14 +89,33 @@ export async function runDemo(io: DemoIO): Promise<void> {
   writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(LOCAL_DIR, 'report.csv'), reportCsv(report));
 
+  // A progress mail as the weekly schedule sent it in mid-January, so both kinds are in the viewer.
+  const progress = await sendDueMail({ campaignId: RENEWAL_2024.campaignId, kind: 'progress', asOf: PROGRESS_AS_OF }, { print: io.print, info: io.info });
+
   const seconds = (Date.now() - t0) / 1000;
   if (io.json) {
-    io.printJson({ imported, aggregations, evaluation: { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated }, mail, mismatches: mismatches.length, seconds });
+    io.printJson({ imported, aggregations, evaluation: { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated }, mail: { outcome: mail, progress }, mismatches: mismatches.length, viewer: status.viewer, seconds });
   } else {
+    const { notifySummary } = await import('./mail-commands.ts');
     io.print(evaluationSummary(result));
     io.print(`\nchecked against the season's own expectation: ${mismatches.length === 0 ? `all ${result.assessments.length} providers match` : `${mismatches.length} MISMATCHES: ${mismatches.map((m) => m.providerId).join(', ')}`}`);
-    io.print(`report: ${join(LOCAL_DIR, 'report.json')} and ${join(LOCAL_DIR, 'report.csv')}`);
-    io.print(`done in ${seconds.toFixed(1)}s`);
+    io.print(`report: ${join(LOCAL_DIR, 'report.json')} and ${join(LOCAL_DIR, 'report.csv')}\n`);
+    io.print(`Mail (outcome after the final evaluation; progress as the weekly schedule sent it on ${PROGRESS_AS_OF}):`);
+    io.print(notifySummary(mail as NotifyResult));
+    io.print(notifySummary(progress, status.viewer));
+    io.print(`\ndone in ${seconds.toFixed(1)}s`);
   }
   if (mismatches.length) process.exitCode = 1;
+  if (process.stdin.isTTY && process.stdout.isTTY && !io.json) await holdViewer(io, status.viewer!);
+}
+
+const PROGRESS_AS_OF = '2024-01-15T10:00:00+08:00';
+
+/** In a terminal, keeps the embedded stack (and so the mail viewer) up until Ctrl+C, then stops it. */
+async function holdViewer(io: DemoIO, viewer: string): Promise<void> {
+  io.info(`\nthe mail viewer is open at ${viewer}: press Ctrl+C to stop the embedded stack and exit`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  const { localDown } = await import('./local-stack.ts');
+  await localDown();
+  io.info('embedded stack stopped (data kept under .local/)');
 }

@@ -153,6 +153,28 @@ program
   });
 
 program
+  .command('notify')
+  .description('send the notices that are due and not yet sent (never the same notice twice)')
+  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .addOption(new Option('--kind <kind>', 'outcome (after the final evaluation) or progress (during the season)').choices(['outcome', 'progress']).default('outcome'))
+  .option('--as-of <iso>', 'progress mail: the instant the figures are as of (default now)')
+  .option('--json', 'print the run result as JSON')
+  .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
+    const { PayloadError } = await import('#shared/payloads.ts');
+    const status = await useLocalStack(info);
+    const { sendDueMail, notifySummary } = await import('./mail-commands.ts');
+    try {
+      const r = await sendDueMail({ campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) }, { print, info });
+      if (o.json) printJson(r);
+      else print(notifySummary(r, status.viewer));
+      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+    } catch (err) {
+      if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign'));
+      throw err;
+    }
+  });
+
+program
   .command('report')
   .description('the decisions: final ones, or the latest preview')
   .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')

@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
+import { overlapFromEnv, tableNamesFromEnv, thresholdFromEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
@@ -18,14 +18,15 @@ import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecas
 type Deps = Omit<EvaluateDeps, 'now'>;
 
 /** The handler over given stores and mail hand-off: the CLI runs it locally with an in-process notify. */
-export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv()) =>
+export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv(), configuredThreshold = thresholdFromEnv()) =>
   async function evaluateHandler(event: unknown): Promise<EvaluateResult> {
     const p = parsePayload(evaluatePayload, event);
     const result = await evaluate(
       getCampaign(p.campaignId)!,
       { overlapMs, ...deps, now: () => new Date() },
       {
-        ...(p.thresholdOrders !== undefined ? { thresholdOrders: p.thresholdOrders } : {}),
+        // The payload's threshold wins over the deployment's, which wins over the campaign's placeholder.
+        ...((p.thresholdOrders ?? configuredThreshold) !== undefined ? { thresholdOrders: (p.thresholdOrders ?? configuredThreshold)! } : {}),
         ...(p.providerIds ? { providerIds: p.providerIds } : {}),
         ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
         ...(p.asOf ? { asOf: p.asOf } : {}),

@@ -42,3 +42,47 @@ export function overlapFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   if (!/^\d+$/.test(raw)) throw new ConfigError(`AGGREGATION_OVERLAP_SECONDS must be a whole number of seconds, got ${JSON.stringify(raw)}`);
   return Number(raw) * 1000;
 }
+
+export interface MailConfig {
+  from: string;
+  fromName?: string;
+  replyTo?: string;
+  configurationSet?: string;
+  feedbackMailbox?: string;
+  exitRefundProcedure?: string;
+  ratePerSecond: number;
+  thresholdOrders?: number;
+}
+
+/**
+ * The notify function's configuration: MAIL_FROM is required (there is no sender to fall back on);
+ * MAIL_FROM_NAME, MAIL_REPLY_TO, SES_CONFIGURATION_SET, FEEDBACK_MAILBOX (default: the campaign's),
+ * EXIT_REFUND_PROCEDURE, MAIL_RATE_PER_SECOND (default 1, the SES sandbox rate) and THRESHOLD_ORDERS
+ * are optional.
+ */
+export function mailConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MailConfig {
+  const from = env.MAIL_FROM;
+  if (!from) throw new ConfigError('environment variable MAIL_FROM is not set');
+  const rate = env.MAIL_RATE_PER_SECOND ?? '1';
+  if (!/^\d+(\.\d+)?$/.test(rate) || Number(rate) <= 0) throw new ConfigError(`MAIL_RATE_PER_SECOND must be a positive number, got ${JSON.stringify(rate)}`);
+  const threshold = thresholdFromEnv(env);
+  const opt = (name: string) => (env[name] ? env[name] : undefined);
+  return {
+    from,
+    ratePerSecond: Number(rate),
+    ...(opt('MAIL_FROM_NAME') ? { fromName: opt('MAIL_FROM_NAME')! } : {}),
+    ...(opt('MAIL_REPLY_TO') ? { replyTo: opt('MAIL_REPLY_TO')! } : {}),
+    ...(opt('SES_CONFIGURATION_SET') ? { configurationSet: opt('SES_CONFIGURATION_SET')! } : {}),
+    ...(opt('FEEDBACK_MAILBOX') ? { feedbackMailbox: opt('FEEDBACK_MAILBOX')! } : {}),
+    ...(opt('EXIT_REFUND_PROCEDURE') ? { exitRefundProcedure: opt('EXIT_REFUND_PROCEDURE')! } : {}),
+    ...(threshold ? { thresholdOrders: threshold } : {}),
+  };
+}
+
+/** THRESHOLD_ORDERS: the deployment's thresholdOrders, when ops set it apart from the campaign's placeholder. */
+export function thresholdFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.THRESHOLD_ORDERS;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[1-9]\d*$/.test(raw)) throw new ConfigError(`THRESHOLD_ORDERS must be a positive integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}

@@ -3,6 +3,7 @@ import type { TableNames } from './config.ts';
 import { AggregateStore } from './store/aggregates.ts';
 import { SourceStore } from './store/source.ts';
 import { DecisionStore } from './store/decisions.ts';
+import { OutboxStore } from './store/outbox.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The stores over one DocumentClient: what the use cases are handed. */
@@ -13,5 +14,6 @@ export function stores(tables: TableNames, db: DynamoDBDocumentClient = createDo
     source: new SourceStore(db, tables),
     aggregates: new AggregateStore(db, tables),
     decisions: new DecisionStore(db, tables),
+    outbox: new OutboxStore(db, tables),
   };
 }

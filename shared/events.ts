@@ -36,7 +36,7 @@ const amountFen = z
 
 // RFC 5322 is larger than any mailbox a provider has; this is the practical subset SES accepts,
 // and it excludes CR/LF, angle brackets and commas, so an address can never carry a header or a second address.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 export const providerUpserted = z.strictObject({
   type: z.literal('provider.upserted'),

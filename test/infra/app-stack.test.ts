@@ -75,7 +75,7 @@ describe('functions', () => {
     expect(f.Timeout).toBe(timeout);
     expect(f.MemorySize).toBe(memory);
     expect(f.ReservedConcurrentExecutions).toBeUndefined();
-    expect(f.LoggingConfig.LogGroup).toEqual(ref(s.stack.functions[name].logGroup));
+    expect(f.LoggingConfig.LogGroup).toEqual(ref(s.stack.functions[name].logs));
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 180 });
   });
 

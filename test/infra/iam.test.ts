@@ -99,7 +99,7 @@ describe('function access (IAM)', () => {
     it('writes logs only to its own log group', () => {
       const logs = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('logs:')));
       expect(logs).toHaveLength(1);
-      expect(logs[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(s.stack.functions[fn].logGroup), 'Arn'] });
+      expect(logs[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(s.stack.functions[fn].logs), 'Arn'] });
     });
   });
 

@@ -28,7 +28,7 @@ describe('formatFen', () => {
 
   it('is exact for every safe integer: the digits read back to the same amount', () => {
     fc.assert(
-      fc.property(fc.maxSafeInteger().chain((m) => fc.integer({ min: -m, max: m })), (fen) => {
+      fc.property(fc.oneof(fc.maxSafeInteger(), fc.integer({ min: -100_000_000, max: 100_000_000 })), (fen) => {
         const s = formatFen(fen);
         expect(s).toMatch(/^-?¥\d{1,3}(,\d{3})*\.\d{2}$/);
         expect(BigInt(s.replace(/[¥,.]/g, ''))).toBe(BigInt(fen));

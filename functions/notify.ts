@@ -1,0 +1,53 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SESClient } from '@aws-sdk/client-ses';
+import { mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { notifyPayload, parsePayload } from '#shared/payloads.ts';
+import { getCampaign } from '#shared/rules/campaign.ts';
+import { notify, type NotifyDeps, type NotifyResult } from '#shared/usecases/notify.ts';
+
+/**
+ * Notification: invoked by the evaluation after a final run (`{"campaignId", "kind": "outcome"}`), by
+ * the weekly schedule (`"kind": "progress"`) and by ops (`renewal notify`). Sends what is due and not
+ * yet sent; the outbox ledger keeps every notice to one mail.
+ */
+
+/** The exit-and-refund procedure's name, as the rules cite it (clause 3). */
+export const EXIT_REFUND_PROCEDURE = '《抖店服务市场服务商退出退保流程说明》';
+
+type Deps = Omit<NotifyDeps, 'now' | 'settings' | 'ratePerSecond' | 'mailer'> & { mailer?: Mailer };
+
+/** The handler over given stores and mailer; tests hand in a mailer with injected faults. */
+export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv()) => {
+  const mailer = deps.mailer ?? new SesMailer(new SESClient({ maxAttempts: 1 }), config);
+  return async function notifyHandler(event: unknown): Promise<NotifyResult> {
+    const p = parsePayload(notifyPayload, event);
+    const campaign = getCampaign(p.campaignId)!;
+    const result = await notify(
+      campaign,
+      {
+        ...deps,
+        mailer,
+        now: () => new Date(),
+        ratePerSecond: config.ratePerSecond,
+        settings: {
+          feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
+          exitRefundProcedure: config.exitRefundProcedure ?? EXIT_REFUND_PROCEDURE,
+        },
+      },
+      { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
+    );
+    logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, failed: result.failed.length });
+    metrics.addMetric('mailSent', MetricUnit.Count, result.sent);
+    metrics.addMetric('mailFailed', MetricUnit.Count, result.failed.length);
+    return result;
+  };
+};
+
+export const notifyHandler = makeNotify(stores(tableNamesFromEnv()));
+export const handler = middy(notifyHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
+import { PROJECT_ROOT } from '../../cdk/function.ts';
+import { FUNCTION_NAMES } from '../../cdk/names.ts';
+
+/**
+ * `npx cdk synth --quiet` as ops run it, with real esbuild bundling (no Docker), no AWS credentials
+ * and no network: env-agnostic stacks need neither. cdk-nag runs as a validation plugin of the synth,
+ * so a finding without an acknowledgment fails here too. Then every bundle is loaded by Node as
+ * Lambda would load it, to prove the ESM output and its `require` shim work.
+ */
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'renewal-cdk-synth-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** The environment without anything AWS: no keys, no profile, no region, no instance metadata. */
+function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|CDK_)/.test(k)) env[k] = v;
+  return {
+    ...env,
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_REGION: '',
+    AWS_DEFAULT_REGION: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(work, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+    CDK_DISABLE_VERSION_CHECK: '1',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+    CDK_HOME: join(work, 'cdk-home'),
+    ...extra,
+  };
+}
+
+describe('npx cdk synth', () => {
+  const outdir = join(work, 'cdk.out');
+  let synthesized: Promise<{ stdout: string; stderr: string }> | undefined;
+  const synth = () =>
+    (synthesized ??= run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-c', 'mailFrom=noreply@renewal.example.com', '-o', outdir], {
+      cwd: PROJECT_ROOT,
+      env: offlineEnv(),
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }));
+
+  it('synthesizes both stacks with real bundling, offline and without credentials', async () => {
+    const { stderr } = await synth();
+    expect(existsSync(join(outdir, 'Data.template.json'))).toBe(true);
+    expect(existsSync(join(outdir, 'App.template.json'))).toBe(true);
+    expect(stderr).not.toMatch(/AwsSolutions-/); // no cdk-nag finding, not even a warning
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string; environment?: string; properties?: { stackName?: string } }> };
+    const stacks = Object.values(manifest.artifacts).filter((a) => a.type === 'aws:cloudformation:stack');
+    expect(stacks.map((a) => a.properties?.stackName).sort()).toEqual(['ProviderRenewal-dev-App', 'ProviderRenewal-dev-Data']);
+    for (const s of stacks) expect(s.environment).toBe('aws://unknown-account/unknown-region');
+  }, 300_000);
+
+  it('bundles each function into an ESM module with a source map, and Node loads it', async () => {
+    await synth();
+    const template = JSON.parse(readFileSync(join(outdir, 'App.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Handler: string }; Metadata?: Record<string, string> }> };
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
+    const tableEnv = Object.fromEntries((Object.keys(TABLES) as TableId[]).map((id) => [tableEnvVar(id), `t-${id}`]));
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.Handler, id).toBe('index.handler');
+      const dir = join(outdir, fn.Metadata!['aws:asset:path']!);
+      expect(readdirSync(dir).sort(), id).toEqual(['index.mjs', 'index.mjs.map']);
+      // Lambda imports index.mjs and calls `handler`: do the same, in a fresh Node process.
+      const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
+      await run(process.execPath, ['--input-type=module', '-e', probe], {
+        cwd: work, // no node_modules to fall back on: the bundle must be complete
+        env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', NOTIFY_FUNCTION_NAME: 'fn-notify', MAIL_FROM: 'noreply@renewal.example.com', SES_CONFIGURATION_SET: 'cs', FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com', MAIL_RATE_PER_SECOND: '1', EXIT_REFUND_PROCEDURE: 'x', ...tableEnv }),
+        timeout: 30_000,
+      }).catch((err: { stderr?: string }) => {
+        throw new Error(`${id}: the bundle does not load: ${err.stderr ?? err}`);
+      });
+    }
+  }, 300_000);
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '#shared/config.ts';
+import { envNameOf, parseConfig, readConfig } from '../../cdk/config.ts';
+
+/** Deployment configuration: read once, validated with zod, every error naming the key. */
+const error = (raw: Record<string, unknown>) => {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('deployment configuration', () => {
+  it('requires mailFrom: no silent default sender', () => {
+    expect(error({})).toMatch(/mailFrom \(-c mailFrom=… or RENEWAL_MAIL_FROM\): is required/);
+    expect(error({ mailFrom: 'Renewal <noreply@example.com>' })).toMatch(/mailFrom .*plain e-mail address/);
+  });
+
+  it('has the documented defaults', () => {
+    expect(parseConfig({ mailFrom: 'noreply@example.com' })).toEqual({
+      stage: 'dev',
+      mailFrom: 'noreply@example.com',
+      feedbackMailbox: 'douyinpartner@bytedance.com',
+      mailRatePerSecond: 1,
+      senderIdentity: 'address',
+      sandboxRecipients: [],
+      exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
+      logLevel: 'INFO',
+      logRetentionDays: 180,
+      tracing: false,
+      seasonSchedules: true,
+    });
+  });
+
+  it('takes -c strings and cdk.json values alike', () => {
+    const c = parseConfig({ mailFrom: 'noreply@example.com', thresholdOrders: '12000', mailRatePerSecond: 14, tracing: 'true', seasonSchedules: false, sandboxRecipients: 'a@example.com, b@example.com', logLevel: 'debug' });
+    expect(c).toMatchObject({ thresholdOrders: 12000, mailRatePerSecond: 14, tracing: true, seasonSchedules: false, sandboxRecipients: ['a@example.com', 'b@example.com'], logLevel: 'DEBUG' });
+  });
+
+  it.each([
+    ['thresholdOrders', '0', /thresholdOrders .*must be a positive integer/],
+    ['thresholdOrders', '1.5', /thresholdOrders .*must be a positive integer/],
+    ['mailRatePerSecond', 'fast', /mailRatePerSecond \(-c mailRatePerSecond=… or RENEWAL_MAIL_RATE_PER_SECOND\): must be a positive number/],
+    ['stage', 'Prod', /stage .*lower-case/],
+    ['alarmEmail', 'ops', /alarmEmail .*email/i],
+    ['tracing', 'maybe', /tracing .*"true"/],
+    ['logRetentionDays', '2', /logRetentionDays .*must be one of/],
+    ['senderIdentity', 'dns', /senderIdentity/],
+    ['sandboxRecipients', 'ok@example.com,nope', /sandboxRecipients \[item 1\]/],
+  ])('%s=%s is refused with an error naming the key', (key, value, message) => {
+    expect(error({ mailFrom: 'noreply@example.com', [key]: value })).toMatch(message);
+  });
+
+  it('lists every bad key at once', () => {
+    const m = error({ stage: 'X', thresholdOrders: '-1' });
+    expect(m).toMatch(/stage/);
+    expect(m).toMatch(/mailFrom/);
+    expect(m).toMatch(/thresholdOrders/);
+  });
+
+  it('context wins over the environment, which fills what the context leaves unset', () => {
+    const context: Record<string, unknown> = { stage: 'prod' };
+    const c = readConfig((k) => context[k], { RENEWAL_STAGE: 'dev', RENEWAL_MAIL_FROM: 'env@example.com', RENEWAL_THRESHOLD_ORDERS: '' });
+    expect(c.stage).toBe('prod');
+    expect(c.mailFrom).toBe('env@example.com');
+    expect(c.thresholdOrders).toBeUndefined();
+    expect(envNameOf('mailRatePerSecond')).toBe('RENEWAL_MAIL_RATE_PER_SECOND');
+  });
+});
