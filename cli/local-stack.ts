@@ -84,8 +84,9 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** The preferred port when it is free, else any free one (0 asks for any). */
 async function freePort(preferred: number): Promise<number> {
-  if (await portFree(preferred)) return preferred;
+  if (preferred > 0 && (await portFree(preferred))) return preferred;
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
