@@ -1,0 +1,129 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The OPS.md contract of the `renewal` command, run as a user runs it: a separate process, its own
+ * embedded stack in a temporary `.local`, stdout parsed as the one JSON document it must be.
+ */
+const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
+const dir = mkdtempSync(join(tmpdir(), 'renewal-cli-'));
+const env = {
+  ...process.env,
+  RENEWAL_LOCAL_DIR: join(dir, '.local'),
+  RENEWAL_DYNAMODB_PORT: '0',
+  RENEWAL_SES_PORT: '0',
+  AWS_ENDPOINT_URL_DYNAMODB: '',
+  AWS_ENDPOINT_URL_SES: '',
+};
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+const FILE = join(dir, 'events.ndjson');
+writeFileSync(
+  FILE,
+  [
+    '{"type":"provider.upserted","providerId":"P1","name":"测试服务商","email":"p1@example.com","certifiedAt":"2023-06-01T00:00:00+08:00","regularizedAt":"2023-08-01T00:00:00+08:00"}',
+    '{"type":"binding.started","providerId":"P1","storeId":"S1","at":"2023-01-01T00:00:00Z"}',
+    '{"type":"order.paid","orderId":"O1","storeId":"S1","paidAt":"2023-12-05T10:00:00+08:00"}',
+    '',
+    '{"type":"order.paid","orderId":"O1","storeId":"S1","paidAt":"2023-12-05T02:00:00Z"}',
+    '{"type":"order.paid","orderId":"O2","storeId":"S1","paidAt":"2023-12-05T10:00:00"}',
+    '{"type":"deposit.paid","paymentId":"D1","providerId":"P1","amountFen":10000000,"paidAt":"2023-11-01T00:00:00Z"}',
+  ].join('\n'),
+);
+
+beforeAll(() => {
+  expect(run('local', 'status', '--json').json()).toEqual({ running: false });
+});
+afterAll(() => {
+  run('local', 'down');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('renewal local', () => {
+  it('up starts the stack, is safe to run twice, and status reports the endpoints', () => {
+    const first = run('local', 'up', '--json');
+    expect(first.code).toBe(0);
+    const second = run('local', 'up', '--json');
+    expect(second.json()).toEqual(first.json());
+    const status = run('local', 'status', '--json').json();
+    expect(Object.keys(status).sort()).toEqual(['dynamodb', 'running', 'ses', 'viewer']);
+    expect(status.running).toBe(true);
+    expect(status.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.viewer).toMatch(/^http:\/\//);
+  });
+});
+
+describe('renewal import / rejected', () => {
+  it('prints exactly {accepted, duplicates, rejected} and shows progress on stderr only', () => {
+    const r = run('import', FILE, '--json');
+    expect(r.code).toBe(0);
+    expect(r.json()).toEqual({ accepted: 4, duplicates: 1, rejected: 1 });
+    expect(r.stderr).toMatch(/import/);
+  });
+
+  it('is idempotent: a second import finds only duplicates', () => {
+    expect(run('import', FILE, '--json').json()).toEqual({ accepted: 0, duplicates: 5, rejected: 1 });
+  });
+
+  it('lists rejected events with line, event and a reason naming the field', () => {
+    const rows = run('rejected', '--json').json() as { line?: number; event?: unknown; reason: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ line: 6, reason: expect.stringMatching(/^paidAt: .*offset/) });
+    expect(rows[0]!.event).toMatchObject({ orderId: 'O2' });
+  });
+
+  it('exits 2 naming the problem on bad usage and bad input', () => {
+    const missing = run('import', join(dir, 'nope.ndjson'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/FILE: no such file/);
+    expect(run('import').code).toBe(2);
+    expect(run('frobnicate').code).toBe(2);
+    const threshold = run('evaluate', '--campaign', 'renewal-2024', '--threshold', 'abc');
+    expect(threshold.code).toBe(2);
+    expect(threshold.stderr).toMatch(/--threshold/);
+    const asOf = run('evaluate', '--campaign', 'renewal-2024', '--as-of', '2024-01-01T00:00:00', '--dry-run');
+    expect(asOf.code).toBe(2);
+    expect(asOf.stderr).toMatch(/--as-of/);
+    const campaign = run('report', '--campaign', 'renewal-1999', '--json');
+    expect(campaign.code).toBe(2);
+    expect(campaign.stderr).toMatch(/--campaign/);
+  });
+
+  it('--help exits 0', () => {
+    const r = run('import', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/NDJSON/);
+  });
+});
+
+describe('renewal evaluate / report', () => {
+  it('evaluates finally and reports in the OPS.md shape', () => {
+    const e = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '1', '--json');
+    expect(e.code).toBe(0);
+    expect(e.json()).toMatchObject({ mode: 'final', counts: { retained: 1, revoked: 0, not_assessed: 0 } });
+    const r = run('report', '--campaign', 'renewal-2024', '--json').json();
+    expect(r).toMatchObject({
+      campaignId: 'renewal-2024',
+      final: true,
+      assessments: [{ providerId: 'P1', outcome: 'retained', reasons: [], paidOrders: 1, thresholdOrders: 1, depositBalanceFen: 10_000_000 }],
+    });
+    expect(r.assessments[0]).not.toHaveProperty('noticeDate');
+    const csv = run('report', '--campaign', 'renewal-2024', '--csv').stdout.split('\r\n');
+    expect(csv[0]).toMatch(/^providerId,providerName,outcome/);
+    expect(csv[1]).toMatch(/^P1,测试服务商,retained,/);
+  });
+});
+
+describe('renewal local down', () => {
+  it('stops the stack', () => {
+    expect(run('local', 'down').code).toBe(0);
+    expect(run('local', 'status', '--json').json()).toEqual({ running: false });
+  });
+});
