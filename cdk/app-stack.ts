@@ -184,6 +184,7 @@ export class AppStack extends Stack {
         configurationSetName: configurationSet.configurationSetName,
         mailFrom: config.mailFrom,
       });
+    if (config.mailFromName) notify.addEnvironment('MAIL_FROM_NAME', config.mailFromName);
     if (config.mailReplyTo) notify.addEnvironment('MAIL_REPLY_TO', config.mailReplyTo);
     notify.addEnvironment('FEEDBACK_MAILBOX', config.feedbackMailbox);
     notify.addEnvironment('MAIL_RATE_PER_SECOND', String(config.mailRatePerSecond));
@@ -285,7 +286,7 @@ export class AppStack extends Stack {
           assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
             conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': group.scheduleGroupArn } },
           }),
-          description: `EventBridge Scheduler: invokes ${roleId.replace(/ScheduleRole$/, '')} only`,
+          description: `EventBridge Scheduler: may invoke ${fn.node.id} and nothing else`,
         }),
         input: ScheduleTargetInput.fromObject(input),
         deadLetterQueue: this.scheduleDeadLetterQueue,

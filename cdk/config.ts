@@ -34,6 +34,8 @@ const schema = z.object({
   ),
   /** Sender address of every mail: a plain address (no display name). Required: there is no safe default. */
   mailFrom: z.preprocess(trimmed, z.email({ error: (iss) => (iss.input === undefined ? 'is required (the sender address of every mail)' : 'must be a plain e-mail address') })),
+  /** Display name of the sender (`"<name>" <mailFrom>`); unset: the bare address. */
+  mailFromName: z.preprocess((v) => blankToUndefined(trimmed(v)), z.string().max(100).optional()),
   /** Reply-To of every mail; unset: replies go to mailFrom. */
   mailReplyTo: optionalEmail,
   /** Where providers send feedback on their outcome (RULES.md clause 3). */
@@ -41,7 +43,7 @@ const schema = z.object({
   /** Overrides the campaign's thresholdOrders for the scheduled evaluation and the mails (RULES.md 2.2.1). */
   thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
-  mailRatePerSecond: num(z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).max(1000).default(1)),
+  mailRatePerSecond: num(z.number({ error: 'must be a positive number' }).min(0.001, { error: 'must be a positive number (at least 0.001)' }).max(1000).default(1)),
   /** Where alarm notifications go (an SNS e-mail subscription, confirmed by mail); unset: topic only. */
   alarmEmail: optionalEmail,
   /** SES identity for the sender: the address itself, or its whole domain (DNS records for DKIM). */

@@ -6,7 +6,7 @@ import { logicalId, MAIL_FROM, synth } from './synth.ts';
 
 /** The stateless stack: queues, the trigger, the functions' defaults and environment, SES, alarms, outputs. */
 const s = synth();
-const configured = synth({ thresholdOrders: '12000', mailReplyTo: 'renewal@example.com', alarmEmail: 'ops@example.com', senderIdentity: 'domain', mailRatePerSecond: '14' });
+const configured = synth({ thresholdOrders: '12000', mailFromName: '抖店服务市场', mailReplyTo: 'renewal@example.com', alarmEmail: 'ops@example.com', senderIdentity: 'domain', mailRatePerSecond: '14' });
 const t = s.appTemplate;
 const ref = (c: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(c) });
 const arn = (c: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(c), 'Arn'] });
@@ -119,9 +119,10 @@ describe('functions', () => {
     });
   });
 
-  it('THRESHOLD_ORDERS and MAIL_REPLY_TO are set only when configured, THRESHOLD_ORDERS on evaluate and notify only', () => {
+  it('THRESHOLD_ORDERS, MAIL_FROM_NAME and MAIL_REPLY_TO are set only when configured, THRESHOLD_ORDERS on evaluate and notify only', () => {
     for (const name of FUNCTION_NAMES) {
       expect(envOf(name).THRESHOLD_ORDERS).toBeUndefined();
+      expect(envOf(name, configured).MAIL_FROM_NAME).toBe(name === 'notify' ? '抖店服务市场' : undefined);
       expect(envOf(name, configured).THRESHOLD_ORDERS).toBe(name === 'evaluate' || name === 'notify' ? '12000' : undefined);
       expect(envOf(name, configured).MAIL_REPLY_TO).toBe(name === 'notify' ? 'renewal@example.com' : undefined);
     }

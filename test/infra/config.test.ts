@@ -44,6 +44,7 @@ describe('deployment configuration', () => {
     ['thresholdOrders', '0', /thresholdOrders .*must be a positive integer/],
     ['thresholdOrders', '1.5', /thresholdOrders .*must be a positive integer/],
     ['mailRatePerSecond', 'fast', /mailRatePerSecond \(-c mailRatePerSecond=… or RENEWAL_MAIL_RATE_PER_SECOND\): must be a positive number/],
+    ['mailRatePerSecond', '0', /mailRatePerSecond .*must be a positive number/],
     ['stage', 'Prod', /stage .*lower-case/],
     ['alarmEmail', 'ops', /alarmEmail .*email/i],
     ['tracing', 'maybe', /tracing .*"true"/],

@@ -54,6 +54,7 @@ describe('season schedules', () => {
   it('(a) aggregation: rate(15 minutes) from 2023-11-30T16:00Z to 2024-02-29T17:00Z with {"campaignId":"renewal-2024"}', () => {
     const p = byId('AggregationSchedule');
     expect(p.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(p.ScheduleExpressionTimezone).toBe('Etc/UTC'); // irrelevant to a rate, but stated
     expect(iso(p.StartDate)).toBe('2023-11-30T16:00:00.000Z');
     expect(iso(p.EndDate)).toBe('2024-02-29T17:00:00.000Z');
     expect(p.Target.Input).toBe('{"campaignId":"renewal-2024"}');
