@@ -25,8 +25,29 @@ if (!process.env.RENEWAL_VERBOSE) {
 
 const program = new Command('renewal')
   .description('Renewal of Douyin industrial-belt service providers: intake, aggregation, evaluation, mail.')
+  .option('--aws', 'work on the deployed stack (invoke its functions) instead of the embedded one')
+  .option('--stage <stage>', 'the deployed stage --aws works on', process.env.RENEWAL_STAGE ?? 'dev')
   .showHelpAfterError()
   .exitOverride();
+
+/** With --aws: the deployed stack's function names and tables, from its outputs. */
+async function remote() {
+  const g = program.opts<{ aws?: boolean; stage: string }>();
+  if (!g.aws) return undefined;
+  const { awsTarget } = await import('./aws.ts');
+  return awsTarget(g.stage);
+}
+
+/** Invokes a deployed function; its PayloadError is bad input here too (exit 2). */
+async function invokeRemote<T>(functionName: string, payload: unknown): Promise<T> {
+  const { invokeFunction, RemoteFunctionError } = await import('./aws.ts');
+  try {
+    return await invokeFunction<T>(functionName, payload);
+  } catch (err) {
+    if (err instanceof RemoteFunctionError && err.errorType === 'PayloadError') throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 const local = program.command('local').description('the embedded stack: dynalite and aws-ses-v2-local');
 local
@@ -66,10 +87,18 @@ program
   .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default('24').argParser(positiveInt('--concurrency')))
   .action(async (file: string, o: { json?: boolean; concurrency: number }) => {
     if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
-    await useLocalStack(info);
-    const { intake } = await import('#functions/intake.ts');
     const { importFile } = await import('./import.ts');
-    const r = await importFile(intake, file, { concurrency: o.concurrency });
+    const aws = await remote();
+    let handler;
+    if (aws) {
+      // The deployed intake function, given the same batches; the lanes keep a message group in one
+      // batch at a time, as the FIFO queue would.
+      handler = (event: unknown) => invokeRemote<Awaited<ReturnType<import('./import.ts').IntakeHandler>>>(aws.functions.intake, event);
+    } else {
+      await useLocalStack(info);
+      handler = (await import('#functions/intake.ts')).intake;
+    }
+    const r = await importFile(handler, file, { concurrency: o.concurrency });
     const out = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ...(r.failed ? { failed: r.failed } : {}) };
     if (o.json) printJson(out);
     else {
@@ -87,12 +116,14 @@ program
   .description('list rejected events with their reasons')
   .option('--json', 'print an array of {"line"?, "event"?, "reason", ...}')
   .action(async (o: { json?: boolean }) => {
-    await useLocalStack(info);
+    const aws = await remote();
+    if (!aws) await useLocalStack(info);
     const { createDocumentClient } = await import('#shared/aws.ts');
     const { tableNamesFromEnv } = await import('#shared/config.ts');
     const { listRejected } = await import('#shared/store/rejected.ts');
     const db = createDocumentClient();
-    const rows = await listRejected(db, tableNamesFromEnv().rejected);
+    // With --aws the table is read directly (ops' own credentials): there is no function for it.
+    const rows = await listRejected(db, aws ? aws.tables.rejected : tableNamesFromEnv().rejected);
     if (o.json) printJson(rows);
     else if (!rows.length) print('no rejected events');
     else {
@@ -111,8 +142,11 @@ program
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
     const { localFunctions, aggregateSummary } = await import('./season-commands.ts');
-    const fns = await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY });
-    const r = await fns.aggregate({ campaignId: o.campaign, ...(o.full ? { full: true } : {}) });
+    const payload = { campaignId: o.campaign, ...(o.full ? { full: true } : {}) };
+    const aws = await remote();
+    const r = aws
+      ? await invokeRemote<import('#shared/usecases/aggregate.ts').AggregateResult>(aws.functions.aggregate, payload)
+      : await (await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
   });
@@ -129,8 +163,6 @@ program
   .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
     const { localFunctions, evaluationSummary, whoAmI } = await import('./season-commands.ts');
     const { PayloadError } = await import('#shared/payloads.ts');
-    const fns = await localFunctions({ print, info });
-    const { sendDueMail } = await import('./mail-commands.ts');
     const payload = {
       campaignId: o.campaign,
       ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
@@ -139,6 +171,16 @@ program
       ...(o.asOf ? { asOf: o.asOf } : {}),
       requestedBy: whoAmI(),
     };
+    const aws = await remote();
+    if (aws) {
+      // The deployed evaluation hands the outcome mail to the deployed notify function itself.
+      const r = await invokeRemote<import('#shared/usecases/evaluate.ts').EvaluateResult>(aws.functions.evaluate, payload);
+      if (o.json) printJson(r);
+      else print(evaluationSummary(r));
+      return;
+    }
+    const fns = await localFunctions({ print, info });
+    const { sendDueMail } = await import('./mail-commands.ts');
     let mail: unknown;
     try {
       const r = await fns.evaluate(async (campaignId) => {
@@ -161,10 +203,19 @@ program
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
     const { PayloadError } = await import('#shared/payloads.ts');
-    const status = await useLocalStack(info);
     const { sendDueMail, notifySummary } = await import('./mail-commands.ts');
+    const payload = { campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) };
+    const aws = await remote();
+    if (aws) {
+      const r = await invokeRemote<import('#shared/usecases/notify.ts').NotifyResult>(aws.functions.notify, payload);
+      if (o.json) printJson(r);
+      else print(notifySummary(r));
+      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+      return;
+    }
+    const status = await useLocalStack(info);
     try {
-      const r = await sendDueMail({ campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) }, { print, info });
+      const r = await sendDueMail(payload, { print, info });
       if (o.json) printJson(r);
       else print(notifySummary(r, status.viewer));
       if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
@@ -186,9 +237,14 @@ program
     const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
     const { getCampaign } = await import('#shared/rules/campaign.ts');
     if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const { deps } = await localFunctions({ print, info });
-    const { mailStatusLookup } = await import('./mail-commands.ts');
-    const r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
+    const aws = await remote();
+    let r: import('#shared/usecases/report.ts').Report;
+    if (aws) r = await invokeRemote(aws.functions.report, { campaignId: o.campaign });
+    else {
+      const { deps } = await localFunctions({ print, info });
+      const { mailStatusLookup } = await import('./mail-commands.ts');
+      r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
+    }
     if (o.json) printJson(r);
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
@@ -209,10 +265,11 @@ program
 
 program
   .command('bench')
-  .description('measure intake against a plain BatchWriteItem baseline (and more), as ratios')
+  .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run')
   .option('--json', 'print {"metrics": {...}, ...}')
-  .addOption(new Option('--orders <n>', 'orders per measurement').default('20000').argParser(positiveInt('--orders')))
-  .action(async (o: { json?: boolean; orders: number }) => {
+  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half and ten times half)').default('20000').argParser(positiveInt('--orders')))
+  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement').default('1000').argParser(positiveInt('--providers')))
+  .action(async (o: { json?: boolean; orders: number; providers: number }) => {
     const { runBench } = await import('./bench.ts');
     await runBench({ ...o, print, printJson, info });
   });

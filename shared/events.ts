@@ -102,14 +102,16 @@ export function validateEvent(value: unknown): ParseResult {
     return { ok: false, field: '(body)', reason: `(body): must be one JSON object per event, got ${what}` };
   }
   const type = (value as Record<string, unknown>).type;
-  if (typeof type !== 'string' || !(type in SCHEMAS)) {
-    const got = type === undefined ? 'missing' : JSON.stringify(type);
+  // Own keys only: 'constructor' or '__proto__' must not reach a schema lookup.
+  if (typeof type !== 'string' || !Object.hasOwn(SCHEMAS, type)) {
+    const got = type === undefined ? 'missing' : typeof type === 'string' ? JSON.stringify(type.slice(0, 100)) : Array.isArray(type) ? 'an array' : `a ${typeof type}`;
     return { ok: false, field: 'type', event: value, reason: `type: must be one of ${EVENT_TYPES.join(', ')} (got ${got})` };
   }
   const result = SCHEMAS[type as EventType].safeParse(value);
   if (result.success) return { ok: true, event: result.data as PlatformEvent };
   const issue = result.error.issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.') || '(body)';
+  // A field name is the sender's text too: keep it to a readable length.
+  const path = (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.') || '(body)').slice(0, 200);
   const message = issue.code === 'unrecognized_keys' ? `not a field of ${type}` : issue.message;
   return { ok: false, field: path, event: value, reason: `${path}: ${message}` };
 }
@@ -129,7 +131,8 @@ export function entityKey(e: PlatformEvent): string {
       return `provider:${e.providerId}`;
     case 'binding.started':
     case 'binding.ended':
-      return `binding:${e.providerId}:${e.storeId}:${e.at}:${e.type}`;
+      // '|' cannot occur in an id (ids may contain ':'), so no two bindings share an identity.
+      return `binding|${e.providerId}|${e.storeId}|${e.at}|${e.type}`;
   }
 }
 

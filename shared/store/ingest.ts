@@ -17,7 +17,7 @@ import { eventItemKey, ingestIndexKeys, orderKey, storedFields, toStoredItem } f
  */
 
 export type IngestEntry =
-  | { kind: 'event'; event: PlatformEvent; origin: Origin }
+  | { kind: 'event'; event: PlatformEvent; raw: string; origin: Origin }
   | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin };
 
 /** Where an event came from, kept with a rejection so ops can find and replay it. */
@@ -84,7 +84,7 @@ export class IngestStore {
         const fields = differingFields(storedFields(stored), event);
         const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
         const reason = `conflict: ${idField} ${(event as Record<string, unknown>)[idField]} is already stored with a different ${fields.join(', ')}; the first version stays`;
-        rejections.push(this.rejectedItem(JSON.stringify(event), event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
+        rejections.push(this.rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: fields[0] ?? idField, reason };
       }
       const item = this.item(event, key, hash, ingestedAt);
@@ -125,16 +125,27 @@ export class IngestStore {
       .update(JSON.stringify([raw, reason, origin.source ?? null, origin.line ?? null]))
       .digest('base64url')
       .slice(0, 26);
+    // Whatever the sender put in, the record must fit one item (400 KB): the raw body is cut to
+    // 64 KB, and the parsed event is kept only while its JSON is whole and small.
+    const eventJson = event === undefined ? undefined : safeJson(event);
     return {
       rejectId,
       receivedAt,
-      field,
-      reason,
+      field: field.slice(0, 200),
+      reason: reason.length > 2000 ? `${reason.slice(0, 1999)}…` : reason,
       raw: raw.length > 64_000 ? raw.slice(0, 64_000) : raw,
-      ...(event !== undefined ? { event: JSON.stringify(event).slice(0, 64_000) } : {}),
+      ...(eventJson !== undefined && eventJson.length <= 64_000 ? { event: eventJson } : {}),
       ...origin,
       expiresAt: Math.floor(Date.parse(receivedAt) / 1000) + REJECTED_RETENTION_DAYS * 86_400,
     };
+  }
+}
+
+function safeJson(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return undefined; // nested too deep to serialize: the raw body is kept instead
   }
 }
 

@@ -40,3 +40,4 @@ export async function listRejected(db: DynamoDBDocumentClient, table: string): P
       (a.line ?? 0) - (b.line ?? 0),
   );
 }
+

@@ -31,7 +31,7 @@ export class IntakeBatch {
     const parsed = parseEvent(record.body);
     this.entries.push(
       parsed.ok
-        ? { kind: 'event', event: parsed.event, origin }
+        ? { kind: 'event', event: parsed.event, raw: record.body, origin }
         : { kind: 'invalid', field: parsed.field, reason: parsed.reason, raw: record.body, event: parsed.event, origin },
     );
     const outcome = new Promise<IngestOutcome>((resolve, reject) => this.waiters.push({ resolve, reject }));

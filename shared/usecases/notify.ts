@@ -75,7 +75,7 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
     if (outcome.status === 'sent') result.sent++;
     else if (outcome.status === 'already') result.alreadySent++;
     else if (outcome.status === 'in-flight') result.inFlight++;
-    else result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
+    else if (outcome.status === 'failed') result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
     deps.progress?.(++done, notices.length, `${req.kind} mail`);
   });
   result.failed.sort((a, b) => a.providerId.localeCompare(b.providerId));
