@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
+import { getCampaign, periodWindow } from '../rules/campaign.ts';
 
 /**
  * The aggregates table. Layout (one module owns it):
@@ -8,11 +9,13 @@ import { batchGet, batchWrite, queryAll } from './batch.ts';
  * | item             | pk                          | sk           | attributes                                   |
  * |------------------|-----------------------------|--------------|----------------------------------------------|
  * | store-day counts | `SD#<campaign>#<storeId>`   | `<CST date>` | `counts`: providerId → counted orders        |
- * | provider totals  | `PC#<campaign>`             | `<providerId>` | `paidOrders`, `byDay`, `depositBalanceFen`, `stores` |
+ * | provider totals  | `PC#<campaign>`             | `<providerId>` | `paidOrders`, `daily`, `depositBalanceFen`, `stores` |
  * | watermark        | `RUN#<campaign>`            | `WATERMARK`  | `through`: ingest instant fully aggregated   |
  * | lock             | `RUN#<campaign>`            | `LOCK`       | `owner`, `leaseUntil`, `expiresAt` (TTL)     |
  *
  * Store-day items are recomputed from the orders, never incremented, so writing one twice is harmless.
+ * A provider's day counts are kept as `daily`, one number per day of the season, so the item has the
+ * same size whatever the number of orders: the evaluation's reads grow with providers × days only.
  */
 
 export type DayCounts = Record<string, number>;
@@ -106,15 +109,29 @@ export class AggregateStore {
     const items = providerIds
       ? (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!
       : await this.queryAll(pk);
-    return items.map(({ pk: _pk, sk, ...rest }) => ({ ...(rest as Omit<ProviderTotals, 'providerId'>), providerId: sk as string }));
+    const days = seasonDays(campaignId);
+    return items.map(({ pk: _pk, sk, daily, ...rest }) => ({
+      ...(rest as Omit<ProviderTotals, 'providerId' | 'byDay'>),
+      providerId: sk as string,
+      byDay: Object.fromEntries((daily as number[]).flatMap((n, i) => (n ? [[days[i]!, n]] : []))),
+    }));
   }
 
   async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
     const pk = `PC#${campaignId}`;
-    await batchWrite(this.db, { [this.table]: totals.map(({ providerId, ...rest }) => ({ pk, sk: providerId, ...rest })) });
+    const days = seasonDays(campaignId);
+    await batchWrite(this.db, {
+      [this.table]: totals.map(({ providerId, byDay, ...rest }) => ({ pk, sk: providerId, ...rest, daily: days.map((d) => byDay[d] ?? 0) })),
+    });
   }
 
   private queryAll(pk: string) {
     return queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
   }
+}
+
+function seasonDays(campaignId: string): readonly string[] {
+  const c = getCampaign(campaignId);
+  if (!c) throw new RangeError(`unknown campaign ${campaignId}`);
+  return periodWindow(c).days;
 }
