@@ -85,10 +85,23 @@ program
   .argument('<file>', 'NDJSON file, one event per line (blank lines skipped)')
   .option('--json', 'print {"accepted","duplicates","rejected"}')
   .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default('24').argParser(positiveInt('--concurrency')))
-  .action(async (file: string, o: { json?: boolean; concurrency: number }) => {
+  .option('--via-queue', 'with --aws: send to the intake FIFO queue as a producer does (stored asynchronously); prints {"sent","failed"}')
+  .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean }) => {
     if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
     const { importFile } = await import('./import.ts');
     const aws = await remote();
+    if (o.viaQueue) {
+      if (!aws) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
+      const { readFile } = await import('node:fs/promises');
+      const { sendEvents } = await import('./aws.ts');
+      const bodies = (await readFile(file, 'utf8')).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
+      const r = await sendEvents(aws.intakeQueueUrl, bodies);
+      const out = { sent: r.sent, failed: r.failed.length };
+      if (o.json) printJson(out);
+      else print(table(['sent', 'failed'], [[out.sent, out.failed]], ['right', 'right']));
+      if (out.failed) process.exitCode = 1;
+      return;
+    }
     let handler;
     if (aws) {
       // The deployed intake function, given the same batches; the lanes keep a message group in one
