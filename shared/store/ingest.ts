@@ -58,10 +58,13 @@ export class IngestStore {
     for (const items of Object.values(found)) for (const item of items) current.set(item.key as string, item);
 
     const writes = new Map<string, { table: string; item: Record<string, unknown> }>();
-    const rejections: Record<string, unknown>[] = [];
+    // Keyed by rejectId: the same bad body twice in one batch is one record (BatchWriteItem refuses
+    // a request that names one key twice).
+    const rejections = new Map<string, Record<string, unknown>>();
+    const reject = (item: Record<string, unknown>) => rejections.set(item.rejectId as string, item);
     const outcomes = entries.map((entry): IngestOutcome => {
       if (entry.kind === 'invalid') {
-        rejections.push(this.rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
+        reject(this.rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: entry.field, reason: entry.reason };
       }
       const { event } = entry;
@@ -84,7 +87,7 @@ export class IngestStore {
         const fields = differingFields(storedFields(stored), event);
         const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
         const reason = `conflict: ${idField} ${(event as Record<string, unknown>)[idField]} is already stored with a different ${fields.join(', ')}; the first version stays`;
-        rejections.push(this.rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
+        reject(this.rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: fields[0] ?? idField, reason };
       }
       const item = this.item(event, key, hash, ingestedAt);
@@ -93,7 +96,7 @@ export class IngestStore {
       return { status: 'accepted' };
     });
 
-    const itemsByTable: Record<string, Record<string, unknown>[]> = { [this.tables.rejected]: rejections };
+    const itemsByTable: Record<string, Record<string, unknown>[]> = { [this.tables.rejected]: [...rejections.values()] };
     for (const { table, item } of writes.values()) (itemsByTable[table] ??= []).push(item);
     await batchWrite(this.db, itemsByTable);
     return outcomes;

@@ -72,3 +72,15 @@ describe('intake regressions', () => {
     expect(out.summary).toEqual({ accepted: 2, duplicates: 0, rejected: 0 });
   });
 });
+
+describe('intake regressions: duplicates inside one SQS batch', () => {
+  it('the same bad body twice in one batch (no file line) is one rejected record and fails nothing', async () => {
+    const bad = '{"type":"order.paid","orderId":"DUPBAD","storeId":"S1","paidAt":"2023-12-05T10:00:00"}';
+    const records = toRecords(`${bad}\n${bad}`, 'sqs').map((r, i) => ({ ...r, messageId: `m-${i}`, messageAttributes: {} }));
+    const out = await intake({ Records: records });
+    expect(out.batchItemFailures).toEqual([]);
+    expect(out.summary).toEqual({ accepted: 0, duplicates: 0, rejected: 2 });
+    const kept = (await listRejected(db, tables.rejected)).filter((r) => r.raw === bad);
+    expect(kept).toHaveLength(1);
+  });
+});
