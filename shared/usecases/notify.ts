@@ -58,6 +58,8 @@ export interface NotifyResult {
   /** Claimed by another run that is sending it right now. */
   inFlight: number;
   failed: { providerId: string; seq: number; reason: string; permanent: boolean }[];
+  /** Sent, but the ledger could not record it: a run after the claim's lease (5 min) may send it again. */
+  unrecorded: { providerId: string; seq: number; reason: string }[];
   /** Why nothing was due, when that is the answer. */
   note?: string;
   seconds: number;
@@ -66,13 +68,16 @@ export interface NotifyResult {
 export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest): Promise<NotifyResult> {
   const started = deps.now();
   const { notices, note } = req.kind === 'outcome' ? await outcomeNotices(c, deps) : await progressNotices(c, deps, req, started);
-  const result: NotifyResult = { campaignId: c.campaignId, kind: req.kind, due: notices.length, sent: 0, alreadySent: 0, inFlight: 0, failed: [], ...(note ? { note } : {}), seconds: 0 };
+  const result: NotifyResult = { campaignId: c.campaignId, kind: req.kind, due: notices.length, sent: 0, alreadySent: 0, inFlight: 0, failed: [], unrecorded: [], ...(note ? { note } : {}), seconds: 0 };
   const pace = pacer(deps.ratePerSecond, deps.now, deps.sleep ?? sleep);
   const owner = randomUUID();
   let done = 0;
   await mapLimit(notices, Math.max(1, Math.min(16, Math.ceil(deps.ratePerSecond))), async (n) => {
     const outcome = await deliver(c, deps, req.kind, n, owner, pace);
-    if (outcome.status === 'sent') result.sent++;
+    if (outcome.status === 'sent') {
+      result.sent++;
+      if (outcome.unrecorded) result.unrecorded.push({ providerId: n.providerId, seq: n.seq, reason: outcome.unrecorded });
+    }
     else if (outcome.status === 'already') result.alreadySent++;
     else if (outcome.status === 'in-flight') result.inFlight++;
     else if (outcome.status === 'failed') result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
@@ -83,7 +88,10 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
   return result;
 }
 
-type Delivery = { status: 'sent' | 'already' | 'in-flight' } | { status: 'failed'; reason: string; permanent: boolean };
+type Delivery =
+  | { status: 'sent'; unrecorded?: string }
+  | { status: 'already' | 'in-flight' }
+  | { status: 'failed'; reason: string; permanent: boolean };
 
 async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notice, owner: string, pace: () => Promise<void>): Promise<Delivery> {
   const id = { campaignId: c.campaignId, kind, providerId: n.providerId, seq: n.seq };
@@ -95,7 +103,13 @@ async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notic
     return { status: 'in-flight' };
   }
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
-    await deps.outbox.markFailed(id, owner, reason, permanent, deps.now());
+    try {
+      await deps.outbox.markFailed(id, owner, reason, permanent, deps.now());
+    } catch (err) {
+      // Our lease ran out and another run holds the notice now: it is theirs to settle.
+      if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight' };
+      throw err;
+    }
     return { status: 'failed', reason, permanent };
   };
   // The address is checked before anything goes out: it is the provider's own input.
@@ -107,17 +121,29 @@ async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notic
     return fail(`cannot render: ${(err as Error).message}`, true);
   }
   const maxAttempts = deps.maxAttempts ?? 6;
-  for (let attempt = 1; ; attempt++) {
+  const wait = deps.sleep ?? sleep;
+  let messageId: string | undefined;
+  for (let attempt = 1; messageId === undefined; attempt++) {
     await pace();
     try {
-      const { messageId } = await deps.mailer.send({ to: n.to, ...mail });
-      await deps.outbox.markSent(id, owner, { messageId, subject: mail.subject }, deps.now());
-      return { status: 'sent' };
+      ({ messageId } = await deps.mailer.send({ to: n.to, ...mail }));
     } catch (err) {
       const reason = `${(err as Error).name}: ${(err as Error).message}`;
       if (!isTransient(err)) return fail(reason, true);
       if (attempt >= maxAttempts) return fail(`${reason} (after ${attempt} attempts; a later run retries)`, false);
-      await (deps.sleep ?? sleep)(Math.min(20_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      await wait(Math.min(20_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2));
+    }
+  }
+  // SES has the mail: from here on nothing sends it again in this run. Recording it is retried on
+  // its own; if that still fails, the claim's lease keeps other runs off it for a while, and the
+  // result says the notice went out unrecorded.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.outbox.markSent(id, owner, { messageId, subject: mail.subject }, deps.now());
+      return { status: 'sent' };
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException' || attempt >= 5) return { status: 'sent', unrecorded: `${(err as Error).name}: ${(err as Error).message}` };
+      await wait(100 * 2 ** attempt);
     }
   }
 }

@@ -1,0 +1,107 @@
+import { SESClient } from '@aws-sdk/client-ses';
+import { describe, expect, it } from 'vitest';
+import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import type { NotifyResult } from '#shared/usecases/notify.ts';
+import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec } from '../support/notify-fixture.ts';
+
+/**
+ * OPS.md `notify`: "never sends the same notice twice", however many runs race (the outcome hand-off
+ * after an evaluation, the schedule, a person). Runs share only the outbox ledger in dynalite and the
+ * real SES (aws-ses-v2-local), where every mail is counted per recipient.
+ */
+
+const stack = await notifyStack();
+
+/** Eight assessed providers (four retained, four revoked) and one not assessed. */
+const SEASON: ProviderSpec[] = [
+  ...['A', 'B', 'C', 'D'].map((key) => ({ key, orders: december(4), depositFen: FULL_DEPOSIT_FEN })),
+  ...['E', 'F', 'G', 'H'].map((key) => ({ key, orders: december(1), depositFen: FULL_DEPOSIT_FEN })),
+  { key: 'PRB', orders: december(4), depositFen: FULL_DEPOSIT_FEN, regularized: false },
+];
+const ASSESSED = SEASON.filter((p) => p.regularized !== false).map((p) => p.key);
+
+/** The real SesMailer, each send held back a little so that racing runs overlap on the wire. */
+function slowSes(delayMs: number): Mailer {
+  const real = new SesMailer(new SESClient({ maxAttempts: 1 }), MAIL);
+  return { send: async (m) => (await new Promise((r) => setTimeout(r, delayMs)), real.send(m)) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function expectAccounted(r: NotifyResult, due: number) {
+  expect(r.due).toBe(due);
+  expect(r.failed).toEqual([]);
+  expect(r.sent + r.alreadySent + r.inFlight).toBe(due);
+}
+
+describe('runs racing for the same notices', () => {
+  it('two outcome runs started at once send each notice exactly once in total', async () => {
+    const s = await stack.season(SEASON);
+    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }, { mailer: slowSes(20) }), s.notify({ kind: 'outcome' })]);
+    expectAccounted(a, ASSESSED.length);
+    expectAccounted(b, ASSESSED.length);
+    expect(a.sent + b.sent).toBe(ASSESSED.length);
+
+    const mails = await s.mail();
+    expect(countByRecipient(mails)).toEqual(Object.fromEntries(ASSESSED.map((k) => [s.email(k), 1])));
+
+    // Once both are done, a third run finds everything sent.
+    expect(await s.notify({ kind: 'outcome' })).toMatchObject({ due: ASSESSED.length, sent: 0, alreadySent: ASSESSED.length, inFlight: 0 });
+    expect(await s.mail()).toHaveLength(ASSESSED.length);
+    const entries = await s.deps.outbox.entries(CAMPAIGN, 'outcome');
+    expect(entries.map((e) => e.status)).toEqual(ASSESSED.map(() => 'sent'));
+    expect(entries.map((e) => e.messageId).sort()).toEqual(mails.map((m) => m.messageId).sort());
+  });
+
+  it('three progress runs started at once send one mail per provider for the week', async () => {
+    const s = await stack.season(SEASON);
+    const payload = { kind: 'progress', asOf: '2024-01-10T12:00:00+08:00' };
+    const runs = await Promise.all([s.notify(payload, { mailer: slowSes(15) }), s.notify(payload), s.notify(payload, { mailer: slowSes(5) })]);
+    for (const r of runs) expectAccounted(r, ASSESSED.length);
+    expect(runs.reduce((n, r) => n + r.sent, 0)).toBe(ASSESSED.length);
+    const mails = await s.mail();
+    expect(countByRecipient(mails)).toEqual(Object.fromEntries(ASSESSED.map((k) => [s.email(k), 1])));
+    expect(mails.every((m) => m.subject.includes('week 6'))).toBe(true);
+  });
+});
+
+describe('a run that died holding a claim', () => {
+  it('blocks the others until its lease runs out (they report it in flight); then a run sends it, once', async () => {
+    const s = await stack.season(SEASON.slice(3, 6)); // D retained, E and F revoked
+    const dead = { campaignId: CAMPAIGN, kind: 'outcome' as const, providerId: s.id('E'), seq: 1, to: s.email('E') };
+    const leaseMs = 3000;
+    const claimedAt = new Date();
+    expect(await s.deps.outbox.claim(dead, 'run-that-died', claimedAt, leaseMs)).toEqual({ claimed: true, attempts: 1 });
+    const leaseEnds = claimedAt.getTime() + leaseMs;
+
+    // Two runs while the lease holds: both see E in flight, and D and F go out once between them.
+    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }), s.notify({ kind: 'outcome' })]);
+    const c = await s.notify({ kind: 'outcome' });
+    expect(Date.now(), 'the blocked runs finished inside the lease (else this test proves nothing)').toBeLessThan(leaseEnds);
+    // Racing each other, a and b may also see the other's claims in flight; c runs alone.
+    for (const r of [a, b, c]) {
+      expectAccounted(r, 3);
+      expect(r.inFlight).toBeGreaterThanOrEqual(1);
+    }
+    expect(c).toMatchObject({ sent: 0, alreadySent: 2, inFlight: 1 });
+    expect(a.sent + b.sent + c.sent).toBe(2);
+    let mails = await s.mail();
+    expect(countByRecipient(mails)).toEqual({ [s.email('D')]: 1, [s.email('F')]: 1 });
+    const held = (await s.deps.outbox.entries(CAMPAIGN, 'outcome')).find((e) => e.providerId === s.id('E'))!;
+    expect(held).toMatchObject({ status: 'sending', owner: 'run-that-died' });
+
+    await sleep(leaseEnds - Date.now() + 50);
+    const after = await s.notify({ kind: 'outcome' });
+    expect(after).toMatchObject({ due: 3, sent: 1, alreadySent: 2, inFlight: 0, failed: [] });
+    mails = await s.mail();
+    expect(countByRecipient(mails)).toEqual({ [s.email('D')]: 1, [s.email('E')]: 1, [s.email('F')]: 1 });
+    const settled = (await s.deps.outbox.entries(CAMPAIGN, 'outcome')).find((e) => e.providerId === s.id('E'))!;
+    expect(settled).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(settled.owner).not.toBe('run-that-died');
+    expect(settled.leaseUntil).toBeUndefined();
+
+    // The run that died cannot settle the notice it lost: only the current owner may.
+    await expect(s.deps.outbox.markFailed(dead, 'run-that-died', 'late', true, new Date())).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(await s.notify({ kind: 'outcome' })).toMatchObject({ sent: 0, alreadySent: 3 });
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { OutboxStore } from '#shared/store/outbox.ts';
+import { FULL_DEPOSIT_FEN, countByRecipient, december, notifyStack } from '../support/notify-fixture.ts';
+
+/**
+ * When SES has taken a mail but the ledger cannot record it, the notice must not be sent again in
+ * the same run, nor be recorded as failed: it went out. The run reports it as sent but unrecorded.
+ */
+const stack = await notifyStack();
+
+/** An outbox whose markSent fails `times` times for one recipient's provider with `error`. */
+function flakyLedger(base: OutboxStore, providerId: string, error: Error, times = 1): OutboxStore {
+  let left = times;
+  const flaky = Object.create(base) as OutboxStore;
+  flaky.markSent = async (...args: Parameters<OutboxStore['markSent']>) => {
+    if (args[0].providerId === providerId && left-- > 0) throw error;
+    return base.markSent(...args);
+  };
+  return flaky;
+}
+
+const serverError = () => Object.assign(new Error('internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+const lostLease = () => Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+
+describe('notify: the ledger fails after SES accepted the mail', () => {
+  it('a transient ledger error is retried on its own: one mail, recorded as sent', async () => {
+    const s = await stack.season([
+      { key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
+      { key: 'B', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
+    ]);
+    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), serverError()), sleep: async () => {} });
+    expect(r).toMatchObject({ due: 2, sent: 2, failed: [], unrecorded: [] });
+    expect(countByRecipient(await s.mail())).toEqual({ [s.email('A')]: 1, [s.email('B')]: 1 });
+    const entries = await s.deps.outbox.entries('renewal-2024', 'outcome');
+    expect(entries.map((e) => e.status)).toEqual(['sent', 'sent']);
+  });
+
+  it('a lost lease leaves the notice to its new owner, reports it unrecorded, and the run completes', async () => {
+    const s = await stack.season([
+      { key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
+      { key: 'B', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
+    ]);
+    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), lostLease()), sleep: async () => {} });
+    expect(r.sent).toBe(2);
+    expect(r.failed).toEqual([]);
+    expect(r.unrecorded).toEqual([expect.objectContaining({ providerId: s.id('A'), seq: 1 })]);
+    expect(countByRecipient(await s.mail())).toEqual({ [s.email('A')]: 1, [s.email('B')]: 1 });
+    const a = (await s.deps.outbox.entries('renewal-2024', 'outcome')).find((e) => e.providerId === s.id('A'));
+    expect(a?.status).not.toBe('failed');
+  });
+});
