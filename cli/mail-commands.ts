@@ -40,6 +40,7 @@ export function notifySummary(r: NotifyResult, viewer?: string): string {
     ),
   ];
   if (r.note) lines.push(r.note);
+  for (const u of r.unrecorded) lines.push(`sent but not recorded (may be re-sent after the 5-minute lease): ${u.providerId} notice ${u.seq}: ${u.reason}`);
   if (r.failed.length)
     lines.push(
       '',
