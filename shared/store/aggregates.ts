@@ -125,8 +125,53 @@ export class AggregateStore {
     });
   }
 
+  /** A view of this store whose writes stay in memory: what a dry run aggregates with. */
+  scratch(): AggregateStore {
+    return new ScratchAggregates(this.db, this.tables);
+  }
+
   private queryAll(pk: string) {
     return queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+  }
+}
+
+/**
+ * Reads through to the table and keeps every write in memory, so a dry run can bring the counts up
+ * to date and decide from them while writing nothing. It takes no lock: it changes nothing to guard.
+ */
+class ScratchAggregates extends AggregateStore {
+  private readonly days = new Map<string, Map<string, DayCounts>>();
+  private readonly totals = new Map<string, ProviderTotals>();
+  private readonly marks = new Map<string, string>();
+
+  override async acquireLock(): Promise<boolean> {
+    return true;
+  }
+  override async releaseLock(): Promise<void> {}
+  override async watermark(campaignId: string): Promise<string | undefined> {
+    return this.marks.get(campaignId) ?? super.watermark(campaignId);
+  }
+  override async setWatermark(campaignId: string, through: string): Promise<void> {
+    this.marks.set(campaignId, through);
+  }
+  override async storeDays(campaignId: string, storeId: string, days?: readonly string[]): Promise<Map<string, DayCounts>> {
+    const out = await super.storeDays(campaignId, storeId, days);
+    for (const [day, counts] of this.days.get(`${campaignId}#${storeId}`) ?? []) if (!days || days.includes(day)) out.set(day, counts);
+    return out;
+  }
+  override async putStoreDays(campaignId: string, storeId: string, days: Map<string, DayCounts>): Promise<void> {
+    const key = `${campaignId}#${storeId}`;
+    const mine = this.days.get(key) ?? this.days.set(key, new Map()).get(key)!;
+    for (const [day, counts] of days) mine.set(day, counts);
+  }
+  override async providerTotals(campaignId: string, providerIds?: readonly string[]): Promise<ProviderTotals[]> {
+    const merged = new Map((await super.providerTotals(campaignId, providerIds)).map((t) => [t.providerId, t]));
+    const wanted = providerIds ? new Set(providerIds) : undefined;
+    for (const [key, t] of this.totals) if (key.startsWith(`${campaignId}#`) && (!wanted || wanted.has(t.providerId))) merged.set(t.providerId, t);
+    return [...merged.values()];
+  }
+  override async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
+    for (const t of totals) this.totals.set(`${campaignId}#${t.providerId}`, t);
   }
 }
 

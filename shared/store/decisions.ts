@@ -77,6 +77,15 @@ export class DecisionStore {
       if ((err as Error).name === 'ConditionalCheckFailedException') return false;
       throw err;
     }
+    await this.makeCurrent(d);
+    return true;
+  }
+
+  /**
+   * Points the current decision at revision `d` unless a newer one is current. Also how a run repairs
+   * a pointer that an earlier run died before writing (the revision stored, the pointer not).
+   */
+  async makeCurrent(d: StoredDecision): Promise<void> {
     try {
       await this.db.send(
         new PutCommand({
@@ -89,7 +98,6 @@ export class DecisionStore {
     } catch (err) {
       if ((err as Error).name !== 'ConditionalCheckFailedException') throw err; // a newer one is current already
     }
-    return true;
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {

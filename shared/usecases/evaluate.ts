@@ -45,7 +45,7 @@ export interface EvaluateResult {
   final: boolean;
   asOf: string;
   thresholdOrders: number;
-  aggregation: AggregateResult | { status: 'skipped'; why: string };
+  aggregation: AggregateResult;
   counts: { retained: number; revoked: number; not_assessed: number };
   revisionsCreated: number;
   unchanged: number;
@@ -63,11 +63,12 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   const mode: Mode = req.dryRun ? 'dry-run' : isPeriodClosed(c, asOfMs) ? 'final' : 'preview';
   const runId = randomUUID();
 
-  // The aggregates must include everything ingested up to now; a dry run writes nothing, so it
-  // reads them as they are.
-  const aggregation = req.dryRun ? ({ status: 'skipped', why: 'dry run writes nothing' } as const) : await catchUp(c, deps);
+  // The aggregates must include everything ingested up to now. A dry run writes nothing, so it
+  // catches up on a scratch view whose writes stay in memory.
+  const aggregates = req.dryRun ? deps.aggregates.scratch() : deps.aggregates;
+  const aggregation = await catchUp(c, { ...deps, aggregates });
 
-  const [providers, totals] = await Promise.all([deps.source.providers(req.providerIds), deps.aggregates.providerTotals(c.campaignId, req.providerIds)]);
+  const [providers, totals] = await Promise.all([deps.source.providers(req.providerIds), aggregates.providerTotals(c.campaignId, req.providerIds)]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();
   const asOf = toUtcIso(asOfMs);
@@ -161,9 +162,11 @@ async function record(store: DecisionStore, d: StoredDecision, current: StoredDe
     if (current && changes.length === 0) return { decision: current, created: false };
     const next: StoredDecision = { ...d, revision: (current?.revision ?? 0) + 1, ...(current ? { changes } : {}) };
     if (await store.addRevision(next)) return { decision: next, created: true };
-    // Another run recorded this revision first: judge against theirs.
+    // The revision exists: another run recorded it first, or a run died between the revision and the
+    // current pointer. Make the latest revision current, then judge against it.
     const revisions = await store.revisions(d.campaignId, d.providerId);
     current = revisions.at(-1);
+    if (current) await store.makeCurrent(current);
   }
 }
 
