@@ -153,13 +153,14 @@ async function outcomeNotices(c: Campaign, deps: NotifyDeps): Promise<{ notices:
   if (!current.length) return { notices: [], note: 'no final decisions yet: run the evaluation after the close' };
   // Not assessed providers get no outcome mail (RULES.md 2.1).
   const assessed = current.filter((d) => d.final && d.outcome !== 'not_assessed');
+  // The mail goes to the provider's address and name as they are now, not as they were at the decision.
+  const profiles = new Map((await deps.source.providers(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
   return {
-    notices: assessed.map((d: StoredDecision) => ({
-      providerId: d.providerId,
-      seq: d.revision,
-      to: d.email,
-      render: () => renderOutcomeMail({ decision: d, campaign: c, settings: deps.settings }),
-    })),
+    notices: assessed.map((decided: StoredDecision) => {
+      const p = profiles.get(decided.providerId);
+      const d = p ? { ...decided, email: p.email, providerName: p.name } : decided;
+      return { providerId: d.providerId, seq: d.revision, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: deps.settings }) };
+    }),
   };
 }
 
