@@ -84,7 +84,7 @@ program
   .description('feed an NDJSON file of platform events through the intake function, in SQS-sized batches')
   .argument('<file>', 'NDJSON file, one event per line (blank lines skipped)')
   .option('--json', 'print {"accepted","duplicates","rejected"}')
-  .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default('24').argParser(positiveInt('--concurrency')))
+  .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default(24).argParser(positiveInt('--concurrency')))
   .option('--via-queue', 'with --aws: send to the intake FIFO queue as a producer does (stored asynchronously); prints {"sent","failed"}')
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean }) => {
     if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
@@ -268,9 +268,9 @@ program
   .command('demo')
   .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
   .option('--json', 'print the summary as JSON')
-  .addOption(new Option('--providers <n>', 'providers in the generated season').default('120').argParser(positiveInt('--providers')))
-  .addOption(new Option('--orders <n>', 'orders in the generated season').default('100000').argParser(positiveInt('--orders')))
-  .addOption(new Option('--seed <n>', 'random seed of the generated season').default('20240229').argParser(positiveInt('--seed')))
+  .addOption(new Option('--providers <n>', 'providers in the generated season').default(120).argParser(positiveInt('--providers')))
+  .addOption(new Option('--orders <n>', 'orders in the generated season').default(100000).argParser(positiveInt('--orders')))
+  .addOption(new Option('--seed <n>', 'random seed of the generated season').default(20240229).argParser(positiveInt('--seed')))
   .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
     const { runDemo } = await import('./demo.ts');
     await runDemo({ ...o, print, printJson, info });
@@ -280,8 +280,8 @@ program
   .command('bench')
   .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run')
   .option('--json', 'print {"metrics": {...}, ...}')
-  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half and ten times half)').default('20000').argParser(positiveInt('--orders')))
-  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement').default('1000').argParser(positiveInt('--providers')))
+  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half and ten times half)').default(20000).argParser(positiveInt('--orders')))
+  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement').default(1000).argParser(positiveInt('--providers')))
   .action(async (o: { json?: boolean; orders: number; providers: number }) => {
     const { runBench } = await import('./bench.ts');
     await runBench({ ...o, print, printJson, info });
