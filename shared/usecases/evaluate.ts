@@ -6,6 +6,7 @@ import { parseInstant, toUtcIso } from '../rules/time.ts';
 import type { AggregateStore } from '../store/aggregates.ts';
 import type { DecisionStore } from '../store/decisions.ts';
 import type { SourceStore } from '../store/source.ts';
+import { mapLimit } from '../store/source.ts';
 import { aggregate, type AggregateResult } from './aggregate.ts';
 
 /**
@@ -80,15 +81,14 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   if (mode === 'preview') await deps.decisions.putPreviews(fresh);
   if (mode === 'final') {
     const current = new Map((await deps.decisions.current(c.campaignId, req.providerIds)).map((d) => [d.providerId, d]));
-    assessments = [];
     let done = 0;
-    for (const d of fresh) {
+    assessments = await mapLimit(fresh, 16, async (d) => {
       const recorded = await record(deps.decisions, d, current.get(d.providerId));
-      assessments.push(recorded.decision);
       if (recorded.created) revisionsCreated++;
       else unchanged++;
       deps.progress?.(++done, fresh.length, 'decisions');
-    }
+      return recorded.decision;
+    });
   }
   const counts = { retained: 0, revoked: 0, not_assessed: 0 };
   for (const a of assessments) counts[a.outcome]++;
