@@ -103,7 +103,7 @@ export async function runBench(io: BenchIO): Promise<void> {
   const { makeIntake } = await import('#functions/intake.ts');
   const endpoint = status.dynamodb!;
   const run = Date.now().toString(36);
-  const concurrency = 24;
+  const concurrency = 16; // intake invocations in flight, and the baseline's requests in flight alike
   const metrics: Record<string, Metric> = {};
   const orders = benchOrders(io.orders);
   const body = orders.map((o) => JSON.stringify(o)).join('\n');
