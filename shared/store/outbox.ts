@@ -101,7 +101,7 @@ export class OutboxStore {
       new UpdateCommand({
         TableName: this.tables.outbox,
         Key: key(n.campaignId, n.kind, n.providerId, n.seq),
-        UpdateExpression: `SET ${names.map((f, i) => `#f${i} = :v${i}`).join(', ')} REMOVE leaseUntil`,
+        UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')} REMOVE leaseUntil`,
         // Only the claim's owner settles it: a sender whose lease ran out must not overwrite the next.
         ConditionExpression: '#o = :owner',
         ExpressionAttributeNames: { '#o': 'owner', ...Object.fromEntries(names.map((f, i) => [`#f${i}`, f])) },

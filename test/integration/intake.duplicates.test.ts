@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll as scanItems } from '#shared/store/batch.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { useTestStack } from '../support/stack.ts';
 import { normalized, render, PLAIN, type LogicalEvent, type RenderStyle } from '../support/events.ts';
 import { toRecords } from '#cli/import.ts';
@@ -26,16 +27,8 @@ async function deliver(bodies: string[], source = nextSource('batch')) {
   return out.summary;
 }
 
-async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+/** Every item of a table, strongly consistent. */
+const scan = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);
 
 const getOrder = async (orderId: string) =>
   (await db.send(new GetCommand({ TableName: tables.orders, Key: { orderId }, ConsistentRead: true }))).Item;

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
+import { scanAll as scanItems } from '#shared/store/batch.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
-  ScanCommand,
   type BatchGetCommandInput,
   type BatchGetCommandOutput,
   type BatchWriteCommandInput,
@@ -40,16 +40,8 @@ function newClient(): DynamoDBDocumentClient {
   return c;
 }
 
-async function scanAll(table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+/** Every item of a table, strongly consistent. */
+const scanAll = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);
 
 /** Nine orders and a deposit, distinct per `tag`: ten records, one full SQS FIFO batch. */
 function tenEvents(tag: string): LogicalEvent[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { scanAll as scanItems } from '#shared/store/batch.ts';
 import fc from 'fast-check';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { freshTables, useTestStack } from '../support/stack.ts';
 import {
   arbConflictingVersions,
@@ -31,16 +31,8 @@ const { makeIntake } = await import('#functions/intake.ts');
 /** Attributes that record when an item arrived, which legitimately differ between two deliveries. */
 const ARRIVAL = new Set(['ingestedAt', 'ib', 'ik']);
 
-async function scanAll(table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey, ConsistentRead: true }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
+/** Every item of a table, strongly consistent. */
+const scanAll = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);
 
 /** Orders and events as stored, arrival attributes dropped, in a stable order. */
 async function storedState(tables: TableNames) {
