@@ -94,7 +94,7 @@ export function toRecords(text: string, source: string): SQSRecord[] {
  */
 export async function feedRecords(handler: IntakeHandler, records: SQSRecord[], opts: ImportOptions = {}): Promise<ImportResult> {
   const batchSize = opts.batchSize ?? 10;
-  const concurrency = opts.concurrency ?? 16;
+  const concurrency = opts.concurrency ?? 24;
   const maxReceives = opts.maxReceives ?? 5;
   const lanes: SQSRecord[][] = Array.from({ length: concurrency }, () => []);
   for (const r of records) {

@@ -84,7 +84,7 @@ program
   .description('feed an NDJSON file of platform events through the intake function, in SQS-sized batches')
   .argument('<file>', 'NDJSON file, one event per line (blank lines skipped)')
   .option('--json', 'print {"accepted","duplicates","rejected"}')
-  .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default(16).argParser(positiveInt('--concurrency')))
+  .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default(24).argParser(positiveInt('--concurrency')))
   .option('--via-queue', 'with --aws: send to the intake FIFO queue as a producer does (stored asynchronously); prints {"sent","failed"}')
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean }) => {
     if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
