@@ -117,7 +117,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
 /** Runs the aggregation to the present, waiting out a scheduled run that holds the lock. */
 async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult> {
   for (let attempt = 0; ; attempt++) {
-    const r = await aggregate(c, { source: deps.source, aggregates: deps.aggregates, now: deps.now }, deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {});
+    const r = await aggregate(c, { source: deps.source, aggregates: deps.aggregates, now: deps.now, ...(deps.progress ? { progress: deps.progress } : {}) }, deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {});
     if (r.status === 'done') return r;
     if (attempt >= 90) throw new Error(`aggregation lock held by ${r.holder?.owner ?? 'another run'} until ${r.holder?.leaseUntil ?? '?'}; try again later`);
     await new Promise((res) => setTimeout(res, 2000));
