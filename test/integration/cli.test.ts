@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,16 @@ describe('renewal import / rejected', () => {
     const campaign = run('report', '--campaign', 'renewal-1999', '--json');
     expect(campaign.code).toBe(2);
     expect(campaign.stderr).toMatch(/--campaign/);
+  });
+
+  it('the npm scripts name commands that exist (npm start runs the demo, npm run bench the bench)', () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const script of ['start', 'bench']) {
+      const [, command] = pkg.scripts[script]!.match(/^node bin\/renewal\.js (\S+)/) ?? [];
+      expect(command, script).toBeDefined();
+      expect(run(command!, '--help').code, script).toBe(0);
+    }
+    expect(pkg.scripts.start).toMatch(/ demo$/);
   });
 
   it('--help exits 0', () => {
