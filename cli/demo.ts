@@ -98,6 +98,9 @@ export async function runDemo(io: DemoIO): Promise<void> {
   } else {
     const { notifySummary } = await import('./mail-commands.ts');
     io.print(evaluationSummary(result));
+    const { seasonChart, seasonByDay } = await import('./season-commands.ts');
+    const { periodWindow } = await import('#shared/rules/campaign.ts');
+    io.print(`\n${seasonChart(periodWindow(RENEWAL_2024).days, await seasonByDay(fns.deps, RENEWAL_2024.campaignId))}`);
     io.print(`\nchecked against the season's own expectation: ${mismatches.length === 0 ? `all ${result.assessments.length} providers match` : `${mismatches.length} MISMATCHES: ${mismatches.map((m) => m.providerId).join(', ')}`}`);
     io.print(`report: ${join(LOCAL_DIR, 'report.json')} and ${join(LOCAL_DIR, 'report.csv')}\n`);
     io.print(`Mail (outcome after the final evaluation; progress as the weekly schedule sent it on ${PROGRESS_AS_OF}):`);

@@ -261,7 +261,15 @@ program
     if (o.json) printJson(r);
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
-    else print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+    else {
+      print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+      if (!aws) {
+        const { seasonChart, seasonByDay, localFunctions: fns } = await import('./season-commands.ts');
+        const { periodWindow } = await import('#shared/rules/campaign.ts');
+        const { deps } = await fns({ print, info });
+        print(`\n${seasonChart(periodWindow(getCampaign(o.campaign)!).days, await seasonByDay(deps, o.campaign))}`);
+      }
+    }
   });
 
 program

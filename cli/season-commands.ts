@@ -117,3 +117,26 @@ function truncate(s: string, n: number): string {
   const flat = s.replace(/\s+/g, ' ');
   return [...flat].length > n ? `${[...flat].slice(0, n - 1).join('')}…` : flat;
 }
+
+/**
+ * Progress over the season as a picture: counted paid orders per week (weeks of 7 days from the
+ * period's first day, as in the progress mail), all providers together, as horizontal bars.
+ */
+export function seasonChart(days: readonly string[], byDay: Record<string, number>, width = 40): string {
+  const weeks: { label: string; n: number }[] = [];
+  for (let i = 0; i < days.length; i += 7) {
+    const slice = days.slice(i, i + 7);
+    weeks.push({ label: `week ${String(weeks.length + 1).padStart(2)}  ${slice[0]} ~ ${slice.at(-1)}`, n: slice.reduce((a, d) => a + (byDay[d] ?? 0), 0) });
+  }
+  const max = Math.max(1, ...weeks.map((w) => w.n));
+  const total = weeks.reduce((a, w) => a + w.n, 0);
+  const lines = weeks.map((w) => `${w.label}  ${'█'.repeat(Math.round((w.n / max) * width)).padEnd(width, ' ')}  ${w.n.toLocaleString('en-US')}`);
+  return [`counted paid orders per week, all providers (${total.toLocaleString('en-US')} in the season)`, ...lines].join('\n');
+}
+
+/** The season's counted orders per day, summed over every provider's aggregate. */
+export async function seasonByDay(deps: { aggregates: import('#shared/store/aggregates.ts').AggregateStore }, campaignId: string): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {};
+  for (const t of await deps.aggregates.providerTotals(campaignId)) for (const [d, n] of Object.entries(t.byDay)) sum[d] = (sum[d] ?? 0) + n;
+  return sum;
+}

@@ -165,6 +165,19 @@ export function generateSeason(opts: SeasonOptions): Season {
   const weights = providerIds.map((_, i) => (i === 1 ? 70 : i < 6 ? 110 : 1 + r.next() * 2));
   const totalWeight = weights.reduce((a, b) => a + b, 0);
   const order = (storeId: string, paidAtMs: number, gift = r.chance(0.03)) => orders.push({ storeId, paidAtMs, gift });
+  // A season's shape, so progress over it is worth a picture: orders grow towards the close, spike on
+  // the 12.12 shopping festival and drop over the Spring Festival (2024-02-09..17).
+  const festival = [Date.parse('2023-12-11T16:00:00Z'), Date.parse('2023-12-12T16:00:00Z')];
+  const springFestival = [Date.parse('2024-02-08T16:00:00Z'), Date.parse('2024-02-17T16:00:00Z')];
+  const seasonInstant = (): number => {
+    for (;;) {
+      const t = w.startMs + r.int(0, w.endMs - w.startMs - 1);
+      let weight = 0.6 + 0.4 * ((t - w.startMs) / (w.endMs - w.startMs));
+      if (t >= festival[0]! && t < festival[1]!) weight *= 2.4;
+      if (t >= springFestival[0]! && t < springFestival[1]!) weight *= 0.35;
+      if (r.next() * 2.4 < weight) return t;
+    }
+  };
   const edges = [w.startMs - 1, w.startMs, w.endMs - 1, w.endMs, Date.parse('2024-02-28T16:00:00Z'), Date.parse('2024-02-29T15:59:59.999Z')];
   for (const at of edges) for (const p of providerIds.slice(0, 6)) order(storesOf.get(p)![0]!, at, false);
   while (orders.length < opts.orders) {
@@ -181,7 +194,7 @@ export function generateSeason(opts: SeasonOptions): Season {
       ? r.chance(0.5)
         ? w.startMs - r.int(1, 5 * DAY)
         : w.endMs + r.int(0, 5 * DAY)
-      : w.startMs + r.int(0, w.endMs - w.startMs - 1);
+      : seasonInstant();
     order(r.pick(stores), paidAtMs);
   }
   orders.forEach((o, n) => {
