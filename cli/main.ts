@@ -246,15 +246,17 @@ program
   .option('--csv', 'print CSV')
   .action(async (o: { campaign: string; json?: boolean; csv?: boolean }) => {
     if (o.json && o.csv) throw new UsageError('--json and --csv: choose one');
-    const { localFunctions, decisionTable } = await import('./season-commands.ts');
+    const { localFunctions, decisionTable, seasonChart, seasonByDay } = await import('./season-commands.ts');
     const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
-    const { getCampaign } = await import('#shared/rules/campaign.ts');
-    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
+    const { getCampaign, periodWindow } = await import('#shared/rules/campaign.ts');
+    const campaign = getCampaign(o.campaign);
+    if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
     const aws = await remote();
+    // Locally the aggregates are at hand too, for the season chart; --aws gets the report alone.
+    const deps = aws ? undefined : (await localFunctions({ print, info })).deps;
     let r: import('#shared/usecases/report.ts').Report;
-    if (aws) r = await invokeRemote(aws.functions.report, { campaignId: o.campaign });
+    if (!deps) r = await invokeRemote(aws!.functions.report, { campaignId: o.campaign });
     else {
-      const { deps } = await localFunctions({ print, info });
       const { mailStatusLookup } = await import('./mail-commands.ts');
       r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
     }
@@ -263,12 +265,7 @@ program
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
       print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
-      if (!aws) {
-        const { seasonChart, seasonByDay, localFunctions: fns } = await import('./season-commands.ts');
-        const { periodWindow } = await import('#shared/rules/campaign.ts');
-        const { deps } = await fns({ print, info });
-        print(`\n${seasonChart(periodWindow(getCampaign(o.campaign)!).days, await seasonByDay(deps, o.campaign))}`);
-      }
+      if (deps) print(`\n${seasonChart(periodWindow(campaign).days, await seasonByDay(deps, o.campaign))}`);
     }
   });
 
