@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -28,7 +28,8 @@ import {
 } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { TableId } from '#shared/tables.ts';
-import { domainOf, type DeployConfig } from './config.ts';
+import { EMAIL } from '#shared/events.ts';
+import type { DeployConfig } from './config.ts';
 import { RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
 import { seasonSchedule } from './season.ts';
@@ -41,6 +42,9 @@ export interface AppStackProps extends StackProps {
   /** The clock, for the warning about a season that already lies in the past. @default Date.now() */
   now?: Date;
 }
+
+/** The CloudFormation parameter that carries the sender address (`cdk deploy --parameters MailFrom=…`). */
+export const MAIL_FROM_PARAMETER = 'MailFrom';
 
 /** Intake timeout; the queue's visibility timeout is six times it, as AWS advises for SQS triggers. */
 const INTAKE_TIMEOUT = Duration.seconds(30);
@@ -128,7 +132,16 @@ export class AppStack extends Stack {
       destination: EventDestination.snsTopic(mailEventsTopic),
       events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT, EmailSendingEvent.REJECT, EmailSendingEvent.RENDERING_FAILURE],
     });
-    const identityName = config.senderIdentity === 'domain' ? domainOf(config.mailFrom) : config.mailFrom;
+    // The sender is a deploy-time parameter: often unknown when the app is synthesized, and without it
+    // `cdk deploy` stops before anything can send mail ("…missing a value: MailFrom").
+    const mailFrom = new CfnParameter(this, MAIL_FROM_PARAMETER, {
+      type: 'String',
+      description: 'Sender address of every mail (a plain address, no display name); SES verifies it, or its domain',
+      allowedPattern: EMAIL.source,
+      constraintDescription: 'must be one plain e-mail address, such as noreply@renewal.example.com',
+      ...(config.mailFrom ? { default: config.mailFrom } : {}),
+    }).valueAsString;
+    const identityName = config.senderIdentity === 'domain' ? Fn.select(1, Fn.split('@', mailFrom)) : mailFrom;
     const senderIdentity = new EmailIdentity(this, 'SenderIdentity', {
       identity: config.senderIdentity === 'domain' ? Identity.domain(identityName) : Identity.email(identityName),
       configurationSet,
@@ -182,7 +195,7 @@ export class AppStack extends Stack {
       .useMailSender({
         identityArns: [senderIdentity.emailIdentityArn, ...config.sandboxRecipients.map((r) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: r }))],
         configurationSetName: configurationSet.configurationSetName,
-        mailFrom: config.mailFrom,
+        mailFrom,
       });
     if (config.mailFromName) notify.addEnvironment('MAIL_FROM_NAME', config.mailFromName);
     if (config.mailReplyTo) notify.addEnvironment('MAIL_REPLY_TO', config.mailReplyTo);

@@ -32,8 +32,13 @@ const schema = z.object({
     (v) => blankToUndefined(trimmed(v)),
     z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and "-", starting with a letter, at most 20 characters').default('dev'),
   ),
-  /** Sender address of every mail: a plain address (no display name). Required: there is no safe default. */
-  mailFrom: z.preprocess(trimmed, z.email({ error: (iss) => (iss.input === undefined ? 'is required (the sender address of every mail)' : 'must be a plain e-mail address') })),
+  /**
+   * Sender address of every mail: a plain address (no display name). There is no safe default, and it
+   * is often not known when the app is synthesized: unset, it becomes the required CloudFormation
+   * parameter `MailFrom` (no default), so `cdk deploy` refuses to deploy the App stack until it is given
+   * (`--parameters MailFrom=…`). Set here, it is that parameter's default.
+   */
+  mailFrom: z.preprocess((v) => blankToUndefined(trimmed(v)), z.email({ error: 'must be a plain e-mail address' }).optional()),
   /** Display name of the sender (`"<name>" <mailFrom>`); unset: the bare address. */
   mailFromName: z.preprocess((v) => blankToUndefined(trimmed(v)), z.string().max(100).optional()),
   /** Reply-To of every mail; unset: replies go to mailFrom. */
@@ -108,7 +113,3 @@ export function readConfig(context: (key: string) => unknown, env: NodeJS.Proces
   return parseConfig(raw);
 }
 
-/** The domain of an address: `noreply@example.com` → `example.com`. */
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1);
-}

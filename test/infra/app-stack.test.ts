@@ -111,7 +111,7 @@ describe('functions', () => {
   it('evaluate knows the notify function by name; notify the mail settings', () => {
     expect(envOf('evaluate').NOTIFY_FUNCTION_NAME).toEqual(ref(s.stack.functions.notify));
     expect(envOf('notify')).toMatchObject({
-      MAIL_FROM,
+      MAIL_FROM: { Ref: 'MailFrom' },
       FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com',
       MAIL_RATE_PER_SECOND: '1',
       EXIT_REFUND_PROCEDURE: '《抖店服务市场服务商退出退保流程说明》',
@@ -137,12 +137,23 @@ describe('functions', () => {
 });
 
 describe('SES', () => {
-  it('verifies the sender address, sending through the configuration set', () => {
+  it('verifies the sender address (the MailFrom parameter), sending through the configuration set', () => {
     t.hasResourceProperties('AWS::SES::EmailIdentity', {
-      EmailIdentity: MAIL_FROM,
+      EmailIdentity: { Ref: 'MailFrom' },
       ConfigurationSetAttributes: { ConfigurationSetName: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] } },
     });
-    configured.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: 'renewal.example.com' });
+    // senderIdentity=domain: the part after the '@', taken at deploy time.
+    configured.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: { 'Fn::Select': [1, { 'Fn::Split': ['@', { Ref: 'MailFrom' }] }] } });
+  });
+
+  it('mailFrom given at synth is the MailFrom parameter\'s default; not given, the parameter has none, so deploy must supply it', () => {
+    expect(t.findParameters('MailFrom').MailFrom).toMatchObject({ Type: 'String', Default: MAIL_FROM });
+    const bare = synth({ mailFrom: undefined }).appTemplate.findParameters('MailFrom').MailFrom as { Default?: string; AllowedPattern: string };
+    expect(bare.Default).toBeUndefined();
+    // CloudFormation checks the value against the same address pattern the intake uses (Java regex: whole value).
+    const pattern = new RegExp(bare.AllowedPattern);
+    expect(pattern.test('noreply@renewal.example.com')).toBe(true);
+    for (const bad of ['Renewal <noreply@renewal.example.com>', 'noreply', 'a@b.example.com, c@d.example.com', 'x@example.com\r\nBcc: y@example.com']) expect(pattern.test(bad), bad).toBe(false);
   });
 
   it('bounces and complaints go to the account-level suppression list, and to an SNS topic', () => {

@@ -14,9 +14,10 @@ const error = (raw: Record<string, unknown>) => {
 };
 
 describe('deployment configuration', () => {
-  it('requires mailFrom: no silent default sender', () => {
-    expect(error({})).toMatch(/mailFrom \(-c mailFrom=… or RENEWAL_MAIL_FROM\): is required/);
-    expect(error({ mailFrom: 'Renewal <noreply@example.com>' })).toMatch(/mailFrom .*plain e-mail address/);
+  it('leaves mailFrom to deploy time when synth does not know it (no silent default sender); a given one must be plain', () => {
+    expect(parseConfig({}).mailFrom).toBeUndefined();
+    expect(parseConfig({ mailFrom: '  ' }).mailFrom).toBeUndefined();
+    expect(error({ mailFrom: 'Renewal <noreply@example.com>' })).toMatch(/mailFrom \(-c mailFrom=… or RENEWAL_MAIL_FROM\): must be a plain e-mail address/);
   });
 
   it('has the documented defaults', () => {
@@ -56,7 +57,7 @@ describe('deployment configuration', () => {
   });
 
   it('lists every bad key at once', () => {
-    const m = error({ stage: 'X', thresholdOrders: '-1' });
+    const m = error({ stage: 'X', thresholdOrders: '-1', mailFrom: 'nope' });
     expect(m).toMatch(/stage/);
     expect(m).toMatch(/mailFrom/);
     expect(m).toMatch(/thresholdOrders/);
