@@ -1,43 +1,31 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/metric-names.ts';
+import { accessOf, type DynamoAction, type StoreUse } from '#shared/store/access.ts';
+import { ACKNOWLEDGED_GRANTS_KEY } from './names.ts';
 import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
 
 /** The repository root: entries, package.json (for the `#shared/*` imports) and the lock file live here. */
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
 
-/** DynamoDB data-plane actions a function may be granted, without the `dynamodb:` prefix. */
-export type DynamoAction =
-  | 'GetItem'
-  | 'BatchGetItem'
-  | 'Query'
-  | 'Scan'
-  | 'PutItem'
-  | 'UpdateItem'
-  | 'DeleteItem'
-  | 'BatchWriteItem'
-  | 'ConditionCheckItem';
-
-/** `'read'` = GetItem, BatchGetItem, Query; `'readWrite'` adds PutItem, UpdateItem, DeleteItem, BatchWriteItem. */
-export type TableAccess = 'read' | 'readWrite' | readonly DynamoAction[];
-
-const READ: readonly DynamoAction[] = ['GetItem', 'BatchGetItem', 'Query'];
-const WRITE: readonly DynamoAction[] = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
 /** The only actions that act on an index. */
 const INDEX_ACTIONS: readonly DynamoAction[] = ['Query', 'Scan'];
 
-export interface UseTableOptions {
-  /**
-   * Indexes the function queries: `true` for every index of the table's definition in
-   * shared/tables.ts, or their names. Each is granted by its own ARN: no `index/*`.
-   * @default - none
-   */
-  indexes?: boolean | readonly string[];
+
+/**
+ * Records on `role` that `action` (on `resource`, or on every resource it is granted on) serves a path
+ * a season may not take, and why.
+ */
+export function acknowledgeGrant(role: IRole, action: string, reason: string, resource?: string): void {
+  const cfn = role.node.defaultChild as CfnResource;
+  const list = (cfn.getMetadata(ACKNOWLEDGED_GRANTS_KEY) ?? []) as { action: string; resource?: string; reason: string }[];
+  cfn.addMetadata(ACKNOWLEDGED_GRANTS_KEY, [...list, { action, ...(resource ? { resource } : {}), reason }]);
 }
 
 export interface RenewalFunctionProps {
@@ -59,9 +47,6 @@ export interface RenewalFunctionProps {
   bundle: boolean;
 }
 
-/** Powertools service name and metrics namespace: the same as `shared/observability.ts` defaults. */
-export const POWERTOOLS_SERVICE_NAME = 'provider-renewal';
-export const POWERTOOLS_METRICS_NAMESPACE = 'ProviderRenewal';
 
 /**
  * A function of this app with its defaults: Node.js 22 on arm64, an ESM bundle built by the local
@@ -98,8 +83,8 @@ export class RenewalFunction extends NodejsFunction {
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE,
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
       },
       ...(props.bundle
@@ -133,29 +118,34 @@ export class RenewalFunction extends NodejsFunction {
   }
 
   /**
-   * Grants exactly `access` on `table` (and on the named indexes, Query/Scan only) and sets
-   * `TABLE_<ID>` to its name. One call per table and function.
+   * Grants exactly what the given store uses declare (shared/store/access.ts): each table's actions
+   * on the table, each index's Query or Scan on that index's own ARN (no `index/*`), and sets
+   * `TABLE_<ID>` for every table used. The use case's declared needs are the only source of a
+   * function's DynamoDB access, so the policy cannot drift from the code.
    */
-  useTable(table: ITable, id: TableId, access: TableAccess, options: UseTableOptions = {}): this {
-    if (this.usedTables.has(id)) throw new Error(`${this.node.path}: table ${id} is already in use; name all its actions in one useTable call`);
-    this.usedTables.add(id);
-    const actions = access === 'read' ? READ : access === 'readWrite' ? [...READ, ...WRITE] : access;
-    if (actions.length === 0) throw new Error(`${this.node.path}: useTable(${id}) with no actions`);
-    this.addToRolePolicy(
-      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
-    );
-    const indexes = this.indexNames(id, options.indexes);
-    const indexActions = actions.filter((a) => INDEX_ACTIONS.includes(a));
-    if (indexes.length) {
-      if (!indexActions.length) throw new Error(`${this.node.path}: useTable(${id}) names indexes but grants no Query or Scan`);
+  useStores(tables: Record<TableId, ITable>, needs: readonly StoreUse<unknown>[]): this {
+    for (const a of accessOf(needs)) {
+      const table = tables[a.table];
+      if (a.index !== undefined) {
+        const defined = TABLES[a.table].indexes.map((i) => i.name);
+        if (!defined.includes(a.index)) throw new Error(`${this.node.path}: table ${a.table} has no index ${a.index} (shared/tables.ts: ${defined.join(', ') || 'none'})`);
+        const bad = a.actions.filter((x) => !INDEX_ACTIONS.includes(x));
+        if (bad.length) throw new Error(`${this.node.path}: ${bad.join(', ')} on index ${a.table}/${a.index}: only Query and Scan act on an index`);
+      }
       this.addToRolePolicy(
-        new PolicyStatement({
-          actions: indexActions.map((a) => `dynamodb:${a}`),
-          resources: indexes.map((name) => `${table.tableArn}/index/${name}`),
-        }),
+        new PolicyStatement({ actions: a.actions.map((x) => `dynamodb:${x}`), resources: [a.index ? `${table.tableArn}/index/${a.index}` : table.tableArn] }),
       );
+      if (!this.usedTables.has(a.table)) {
+        this.usedTables.add(a.table);
+        this.addEnvironment(tableEnvVar(a.table), table.tableName);
+      }
     }
-    this.addEnvironment(tableEnvVar(id), table.tableName);
+    return this;
+  }
+
+  /** Records that `action` (on `resource`, or everywhere) is granted for a path a season may not take, and why. */
+  acknowledgeGrant(action: string, reason: string, resource?: string): this {
+    acknowledgeGrant(this.role!, action, reason, resource);
     return this;
   }
 
@@ -178,7 +168,7 @@ export class RenewalFunction extends NodejsFunction {
   }
 
   /**
-   * Grants ses:SendEmail and ses:SendRawEmail on exactly the given identities and configuration set,
+   * Grants ses:SendEmail (what the mailer calls; no raw mail) on exactly the given identities and configuration set,
    * and sets the sender and configuration-set variables.
    */
   useMailSender(props: { identityArns: string[]; configurationSetName: string; mailFrom: string }): this {
@@ -186,7 +176,7 @@ export class RenewalFunction extends NodejsFunction {
     const configurationSetArn = stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.configurationSetName });
     this.addToRolePolicy(
       new PolicyStatement({
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        actions: ['ses:SendEmail'],
         resources: [...props.identityArns, configurationSetArn],
       }),
     );
@@ -195,13 +185,4 @@ export class RenewalFunction extends NodejsFunction {
     return this;
   }
 
-  private indexNames(id: TableId, wanted: UseTableOptions['indexes']): string[] {
-    const defined = TABLES[id].indexes.map((i) => i.name);
-    if (!wanted) return [];
-    if (wanted === true) return defined;
-    for (const name of wanted) {
-      if (!defined.includes(name)) throw new Error(`${this.node.path}: table ${id} has no index ${name} (shared/tables.ts: ${defined.join(', ') || 'none'})`);
-    }
-    return [...wanted];
-  }
 }

@@ -38,3 +38,10 @@ export const OUTPUTS = {
   sesConfigurationSetName: 'SesConfigurationSetName',
   senderIdentity: 'SenderIdentityName',
 } as const;
+
+/**
+ * Metadata key on a role listing grants the code uses only on a path a season may not take
+ * (`{ action, resource?, reason }`): written by cdk/function.ts `acknowledgeGrant`, read by
+ * `renewal rehearse` (cli/rehearsal/iam.ts).
+ */
+export const ACKNOWLEDGED_GRANTS_KEY = 'renewal:acknowledged-grants';

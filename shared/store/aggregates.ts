@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } fr
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { getCampaign, periodWindow } from '../rules/campaign.ts';
+import { declareAccess } from './access.ts';
 
 /**
  * The aggregates table. Layout (one module owns it):
@@ -104,11 +105,18 @@ export class AggregateStore {
     await batchWrite(this.db, { [this.table]: [...days].map(([sk, counts]) => ({ pk, sk, counts, computedAt })) });
   }
 
-  async providerTotals(campaignId: string, providerIds?: readonly string[]): Promise<ProviderTotals[]> {
+  /** Every provider's totals (one Query). */
+  async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
+    return this.decodeTotals(campaignId, await this.queryAll(`PC#${campaignId}`));
+  }
+
+  /** The totals of the given providers (BatchGetItem). */
+  async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
     const pk = `PC#${campaignId}`;
-    const items = providerIds
-      ? (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!
-      : await this.queryAll(pk);
+    return this.decodeTotals(campaignId, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!);
+  }
+
+  private decodeTotals(campaignId: string, items: Record<string, unknown>[]): ProviderTotals[] {
     const days = seasonDays(campaignId);
     return items.map(({ pk: _pk, sk, daily, ...rest }) => ({
       ...(rest as Omit<ProviderTotals, 'providerId' | 'byDay'>),
@@ -164,9 +172,14 @@ class ScratchAggregates extends AggregateStore {
     const mine = this.days.get(key) ?? this.days.set(key, new Map()).get(key)!;
     for (const [day, counts] of days) mine.set(day, counts);
   }
-  override async providerTotals(campaignId: string, providerIds?: readonly string[]): Promise<ProviderTotals[]> {
-    const merged = new Map((await super.providerTotals(campaignId, providerIds)).map((t) => [t.providerId, t]));
-    const wanted = providerIds ? new Set(providerIds) : undefined;
+  override async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
+    return this.merged(campaignId, await super.providerTotals(campaignId));
+  }
+  override async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+    return this.merged(campaignId, await super.providerTotalsOf(campaignId, providerIds), new Set(providerIds));
+  }
+  private merged(campaignId: string, stored: ProviderTotals[], wanted?: Set<string>): ProviderTotals[] {
+    const merged = new Map(stored.map((t) => [t.providerId, t]));
     for (const [key, t] of this.totals) if (key.startsWith(`${campaignId}#`) && (!wanted || wanted.has(t.providerId))) merged.set(t.providerId, t);
     return [...merged.values()];
   }
@@ -180,3 +193,19 @@ function seasonDays(campaignId: string): readonly string[] {
   if (!c) throw new RangeError(`unknown campaign ${campaignId}`);
   return periodWindow(c).days;
 }
+
+/** What each method sends (shared/store/access.ts). */
+export const AGGREGATES_ACCESS = declareAccess<AggregateStore>()('aggregates', {
+  acquireLock: [{ table: 'aggregates', actions: ['PutItem'] }],
+  lockHolder: [{ table: 'aggregates', actions: ['GetItem'] }],
+  releaseLock: [{ table: 'aggregates', actions: ['DeleteItem'] }],
+  watermark: [{ table: 'aggregates', actions: ['GetItem'] }],
+  setWatermark: [{ table: 'aggregates', actions: ['PutItem'] }],
+  storeDays: [{ table: 'aggregates', actions: ['BatchGetItem', 'Query'] }],
+  putStoreDays: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
+  providerTotals: [{ table: 'aggregates', actions: ['Query'] }],
+  providerTotalsOf: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
+  putProviderTotals: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
+  // A view whose writes stay in memory; its reads are the methods above.
+  scratch: [],
+});

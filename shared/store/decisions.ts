@@ -2,6 +2,7 @@ import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { StoredDecision } from '../model.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
+import { declareAccess } from './access.ts';
 
 /**
  * The decisions table. Layout (one module owns it):
@@ -42,12 +43,19 @@ export class DecisionStore {
     return this.tables.decisions;
   }
 
-  async current(campaignId: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
-    return this.listOrGet(`CUR#${campaignId}`, providerIds);
+  /** Every provider's current decision (one Query). */
+  async current(campaignId: string): Promise<StoredDecision[]> {
+    return this.list(`CUR#${campaignId}`);
   }
 
-  async previews(campaignId: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
-    return this.listOrGet(`PRE#${campaignId}`, providerIds);
+  /** The current decisions of the given providers (BatchGetItem): a run for chosen providers. */
+  async currentOf(campaignId: string, providerIds: readonly string[]): Promise<StoredDecision[]> {
+    return this.get(`CUR#${campaignId}`, providerIds);
+  }
+
+  /** The latest preview of every provider (one Query). */
+  async previews(campaignId: string): Promise<StoredDecision[]> {
+    return this.list(`PRE#${campaignId}`);
   }
 
   async revisions(campaignId: string, providerId: string): Promise<StoredDecision[]> {
@@ -113,10 +121,13 @@ export class DecisionStore {
     return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as EvaluationRun);
   }
 
-  private async listOrGet(pk: string, providerIds?: readonly string[]): Promise<StoredDecision[]> {
-    const items = providerIds
-      ? (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!
-      : await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+  private async list(pk: string): Promise<StoredDecision[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
+    return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
+  }
+
+  private async get(pk: string, providerIds: readonly string[]): Promise<StoredDecision[]> {
+    const items = (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!;
     return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
   }
 }
@@ -125,3 +136,16 @@ function strip(item: Record<string, unknown>): StoredDecision {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as unknown as StoredDecision;
 }
+
+/** What each method sends (shared/store/access.ts). */
+export const DECISIONS_ACCESS = declareAccess<DecisionStore>()('decisions', {
+  current: [{ table: 'decisions', actions: ['Query'] }],
+  currentOf: [{ table: 'decisions', actions: ['BatchGetItem'] }],
+  previews: [{ table: 'decisions', actions: ['Query'] }],
+  revisions: [{ table: 'decisions', actions: ['Query'] }],
+  addRevision: [{ table: 'decisions', actions: ['PutItem'] }],
+  makeCurrent: [{ table: 'decisions', actions: ['PutItem'] }],
+  putPreviews: [{ table: 'decisions', actions: ['BatchWriteItem'] }],
+  logRun: [{ table: 'decisions', actions: ['PutItem'] }],
+  runs: [{ table: 'decisions', actions: ['Query'] }],
+});

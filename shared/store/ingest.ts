@@ -4,6 +4,7 @@ import type { TableNames } from '../config.ts';
 import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { eventItemKey, ingestIndexKeys, orderKey, storedFields, toStoredItem } from './items.ts';
+import { declareAccess } from './access.ts';
 
 /**
  * Exactly-once storage of platform events, designed for dynalite as much as for DynamoDB: no
@@ -157,3 +158,12 @@ function differingFields(stored: Record<string, unknown>, incoming: PlatformEven
   const names = new Set([...Object.keys(stored), ...Object.keys(inc)]);
   return [...names].filter((k) => JSON.stringify(stored[k]) !== JSON.stringify(inc[k])).sort();
 }
+
+/** What each method sends (shared/store/access.ts). */
+export const INGEST_ACCESS = declareAccess<IngestStore>()('ingest', {
+  ingest: [
+    { table: 'orders', actions: ['BatchGetItem', 'BatchWriteItem'] },
+    { table: 'events', actions: ['BatchGetItem', 'BatchWriteItem'] },
+    { table: 'rejected', actions: ['BatchWriteItem'] },
+  ],
+});

@@ -1,6 +1,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { queryAll } from './batch.ts';
+import { declareAccess } from './access.ts';
 
 /**
  * The mail ledger: one entry per provider × campaign × kind × decision revision (outcome) or season
@@ -125,3 +126,11 @@ function strip(item: Record<string, unknown>): OutboxEntry {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as unknown as OutboxEntry;
 }
+
+/** What each method sends (shared/store/access.ts). */
+export const OUTBOX_ACCESS = declareAccess<OutboxStore>()('outbox', {
+  claim: [{ table: 'outbox', actions: ['UpdateItem', 'GetItem'] }],
+  markSent: [{ table: 'outbox', actions: ['UpdateItem'] }],
+  markFailed: [{ table: 'outbox', actions: ['UpdateItem'] }],
+  entries: [{ table: 'outbox', actions: ['Query'] }],
+});

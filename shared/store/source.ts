@@ -3,6 +3,7 @@ import type { TableNames } from '../config.ts';
 import type { ProviderProfile } from '../model.ts';
 import { batchGet, queryAll, scanAll } from './batch.ts';
 import { INGEST_SHARDS, PROVIDER_LIST_KEY, providerGpk, providerKey, storePk, storedFields } from './items.ts';
+import { declareAccess } from './access.ts';
 
 /**
  * The read side of the stored events, for the aggregation and the evaluation. Key layouts come from
@@ -191,3 +192,23 @@ export async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T,
   );
   return out;
 }
+
+/** What each method sends (shared/store/access.ts). */
+export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
+  allChanges: [
+    { table: 'orders', actions: ['Scan'] },
+    { table: 'events', actions: ['Scan'] },
+  ],
+  changesBetween: [
+    { table: 'orders', index: 'byIngest', actions: ['Query'] },
+    { table: 'events', index: 'byIngest', actions: ['Query'] },
+  ],
+  ordersOfStore: [{ table: 'orders', index: 'byStore', actions: ['Query'] }],
+  bindingsOfStore: [{ table: 'events', actions: ['Query'] }],
+  bindingsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
+  depositsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
+  providers: [
+    { table: 'events', actions: ['BatchGetItem'] },
+    { table: 'events', index: 'providers', actions: ['Query'] },
+  ],
+});

@@ -3,8 +3,9 @@ import type { Campaign } from '../rules/campaign.ts';
 import { periodWindow } from '../rules/campaign.ts';
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts } from '../rules/rules.ts';
 import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts';
-import type { AggregateStore, DayCounts, ProviderTotals } from '../store/aggregates.ts';
-import { mapLimit, type Changes, type SourceStore } from '../store/source.ts';
+import { uses, type Needs } from '../store/access.ts';
+import { AGGREGATES_ACCESS, type DayCounts, type ProviderTotals } from '../store/aggregates.ts';
+import { mapLimit, SOURCE_ACCESS, type Changes } from '../store/source.ts';
 
 /**
  * Order aggregation (RULES.md 2.2.1, 2.3): keeps, per provider, the season's counted paid orders
@@ -18,9 +19,14 @@ import { mapLimit, type Changes, type SourceStore } from '../store/source.ts';
  * or overlapping gives the same numbers; a lease lock keeps two runs from interleaving.
  */
 
+/** What the aggregation uses of each store: its function's IAM policy is derived from this. */
+export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['allChanges', 'changesBetween', 'ordersOfStore', 'bindingsOfStore', 'bindingsOfProvider', 'depositsOfProvider']);
+export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'lockHolder', 'releaseLock', 'watermark', 'setWatermark', 'storeDays', 'putStoreDays', 'putProviderTotals']);
+export const AGGREGATE_NEEDS = [AGGREGATE_SOURCE, AGGREGATE_AGGREGATES];
+
 export interface AggregateDeps {
-  source: SourceStore;
-  aggregates: AggregateStore;
+  source: Needs<typeof AGGREGATE_SOURCE>;
+  aggregates: Needs<typeof AGGREGATE_AGGREGATES>;
   now: () => Date;
   progress?: (done: number, total: number, phase: string) => void;
 }
@@ -42,6 +48,8 @@ export type AggregateResult =
       status: 'done';
       mode: 'full' | 'incremental';
       window: { from: string | null; to: string };
+      /** Seconds from the previous run's watermark to this run's start; null on the first run. */
+      lagSeconds: number | null;
       ordersSeen: number;
       storesRecounted: number;
       storeDaysWritten: number;
@@ -65,7 +73,8 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
     const changes = full ? await deps.source.allChanges() : await deps.source.changesBetween(from!, to);
     const result = await recount(c, deps, changes, to);
     await deps.aggregates.setWatermark(c.campaignId, to);
-    return { status: 'done', mode: full ? 'full' : 'incremental', window: { from: full ? null : from, to }, ordersSeen: changes.orders.length, ...result };
+    const lagSeconds = through ? Math.max(0, Math.round((started.getTime() - Date.parse(through)) / 1000)) : null;
+    return { status: 'done', mode: full ? 'full' : 'incremental', window: { from: full ? null : from, to }, lagSeconds, ordersSeen: changes.orders.length, ...result };
   } finally {
     await deps.aggregates.releaseLock(c.campaignId, owner);
   }

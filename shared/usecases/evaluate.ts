@@ -3,11 +3,11 @@ import type { Actor, DecisionChange, ProviderProfile, StoredDecision } from '../
 import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
-import type { AggregateStore } from '../store/aggregates.ts';
-import type { DecisionStore } from '../store/decisions.ts';
-import type { SourceStore } from '../store/source.ts';
-import { mapLimit } from '../store/source.ts';
-import { aggregate, type AggregateResult } from './aggregate.ts';
+import { uses, type Needs } from '../store/access.ts';
+import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
+import { DECISIONS_ACCESS } from '../store/decisions.ts';
+import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
+import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
 
 /**
  * Period-end evaluation (RULES.md 2.2.3, 3): decides retained / revoked / not_assessed for every
@@ -17,10 +17,16 @@ import { aggregate, type AggregateResult } from './aggregate.ts';
  * decisions adds nothing; a changed decision becomes the next revision, the earlier ones kept.
  */
 
+/** What the evaluation uses of each store (its catch-up aggregation included): its IAM policy is derived from this. */
+export const EVALUATE_SOURCE = uses(SOURCE_ACCESS, [...AGGREGATE_SOURCE.methods, 'providers']);
+export const EVALUATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...AGGREGATE_AGGREGATES.methods, 'providerTotals', 'providerTotalsOf', 'scratch']);
+export const EVALUATE_DECISIONS = uses(DECISIONS_ACCESS, ['current', 'currentOf', 'putPreviews', 'logRun', 'addRevision', 'makeCurrent', 'revisions']);
+export const EVALUATE_NEEDS = [EVALUATE_SOURCE, EVALUATE_AGGREGATES, EVALUATE_DECISIONS];
+
 export interface EvaluateDeps {
-  source: SourceStore;
-  aggregates: AggregateStore;
-  decisions: DecisionStore;
+  source: Needs<typeof EVALUATE_SOURCE>;
+  aggregates: Needs<typeof EVALUATE_AGGREGATES>;
+  decisions: Needs<typeof EVALUATE_DECISIONS>;
   now: () => Date;
   /** Hands the outcome mail over once final decisions are recorded. */
   requestOutcomeMail?: (campaignId: string) => Promise<void>;
@@ -69,7 +75,10 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   const aggregates = req.dryRun ? deps.aggregates.scratch() : deps.aggregates;
   const aggregation = await catchUp(c, { ...deps, aggregates });
 
-  const [providers, totals] = await Promise.all([deps.source.providers(req.providerIds), aggregates.providerTotals(c.campaignId, req.providerIds)]);
+  const [providers, totals] = await Promise.all([
+    deps.source.providers(req.providerIds),
+    req.providerIds ? aggregates.providerTotalsOf(c.campaignId, req.providerIds) : aggregates.providerTotals(c.campaignId),
+  ]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();
   const asOf = toUtcIso(asOfMs);
@@ -80,7 +89,8 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   let assessments = fresh;
   if (mode === 'preview') await deps.decisions.putPreviews(fresh);
   if (mode === 'final') {
-    const current = new Map((await deps.decisions.current(c.campaignId, req.providerIds)).map((d) => [d.providerId, d]));
+    const recorded = req.providerIds ? await deps.decisions.currentOf(c.campaignId, req.providerIds) : await deps.decisions.current(c.campaignId);
+    const current = new Map(recorded.map((d) => [d.providerId, d]));
     let done = 0;
     assessments = await mapLimit(fresh, 16, async (d) => {
       const recorded = await record(deps.decisions, d, current.get(d.providerId));
@@ -153,7 +163,7 @@ function decisionFor(
  * returned; changed → the next revision with what changed. A revoked provider keeps the notice date
  * of its first revocation: re-runs never move it.
  */
-async function record(store: DecisionStore, d: StoredDecision, current: StoredDecision | undefined): Promise<{ decision: StoredDecision; created: boolean }> {
+async function record(store: EvaluateDeps['decisions'], d: StoredDecision, current: StoredDecision | undefined): Promise<{ decision: StoredDecision; created: boolean }> {
   for (;;) {
     if (current && d.outcome === 'revoked' && current.outcome === 'revoked') {
       d = { ...d, noticeDate: current.noticeDate!, reapplyFrom: current.reapplyFrom! };

@@ -1,6 +1,11 @@
 import type { SQSRecord } from 'aws-lambda';
 import { parseEvent } from '../events.ts';
-import type { IngestEntry, IngestOutcome, IngestStore, Origin } from '../store/ingest.ts';
+import { uses, type Needs } from '../store/access.ts';
+import { INGEST_ACCESS, type IngestEntry, type IngestOutcome, type Origin } from '../store/ingest.ts';
+
+/** What the intake uses of its store: its IAM policy is derived from this. */
+export const INTAKE_INGEST = uses(INGEST_ACCESS, ['ingest']);
+export const INTAKE_NEEDS = [INTAKE_INGEST];
 
 /** Counts of one intake batch, returned beside the partial batch response (Lambda ignores them). */
 export interface IntakeSummary {
@@ -22,7 +27,7 @@ export class IntakeBatch {
   readonly summary: IntakeSummary = { accepted: 0, duplicates: 0, rejected: 0 };
 
   constructor(
-    private readonly store: IngestStore,
+    private readonly store: Needs<typeof INTAKE_INGEST>,
     private readonly expected: number,
   ) {}
 

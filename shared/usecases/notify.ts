@@ -5,10 +5,11 @@ import { isTransient, isValidAddress, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
 import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
-import type { AggregateStore } from '../store/aggregates.ts';
-import type { DecisionStore } from '../store/decisions.ts';
-import type { NoticeKind, OutboxStore } from '../store/outbox.ts';
-import { mapLimit, type SourceStore } from '../store/source.ts';
+import { uses, type Needs } from '../store/access.ts';
+import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
+import { DECISIONS_ACCESS } from '../store/decisions.ts';
+import { OUTBOX_ACCESS, type NoticeKind } from '../store/outbox.ts';
+import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
 
 /**
  * Sends the notices that are due and not yet sent (RULES.md 2.2.3, 3): the outcome of every
@@ -18,11 +19,18 @@ import { mapLimit, type SourceStore } from '../store/source.ts';
  * recorded and never block the rest; sending is paced to the configured rate.
  */
 
+/** What notify uses of each store: its IAM policy is derived from this. */
+export const NOTIFY_DECISIONS = uses(DECISIONS_ACCESS, ['current']);
+export const NOTIFY_AGGREGATES = uses(AGGREGATES_ACCESS, ['providerTotalsOf']);
+export const NOTIFY_SOURCE = uses(SOURCE_ACCESS, ['providers', 'depositsOfProvider']);
+export const NOTIFY_OUTBOX = uses(OUTBOX_ACCESS, ['claim', 'markSent', 'markFailed']);
+export const NOTIFY_NEEDS = [NOTIFY_DECISIONS, NOTIFY_AGGREGATES, NOTIFY_SOURCE, NOTIFY_OUTBOX];
+
 export interface NotifyDeps {
-  decisions: DecisionStore;
-  aggregates: AggregateStore;
-  source: SourceStore;
-  outbox: OutboxStore;
+  decisions: Needs<typeof NOTIFY_DECISIONS>;
+  aggregates: Needs<typeof NOTIFY_AGGREGATES>;
+  source: Needs<typeof NOTIFY_SOURCE>;
+  outbox: Needs<typeof NOTIFY_OUTBOX>;
   mailer: Mailer;
   settings: MailSettings;
   /** Mails per second (the SES sending quota). */
@@ -174,7 +182,7 @@ async function progressNotices(c: Campaign, deps: NotifyDeps, req: NotifyRequest
   const providers = (await deps.source.providers()).filter(
     (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
   );
-  const totals = new Map((await deps.aggregates.providerTotals(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
+  const totals = new Map((await deps.aggregates.providerTotalsOf(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);
     // Orders of days before the as-of day: that day is still running.

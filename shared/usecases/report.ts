@@ -1,5 +1,10 @@
 import type { StoredDecision } from '../model.ts';
-import type { DecisionStore } from '../store/decisions.ts';
+import { uses, type Needs } from '../store/access.ts';
+import { DECISIONS_ACCESS } from '../store/decisions.ts';
+
+/** What the report uses of each store: its function's IAM policy is derived from this. */
+export const REPORT_DECISIONS = uses(DECISIONS_ACCESS, ['current', 'previews']);
+export const REPORT_NEEDS = [REPORT_DECISIONS];
 
 /** `report --json` (OPS.md): the current final decisions, or the latest preview when none is final. */
 export interface Report {
@@ -27,7 +32,7 @@ export interface ReportRow {
 
 export type MailStatusLookup = (campaignId: string) => Promise<Map<string, { status: string; detail?: string }>>;
 
-export async function buildReport(decisions: DecisionStore, campaignId: string, mailStatus?: MailStatusLookup): Promise<Report> {
+export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, campaignId: string, mailStatus?: MailStatusLookup): Promise<Report> {
   let rows = await decisions.current(campaignId);
   const final = rows.length > 0;
   if (!final) rows = await decisions.previews(campaignId);

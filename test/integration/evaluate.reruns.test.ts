@@ -150,7 +150,7 @@ describe('re-running the final evaluation', () => {
       { field: 'reasons', from: ['orders_below_threshold', 'deposit_not_paid_in_full'], to: ['orders_below_threshold'] },
       { field: 'depositBalanceFen', from: 0, to: 10_000_000 },
     ]);
-    const [current] = await season.stores.decisions.current(CAMPAIGN, ['PC']);
+    const [current] = await season.stores.decisions.currentOf(CAMPAIGN, ['PC']);
     expect(current).toMatchObject({ revision: 3, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' });
     // Earlier revisions are kept as they were.
     expect(pc[0]).toEqual(Object.fromEntries(Object.entries(rev1).filter(([k]) => k !== 'pk' && k !== 'sk')));
@@ -192,10 +192,10 @@ describe('two final evaluations at once', () => {
     let release!: () => void;
     const bothThere = new Promise<void>((r) => (release = r));
     class HeldDecisions extends DecisionStore {
-      override async current(campaignId: string, providerIds?: readonly string[]) {
+      override async current(campaignId: string) {
         if (++arrived >= 2) release();
         await Promise.race([bothThere, new Promise((r) => setTimeout(r, 15_000))]);
-        return super.current(campaignId, providerIds);
+        return super.current(campaignId);
       }
     }
     const season = await finalSeason({ decisions: (db, tables) => new HeldDecisions(db, tables) });
