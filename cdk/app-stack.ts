@@ -1,11 +1,16 @@
 import { Annotations, CfnOutput, CfnParameter, Duration, Fn, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, Metric, SingleValueWidget, TextWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '#shared/metric-names.ts';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
+import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
+import { INTAKE_NEEDS } from '#shared/usecases/intake.ts';
+import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
+import { REPORT_NEEDS } from '#shared/usecases/report.ts';
+import { EventSourceMapping, type DestinationConfig, type IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -30,7 +35,7 @@ import type { Construct } from 'constructs';
 import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
-import { RenewalFunction } from './function.ts';
+import { acknowledgeGrant, RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
 import { seasonSchedule } from './season.ts';
 
@@ -46,6 +51,10 @@ export interface AppStackProps extends StackProps {
 /** The CloudFormation parameter that carries the sender address (`cdk deploy --parameters MailFrom=…`). */
 export const MAIL_FROM_PARAMETER = 'MailFrom';
 
+/** Why an evaluation may hold the aggregation's write grants without using them in a season. */
+const CATCH_UP =
+  "The evaluation's own catch-up aggregation counts (and re-reads the providers' bindings and deposits) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
+
 /** Intake timeout; the queue's visibility timeout is six times it, as AWS advises for SQS triggers. */
 const INTAKE_TIMEOUT = Duration.seconds(30);
 
@@ -58,6 +67,19 @@ class InvokeThisFunctionOnly extends LambdaInvoke {
   }
   protected override addTargetActionToRole(role: IRole): void {
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.fn.functionArn] }));
+  }
+}
+
+/**
+ * The on-failure destination of an asynchronous invocation: a queue the function's role may send to
+ * and nothing else (CDK's SqsDestination would also grant GetQueueAttributes and GetQueueUrl, which
+ * Lambda never calls for it).
+ */
+class SendOnlyQueueDestination implements IDestination {
+  constructor(private readonly queue: IQueue) {}
+  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
   }
 }
 
@@ -160,27 +182,20 @@ export class AppStack extends Stack {
       entry: 'intake',
       description: 'Validates platform events from the intake FIFO queue and stores each exactly once',
       timeout: INTAKE_TIMEOUT,
-    })
-      .useTable(tables.orders, 'orders', ['BatchGetItem', 'BatchWriteItem'])
-      .useTable(tables.events, 'events', ['BatchGetItem', 'BatchWriteItem'])
-      .useTable(tables.rejected, 'rejected', ['BatchWriteItem']);
-    intake.addEventSource(new SqsEventSource(this.intakeQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    }).useStores(tables, INTAKE_NEEDS);
+    // Lambda's poller reads the queue with the function's role: exactly the three calls it makes
+    // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl, which it never uses).
+    intake.addToRolePolicy(new PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [this.intakeQueue.queueArn] }));
+    const intakeMapping = new EventSourceMapping(this, 'IntakeQueueMapping', { target: intake, eventSourceArn: this.intakeQueue.queueArn, batchSize: 10, reportBatchItemFailures: true });
+    intakeMapping.node.addDependency(intake.role!);
 
-    const aggregateAccess = (fn: RenewalFunction) =>
-      fn
-        .useTable(tables.orders, 'orders', ['Query'], { indexes: ['byStore', 'byIngest'] })
-        .useTable(tables.events, 'events', ['Query', 'GetItem', 'BatchGetItem'], { indexes: true })
-        .useTable(tables.aggregates, 'aggregates', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
-
-    const aggregate = aggregateAccess(
-      new RenewalFunction(this, 'AggregateFunction', {
-        ...common,
-        entry: 'aggregate',
-        description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
-        timeout: Duration.minutes(15),
-        memorySize: 1024,
-      }),
-    );
+    const aggregate = new RenewalFunction(this, 'AggregateFunction', {
+      ...common,
+      entry: 'aggregate',
+      description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+    }).useStores(tables, AGGREGATE_NEEDS);
 
     const notify = new RenewalFunction(this, 'NotifyFunction', {
       ...common,
@@ -188,10 +203,7 @@ export class AppStack extends Stack {
       description: 'Sends the outcome and progress mails that are due and not yet sent (outbox ledger)',
       timeout: Duration.minutes(15),
     })
-      .useTable(tables.decisions, 'decisions', ['Query', 'GetItem', 'UpdateItem'])
-      .useTable(tables.aggregates, 'aggregates', ['GetItem', 'BatchGetItem', 'Query'])
-      .useTable(tables.events, 'events', ['Query', 'GetItem', 'BatchGetItem'], { indexes: true })
-      .useTable(tables.outbox, 'outbox', ['GetItem', 'PutItem', 'UpdateItem', 'Query'])
+      .useStores(tables, NOTIFY_NEEDS)
       .useMailSender({
         identityArns: [senderIdentity.emailIdentityArn, ...config.sandboxRecipients.map((r) => this.formatArn({ service: 'ses', resource: 'identity', resourceName: r }))],
         configurationSetName: configurationSet.configurationSetName,
@@ -203,16 +215,17 @@ export class AppStack extends Stack {
     notify.addEnvironment('MAIL_RATE_PER_SECOND', String(config.mailRatePerSecond));
     notify.addEnvironment('EXIT_REFUND_PROCEDURE', config.exitRefundProcedure);
 
-    const evaluate = aggregateAccess(
-      new RenewalFunction(this, 'EvaluateFunction', {
-        ...common,
-        entry: 'evaluate',
-        description: 'Period-end evaluation: catches the aggregation up, decides every provider, then has the mail sent',
-        timeout: Duration.minutes(15),
-        memorySize: 1769, // one full vCPU
-      }),
-    )
-      .useTable(tables.decisions, 'decisions', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'])
+    const evaluate = new RenewalFunction(this, 'EvaluateFunction', {
+      ...common,
+      entry: 'evaluate',
+      description: 'Period-end evaluation: catches the aggregation up, decides every provider, then has the mail sent',
+      timeout: Duration.minutes(15),
+      memorySize: 1769, // one full vCPU
+    })
+      .useStores(tables, EVALUATE_NEEDS)
+      .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
+      .acknowledgeGrant('dynamodb:BatchWriteItem', CATCH_UP, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
 
     const report = new RenewalFunction(this, 'ReportFunction', {
@@ -220,9 +233,7 @@ export class AppStack extends Stack {
       entry: 'report',
       description: 'Reads the decisions of a campaign (renewal report --aws)',
       timeout: Duration.seconds(60),
-    })
-      .useTable(tables.decisions, 'decisions', ['Query', 'GetItem'])
-      .useTable(tables.outbox, 'outbox', ['Query']);
+    }).useStores(tables, REPORT_NEEDS);
 
     if (config.thresholdOrders !== undefined) {
       for (const fn of [evaluate, notify]) fn.addEnvironment('THRESHOLD_ORDERS', String(config.thresholdOrders));
@@ -232,10 +243,13 @@ export class AppStack extends Stack {
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
     // retries lands in the schedule dead-letter queue (and raises its alarm) instead of vanishing.
-    const onFailure = new SqsDestination(this.scheduleDeadLetterQueue);
+    const onFailure = new SendOnlyQueueDestination(this.scheduleDeadLetterQueue);
     aggregate.configureAsyncInvoke({ onFailure, retryAttempts: 1, maxEventAge: Duration.minutes(15) });
     evaluate.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
     notify.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    for (const fn of [aggregate, evaluate, notify]) {
+      fn.acknowledgeGrant('sqs:SendMessage', 'Lambda sends a failed asynchronous invocation to the schedule dead-letter queue, with this role, only after every retry failed: a season that goes well never does');
+    }
 
     // ---- Schedules ----------------------------------------------------------------------------
     if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify }, props.now ?? new Date());
@@ -264,6 +278,8 @@ export class AppStack extends Stack {
       alarm(`${Name}ThrottlesAlarm`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), `The ${name} function was throttled`);
     }
 
+    this.addDashboard(config);
+
     // ---- Outputs (read by the CLI's --aws mode, cli/aws.ts) ---------------------------------
     for (const [name, fn] of Object.entries(this.functions) as [FunctionName, RenewalFunction][]) {
       new CfnOutput(this, OUTPUTS.functionName(name), { value: fn.functionName, description: `${name} function` });
@@ -281,6 +297,74 @@ export class AppStack extends Stack {
   }
 
   /**
+   * What ops watch during the season, on one page: what the intake takes in, the queue behind it, the
+   * dead-letter queues, how stale the counts are, the evaluation's outcomes, the mail, and every
+   * function's errors, throttles and duration against its timeout. The custom metrics are the ones the
+   * functions emit (shared/metric-names.ts); `renewal rehearse` shows each is emitted under that name.
+   */
+  private addDashboard(config: DeployConfig): void {
+    const period = Duration.minutes(5);
+    const custom = (metricName: string, label: string, statistic = 'Sum') =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, statistic, period, label });
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `provider-renewal-${config.stage}`, defaultInterval: Duration.days(7) });
+    dashboard.addWidgets(
+      new TextWidget({ markdown: `# Provider renewal (${config.stage})\nIntake → aggregation every 15 min → evaluation 2024-02-29T16:30Z → mail. Runbook: docs/DEPLOY.md`, width: 24, height: 2 }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Intake: events per 5 minutes',
+        left: [custom(METRIC.eventsAccepted, 'accepted'), custom(METRIC.eventsDuplicate, 'duplicates'), custom(METRIC.eventsRejected, 'rejected')],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Intake queue',
+        left: [this.intakeQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'messages waiting' })],
+        right: [this.intakeQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: 'oldest message (s)' })],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Dead-letter queues (should stay at 0)',
+        left: [
+          this.intakeDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'intake DLQ' }),
+          this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'schedule DLQ' }),
+        ],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Aggregation lag: previous watermark to run start (s); 15-minute schedule',
+        left: [custom(METRIC.aggregationLagSeconds, 'lag (s)', 'Maximum')],
+        right: [custom(METRIC.ordersAggregated, 'orders seen')],
+        leftAnnotations: [{ value: 15 * 60, label: 'one schedule period' }],
+        width: 8,
+      }),
+      new SingleValueWidget({
+        title: 'Evaluation outcomes (final runs in the time range)',
+        metrics: [custom(METRIC.providersRetained, 'retained'), custom(METRIC.providersRevoked, 'revoked'), custom(METRIC.providersNotAssessed, 'not assessed'), custom(METRIC.decisionRevisions, 'new revisions')],
+        setPeriodToTimeRange: true,
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Mail',
+        left: [custom(METRIC.mailSent, 'sent'), custom(METRIC.mailFailed, 'failed')],
+        width: 8,
+      }),
+    );
+    const fnWidgets = Object.entries(this.functions).map(
+      ([name, fn]) =>
+        new GraphWidget({
+          title: `${name}: duration against its ${fn.timeout!.toSeconds()} s timeout; errors, throttles`,
+          left: [fn.metricDuration({ period, statistic: 'Maximum', label: 'max duration (ms)' })],
+          leftAnnotations: [{ value: fn.timeout!.toMilliseconds(), label: 'timeout' }],
+          right: [fn.metricErrors({ period, statistic: 'Sum', label: 'errors' }), fn.metricThrottles({ period, statistic: 'Sum', label: 'throttles' })],
+          width: 8,
+        }),
+    );
+    for (let i = 0; i < fnWidgets.length; i += 3) dashboard.addWidgets(...fnWidgets.slice(i, i + 3));
+  }
+
+  /**
    * The season: aggregation every 15 minutes, the one-time period-end evaluation, and the weekly
    * progress mail. Each has a role that may invoke only its own function, a retry policy and the
    * schedule dead-letter queue.
@@ -292,20 +376,23 @@ export class AppStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const zone = TimeZone.of(season.timeZone);
-    const target = (roleId: string, fn: IFunction, input: object, retryAttempts: number, maxEventAge: Duration) =>
-      new InvokeThisFunctionOnly(fn, {
-        role: new Role(this, roleId, {
-          // Only schedules of this group, in this account, may assume it (confused deputy).
-          assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-            conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': group.scheduleGroupArn } },
-          }),
-          description: `EventBridge Scheduler: may invoke ${fn.node.id} and nothing else`,
+    const target = (roleId: string, fn: IFunction, input: object, retryAttempts: number, maxEventAge: Duration) => {
+      const role = new Role(this, roleId, {
+        // Only schedules of this group, in this account, may assume it (confused deputy).
+        assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': group.scheduleGroupArn } },
         }),
+        description: `EventBridge Scheduler: may invoke ${fn.node.id} and nothing else`,
+      });
+      acknowledgeGrant(role, 'sqs:SendMessage', 'Scheduler puts a firing in the schedule dead-letter queue, with this role, only when it cannot invoke the function after its retries');
+      return new InvokeThisFunctionOnly(fn, {
+        role,
         input: ScheduleTargetInput.fromObject(input),
         deadLetterQueue: this.scheduleDeadLetterQueue,
         retryAttempts,
         maxEventAge,
       });
+    };
 
     const aggregation = new Schedule(this, 'AggregationSchedule', {
       scheduleGroup: group,

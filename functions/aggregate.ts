@@ -4,6 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
+import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { aggregatePayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
@@ -22,8 +23,9 @@ export const makeAggregate = (deps: Deps, overlapMs = overlapFromEnv()) =>
     const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, now: () => new Date() }, { full: payload.full ?? false, overlapMs });
     logger.info('aggregation', { result });
     if (result.status === 'done') {
-      metrics.addMetric('ordersAggregated', MetricUnit.Count, result.ordersSeen);
-      metrics.addMetric('storeDaysWritten', MetricUnit.Count, result.storeDaysWritten);
+      metrics.addMetric(METRIC.ordersAggregated, MetricUnit.Count, result.ordersSeen);
+      metrics.addMetric(METRIC.storeDaysWritten, MetricUnit.Count, result.storeDaysWritten);
+      if (result.lagSeconds !== null) metrics.addMetric(METRIC.aggregationLagSeconds, MetricUnit.Seconds, result.lagSeconds);
     }
     return result;
   };

@@ -5,6 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { overlapFromEnv, tableNamesFromEnv, thresholdFromEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
+import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
@@ -35,8 +36,12 @@ export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv(), configure
       },
     );
     logger.info('evaluation', { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated });
-    metrics.addMetric('providersRevoked', MetricUnit.Count, result.counts.revoked);
-    metrics.addMetric('decisionRevisions', MetricUnit.Count, result.revisionsCreated);
+    if (result.mode === 'final') {
+      metrics.addMetric(METRIC.providersRetained, MetricUnit.Count, result.counts.retained);
+      metrics.addMetric(METRIC.providersRevoked, MetricUnit.Count, result.counts.revoked);
+      metrics.addMetric(METRIC.providersNotAssessed, MetricUnit.Count, result.counts.not_assessed);
+      metrics.addMetric(METRIC.decisionRevisions, MetricUnit.Count, result.revisionsCreated);
+    }
     return result;
   };
 

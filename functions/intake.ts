@@ -6,6 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient } from '#shared/aws.ts';
 import { tableNamesFromEnv } from '#shared/config.ts';
+import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { IntakeBatch, type IntakeSummary } from '#shared/usecases/intake.ts';
@@ -28,9 +29,9 @@ export const makeIntake = (store: IngestStore) =>
     throwOnFullBatchFailure: false, // a storage outage fails every record: report them, let SQS redeliver
   });
   const { summary } = batch;
-  metrics.addMetric('eventsAccepted', MetricUnit.Count, summary.accepted);
-  metrics.addMetric('eventsDuplicate', MetricUnit.Count, summary.duplicates);
-  metrics.addMetric('eventsRejected', MetricUnit.Count, summary.rejected);
+  metrics.addMetric(METRIC.eventsAccepted, MetricUnit.Count, summary.accepted);
+  metrics.addMetric(METRIC.eventsDuplicate, MetricUnit.Count, summary.duplicates);
+  metrics.addMetric(METRIC.eventsRejected, MetricUnit.Count, summary.rejected);
   if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length });
   return { ...response, summary };
 };

@@ -6,6 +6,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { notifyPayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
@@ -43,8 +44,8 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
     );
     logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, failed: result.failed.length });
-    metrics.addMetric('mailSent', MetricUnit.Count, result.sent);
-    metrics.addMetric('mailFailed', MetricUnit.Count, result.failed.length);
+    metrics.addMetric(METRIC.mailSent, MetricUnit.Count, result.sent);
+    metrics.addMetric(METRIC.mailFailed, MetricUnit.Count, result.failed.length);
     return result;
   };
 };
