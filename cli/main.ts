@@ -282,6 +282,21 @@ program
   });
 
 program
+  .command('rehearse')
+  .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
+  .option('--events <file>', 'an NDJSON season (default: the demo season of npm start)')
+  .option('--assembly <dir>', 'an existing cloud assembly (cdk.out) instead of a fresh npx cdk synth')
+  .option('--parameter <name=value>', 'a CloudFormation parameter value, as cdk deploy --parameters (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
+  .option('--trace', 'print every invocation (when, payload, result) to stderr')
+  .option('--json', 'print the result as one JSON document')
+  .action(async (o: { events?: string; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
+    const { runRehearsal } = await import('./rehearsal/command.ts');
+    const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
+    if (!ok) process.exitCode = 1;
+  });
+
+program
   .command('bench')
   .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run')
   .option('--json', 'print {"metrics": {...}, ...}')

@@ -1,0 +1,54 @@
+/** `renewal rehearse`: options checked, the assembly synthesized (or given), the season played, the result printed. */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LOCAL_DIR } from '../local-stack.ts';
+import { Progress } from '../output.ts';
+import { rehearse } from './rehearse.ts';
+import { rehearsalSummary } from './summary.ts';
+import { synthesize } from './synth.ts';
+
+/** The sender a rehearsal deploys with when no `--parameter MailFrom=…` is given: the embedded stack's. */
+export const REHEARSAL_MAIL_FROM = 'renewal-noreply@provider-renewal.example';
+
+export interface RehearseCommand {
+  events?: string;
+  assembly?: string;
+  parameter?: string[];
+  failFast?: boolean;
+  trace?: boolean;
+  json?: boolean;
+  print: (s: string) => void;
+  printJson: (v: unknown) => void;
+  info: (s: string) => void;
+}
+
+/** Returns whether the rehearsal passed. Bad options are thrown through `usage`. */
+export async function runRehearsal(o: RehearseCommand, usage: (message: string) => Error): Promise<boolean> {
+  if (o.events && (!existsSync(o.events) || !statSync(o.events).isFile())) throw usage(`--events: no such file: ${o.events}`);
+  if (o.assembly && !existsSync(join(o.assembly, 'manifest.json'))) throw usage(`--assembly: ${o.assembly} is not a cloud assembly (no manifest.json); make one with npx cdk synth -o DIR`);
+  const parameters: Record<string, string> = { MailFrom: REHEARSAL_MAIL_FROM };
+  for (const p of o.parameter ?? []) {
+    const m = p.match(/^([A-Za-z0-9]+)=(.*)$/);
+    if (!m) throw usage(`--parameter: expected NAME=VALUE, got ${JSON.stringify(p)}`);
+    parameters[m[1]!] = m[2]!;
+  }
+  let assemblyDir = o.assembly ? resolve(o.assembly) : undefined;
+  if (!assemblyDir) {
+    assemblyDir = join(LOCAL_DIR, 'rehearsal', 'cdk.out');
+    await synthesize(assemblyDir, {}, o.info);
+  }
+  const bar = new Progress('rehearsal', 1000, o.json === true && !process.stderr.isTTY);
+  const result = await rehearse({
+    assemblyDir,
+    ...(o.events ? { eventsFile: o.events } : {}),
+    parameters,
+    ...(o.failFast ? { failFast: true } : {}),
+    info: o.info,
+    ...(o.trace ? { trace: o.info } : {}),
+    progress: (now, clock, line) => bar.update(Math.floor(((now - clock.startMs) / (clock.endMs - clock.startMs)) * 1000), `${new Date(now).toISOString().slice(0, 16)}Z  ${line}`),
+  });
+  bar.done();
+  if (o.json) o.printJson(result);
+  else o.print(rehearsalSummary(result));
+  return result.ok;
+}

@@ -1,0 +1,134 @@
+/**
+ * `renewal rehearse` on the real cloud assembly: `npx cdk synth` with bundling, as a fresh clone makes
+ * it, then a small season played through it offline. And the two changes a rehearsal exists to catch,
+ * each made to a copy of the synthesized templates (never to the code): a grant removed from a
+ * function's policy, and a table's index changed in the Data template behind shared/tables.ts's back.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rehearse, type RehearsalResult } from '#cli/rehearsal/rehearse.ts';
+import { REHEARSAL_MAIL_FROM } from '#cli/rehearsal/command.ts';
+import { synthesize } from '#cli/rehearsal/synth.ts';
+import { generateSeason } from '#cli/season.ts';
+import { PROJECT_ROOT } from '../../cdk/function.ts';
+
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'renewal-rehearsal-test-'));
+const assembly = join(work, 'cdk.out');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A few providers, every rule case the generator has room for, every schedule kind firing. */
+const SEASON = { providers: 8, orders: 240, seed: 20240301 };
+const parameters = { MailFrom: REHEARSAL_MAIL_FROM };
+
+beforeAll(async () => {
+  await synthesize(assembly, {}, () => {});
+}, 300_000);
+
+/** A copy of the assembly with one template changed. */
+function variant(name: string, template: 'App' | 'Data', change: (t: Template) => void): string {
+  const dir = join(work, name);
+  cpSync(assembly, dir, { recursive: true });
+  const file = join(dir, `${template}.template.json`);
+  const t = JSON.parse(readFileSync(file, 'utf8')) as Template;
+  change(t);
+  writeFileSync(file, JSON.stringify(t));
+  return dir;
+}
+
+type Statement = { Action: string | string[]; Resource: unknown };
+type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+
+describe('a small season through the synthesized assembly', () => {
+  let result: RehearsalResult;
+  let json: RehearsalResult;
+  beforeAll(async () => {
+    const file = join(work, 'season.ndjson');
+    writeFileSync(file, `${generateSeason(SEASON).lines.join('\n')}\n`);
+    // Once through the CLI as ops run it (exit status, one JSON document) …
+    const cli = await run(process.execPath, [join(PROJECT_ROOT, 'bin/renewal.js'), 'rehearse', '--assembly', assembly, '--events', file, '--json'], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 280_000 }).catch((e: { stdout: string; code: number }) => e);
+    json = JSON.parse(cli.stdout) as RehearsalResult;
+    // … and once in-process with the demo generator's own oracle.
+    result = await rehearse({ assemblyDir: assembly, demo: SEASON, parameters });
+  }, 600_000);
+
+  it('passes: no denied call, every decision as the oracle has it, nothing dead-lettered', () => {
+    expect(result.problems).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(result.iam.deniedCalls).toBe(0);
+    expect(result.decisions.mismatches).toBe(0);
+    expect(result.decisions.total).toBe(SEASON.providers);
+    expect(result.deadLettered).toBe(0);
+  });
+
+  it('fires every kind of schedule the template has: rate, at and cron', () => {
+    const byExpression = Object.values(result.schedules).map((s) => [s.expression.split('(')[0], s.invoked]);
+    expect(byExpression).toEqual(expect.arrayContaining([['rate', expect.any(Number)], ['at', 1], ['cron', 13]]));
+    for (const s of Object.values(result.schedules)) expect(s.invoked, s.expression).toBeGreaterThan(0);
+    // Every firing the template implies is accounted for: the season's aggregation runs every 15 minutes.
+    const rate = Object.values(result.schedules).find((s) => s.expression.startsWith('rate'))!;
+    expect(rate.firings).toBe(rate.invoked + rate.idle + rate.failed);
+    expect(rate.firings).toBe(91 * 96 + 4); // 2023-11-30T16:00Z .. 2024-02-29T17:00Z
+  });
+
+  it('sends each assessed provider exactly one outcome mail, through the configuration set', () => {
+    const assessed = result.report!.assessments.filter((a) => a.outcome !== 'not_assessed').length;
+    expect(assessed).toBeGreaterThan(0);
+    expect(result.mail.outcome).toEqual({ sent: assessed, duplicates: 0, missing: [] });
+    expect(result.mail.configurationSets).toHaveLength(1);
+    expect(result.mail.configurationSets[0]).toMatch(/MailConfigurationSet/);
+  });
+
+  it('shows the rare paths in use: the runs by hand after the season change nothing', () => {
+    expect(result.drill.length).toBeGreaterThanOrEqual(4);
+    expect(result.drill.every((d) => d.ok)).toBe(true);
+    expect(result.iam.unusedGrants.filter((g) => !g.acknowledged)).toEqual([]);
+  });
+
+  it('the CLI prints the OPS.md shape and agrees', () => {
+    expect(json).toMatchObject({
+      ok: true,
+      iam: { deniedCalls: 0, denied: [], unusedGrants: expect.any(Array) },
+      deadLettered: 0,
+      decisions: { total: SEASON.providers, mismatches: null },
+      mail: { outcome: { duplicates: 0 } },
+      report: { campaignId: 'renewal-2024', final: true },
+    });
+    for (const s of Object.values(json.schedules)) expect(s).toMatchObject({ firings: expect.any(Number), failed: 0 });
+    for (const f of Object.values(json.functions)) expect(f).toMatchObject({ invocations: expect.any(Number), errors: 0, retries: 0, maxDurationMs: expect.any(Number), timeoutMs: expect.any(Number) });
+    expect(json.mail.outcome.sent).toBe(result.mail.outcome.sent);
+  });
+});
+
+describe('what the rehearsal catches', () => {
+  it('a grant removed from a function policy: AccessDenied, naming the function, action and resource', async () => {
+    const dir = variant('no-intake-write', 'App', (t) => {
+      const [, policy] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('IntakeFunctionRole'))!;
+      const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
+      const orders = doc.Statement.find((st) => JSON.stringify(st.Resource).includes('OrdersTable'))!;
+      orders.Action = (orders.Action as string[]).filter((a) => a !== 'dynamodb:BatchWriteItem');
+    });
+    const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
+    expect(r.ok).toBe(false);
+    expect(r.iam.denied).toContainEqual(expect.objectContaining({ function: 'intake', action: 'dynamodb:BatchWriteItem', resource: expect.stringMatching(/^arn:aws:dynamodb:[^:]+:\d{12}:table\/ProviderRenewal-dev-Data-OrdersTable/) }));
+    expect(r.problems.join('\n')).toMatch(/denied by IAM/);
+  }, 300_000);
+
+  it('an index changed in the Data template (not in shared/tables.ts): the deployment fails the season', async () => {
+    const dir = variant('gsi-drift', 'Data', (t) => {
+      const [, orders] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::DynamoDB::Table' && id.startsWith('OrdersTable'))!;
+      const gsis = orders.Properties.GlobalSecondaryIndexes as { IndexName: string }[];
+      // The index by store keeps its keys but is renamed, as a hand edit of the template would.
+      gsis.find((g) => g.IndexName === 'byStore')!.IndexName = 'byStoreId';
+    });
+    const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
+    expect(r.ok).toBe(false);
+    expect(r.tables.find((t) => t.logicalId.startsWith('OrdersTable'))!.indexes).toContain('byStoreId');
+    expect(r.functions.aggregate!.errors).toBeGreaterThan(0);
+    expect(r.functions.aggregate!.lastError).toMatch(/index/i);
+  }, 300_000);
+});
