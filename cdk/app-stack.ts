@@ -83,7 +83,7 @@ export class AppStack extends Stack {
     });
     /*
      * FIFO is what makes the intake exact. Producers set MessageGroupId to the event's identity
-     * (`entityKey` in shared/events.ts, via `messageGroupOf` in cli/import.ts): every delivery of one
+     * (`entityKey` and `messageGroupOf` in shared/events.ts): every delivery of one
      * order, payment, provider or binding is in the same group, and SQS never hands a group to two
      * batches at once. So the intake's BatchGetItem-then-BatchWriteItem (shared/store/ingest.ts) can
      * never race another copy of the same event, without conditional writes. Deduplication is by an

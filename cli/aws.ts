@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { messageGroupOf } from '#cli/import.ts';
+import { messageGroupOf } from '#shared/events.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../cdk/names.ts';
 

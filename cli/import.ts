@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { messageGroupOf } from '#shared/events.ts';
 import type { IntakeSummary } from '#shared/usecases/intake.ts';
 import { Progress } from './output.ts';
 
@@ -22,40 +23,6 @@ export interface ImportResult extends IntakeSummary {
   failed: number;
 }
 
-/**
- * The message group of an event: its identity (for a binding, the provider-store pair, so the
- * starts and ends of one binding keep their order). FIFO delivery keeps a group in one batch at a
- * time, which is what lets the intake read-then-write without conditional writes
- * (`shared/store/ingest.ts`). Read from the raw ids, without validating: a bad event lands in a group
- * of its own and is rejected by the intake.
- */
-export function messageGroupOf(body: string): string {
-  let e: Record<string, unknown> | undefined;
-  try {
-    e = JSON.parse(body) as Record<string, unknown>;
-  } catch {
-    /* not JSON */
-  }
-  const id = (k: string) => (typeof e?.[k] === 'string' && ID.test(e[k] as string) ? (e[k] as string) : undefined);
-  const group = (() => {
-    switch (e?.type) {
-      case 'order.paid':
-        return id('orderId') && `order:${id('orderId')}`;
-      case 'deposit.paid':
-      case 'deposit.deducted':
-        return id('paymentId') && `payment:${id('paymentId')}`;
-      case 'provider.upserted':
-        return id('providerId') && `provider:${id('providerId')}`;
-      case 'binding.started':
-      case 'binding.ended':
-        return id('providerId') && id('storeId') && `binding|${id('providerId')}|${id('storeId')}`;
-    }
-    return undefined;
-  })();
-  return group || `invalid:${createHash('sha1').update(body).digest('hex').slice(0, 12)}`;
-}
-
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function toRecords(text: string, source: string): SQSRecord[] {
   const records: SQSRecord[] = [];

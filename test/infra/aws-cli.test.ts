@@ -4,7 +4,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { messageGroupOf } from '#cli/import.ts';
+import { messageGroupOf } from '#shared/events.ts';
 import { AwsTargetError, awsTarget, invokeFunction, RemoteFunctionError, sendEvents, stackOutputs } from '#cli/aws.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS } from '../../cdk/names.ts';
