@@ -194,6 +194,8 @@ export function localEnv(status: StackStatus): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: status.dynamodb!,
     AWS_ENDPOINT_URL_SES: status.ses!,
+    // The mailer speaks SES API v2, whose clients read their own endpoint variable.
+    AWS_ENDPOINT_URL_SESV2: status.ses!,
     AWS_REGION: process.env.AWS_REGION ?? 'ap-southeast-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',

@@ -1,6 +1,4 @@
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import type { MailStatusLookup } from '#shared/usecases/report.ts';
-import type { stores } from '#shared/deps.ts';
 import { phaseProgress } from './season-commands.ts';
 import { table } from './output.ts';
 
@@ -51,17 +49,4 @@ export function notifySummary(r: NotifyResult, viewer?: string): string {
     );
   if (viewer) lines.push(`mail viewer: ${viewer}`);
   return lines.join('\n');
-}
-
-/** Per provider, the state of the outcome notice of its latest revision, for the report. */
-export function mailStatusLookup(deps: ReturnType<typeof stores>): MailStatusLookup {
-  return async (campaignId) => {
-    const latest = new Map<string, { status: string; detail?: string; seq: number }>();
-    for (const e of await deps.outbox.entries(campaignId, 'outcome')) {
-      const prev = latest.get(e.providerId);
-      if (prev && prev.seq > e.seq) continue;
-      latest.set(e.providerId, { seq: e.seq, status: e.status, ...(e.error ? { detail: e.error } : e.sentAt ? { detail: `sent ${e.sentAt}` } : {}) });
-    }
-    return new Map([...latest].map(([p, { seq: _seq, ...v }]) => [p, v]));
-  };
 }

@@ -257,7 +257,7 @@ program
     let r: import('#shared/usecases/report.ts').Report;
     if (!deps) r = await invokeRemote(aws!.functions.report, { campaignId: o.campaign });
     else {
-      const { mailStatusLookup } = await import('./mail-commands.ts');
+      const { mailStatusLookup } = await import('#shared/usecases/report.ts');
       r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
     }
     if (o.json) printJson(r);

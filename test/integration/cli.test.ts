@@ -17,6 +17,7 @@ const env = {
   RENEWAL_SES_PORT: '0',
   AWS_ENDPOINT_URL_DYNAMODB: '',
   AWS_ENDPOINT_URL_SES: '',
+  AWS_ENDPOINT_URL_SESV2: '',
 };
 
 function run(...args: string[]) {
