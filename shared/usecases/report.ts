@@ -52,7 +52,8 @@ export type MailStatusLookup = (campaignId: string) => Promise<Map<string, MailS
 /** The status of one ledger entry (see `MailStatus`); `now` tells a live claim from a dead one. */
 export function mailStatusOf(e: OutboxEntry, now: Date): MailStatus {
   const base = { notice: e.seq, ...(e.messageId ? { messageId: e.messageId } : {}) };
-  const twice = (e.messageIds?.length ?? 0) > 1 ? ` — SES took it ${e.messageIds!.length} times (${e.messageIds!.join(', ')})` : '';
+  const ids = [...new Set([...(e.messageId ? [e.messageId] : []), ...(e.messageIds ?? [])])];
+  const twice = ids.length > 1 ? ` — SES took it ${ids.length} times (${ids.join(', ')})` : '';
   const withTwice = (m: MailStatus): MailStatus => (twice ? { ...m, detail: `${m.detail ?? ''}${twice}`.replace(/^ — /, '') } : m);
   if (e.complaint) return withTwice({ ...base, status: 'complained', at: e.complaint.at, detail: `the recipient complained${e.complaint.type ? ` (${e.complaint.type})` : ''}` });
   if (e.bounce) return withTwice({ ...base, status: 'bounced', at: e.bounce.at, bounceType: `${e.bounce.type}/${e.bounce.subType}`, ...(e.bounce.diagnostic ? { detail: e.bounce.diagnostic } : {}) });
