@@ -1,5 +1,5 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
@@ -18,7 +18,7 @@ import {
   SuppressionReasons,
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import {
   DeduplicationScope,
   FifoThroughputLimit,
@@ -29,7 +29,7 @@ import {
 import type { Construct } from 'constructs';
 import type { TableId } from '#shared/tables.ts';
 import { domainOf, type DeployConfig } from './config.ts';
-import { RenewalFunction } from './function.ts';
+import { POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME, RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
 import { seasonSchedule } from './season.ts';
 
@@ -58,7 +58,7 @@ class InvokeThisFunctionOnly extends LambdaInvoke {
 }
 
 /**
- * The stateless stack: the five functions, the intake FIFO queue, the season's schedules, SES and the
+ * The stateless stack: the six functions, the intake FIFO queue, the season's schedules, SES and the
  * alarms. Everything here can be deleted and redeployed; the data lives in the DataStack.
  */
 export class AppStack extends Stack {
@@ -66,6 +66,8 @@ export class AppStack extends Stack {
   readonly intakeQueue: Queue;
   readonly intakeDeadLetterQueue: Queue;
   readonly scheduleDeadLetterQueue: Queue;
+  readonly mailEventsDeadLetterQueue: Queue;
+  readonly mailEventsTopic: Topic;
   readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
@@ -112,11 +114,23 @@ export class AppStack extends Stack {
       enforceSSL: true,
     });
 
-    // ---- Mail (SES) -------------------------------------------------------------------------
-    const mailEventsTopic = new Topic(this, 'MailEventsTopic', {
-      displayName: `Provider renewal (${config.stage}): SES bounces and complaints`,
+    /*
+     * SES events the mail-events function could not record (SNS's delivery to it failed, or it failed
+     * after Lambda's retries): kept 14 days for a replay, alarmed. A lost Send event could otherwise
+     * let notify send a notice again after MAIL_EVENT_WAIT_SECONDS.
+     */
+    this.mailEventsDeadLetterQueue = new Queue(this, 'MailEventsDeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+
+    // ---- Mail (SES) -------------------------------------------------------------------------
+    const mailEventsTopic = new Topic(this, 'MailEventsTopic', {
+      displayName: `Provider renewal (${config.stage}): SES mail events`,
+      enforceSSL: true,
+    });
+    this.mailEventsTopic = mailEventsTopic;
     // Bounces and complaints put the address on the account-level suppression list: SES itself then
     // refuses to mail it again, whatever the code does.
     const configurationSet = new ConfigurationSet(this, 'MailConfigurationSet', {
@@ -124,9 +138,19 @@ export class AppStack extends Stack {
       reputationMetrics: true,
       sendingEnabled: true,
     });
-    configurationSet.addEventDestination('BouncesAndComplaints', {
+    // Every mail carries its notice id as the `notice` tag; SES repeats it in each event, and the
+    // mail-events function records them on the ledger: Send is how notify knows a mail went out even
+    // when its sender died before marking it; the rest is what `report` shows per provider.
+    configurationSet.addEventDestination('MailEvents', {
       destination: EventDestination.snsTopic(mailEventsTopic),
-      events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT, EmailSendingEvent.REJECT, EmailSendingEvent.RENDERING_FAILURE],
+      events: [
+        EmailSendingEvent.SEND,
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+        EmailSendingEvent.DELIVERY_DELAY,
+      ],
     });
     const identityName = config.senderIdentity === 'domain' ? domainOf(config.mailFrom) : config.mailFrom;
     const senderIdentity = new EmailIdentity(this, 'SenderIdentity', {
@@ -211,10 +235,18 @@ export class AppStack extends Stack {
       .useTable(tables.decisions, 'decisions', ['Query', 'GetItem'])
       .useTable(tables.outbox, 'outbox', ['Query']);
 
+    const mailEvents = new RenewalFunction(this, 'MailEventsFunction', {
+      ...common,
+      entry: 'mail-events',
+      description: 'Records the SES events of each mail (Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay) on its notice in the outbox ledger',
+      timeout: Duration.seconds(30),
+    }).useTable(tables.outbox, 'outbox', ['UpdateItem']);
+    mailEventsTopic.addSubscription(new LambdaSubscription(mailEvents, { deadLetterQueue: this.mailEventsDeadLetterQueue }));
+
     if (config.thresholdOrders !== undefined) {
       for (const fn of [evaluate, notify]) fn.addEnvironment('THRESHOLD_ORDERS', String(config.thresholdOrders));
     }
-    this.functions = { intake, aggregate, evaluate, notify, report };
+    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents };
     for (const fn of Object.values(this.functions)) fn.nameOtherTables(tables);
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
@@ -223,6 +255,7 @@ export class AppStack extends Stack {
     aggregate.configureAsyncInvoke({ onFailure, retryAttempts: 1, maxEventAge: Duration.minutes(15) });
     evaluate.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
     notify.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    mailEvents.configureAsyncInvoke({ onFailure: new SqsDestination(this.mailEventsDeadLetterQueue), retryAttempts: 2, maxEventAge: Duration.hours(6) });
 
     // ---- Schedules ----------------------------------------------------------------------------
     if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify }, props.now ?? new Date());
@@ -245,6 +278,13 @@ export class AppStack extends Stack {
     const depth = (q: IQueue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' });
     alarm('IntakeDeadLetterAlarm', depth(this.intakeDeadLetterQueue), 'Intake events failed 5 deliveries and wait in the intake dead-letter queue (docs/DEPLOY.md: replay)');
     alarm('ScheduleDeadLetterAlarm', depth(this.scheduleDeadLetterQueue), 'A scheduled run failed and its event waits in the schedule dead-letter queue (docs/DEPLOY.md: run it by hand)');
+    alarm('MailEventsDeadLetterAlarm', depth(this.mailEventsDeadLetterQueue), 'SES mail events could not be recorded and wait in the mail-events dead-letter queue (docs/DEPLOY.md: replay them)');
+    // Published by the functions through Powertools (EMF): namespace and service as cdk/function.ts sets them.
+    const appMetric = (metricName: string) =>
+      new Metric({ namespace: POWERTOOLS_METRICS_NAMESPACE, metricName, dimensionsMap: { service: POWERTOOLS_SERVICE_NAME }, period: Duration.minutes(5), statistic: 'Sum' });
+    alarm('OutcomeMailBouncedAlarm', appMetric('outcomeMailBounced'), 'An outcome mail bounced: that provider has not received its result (renewal report --aws shows who, with the bounce type)');
+    alarm('MailComplaintAlarm', appMetric('mailComplaint'), 'A provider marked a renewal mail as spam (renewal report --aws shows who)');
+    alarm('MailUncertainAlarm', appMetric('mailUncertain'), 'notify left notices it could not settle (a run died or SES timed out): run renewal notify --aws again after the time it names');
     for (const [name, fn] of Object.entries(this.functions)) {
       const Name = name.charAt(0).toUpperCase() + name.slice(1);
       alarm(`${Name}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `The ${name} function failed`);
@@ -261,6 +301,7 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.intakeQueueUrl, { value: this.intakeQueue.queueUrl, description: 'Intake FIFO queue: MessageGroupId = the event identity' });
     new CfnOutput(this, OUTPUTS.intakeDeadLetterQueueUrl, { value: this.intakeDeadLetterQueue.queueUrl });
     new CfnOutput(this, OUTPUTS.scheduleDeadLetterQueueUrl, { value: this.scheduleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, OUTPUTS.mailEventsDeadLetterQueueUrl, { value: this.mailEventsDeadLetterQueue.queueUrl });
     new CfnOutput(this, OUTPUTS.alarmTopicArn, { value: this.alarmTopic.topicArn });
     new CfnOutput(this, OUTPUTS.mailEventsTopicArn, { value: mailEventsTopic.topicArn });
     new CfnOutput(this, OUTPUTS.sesConfigurationSetName, { value: configurationSet.configurationSetName });

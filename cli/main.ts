@@ -189,18 +189,25 @@ program
       // The deployed evaluation hands the outcome mail to the deployed notify function itself.
       const r = await invokeRemote<import('#shared/usecases/evaluate.ts').EvaluateResult>(aws.functions.evaluate, payload);
       if (o.json) printJson(r);
-      else print(evaluationSummary(r));
+      else {
+        print(evaluationSummary(r));
+        if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
+      }
       return;
     }
     const fns = await localFunctions({ print, info });
-    const { sendDueMail } = await import('./mail-commands.ts');
-    let mail: unknown;
+    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
+    let mail: import('#shared/usecases/notify.ts').NotifyResult | undefined;
     try {
       const r = await fns.evaluate(async (campaignId) => {
         mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
       })(payload);
       if (o.json) printJson({ ...r, ...(mail ? { mail } : {}) });
-      else print(evaluationSummary(r));
+      else {
+        print(evaluationSummary(r));
+        if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
+      }
+      if (mail) process.exitCode = notifyExitCode(mail);
     } catch (err) {
       if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^thresholdOrders/, '--threshold').replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign').replace(/^providerIds/, '--provider'));
       throw err;
@@ -216,14 +223,14 @@ program
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
     const { PayloadError } = await import('#shared/payloads.ts');
-    const { sendDueMail, notifySummary } = await import('./mail-commands.ts');
+    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
     const payload = { campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) };
     const aws = await remote();
     if (aws) {
       const r = await invokeRemote<import('#shared/usecases/notify.ts').NotifyResult>(aws.functions.notify, payload);
       if (o.json) printJson(r);
       else print(notifySummary(r));
-      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+      process.exitCode = notifyExitCode(r);
       return;
     }
     const status = await useLocalStack(info);
@@ -231,7 +238,7 @@ program
       const r = await sendDueMail(payload, { print, info });
       if (o.json) printJson(r);
       else print(notifySummary(r, status.viewer));
-      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+      process.exitCode = notifyExitCode(r);
     } catch (err) {
       if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign'));
       throw err;

@@ -91,8 +91,15 @@ export function evaluationSummary(r: EvaluateResult): string {
 /** Providers with their orders against the threshold and their deposit, revoked first. */
 export function decisionTable(rows: Report['assessments'] | EvaluateResult['assessments']): string {
   const sorted = [...rows].sort((a, b) => OUTCOME_ORDER[a.outcome] - OUTCOME_ORDER[b.outcome] || a.providerId.localeCompare(b.providerId));
-  return table(
-    ['provider', 'name', 'outcome', 'paid orders', 'threshold', '', 'deposit', 'reasons', 'rev'],
+  // The report's rows carry each provider's mail status; an evaluation's do not (its mail comes after).
+  const withMail = sorted.some((a) => 'mail' in a && a.mail);
+  const mailCell = (a: (typeof sorted)[number]) => {
+    const m = 'mail' in a ? a.mail : undefined;
+    if (!m) return '';
+    return `${m.status}${m.bounceType ? ` ${m.bounceType}` : ''}${m.at ? ` ${m.at.slice(0, 16).replace('T', ' ')}Z` : ''}`;
+  };
+  const out = table(
+    ['provider', 'name', 'outcome', 'paid orders', 'threshold', '', 'deposit', 'reasons', 'rev', ...(withMail ? ['mail'] : [])],
     sorted.map((a) => [
       a.providerId,
       truncate(a.providerName, 22),
@@ -103,9 +110,11 @@ export function decisionTable(rows: Report['assessments'] | EvaluateResult['asse
       a.depositBalanceFen !== undefined ? formatFen(a.depositBalanceFen) : '',
       a.reasons.join(', '),
       a.revision || '',
+      ...(withMail ? [mailCell(a)] : []),
     ]),
-    ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'left', 'right'],
+    ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'left', 'right', 'left'],
   );
+  return out;
 }
 
 function bar(frac: number, width = 10): string {

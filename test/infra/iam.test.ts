@@ -31,6 +31,9 @@ const EXPECTED: Record<FunctionName, Partial<Record<TableId, Access>>> = {
     decisions: { table: ['Query', 'GetItem'] },
     outbox: { table: ['Query'] },
   },
+  mailEvents: {
+    outbox: { table: ['UpdateItem'] },
+  },
 };
 
 const s = synth();
@@ -92,6 +95,7 @@ describe('function access (IAM)', () => {
         evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction'],
         notify: [...logs, ...asyncFailure, 'ses:SendEmail', 'ses:SendRawEmail'],
         report: logs,
+        mailEvents: [...logs, ...asyncFailure],
       };
       expect(otherActions).toEqual(sorted(expected[fn]));
     });
