@@ -5,12 +5,16 @@ import { table, printable } from './output.ts';
 
 /**
  * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
- * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input.
+ * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input,
+ * 75 nothing done because another run holds the work (a lock).
  */
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** OPS.md: nothing was done because another run holds the work (a lock); run it again later. */
+const EX_TEMPFAIL = 75;
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
@@ -162,6 +166,11 @@ program
       : await (await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
+    if (r.status === 'busy') {
+      // OPS.md: 75 (EX_TEMPFAIL) = nothing was done because another run holds the work.
+      if (o.json) info(`renewal: ${aggregateSummary(r)}`);
+      process.exitCode = EX_TEMPFAIL;
+    }
   });
 
 program
@@ -195,7 +204,7 @@ program
       }
       return;
     }
-    const fns = await localFunctions({ print, info });
+    const fns = await localFunctions({ print, info }, 'evaluate');
     const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
     let mail: import('#shared/usecases/notify.ts').NotifyResult | undefined;
     try {
@@ -317,6 +326,9 @@ try {
   } else if (err instanceof UsageError) {
     info(`renewal: ${err.message}`);
     process.exitCode = 2;
+  } else if ((err as Error).name === 'LockBusyError' || (err as { errorType?: string }).errorType === 'LockBusyError') {
+    info(`renewal: ${printable((err as Error).message)}`);
+    process.exitCode = EX_TEMPFAIL;
   } else {
     info(`renewal: ${printable((err as Error).message ?? String(err))}`);
     if (process.env.RENEWAL_VERBOSE) info((err as Error).stack ?? '');
