@@ -15,7 +15,7 @@ import { IntakeBatch, type IntakeSummary } from '#shared/usecases/intake.ts';
  * kept as rejected with its reason and never fails the rest of the batch. Only a storage failure
  * reports records in `batchItemFailures`, for SQS to redeliver.
  */
-export type IntakeResponse = SQSBatchResponse & { summary: IntakeSummary };
+export type IntakeResponse = SQSBatchResponse & { summary: IntakeSummary; error?: string };
 
 /** The handler over a given store: tests and the bench hand in their own (instrumented) store. */
 export const makeIntake = (store: IngestStore) =>
@@ -31,8 +31,8 @@ export const makeIntake = (store: IngestStore) =>
   metrics.addMetric('eventsAccepted', MetricUnit.Count, summary.accepted);
   metrics.addMetric('eventsDuplicate', MetricUnit.Count, summary.duplicates);
   metrics.addMetric('eventsRejected', MetricUnit.Count, summary.rejected);
-  if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length });
-  return { ...response, summary };
+  if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length, error: batch.error });
+  return { ...response, summary, ...(batch.error ? { error: batch.error } : {}) };
 };
 
 export const intake = makeIntake(new IngestStore(createDocumentClient(), tableNamesFromEnv()));
