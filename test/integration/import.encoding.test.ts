@@ -40,7 +40,7 @@ describe('import input encoding', () => {
     expect(r.orders).toEqual(['O1', 'O2']);
     expect(r.events).toEqual([]); // no provider stored with U+FFFD in its name
     expect(r.rejected).toHaveLength(1);
-    expect(r.rejected[0]).toMatchObject({ line: 2, field: 'encoding', rawEncoding: 'base64', reason: expect.stringMatching(/^encoding: not valid UTF-8 \(byte 0x78 at offset 57 of the line\)/) });
+    expect(r.rejected[0]).toMatchObject({ line: 2, field: 'encoding', rawEncoding: 'base64', reason: expect.stringMatching(/^encoding: not valid UTF-8 \(byte 0xe6 at offset 54 of the line\)/) });
     expect(Buffer.from(r.rejected[0]!.raw, 'base64').equals(bad)).toBe(true);
   });
 
