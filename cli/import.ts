@@ -205,7 +205,7 @@ export async function feedRecords(handler: IntakeHandler, records: SQSRecord[], 
     const left = records.length - done;
     progress.done(status());
     throw new ImportAbortedError(
-      `import stopped: ${failedInARow} batches in a row could not be stored${opts.target ? ` (${opts.target})` : ''}: ${lastError || 'no error was reported'}. ` +
+      `import stopped: ${failedInARow} batches failed in a row, nothing of them stored${opts.target ? ` (${opts.target})` : ''}: ${lastError || 'no error was reported'}. ` +
         `${result.accepted} events were accepted and are stored; ${left} were not tried. Bring the store back (renewal local status / renewal local up) and run the same import again: it is idempotent.`,
       result,
     );
