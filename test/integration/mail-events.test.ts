@@ -45,6 +45,11 @@ describe('mail-events: SES events through SNS land on their ledger entries', () 
     expect(mail[s.id('QUIET')]).toMatchObject({ status: 'sent' });
     expect(await s.deps.outbox.get({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('QUIET'), seq: 1 })).toEqual(before);
 
+    // The report function (renewal report --aws) shows the same mail status as the local report.
+    const { makeReport } = await import('#functions/report.ts');
+    const remote = await makeReport(s.deps)({ campaignId: CAMPAIGN });
+    expect(Object.fromEntries(remote.assessments.map((a) => [a.providerId, a.mail?.status]))).toEqual(Object.fromEntries(Object.entries(mail).map(([p, m]) => [p, m?.status])));
+
     // The CSV carries the same, one column each.
     const csv = reportCsv(await buildReport(s.deps.decisions, CAMPAIGN, mailStatusLookup(s.deps)));
     const row = csv.split('\r\n').find((l) => l.startsWith(s.id('BNC')))!;
