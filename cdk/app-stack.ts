@@ -8,6 +8,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
 import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import { INTAKE_NEEDS } from '#shared/usecases/intake.ts';
+import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
 import { EventSourceMapping, type DestinationConfig, type IDestination } from 'aws-cdk-lib/aws-lambda';
@@ -23,7 +24,7 @@ import {
   SuppressionReasons,
 } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import {
   DeduplicationScope,
   FifoThroughputLimit,
@@ -84,7 +85,7 @@ class SendOnlyQueueDestination implements IDestination {
 }
 
 /**
- * The stateless stack: the five functions, the intake FIFO queue, the season's schedules, SES and the
+ * The stateless stack: the functions, the intake FIFO queue, the season's schedules, SES and the
  * alarms. Everything here can be deleted and redeployed; the data lives in the DataStack.
  */
 export class AppStack extends Stack {
@@ -92,6 +93,8 @@ export class AppStack extends Stack {
   readonly intakeQueue: Queue;
   readonly intakeDeadLetterQueue: Queue;
   readonly scheduleDeadLetterQueue: Queue;
+  readonly mailEventsDeadLetterQueue: Queue;
+  readonly mailEventsTopic: Topic;
   readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
@@ -109,7 +112,7 @@ export class AppStack extends Stack {
     });
     /*
      * FIFO is what makes the intake exact. Producers set MessageGroupId to the event's identity
-     * (`entityKey` in shared/events.ts, via `messageGroupOf` in cli/import.ts): every delivery of one
+     * (`entityKey` and `messageGroupOf` in shared/events.ts): every delivery of one
      * order, payment, provider or binding is in the same group, and SQS never hands a group to two
      * batches at once. So the intake's BatchGetItem-then-BatchWriteItem (shared/store/ingest.ts) can
      * never race another copy of the same event, without conditional writes. Deduplication is by an
@@ -138,11 +141,23 @@ export class AppStack extends Stack {
       enforceSSL: true,
     });
 
-    // ---- Mail (SES) -------------------------------------------------------------------------
-    const mailEventsTopic = new Topic(this, 'MailEventsTopic', {
-      displayName: `Provider renewal (${config.stage}): SES bounces and complaints`,
+    /*
+     * SES events the mail-events function could not record (SNS's delivery to it failed, or it failed
+     * after Lambda's retries): kept 14 days for a replay, alarmed. A lost Send event could otherwise
+     * let notify send a notice again after MAIL_EVENT_WAIT_SECONDS.
+     */
+    this.mailEventsDeadLetterQueue = new Queue(this, 'MailEventsDeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+
+    // ---- Mail (SES) -------------------------------------------------------------------------
+    const mailEventsTopic = new Topic(this, 'MailEventsTopic', {
+      displayName: `Provider renewal (${config.stage}): SES mail events`,
+      enforceSSL: true,
+    });
+    this.mailEventsTopic = mailEventsTopic;
     // Bounces and complaints put the address on the account-level suppression list: SES itself then
     // refuses to mail it again, whatever the code does.
     const configurationSet = new ConfigurationSet(this, 'MailConfigurationSet', {
@@ -150,9 +165,19 @@ export class AppStack extends Stack {
       reputationMetrics: true,
       sendingEnabled: true,
     });
-    configurationSet.addEventDestination('BouncesAndComplaints', {
+    // Every mail carries its notice id as the `notice` tag; SES repeats it in each event, and the
+    // mail-events function records them on the ledger: Send is how notify knows a mail went out even
+    // when its sender died before marking it; the rest is what `report` shows per provider.
+    configurationSet.addEventDestination('MailEvents', {
       destination: EventDestination.snsTopic(mailEventsTopic),
-      events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT, EmailSendingEvent.REJECT, EmailSendingEvent.RENDERING_FAILURE],
+      events: [
+        EmailSendingEvent.SEND,
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+        EmailSendingEvent.DELIVERY_DELAY,
+      ],
     });
     // The sender is a deploy-time parameter: often unknown when the app is synthesized, and without it
     // `cdk deploy` stops before anything can send mail ("…missing a value: MailFrom").
@@ -235,10 +260,18 @@ export class AppStack extends Stack {
       timeout: Duration.seconds(60),
     }).useStores(tables, REPORT_NEEDS);
 
+    const mailEvents = new RenewalFunction(this, 'MailEventsFunction', {
+      ...common,
+      entry: 'mail-events',
+      description: 'Records the SES events of each mail (Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay) on its notice in the outbox ledger',
+      timeout: Duration.seconds(30),
+    }).useStores(tables, MAIL_EVENTS_NEEDS);
+    mailEventsTopic.addSubscription(new LambdaSubscription(mailEvents, { deadLetterQueue: this.mailEventsDeadLetterQueue }));
+
     if (config.thresholdOrders !== undefined) {
       for (const fn of [evaluate, notify]) fn.addEnvironment('THRESHOLD_ORDERS', String(config.thresholdOrders));
     }
-    this.functions = { intake, aggregate, evaluate, notify, report };
+    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents };
     for (const fn of Object.values(this.functions)) fn.nameOtherTables(tables);
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
@@ -250,6 +283,8 @@ export class AppStack extends Stack {
     for (const fn of [aggregate, evaluate, notify]) {
       fn.acknowledgeGrant('sqs:SendMessage', 'Lambda sends a failed asynchronous invocation to the schedule dead-letter queue, with this role, only after every retry failed: a season that goes well never does');
     }
+    mailEvents.configureAsyncInvoke({ onFailure: new SendOnlyQueueDestination(this.mailEventsDeadLetterQueue), retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    mailEvents.acknowledgeGrant('sqs:SendMessage', 'Lambda sends SES events it could not record, with this role, to the mail-events dead-letter queue only after every retry failed');
 
     // ---- Schedules ----------------------------------------------------------------------------
     if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify }, props.now ?? new Date());
@@ -272,6 +307,12 @@ export class AppStack extends Stack {
     const depth = (q: IQueue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' });
     alarm('IntakeDeadLetterAlarm', depth(this.intakeDeadLetterQueue), 'Intake events failed 5 deliveries and wait in the intake dead-letter queue (docs/DEPLOY.md: replay)');
     alarm('ScheduleDeadLetterAlarm', depth(this.scheduleDeadLetterQueue), 'A scheduled run failed and its event waits in the schedule dead-letter queue (docs/DEPLOY.md: run it by hand)');
+    alarm('MailEventsDeadLetterAlarm', depth(this.mailEventsDeadLetterQueue), 'SES mail events could not be recorded and wait in the mail-events dead-letter queue (docs/DEPLOY.md: replay them)');
+    // Published by the functions through Powertools (EMF), under the names of shared/metric-names.ts.
+    const appMetric = (metricName: string) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: 'Sum' });
+    alarm('OutcomeMailBouncedAlarm', appMetric(METRIC.outcomeMailBounced), 'An outcome mail bounced: that provider has not received its result (renewal report --aws shows who, with the bounce type)');
+    alarm('MailComplaintAlarm', appMetric(METRIC.mailComplaint), 'A provider marked a renewal mail as spam (renewal report --aws shows who)');
+    alarm('MailUncertainAlarm', appMetric(METRIC.mailUncertain), 'notify left notices it could not settle (a run died or SES timed out): run renewal notify --aws again after the time it names');
     for (const [name, fn] of Object.entries(this.functions)) {
       const Name = name.charAt(0).toUpperCase() + name.slice(1);
       alarm(`${Name}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `The ${name} function failed`);
@@ -290,6 +331,7 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.intakeQueueUrl, { value: this.intakeQueue.queueUrl, description: 'Intake FIFO queue: MessageGroupId = the event identity' });
     new CfnOutput(this, OUTPUTS.intakeDeadLetterQueueUrl, { value: this.intakeDeadLetterQueue.queueUrl });
     new CfnOutput(this, OUTPUTS.scheduleDeadLetterQueueUrl, { value: this.scheduleDeadLetterQueue.queueUrl });
+    new CfnOutput(this, OUTPUTS.mailEventsDeadLetterQueueUrl, { value: this.mailEventsDeadLetterQueue.queueUrl });
     new CfnOutput(this, OUTPUTS.alarmTopicArn, { value: this.alarmTopic.topicArn });
     new CfnOutput(this, OUTPUTS.mailEventsTopicArn, { value: mailEventsTopic.topicArn });
     new CfnOutput(this, OUTPUTS.sesConfigurationSetName, { value: configurationSet.configurationSetName });

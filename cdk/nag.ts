@@ -24,6 +24,13 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
         'This queue IS a dead-letter queue: the DeadLetterConfig of every EventBridge Scheduler target and the OnFailure ' +
         'destination of the asynchronous invocations. cdk-nag only recognises a DLQ named in another queue\'s RedrivePolicy.',
     },
+    {
+      construct: app.mailEventsDeadLetterQueue,
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue IS a dead-letter queue: the RedrivePolicy of the SNS subscription of the mail-events function and the ' +
+        'OnFailure destination of its asynchronous invocations. cdk-nag only recognises a DLQ named in another queue\'s RedrivePolicy.',
+    },
   ];
   for (const fn of Object.values(app.functions)) {
     acks.push({

@@ -17,8 +17,8 @@ export function appStackName(stage: string): string {
   return `${APP_NAME}-${stage}-App`;
 }
 
-/** The functions, by entry file `functions/<name>.ts`. */
-export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report'] as const;
+/** The functions, by entry file `functions/<name>.ts` (`mailEvents`: `functions/mail-events.ts`). */
+export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report', 'mailEvents'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -33,6 +33,7 @@ export const OUTPUTS = {
   intakeQueueUrl: 'IntakeQueueUrl',
   intakeDeadLetterQueueUrl: 'IntakeDeadLetterQueueUrl',
   scheduleDeadLetterQueueUrl: 'ScheduleDeadLetterQueueUrl',
+  mailEventsDeadLetterQueueUrl: 'MailEventsDeadLetterQueueUrl',
   alarmTopicArn: 'AlarmTopicArn',
   mailEventsTopicArn: 'MailEventsTopicArn',
   sesConfigurationSetName: 'SesConfigurationSetName',

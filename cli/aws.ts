@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { messageGroupOf } from '#cli/import.ts';
+import { messageGroupOf } from '#shared/events.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../cdk/names.ts';
 
@@ -97,11 +97,13 @@ export function deduplicationIdOf(body: string): string {
  */
 export async function sendEvents(
   queueUrl: string,
-  bodies: readonly string[],
-  opts: { client?: SQSClient; concurrency?: number; retries?: number; onProgress?: (sent: number) => void } = {},
+  lines: readonly (string | { body: string; base64?: true; line?: number })[],
+  opts: { client?: SQSClient; concurrency?: number; retries?: number; onProgress?: (sent: number) => void; source?: string } = {},
 ): Promise<SendResult> {
   const client = opts.client ?? new SQSClient({});
   const retries = opts.retries ?? 4;
+  const items = lines.map((l) => (typeof l === 'string' ? { body: l } : l));
+  const bodies = items.map((l) => l.body);
   const result: SendResult = { sent: 0, failed: [] };
   const batches: number[][] = [];
   for (let i = 0; i < bodies.length; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, bodies.length - i) }, (_, k) => i + k));
@@ -114,6 +116,7 @@ export async function sendEvents(
         MessageBody: bodies[index]!,
         MessageGroupId: messageGroupOf(bodies[index]!),
         MessageDeduplicationId: deduplicationIdOf(bodies[index]!),
+        ...attributesOf(items[index]!, opts.source),
       }));
       const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       result.sent += out.Successful?.length ?? 0;
@@ -137,6 +140,18 @@ export async function sendEvents(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 8, batches.length)) }, worker));
   result.failed.sort((a, b) => a.index - b.index);
   return result;
+}
+
+/**
+ * Provenance as the intake reads it (`source`, `line`), and `bodyEncoding: base64` for a line that is
+ * not UTF-8: it travels as its bytes and the intake keeps them, rejected with reason `encoding`.
+ */
+function attributesOf(l: { base64?: true; line?: number }, source?: string): Pick<SendMessageBatchRequestEntry, 'MessageAttributes'> {
+  const a: NonNullable<SendMessageBatchRequestEntry['MessageAttributes']> = {};
+  if (l.base64) a.bodyEncoding = { DataType: 'String', StringValue: 'base64' };
+  if (l.line !== undefined) a.line = { DataType: 'Number', StringValue: String(l.line) };
+  if (source && l.line !== undefined) a.source = { DataType: 'String', StringValue: source };
+  return Object.keys(a).length ? { MessageAttributes: a } : {};
 }
 
 /** What `--aws` works on: the deployed stack of one stage. */

@@ -219,8 +219,8 @@ export async function runBench(io: BenchIO): Promise<void> {
     const { makeNotify } = await import('#functions/notify.ts');
     const sends: number[] = [];
     const { SesMailer } = await import('#shared/mailer.ts');
-    const { SESClient } = await import('@aws-sdk/client-ses');
-    const real = new SesMailer(new SESClient({}), mailConfigFromEnv());
+    const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+    const real = new SesMailer(new SESv2Client({}), mailConfigFromEnv());
     const timed: Mailer = { send: async (m) => (sends.push(performance.now()), real.send(m)) };
     const r = await makeNotify({ ...deps, mailer: timed }, { ...mailConfigFromEnv(), ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
     return { sent: r.sent, secs: (sends.at(-1)! - sends[0]!) / 1000 };

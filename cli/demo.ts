@@ -83,8 +83,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
     return a.outcome !== 'not_assessed' && (!e || e.paidOrders !== a.paidOrders || e.depositBalanceFen !== a.depositBalanceFen);
   });
 
-  const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
-  const { mailStatusLookup } = await import('./mail-commands.ts');
+  const { buildReport, reportCsv, mailStatusLookup } = await import('#shared/usecases/report.ts');
   const report = await buildReport(fns.deps.decisions, RENEWAL_2024.campaignId, mailStatusLookup(fns.deps));
   writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(LOCAL_DIR, 'report.csv'), reportCsv(report));

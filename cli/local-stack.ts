@@ -1,37 +1,58 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
+import { IDENTITY_PATH } from './local-identity.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`) and aws-ses-v2-local
- * (SES API and mail viewer), each a detached background process whose pid and port are kept in
- * `.local/stack.json`, so every later command finds them.
+ * (SES API and mail viewer), each a detached background process (cli/local-service.ts) whose pid and
+ * port are kept in `.local/stack.json` with a token of this checkout's stack. Every service answers
+ * `GET /renewal-local/identity` with that token: a command takes a stack to be its own only when the
+ * recorded process is alive AND the port answers with its token, never because a port answers.
+ *
+ * Ports: `RENEWAL_<SERVICE>_PORT` asks for one; if it is busy that is an error naming the port and
+ * who holds it (0 asks for any free port). Without it, the default port, or any free one if that is
+ * taken (said on stderr).
  */
-const require = createRequire(import.meta.url);
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.RENEWAL_LOCAL_DIR) : join(PROJECT_ROOT, '.local');
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
+const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
+
+/** The services, in start order. A new one (an S3 for the notice, …) is one more entry here and in cli/local-service.ts. */
+const SERVICES = [
+  { name: 'dynamodb', portVar: 'RENEWAL_DYNAMODB_PORT', defaultPort: 18567, health: '/' },
+  { name: 'ses', portVar: 'RENEWAL_SES_PORT', defaultPort: 18005, health: '/health-check' },
+] as const;
+type ServiceName = (typeof SERVICES)[number]['name'];
 
 interface ServiceState {
   pid: number;
   port: number;
 }
-interface StackState {
-  dynamodb: ServiceState;
-  ses: ServiceState;
-}
+type StackState = { token?: string; dataDir?: string } & Partial<Record<ServiceName, ServiceState>>;
 
 export interface StackStatus {
   running: boolean;
   dynamodb?: string;
   ses?: string;
   viewer?: string;
+}
+
+/** The stack cannot start as asked (a busy port): the CLI exits 2 with this message. */
+export class LocalStackError extends Error {
+  override name = 'LocalStackError';
+}
+
+/** Another import runs on this stack: nothing was done (the CLI exits 75). */
+export class ImportBusyError extends Error {
+  override name = 'ImportBusyError';
 }
 
 function readState(): StackState | undefined {
@@ -61,19 +82,86 @@ async function responds(url: string): Promise<boolean> {
   }
 }
 
-function urls(state: StackState) {
-  const dynamodb = `http://127.0.0.1:${state.dynamodb.port}`;
-  const ses = `http://127.0.0.1:${state.ses.port}`;
-  return { dynamodb, ses, viewer: `${ses}/` };
+interface Identity {
+  service: string;
+  token: string;
+  dataDir: string;
+  pid: number;
+}
+
+/** What a port says it is, when it is one of our services (any checkout's). */
+async function identityAt(port: number): Promise<Identity | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}${IDENTITY_PATH}`, { signal: AbortSignal.timeout(1000) });
+    if (!res.ok) return undefined;
+    const id = (await res.json()) as Partial<Identity>;
+    return typeof id.token === 'string' && typeof id.pid === 'number' ? (id as Identity) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who listens on a port: another renewal stack (its data directory), else the pid and command line from /proc (Linux). */
+async function whoHolds(port: number): Promise<string> {
+  const id = await identityAt(port);
+  if (id) return `the embedded stack of another checkout (${id.service}, pid ${id.pid}, data in ${id.dataDir})`;
+  const pid = listeningPid(port);
+  if (pid) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 120);
+    } catch {
+      /* gone, or not ours to read */
+    }
+    return `pid ${pid}${cmd ? ` (${cmd})` : ''}`;
+  }
+  return 'another process';
+}
+
+/** The pid that has a listening TCP socket on `port`, from /proc (undefined where /proc cannot tell). */
+function listeningPid(port: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1]!.split(':').at(-1)!, 16) === port) inodes.add(cols[9]!);
+      }
+    } catch {
+      return undefined;
+    }
+  }
+  if (!inodes.size) return undefined;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(pid);
+      }
+    } catch {
+      /* not ours to read */
+    }
+  }
+  return undefined;
+}
+
+const urlOf = (port: number) => `http://127.0.0.1:${port}`;
+
+/** Is this service of the recorded stack ours and up: the recorded pid alive, and the port answering with our token from that pid. */
+async function serviceIsOurs(state: StackState, name: ServiceName): Promise<boolean> {
+  const svc = state[name];
+  if (!svc || !state.token || !alive(svc.pid)) return false;
+  const id = await identityAt(svc.port);
+  return id?.token === state.token && id.pid === svc.pid && id.service === name;
 }
 
 export async function localStatus(): Promise<StackStatus> {
   const state = readState();
   if (!state) return { running: false };
-  const u = urls(state);
-  const running =
-    alive(state.dynamodb.pid) && alive(state.ses.pid) && (await responds(u.dynamodb)) && (await responds(`${u.ses}/health-check`));
-  return running ? { running, ...u } : { running: false };
+  for (const s of SERVICES) if (!(await serviceIsOurs(state, s.name))) return { running: false };
+  const dynamodb = urlOf(state.dynamodb!.port);
+  const ses = urlOf(state.ses!.port);
+  return { running: true, dynamodb, ses, viewer: `${ses}/` };
 }
 
 async function portFree(port: number): Promise<boolean> {
@@ -84,9 +172,7 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The preferred port when it is free, else any free one (0 asks for any). */
-async function freePort(preferred: number): Promise<number> {
-  if (preferred > 0 && (await portFree(preferred))) return preferred;
+async function anyFreePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
@@ -97,69 +183,98 @@ async function freePort(preferred: number): Promise<number> {
   });
 }
 
-function startDetached(name: string, args: string[]): number {
+/** The port a service starts on: the one asked for (busy: an error naming who holds it), else the default or any free one. */
+async function choosePort(s: (typeof SERVICES)[number], log: (msg: string) => void): Promise<number> {
+  const asked = process.env[s.portVar];
+  if (asked !== undefined && asked !== '') {
+    if (!/^\d+$/.test(asked) || Number(asked) > 65535) throw new LocalStackError(`${s.portVar}=${JSON.stringify(asked)}: must be a port number (0: any free port)`);
+    if (asked === '0') return anyFreePort();
+    if (!(await portFree(Number(asked)))) {
+      throw new LocalStackError(`${s.portVar}=${asked}: port ${asked} is in use by ${await whoHolds(Number(asked))}; free it, or ask for another port (0: any free one)`);
+    }
+    return Number(asked);
+  }
+  if (await portFree(s.defaultPort)) return s.defaultPort;
+  const port = await anyFreePort();
+  log(`${s.name}: the default port ${s.defaultPort} is in use by ${await whoHolds(s.defaultPort)}; using ${port} (set ${s.portVar} to choose)`);
+  return port;
+}
+
+function startDetached(name: string, port: number, token: string): number {
   const log = openSync(join(LOCAL_DIR, `${name}.log`), 'a');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], cwd: PROJECT_ROOT });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'local-service.ts'), name, String(port), token, LOCAL_DIR], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: PROJECT_ROOT,
+  });
   child.unref();
   if (!child.pid) throw new Error(`could not start ${name}`);
   return child.pid;
 }
 
-async function waitFor(url: string, what: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if (await responds(url)) return;
+async function waitFor(state: StackState, name: ServiceName, health: string): Promise<void> {
+  const svc = state[name]!;
+  for (let i = 0; i < 200; i++) {
+    if ((await serviceIsOurs(state, name)) && (await responds(`${urlOf(svc.port)}${health}`))) return;
+    if (!alive(svc.pid)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not come up at ${url} (see ${LOCAL_DIR}/*.log)`);
+  throw new Error(`${name} did not come up on port ${svc.port} (see ${join(LOCAL_DIR, `${name}.log`)})`);
 }
 
 /** Starts what is not running, creates missing tables, and returns the endpoints. Safe to run twice. */
-export async function localUp(): Promise<StackStatus> {
+export async function localUp(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<StackStatus> {
   const current = await localStatus();
   if (current.running) {
     await createLocalTables(current.dynamodb!);
     return current;
   }
-  await localDown(); // half-running leftovers from a crash
+  await localDown(); // half-running leftovers of this checkout's stack
   mkdirSync(join(LOCAL_DIR, 'dynamodb'), { recursive: true });
-  const dynPort = await freePort(Number(process.env.RENEWAL_DYNAMODB_PORT ?? 18567));
-  const sesPort = await freePort(Number(process.env.RENEWAL_SES_PORT ?? 18005));
-  const dynaliteCli = require.resolve('dynalite/cli.js');
-  const sesCli = require.resolve('aws-ses-v2-local/dist/cli.js');
-  const state: StackState = {
-    dynamodb: {
-      port: dynPort,
-      pid: startDetached('dynalite', [dynaliteCli, '--host', '127.0.0.1', '--port', String(dynPort), '--path', join(LOCAL_DIR, 'dynamodb'), '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0']),
-    },
-    ses: { port: sesPort, pid: startDetached('ses', [sesCli, '--host', '127.0.0.1', '--port', String(sesPort)]) },
-  };
+  const state: StackState = { token: randomUUID(), dataDir: LOCAL_DIR };
+  for (const s of SERVICES) state[s.name] = { port: await choosePort(s, log), pid: 0 };
+  for (const s of SERVICES) state[s.name]!.pid = startDetached(s.name, state[s.name]!.port, state.token!);
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
-  const u = urls(state);
-  await waitFor(u.dynamodb, 'dynalite');
-  await waitFor(`${u.ses}/health-check`, 'aws-ses-v2-local');
-  await createLocalTables(u.dynamodb);
-  return { running: true, ...u };
+  for (const s of SERVICES) await waitFor(state, s.name, s.health);
+  const status = await localStatus();
+  await createLocalTables(status.dynamodb!);
+  return status;
 }
 
+/** Stops this checkout's stack: only processes that prove to be its services (token, or our service's command line). */
 export async function localDown(): Promise<{ stopped: string[] }> {
   const state = readState();
   const stopped: string[] = [];
-  if (state) {
-    for (const [name, svc] of Object.entries(state) as [string, ServiceState][]) {
-      if (alive(svc.pid)) {
-        try {
-          process.kill(svc.pid, 'SIGTERM');
-          stopped.push(name);
-        } catch {
-          /* already gone */
-        }
+  if (!state) return { stopped };
+  const ours = async (name: ServiceName) => {
+    const svc = state[name];
+    if (!svc || !alive(svc.pid)) return false;
+    if (await serviceIsOurs(state, name)) return true;
+    // Not answering (hung, or still starting): ours if its command line is our service's for this data dir.
+    try {
+      const cmd = readFileSync(`/proc/${svc.pid}/cmdline`, 'utf8');
+      return cmd.includes('local-service') && cmd.includes(LOCAL_DIR);
+    } catch {
+      return false;
+    }
+  };
+  const victims: ServiceState[] = [];
+  for (const s of SERVICES) {
+    if (await ours(s.name)) {
+      try {
+        process.kill(state[s.name]!.pid, 'SIGTERM');
+        stopped.push(s.name);
+        victims.push(state[s.name]!);
+      } catch {
+        /* already gone */
       }
     }
-    for (const svc of Object.values(state) as ServiceState[]) {
-      for (let i = 0; i < 50 && alive(svc.pid); i++) await new Promise((r) => setTimeout(r, 100));
-    }
-    rmSync(STATE_FILE, { force: true });
   }
+  for (const svc of victims) {
+    for (let i = 0; i < 50 && alive(svc.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(svc.pid)) process.kill(svc.pid, 'SIGKILL');
+  }
+  rmSync(STATE_FILE, { force: true });
   return { stopped };
 }
 
@@ -182,7 +297,7 @@ export async function useLocalStack(log: (msg: string) => void = () => {}): Prom
   let status = await localStatus();
   if (!status.running) {
     log('embedded stack not running: starting it (renewal local up)');
-    status = await localUp();
+    status = await localUp(log);
   }
   Object.assign(process.env, localEnv(status), tableEnv(localTables()));
   // dynalite's indexes are current the moment a write returns: a short re-read window is enough.
@@ -194,8 +309,43 @@ export function localEnv(status: StackStatus): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: status.dynamodb!,
     AWS_ENDPOINT_URL_SES: status.ses!,
+    // The mailer speaks SES API v2, whose clients read their own endpoint variable.
+    AWS_ENDPOINT_URL_SESV2: status.ses!,
     AWS_REGION: process.env.AWS_REGION ?? 'ap-southeast-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
   };
+}
+
+/**
+ * One import per stack at a time (two would each count the other's events as accepted: the intake's
+ * read-then-write is exact only while one message group is never in two batches at once). An
+ * exclusive lock file; one left by a killed import (its pid gone) is taken over. Returns the release.
+ */
+export async function holdImportLock(file: string): Promise<() => Promise<void>> {
+  const me = { pid: process.pid, file, startedAt: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(IMPORT_LOCK, JSON.stringify(me), { flag: 'wx' });
+      const release = () => rmSync(IMPORT_LOCK, { force: true });
+      process.once('exit', release);
+      return async () => {
+        process.off('exit', release);
+        release();
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let held: typeof me | undefined;
+      try {
+        held = JSON.parse(readFileSync(IMPORT_LOCK, 'utf8')) as typeof me;
+      } catch {
+        /* half-written: treat as stale */
+      }
+      if (held && alive(held.pid)) {
+        throw new ImportBusyError(`another import is running on this stack (pid ${held.pid}, ${held.file}, since ${held.startedAt}); nothing was done: run it again when that one ends`);
+      }
+      rmSync(IMPORT_LOCK, { force: true }); // its import was killed
+    }
+  }
+  throw new ImportBusyError('another import took the stack at the same moment; run it again');
 }

@@ -1,6 +1,4 @@
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import type { MailStatusLookup } from '#shared/usecases/report.ts';
-import type { stores } from '#shared/deps.ts';
 import { phaseProgress } from './season-commands.ts';
 import { table } from './output.ts';
 
@@ -22,25 +20,32 @@ export async function sendDueMail(
   io: { print: (s: string) => void; info: (s: string) => void; quiet?: boolean },
 ): Promise<NotifyResult> {
   useLocalMailDefaults();
-  const [{ stores: makeStores }, { tableNamesFromEnv }, { makeNotify }] = await Promise.all([
+  const [{ stores: makeStores }, { tableNamesFromEnv }, { makeNotify }, { embeddedSesEvidence }] = await Promise.all([
     import('#shared/deps.ts'),
     import('#shared/config.ts'),
     import('#functions/notify.ts'),
+    import('./local-mail-evidence.ts'),
   ]);
-  const handler = makeNotify({ ...makeStores(tableNamesFromEnv()), progress: phaseProgress(io.quiet) });
+  const deps = makeStores(tableNamesFromEnv());
+  // A notice whose sender died is settled from what the embedded SES holds (useLocalStack set its endpoint).
+  const evidence = embeddedSesEvidence({ endpoint: process.env.AWS_ENDPOINT_URL_SESV2!, outbox: deps.outbox });
+  const handler = makeNotify({ ...deps, evidence, progress: phaseProgress(io.quiet) });
   return handler({ campaignId: p.campaignId, kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}) });
 }
 
 export function notifySummary(r: NotifyResult, viewer?: string): string {
   const lines = [
     table(
-      ['kind', 'due', 'sent now', 'sent before', 'in flight elsewhere', 'failed'],
-      [[r.kind, r.due, r.sent, r.alreadySent, r.inFlight, r.failed.length]],
-      ['left', 'right', 'right', 'right', 'right', 'right'],
+      ['kind', 'due', 'sent now', 'sent before', 'recovered', 'in flight elsewhere', 'uncertain', 'failed'],
+      [[r.kind, r.due, r.sent, r.alreadySent, r.recovered, r.inFlight, r.uncertain.length, r.failed.length]],
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   ];
   if (r.note) lines.push(r.note);
-  for (const u of r.unrecorded) lines.push(`sent but not recorded (may be re-sent after the 5-minute lease): ${u.providerId} notice ${u.seq}: ${u.reason}`);
+  if (r.recovered) lines.push(`${r.recovered} notice(s) left "sending" by a run that stopped were found sent by SES and marked sent (not sent again)`);
+  if (r.inFlight) lines.push(`${r.inFlight} notice(s) are claimed by another run until ${r.inFlightUntil ?? '?'}: run renewal notify again after that`);
+  for (const u of r.uncertain) lines.push(`uncertain: ${u.providerId} notice ${u.seq}: ${u.reason}; renewal notify settles it after ${u.after}`);
+  for (const u of r.unrecorded) lines.push(`sent but not recorded (SES's evidence settles it on the next run): ${u.providerId} notice ${u.seq}: ${u.reason}`);
   if (r.failed.length)
     lines.push(
       '',
@@ -49,19 +54,28 @@ export function notifySummary(r: NotifyResult, viewer?: string): string {
         r.failed.map((f) => [f.providerId, f.seq, f.permanent ? 'no' : 'yes', f.reason.slice(0, 100)]),
       ),
     );
+  if (r.bounced.length || r.complained.length) {
+    lines.push('', `ATTENTION: ${r.bounced.length} ${r.kind} mail(s) bounced and ${r.complained.length} drew a complaint; these providers did not get (or did not want) the mail:`);
+    lines.push(
+      table(
+        ['provider', 'notice', 'what', 'at'],
+        [
+          ...r.bounced.map((b) => [b.providerId, b.seq, `bounced ${b.bounceType}/${b.bounceSubType}`, b.at]),
+          ...r.complained.map((c) => [c.providerId, c.seq, `complaint${c.feedbackType ? ` (${c.feedbackType})` : ''}`, c.at]),
+        ],
+      ),
+    );
+  }
   if (viewer) lines.push(`mail viewer: ${viewer}`);
   return lines.join('\n');
 }
 
-/** Per provider, the state of the outcome notice of its latest revision, for the report. */
-export function mailStatusLookup(deps: ReturnType<typeof stores>): MailStatusLookup {
-  return async (campaignId) => {
-    const latest = new Map<string, { status: string; detail?: string; seq: number }>();
-    for (const e of await deps.outbox.entries(campaignId, 'outcome')) {
-      const prev = latest.get(e.providerId);
-      if (prev && prev.seq > e.seq) continue;
-      latest.set(e.providerId, { seq: e.seq, status: e.status, ...(e.error ? { detail: e.error } : e.sentAt ? { detail: `sent ${e.sentAt}` } : {}) });
-    }
-    return new Map([...latest].map(([p, { seq: _seq, ...v }]) => [p, v]));
-  };
+/**
+ * notify's exit status (OPS.md): 1 when a transient failure outlasted the retries (run it again), 75
+ * when notices are held by another run or wait for SES's evidence (run it again later), else 0.
+ */
+export function notifyExitCode(r: NotifyResult): number {
+  if (r.failed.some((f) => !f.permanent)) return 1;
+  if (r.inFlight || r.uncertain.length) return 75;
+  return 0;
 }

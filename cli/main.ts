@@ -1,16 +1,19 @@
-import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { localDown, localStatus, localUp, useLocalStack } from './local-stack.ts';
 import { table, printable } from './output.ts';
 
 /**
  * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
- * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input.
+ * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input,
+ * 75 nothing done because another run holds the work (a lock).
  */
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** OPS.md: nothing was done because another run holds the work (a lock); run it again later. */
+const EX_TEMPFAIL = 75;
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
@@ -82,20 +85,33 @@ local
 program
   .command('import')
   .description('feed an NDJSON file of platform events through the intake function, in SQS-sized batches')
-  .argument('<file>', 'NDJSON file, one event per line (blank lines skipped)')
+  .argument('<file>', 'NDJSON file, UTF-8, one event per line (blank lines skipped)')
   .option('--json', 'print {"accepted","duplicates","rejected"}')
   .addOption(new Option('--concurrency <n>', 'intake invocations in flight').default(24).argParser(positiveInt('--concurrency')))
-  .option('--via-queue', 'with --aws: send to the intake FIFO queue as a producer does (stored asynchronously); prints {"sent","failed"}')
-  .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean }) => {
-    if (!existsSync(file)) throw new UsageError(`FILE: no such file: ${file}`);
-    const { importFile } = await import('./import.ts');
+  .option('--via-queue', 'with --aws: send to the intake FIFO queue as a producer does (the default with --aws); prints {"sent","failed"}')
+  .option(
+    '--direct',
+    'with --aws: invoke the deployed intake function directly instead of the queue, to see accepted/duplicates/rejected. ' +
+      'Caveat: it runs beside the queue, so while platform events of the same identities flow through the queue, two batches may store one event at once',
+  )
+  .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean; direct?: boolean }) => {
+    const { readEventFile, feedRecords, toRecords, InputFileError, ImportAbortedError } = await import('./import.ts');
+    const { basename } = await import('node:path');
+    let lines;
+    try {
+      lines = await readEventFile(file);
+    } catch (err) {
+      if (err instanceof InputFileError) throw new UsageError(err.message);
+      throw err;
+    }
     const aws = await remote();
-    if (o.viaQueue) {
-      if (!aws) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
-      const { readFile } = await import('node:fs/promises');
+    if (o.direct && !aws) throw new UsageError('--direct: only with --aws (the embedded stack has no queue to go around)');
+    if (o.viaQueue && !aws) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
+    if (o.viaQueue && o.direct) throw new UsageError('--via-queue and --direct: choose one');
+    if (aws && !o.direct) {
+      // As the platform's events arrive: the FIFO queue keeps each identity's group in one batch at a time.
       const { sendEvents } = await import('./aws.ts');
-      const bodies = (await readFile(file, 'utf8')).split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim());
-      const r = await sendEvents(aws.intakeQueueUrl, bodies);
+      const r = await sendEvents(aws.intakeQueueUrl, lines, { source: basename(file) });
       const out = { sent: r.sent, failed: r.failed.length };
       if (o.json) printJson(out);
       else print(table(['sent', 'failed'], [[out.sent, out.failed]], ['right', 'right']));
@@ -103,15 +119,33 @@ program
       return;
     }
     let handler;
+    let target: string;
+    let release = async () => {};
     if (aws) {
       // The deployed intake function, given the same batches; the lanes keep a message group in one
-      // batch at a time, as the FIFO queue would.
+      // batch at a time within this import (not against the queue: see --direct).
       handler = (event: unknown) => invokeRemote<Awaited<ReturnType<import('./import.ts').IntakeHandler>>>(aws.functions.intake, event);
+      target = `function ${aws.functions.intake}`;
     } else {
-      await useLocalStack(info);
+      const status = await useLocalStack(info);
+      // One import per stack at a time: two would each count the other's events as accepted.
+      const { holdImportLock } = await import('./local-stack.ts');
+      release = await holdImportLock(file);
       handler = (await import('#functions/intake.ts')).intake;
+      target = `DynamoDB at ${status.dynamodb}`;
     }
-    const r = await importFile(handler, file, { concurrency: o.concurrency });
+    let r;
+    try {
+      r = await feedRecords(handler, toRecords(lines, basename(file)), { concurrency: o.concurrency, target });
+    } catch (err) {
+      if (!(err instanceof ImportAbortedError)) throw err;
+      if (o.json) printJson({ ...err.partial, stopped: err.message });
+      info(`renewal: ${printable(err.message)}`);
+      process.exitCode = 1;
+      return;
+    } finally {
+      await release();
+    }
     const out = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ...(r.failed ? { failed: r.failed } : {}) };
     if (o.json) printJson(out);
     else {
@@ -162,6 +196,11 @@ program
       : await (await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
+    if (r.status === 'busy') {
+      // OPS.md: 75 (EX_TEMPFAIL) = nothing was done because another run holds the work.
+      if (o.json) info(`renewal: ${aggregateSummary(r)}`);
+      process.exitCode = EX_TEMPFAIL;
+    }
   });
 
 program
@@ -189,18 +228,25 @@ program
       // The deployed evaluation hands the outcome mail to the deployed notify function itself.
       const r = await invokeRemote<import('#shared/usecases/evaluate.ts').EvaluateResult>(aws.functions.evaluate, payload);
       if (o.json) printJson(r);
-      else print(evaluationSummary(r));
+      else {
+        print(evaluationSummary(r));
+        if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
+      }
       return;
     }
-    const fns = await localFunctions({ print, info });
-    const { sendDueMail } = await import('./mail-commands.ts');
-    let mail: unknown;
+    const fns = await localFunctions({ print, info }, 'evaluate');
+    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
+    let mail: import('#shared/usecases/notify.ts').NotifyResult | undefined;
     try {
       const r = await fns.evaluate(async (campaignId) => {
         mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
       })(payload);
       if (o.json) printJson({ ...r, ...(mail ? { mail } : {}) });
-      else print(evaluationSummary(r));
+      else {
+        print(evaluationSummary(r));
+        if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
+      }
+      if (mail) process.exitCode = notifyExitCode(mail);
     } catch (err) {
       if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^thresholdOrders/, '--threshold').replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign').replace(/^providerIds/, '--provider'));
       throw err;
@@ -216,14 +262,14 @@ program
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
     const { PayloadError } = await import('#shared/payloads.ts');
-    const { sendDueMail, notifySummary } = await import('./mail-commands.ts');
+    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
     const payload = { campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) };
     const aws = await remote();
     if (aws) {
       const r = await invokeRemote<import('#shared/usecases/notify.ts').NotifyResult>(aws.functions.notify, payload);
       if (o.json) printJson(r);
       else print(notifySummary(r));
-      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+      process.exitCode = notifyExitCode(r);
       return;
     }
     const status = await useLocalStack(info);
@@ -231,7 +277,7 @@ program
       const r = await sendDueMail(payload, { print, info });
       if (o.json) printJson(r);
       else print(notifySummary(r, status.viewer));
-      if (r.failed.some((f) => !f.permanent)) process.exitCode = 1;
+      process.exitCode = notifyExitCode(r);
     } catch (err) {
       if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign'));
       throw err;
@@ -257,7 +303,7 @@ program
     let r: import('#shared/usecases/report.ts').Report;
     if (!deps) r = await invokeRemote(aws!.functions.report, { campaignId: o.campaign });
     else {
-      const { mailStatusLookup } = await import('./mail-commands.ts');
+      const { mailStatusLookup } = await import('#shared/usecases/report.ts');
       r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
     }
     if (o.json) printJson(r);
@@ -325,6 +371,12 @@ try {
   } else if (err instanceof UsageError) {
     info(`renewal: ${err.message}`);
     process.exitCode = 2;
+  } else if ((err as Error).name === 'LocalStackError') {
+    info(`renewal: ${printable((err as Error).message)}`);
+    process.exitCode = 2;
+  } else if (['LockBusyError', 'ImportBusyError'].includes((err as Error).name) || (err as { errorType?: string }).errorType === 'LockBusyError') {
+    info(`renewal: ${printable((err as Error).message)}`);
+    process.exitCode = EX_TEMPFAIL;
   } else {
     info(`renewal: ${printable((err as Error).message ?? String(err))}`);
     if (process.env.RENEWAL_VERBOSE) info((err as Error).stack ?? '');

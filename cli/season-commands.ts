@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
@@ -31,7 +31,10 @@ export function phaseProgress(quiet = false) {
   };
 }
 
-export async function localFunctions(io: Io) {
+/** Who runs this command, as another run that finds the aggregation lock held is told. */
+export const holderName = (command: string) => `renewal ${command} by ${whoAmI()}@${hostname()} (pid ${process.pid})`;
+
+export async function localFunctions(io: Io, command = 'aggregate') {
   await useLocalStack(io.info);
   const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }] = await Promise.all([
     import('#shared/deps.ts'),
@@ -41,11 +44,20 @@ export async function localFunctions(io: Io) {
   ]);
   const deps = stores(tableNamesFromEnv());
   const progress = phaseProgress(io.quiet);
+  const holder = holderName(command);
+  const { describeHolder } = await import('#shared/usecases/run-lock.ts');
   return {
     deps,
-    aggregate: makeAggregate({ ...deps, progress }),
+    aggregate: makeAggregate({ ...deps, progress, holder }),
     evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>) =>
-      makeEvaluate({ ...deps, progress, ...(requestOutcomeMail ? { requestOutcomeMail } : {}) }),
+      makeEvaluate({
+        ...deps,
+        progress,
+        holder,
+        // Long waits say what they wait for.
+        waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far): held by ${describeHolder(h)}`),
+        ...(requestOutcomeMail ? { requestOutcomeMail } : {}),
+      }),
   };
 }
 
@@ -58,7 +70,7 @@ export const whoAmI = () => {
 };
 
 export function aggregateSummary(r: AggregateResult): string {
-  if (r.status === 'busy') return `another aggregation run holds the lock until ${r.holder?.leaseUntil ?? '?'}: nothing done`;
+  if (r.status === 'busy') return `nothing done: the aggregation lock is held by ${r.holder?.holder ?? `run ${r.holder?.owner ?? '?'}`} until ${r.holder?.leaseUntil ?? '?'}${r.holder?.heartbeatAt ? ` (last heartbeat ${r.holder.heartbeatAt})` : ''}; run it again after that`;
   return table(
     ['mode', 'window from', 'window to', 'orders seen', 'stores recounted', 'store-days written', 'providers updated'],
     [[r.mode, r.window.from ?? '(everything)', r.window.to, r.ordersSeen, r.storesRecounted, r.storeDaysWritten, r.providersUpdated]],
@@ -91,8 +103,15 @@ export function evaluationSummary(r: EvaluateResult): string {
 /** Providers with their orders against the threshold and their deposit, revoked first. */
 export function decisionTable(rows: Report['assessments'] | EvaluateResult['assessments']): string {
   const sorted = [...rows].sort((a, b) => OUTCOME_ORDER[a.outcome] - OUTCOME_ORDER[b.outcome] || a.providerId.localeCompare(b.providerId));
-  return table(
-    ['provider', 'name', 'outcome', 'paid orders', 'threshold', '', 'deposit', 'reasons', 'rev'],
+  // The report's rows carry each provider's mail status; an evaluation's do not (its mail comes after).
+  const withMail = sorted.some((a) => 'mail' in a && a.mail);
+  const mailCell = (a: (typeof sorted)[number]) => {
+    const m = 'mail' in a ? a.mail : undefined;
+    if (!m) return '';
+    return `${m.status}${m.bounceType ? ` ${m.bounceType}` : ''}${m.at ? ` ${m.at.slice(0, 16).replace('T', ' ')}Z` : ''}`;
+  };
+  const out = table(
+    ['provider', 'name', 'outcome', 'paid orders', 'threshold', '', 'deposit', 'reasons', 'rev', ...(withMail ? ['mail'] : [])],
     sorted.map((a) => [
       a.providerId,
       truncate(a.providerName, 22),
@@ -103,9 +122,11 @@ export function decisionTable(rows: Report['assessments'] | EvaluateResult['asse
       a.depositBalanceFen !== undefined ? formatFen(a.depositBalanceFen) : '',
       a.reasons.join(', '),
       a.revision || '',
+      ...(withMail ? [mailCell(a)] : []),
     ]),
-    ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'left', 'right'],
+    ['left', 'left', 'left', 'right', 'right', 'left', 'right', 'left', 'right', 'left'],
   );
+  return out;
 }
 
 function bar(frac: number, width = 10): string {

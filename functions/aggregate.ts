@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { METRIC } from '#shared/metric-names.ts';
@@ -14,13 +15,18 @@ import { aggregate, type AggregateDeps, type AggregateResult } from '#shared/use
  * Order aggregation: run by the season's recurring schedule with `{"campaignId": …}` and by ops
  * (`renewal aggregate`). Safe to run twice or at once: a second concurrent run answers `busy`.
  */
-type Deps = Omit<AggregateDeps, 'now'>;
+type Deps = Omit<AggregateDeps, 'now'> & { now?: () => Date };
 
-/** The handler over given stores; the CLI hands in a progress bar. */
+/**
+ * The handler over given stores; the CLI hands in a progress bar and says who runs it. A run that
+ * finds the lock held answers `busy` with the holder (the CLI exits 75 on it); the schedule's next
+ * run catches up.
+ */
 export const makeAggregate = (deps: Deps, overlapMs = overlapFromEnv()) =>
-  async function aggregateHandler(event: unknown): Promise<AggregateResult> {
+  async function aggregateHandler(event: unknown, context?: Context): Promise<AggregateResult> {
     const payload = parsePayload(aggregatePayload, event);
-    const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, now: () => new Date() }, { full: payload.full ?? false, overlapMs });
+    const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
+    const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
     logger.info('aggregation', { result });
     if (result.status === 'done') {
       metrics.addMetric(METRIC.ordersAggregated, MetricUnit.Count, result.ordersSeen);

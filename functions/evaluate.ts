@@ -3,6 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { Context } from 'aws-lambda';
 import { overlapFromEnv, tableNamesFromEnv, thresholdFromEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { METRIC } from '#shared/metric-names.ts';
@@ -20,11 +21,12 @@ type Deps = Omit<EvaluateDeps, 'now'>;
 
 /** The handler over given stores and mail hand-off: the CLI runs it locally with an in-process notify. */
 export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv(), configuredThreshold = thresholdFromEnv()) =>
-  async function evaluateHandler(event: unknown): Promise<EvaluateResult> {
+  async function evaluateHandler(event: unknown, context?: Context): Promise<EvaluateResult> {
     const p = parsePayload(evaluatePayload, event);
+    const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
     const result = await evaluate(
       getCampaign(p.campaignId)!,
-      { overlapMs, ...deps, now: () => new Date() },
+      { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
       {
         // The payload's threshold wins over the deployment's, which wins over the campaign's placeholder.
         ...((p.thresholdOrders ?? configuredThreshold) !== undefined ? { thresholdOrders: (p.thresholdOrders ?? configuredThreshold)! } : {}),

@@ -16,7 +16,7 @@ import { IntakeBatch, type IntakeSummary } from '#shared/usecases/intake.ts';
  * kept as rejected with its reason and never fails the rest of the batch. Only a storage failure
  * reports records in `batchItemFailures`, for SQS to redeliver.
  */
-export type IntakeResponse = SQSBatchResponse & { summary: IntakeSummary };
+export type IntakeResponse = SQSBatchResponse & { summary: IntakeSummary; error?: string };
 
 /** The handler over a given store: tests and the bench hand in their own (instrumented) store. */
 export const makeIntake = (store: IngestStore) =>
@@ -32,8 +32,8 @@ export const makeIntake = (store: IngestStore) =>
   metrics.addMetric(METRIC.eventsAccepted, MetricUnit.Count, summary.accepted);
   metrics.addMetric(METRIC.eventsDuplicate, MetricUnit.Count, summary.duplicates);
   metrics.addMetric(METRIC.eventsRejected, MetricUnit.Count, summary.rejected);
-  if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length });
-  return { ...response, summary };
+  if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length, error: batch.error });
+  return { ...response, summary, ...(batch.error ? { error: batch.error } : {}) };
 };
 
 export const intake = makeIntake(new IngestStore(createDocumentClient(), tableNamesFromEnv()));

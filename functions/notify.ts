@@ -2,15 +2,15 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SESClient } from '@aws-sdk/client-ses';
-import { mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { MAIL_EVENT_WAIT_DEFAULT_SECONDS, mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { notifyPayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
-import { notify, type NotifyDeps, type NotifyResult } from '#shared/usecases/notify.ts';
+import { notify, publishedEvents, type NotifyDeps, type NotifyResult } from '#shared/usecases/notify.ts';
 
 /**
  * Notification: invoked by the evaluation after a final run (`{"campaignId", "kind": "outcome"}`), by
@@ -21,11 +21,20 @@ import { notify, type NotifyDeps, type NotifyResult } from '#shared/usecases/not
 /** The exit-and-refund procedure's name, as the rules cite it (clause 3). */
 export const EXIT_REFUND_PROCEDURE = '《抖店服务市场服务商退出退保流程说明》';
 
-type Deps = Omit<NotifyDeps, 'now' | 'settings' | 'ratePerSecond' | 'mailer'> & { mailer?: Mailer };
+type Deps = Omit<NotifyDeps, 'now' | 'settings' | 'ratePerSecond' | 'mailer' | 'evidence'> & {
+  mailer?: Mailer;
+  /** Default: SES's published events, waited for MAIL_EVENT_WAIT_SECONDS (the CLI hands in the embedded SES's store). */
+  evidence?: NotifyDeps['evidence'];
+  /** Default: the wall clock (the crash tests move it past the claims' leases). */
+  now?: () => Date;
+};
 
 /** The handler over given stores and mailer; tests hand in a mailer with injected faults. */
 export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv()) => {
-  const mailer = deps.mailer ?? new SesMailer(new SESClient({ maxAttempts: 1 }), config);
+  // One attempt per call: notify retries itself, after asking the evidence whether an ambiguous failure
+  // sent the mail anyway. A bounded request time keeps a send inside its claim's lease.
+  const mailer = deps.mailer ?? new SesMailer(new SESv2Client({ maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 } }), config);
+  const evidence = deps.evidence ?? publishedEvents(config.eventWaitMs ?? MAIL_EVENT_WAIT_DEFAULT_SECONDS * 1000);
   return async function notifyHandler(event: unknown): Promise<NotifyResult> {
     const p = parsePayload(notifyPayload, event);
     const campaign = getCampaign(p.campaignId)!;
@@ -34,7 +43,8 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
       {
         ...deps,
         mailer,
-        now: () => new Date(),
+        evidence,
+        now: deps.now ?? (() => new Date()),
         ratePerSecond: config.ratePerSecond,
         settings: {
           feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
@@ -43,9 +53,11 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
       },
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
     );
-    logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, failed: result.failed.length });
+    logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, recovered: result.recovered, uncertain: result.uncertain, failed: result.failed.length, bounced: result.bounced.length });
     metrics.addMetric(METRIC.mailSent, MetricUnit.Count, result.sent);
     metrics.addMetric(METRIC.mailFailed, MetricUnit.Count, result.failed.length);
+    // Notices nobody can settle yet: the alarm tells ops to run notify again after their `after` time.
+    metrics.addMetric(METRIC.mailUncertain, MetricUnit.Count, result.uncertain.length);
     return result;
   };
 };

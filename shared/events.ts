@@ -136,6 +136,41 @@ export function entityKey(e: PlatformEvent): string {
   }
 }
 
+/**
+ * The SQS FIFO message group of a raw event body: its identity (`entityKey`), except that the starts
+ * and ends of one binding share the group of the provider-store pair, so they keep their order. Two
+ * events with the same identity are therefore always in one group, and FIFO delivery keeps a group in
+ * one batch at a time: what lets the intake read-then-write without conditional writes
+ * (`store/ingest.ts`). Read from the raw ids without validating the rest: a body with no readable
+ * identity lands in a group of its own (a hash of the body) and is rejected by the intake.
+ */
+export function messageGroupOf(body: string): string {
+  let e: Record<string, unknown> | undefined;
+  try {
+    const v: unknown = JSON.parse(body);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) e = v as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  const rawId = (k: string) => (typeof e?.[k] === 'string' && ID.test(e[k] as string) ? (e[k] as string) : undefined);
+  const group = (() => {
+    switch (e?.type) {
+      case 'order.paid':
+        return rawId('orderId') && `order:${rawId('orderId')}`;
+      case 'deposit.paid':
+      case 'deposit.deducted':
+        return rawId('paymentId') && `payment:${rawId('paymentId')}`;
+      case 'provider.upserted':
+        return rawId('providerId') && `provider:${rawId('providerId')}`;
+      case 'binding.started':
+      case 'binding.ended':
+        return rawId('providerId') && rawId('storeId') && `binding|${rawId('providerId')}|${rawId('storeId')}`;
+    }
+    return undefined;
+  })();
+  return group || `invalid:${createHash('sha1').update(body).digest('hex').slice(0, 12)}`;
+}
+
 /** Content hash of a normalized event: equal for redeliveries whatever their key order or offset form. */
 export function contentHash(e: PlatformEvent): string {
   const canonical = JSON.stringify(Object.keys(e).sort().map((k) => [k, (e as Record<string, unknown>)[k]]));

@@ -1,12 +1,19 @@
-import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
+import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { EMAIL } from './events.ts';
+import { NOTICE_TAG } from './store/outbox.ts';
 
-/** Sending one mail: SES on AWS and on the embedded stack (aws-ses-v2-local serves the same API). */
+/** Sending one mail: SES (API v2) on AWS and on the embedded stack (aws-ses-v2-local serves the same API). */
 export interface OutgoingMail {
   to: string;
   subject: string;
   html: string;
   text: string;
+  /**
+   * The notice id (`noticeTag`): sent as the `notice` SES message tag, which SES repeats in every
+   * event it publishes about the mail, and as the `X-Renewal-Notice` header, which the embedded SES
+   * keeps in its store (it keeps no tags). Either way the mail can be traced back to its ledger entry.
+   */
+  notice?: string;
 }
 
 export interface Mailer {
@@ -20,10 +27,13 @@ export interface SenderSettings {
   configurationSet?: string;
 }
 
+/** The header that carries the notice id (see `OutgoingMail.notice`). */
+export const NOTICE_HEADER = 'X-Renewal-Notice';
+
 /** An address SES will take as exactly one recipient: no display name, no CR/LF, no second address. */
 export const isValidAddress = (s: string) => s.length <= 254 && EMAIL.test(s);
 
-/** RFC 2047 encoded-word, so a Chinese display name survives SES's ASCII-only Source header. */
+/** RFC 2047 encoded-word, so a Chinese display name survives SES's ASCII-only From header. */
 function mailbox(address: string, name?: string): string {
   if (!name) return address;
   const safe = name.replace(/[\u0000-\u001f\u007f]/g, ' ');
@@ -34,20 +44,24 @@ function mailbox(address: string, name?: string): string {
 
 export class SesMailer implements Mailer {
   constructor(
-    private readonly ses: SESClient,
+    private readonly ses: SESv2Client,
     private readonly settings: SenderSettings,
   ) {}
 
   async send(mail: OutgoingMail): Promise<{ messageId: string }> {
     const out = await this.ses.send(
       new SendEmailCommand({
-        Source: mailbox(this.settings.from, this.settings.fromName),
+        FromEmailAddress: mailbox(this.settings.from, this.settings.fromName),
         Destination: { ToAddresses: [mail.to] },
         ...(this.settings.replyTo ? { ReplyToAddresses: [this.settings.replyTo] } : {}),
         ...(this.settings.configurationSet ? { ConfigurationSetName: this.settings.configurationSet } : {}),
-        Message: {
-          Subject: { Data: mail.subject, Charset: 'UTF-8' },
-          Body: { Html: { Data: mail.html, Charset: 'UTF-8' }, Text: { Data: mail.text, Charset: 'UTF-8' } },
+        ...(mail.notice ? { EmailTags: [{ Name: NOTICE_TAG, Value: mail.notice }] } : {}),
+        Content: {
+          Simple: {
+            Subject: { Data: mail.subject, Charset: 'UTF-8' },
+            Body: { Html: { Data: mail.html, Charset: 'UTF-8' }, Text: { Data: mail.text, Charset: 'UTF-8' } },
+            ...(mail.notice ? { Headers: [{ Name: NOTICE_HEADER, Value: mail.notice }] } : {}),
+          },
         },
       }),
     );
@@ -55,16 +69,32 @@ export class SesMailer implements Mailer {
   }
 }
 
-const TRANSIENT = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalFailure', 'RequestTimeout', 'TimeoutError']);
+const THROTTLING = new Set(['Throttling', 'ThrottlingException', 'TooManyRequestsException']);
+const SERVER = new Set(['ServiceUnavailable', 'InternalFailure', 'RequestTimeout', 'TimeoutError']);
 
 /** Throttling, 5xx and network trouble pass; a rejected message or a bad address does not. */
 export function isTransient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   const status = e.$metadata?.httpStatusCode;
   return (
-    TRANSIENT.has(e.name ?? '') ||
+    THROTTLING.has(e.name ?? '') ||
+    SERVER.has(e.name ?? '') ||
     e.$retryable !== undefined ||
+    status === 429 ||
     (status !== undefined && status >= 500) ||
     ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'].includes(e.code ?? '')
   );
+}
+
+/**
+ * A transient failure after which SES may still have taken the mail: a timeout, a connection that
+ * broke after the request went out, a 5xx. Throttling and a refused connection are known not to have
+ * sent anything. Retrying an ambiguous one blindly could send the mail twice.
+ */
+export function isAmbiguous(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
+  if (!isTransient(err)) return false;
+  if (THROTTLING.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429 || e.$retryable?.throttling) return false;
+  if (e.code === 'ECONNREFUSED') return false;
+  return true;
 }

@@ -20,4 +20,15 @@ export const METRIC = {
   decisionRevisions: 'decisionRevisions',
   mailSent: 'mailSent',
   mailFailed: 'mailFailed',
+  /** Notices a run could not settle (it died, or SES timed out): run notify again after their time. */
+  mailUncertain: 'mailUncertain',
+  /** SES events recorded by mail-events, one metric per event type (`mailEventMetric`). */
+  mailDelivery: 'mailDelivery',
+  mailBounce: 'mailBounce',
+  mailComplaint: 'mailComplaint',
+  /** An outcome mail that bounced: that provider has not received its result. */
+  outcomeMailBounced: 'outcomeMailBounced',
 } as const;
+
+/** The metric of an SES event type: `Delivery` → `mailDelivery`, `DeliveryDelay` → `mailDeliveryDelay`. */
+export const mailEventMetric = (eventType: string) => `mail${eventType.replace(/\s/g, '')}`;

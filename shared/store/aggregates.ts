@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { getCampaign, periodWindow } from '../rules/campaign.ts';
@@ -12,7 +12,7 @@ import { declareAccess } from './access.ts';
  * | store-day counts | `SD#<campaign>#<storeId>`   | `<CST date>` | `counts`: providerId → counted orders        |
  * | provider totals  | `PC#<campaign>`             | `<providerId>` | `paidOrders`, `daily`, `depositBalanceFen`, `stores` |
  * | watermark        | `RUN#<campaign>`            | `WATERMARK`  | `through`: ingest instant fully aggregated   |
- * | lock             | `RUN#<campaign>`            | `LOCK`       | `owner`, `leaseUntil`, `expiresAt` (TTL)     |
+ * | lock             | `RUN#<campaign>`            | `LOCK`       | `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil`, `expiresAt` (TTL) |
  *
  * Store-day items are recomputed from the orders, never incremented, so writing one twice is harmless.
  * A provider's day counts are kept as `daily`, one number per day of the season, so the item has the
@@ -20,6 +20,17 @@ import { declareAccess } from './access.ts';
  */
 
 export type DayCounts = Record<string, number>;
+
+/** The aggregation lock as another run finds it. */
+export interface LockHolder {
+  owner: string;
+  /** Who: `renewal aggregate by alice@host (pid 123)`, `aggregate function, request …`. */
+  holder?: string;
+  acquiredAt?: string;
+  /** The holder's last heartbeat. */
+  heartbeatAt?: string;
+  leaseUntil: string;
+}
 
 export interface ProviderTotals {
   providerId: string;
@@ -41,14 +52,26 @@ export class AggregateStore {
     return this.tables.aggregates;
   }
 
-  /** Takes the run lock if it is free or its lease ran out. Returns false while another run holds it. */
-  async acquireLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+  /**
+   * Takes the run lock if it is free or its lease ran out (PutItem, conditional). Returns false while
+   * another run holds it. `holder` says who takes it, for the run that finds it busy.
+   */
+  async acquireLock(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<boolean> {
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `RUN#${campaignId}`, sk: 'LOCK', owner, leaseUntil, expiresAt: Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400 },
+          Item: {
+            pk: `RUN#${campaignId}`,
+            sk: 'LOCK',
+            owner,
+            ...(holder ? { holder } : {}),
+            acquiredAt: now.toISOString(),
+            heartbeatAt: now.toISOString(),
+            leaseUntil,
+            expiresAt: Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
           ExpressionAttributeValues: { ':now': now.toISOString() },
         }),
@@ -60,9 +83,42 @@ export class AggregateStore {
     }
   }
 
-  async lockHolder(campaignId: string): Promise<{ owner: string; leaseUntil: string } | undefined> {
+  /**
+   * The heartbeat: extends our lease to `now + leaseMs` (UpdateItem, conditional on owner). False when
+   * the lock is no longer ours (our lease ran out and another run took it).
+   */
+  async renewLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' },
+          UpdateExpression: 'SET leaseUntil = :lease, heartbeatAt = :now, expiresAt = :exp',
+          ConditionExpression: '#o = :o',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':o': owner, ':lease': leaseUntil, ':now': now.toISOString(), ':exp': Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400 },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /** Who holds the lock and until when (GetItem, consistent), or undefined when nobody does. */
+  async lockHolder(campaignId: string): Promise<LockHolder | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' }, ConsistentRead: true }));
-    return out.Item ? { owner: out.Item.owner, leaseUntil: out.Item.leaseUntil } : undefined;
+    const it = out.Item;
+    if (!it) return undefined;
+    return {
+      owner: it.owner,
+      leaseUntil: it.leaseUntil,
+      ...(it.holder ? { holder: it.holder } : {}),
+      ...(it.acquiredAt ? { acquiredAt: it.acquiredAt } : {}),
+      ...(it.heartbeatAt ? { heartbeatAt: it.heartbeatAt } : {}),
+    };
   }
 
   async releaseLock(campaignId: string, owner: string): Promise<void> {
@@ -155,6 +211,9 @@ class ScratchAggregates extends AggregateStore {
   override async acquireLock(): Promise<boolean> {
     return true;
   }
+  override async renewLock(): Promise<boolean> {
+    return true;
+  }
   override async releaseLock(): Promise<void> {}
   override async watermark(campaignId: string): Promise<string | undefined> {
     return this.marks.get(campaignId) ?? super.watermark(campaignId);
@@ -197,6 +256,7 @@ function seasonDays(campaignId: string): readonly string[] {
 /** What each method sends (shared/store/access.ts). */
 export const AGGREGATES_ACCESS = declareAccess<AggregateStore>()('aggregates', {
   acquireLock: [{ table: 'aggregates', actions: ['PutItem'] }],
+  renewLock: [{ table: 'aggregates', actions: ['UpdateItem'] }],
   lockHolder: [{ table: 'aggregates', actions: ['GetItem'] }],
   releaseLock: [{ table: 'aggregates', actions: ['DeleteItem'] }],
   watermark: [{ table: 'aggregates', actions: ['GetItem'] }],

@@ -9,8 +9,9 @@ export interface RejectedEvent {
   messageId?: string;
   /** The event as parsed, when the body was a JSON value. */
   event?: unknown;
-  /** The body as received, for replay. */
+  /** The body as received, for replay; base64 of the bytes when `rawEncoding` says so (field `encoding`). */
   raw: string;
+  rawEncoding?: 'base64';
 }
 
 /** Every rejected event, oldest first, then by file and line. Rejections are few: a Scan serves. */
@@ -25,6 +26,7 @@ export async function listRejected(db: DynamoDBDocumentClient, table: string): P
         field: item.field,
         receivedAt: item.receivedAt,
         raw: item.raw,
+        ...(item.field === 'encoding' ? { rawEncoding: 'base64' as const } : {}),
         ...(item.source !== undefined ? { source: item.source } : {}),
         ...(item.line !== undefined ? { line: item.line } : {}),
         ...(item.messageId !== undefined ? { messageId: item.messageId } : {}),

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Campaign } from '../rules/campaign.ts';
 import { periodWindow } from '../rules/campaign.ts';
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts } from '../rules/rules.ts';
 import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';
-import { AGGREGATES_ACCESS, type DayCounts, type ProviderTotals } from '../store/aggregates.ts';
+import { AGGREGATES_ACCESS, type DayCounts, type LockHolder, type ProviderTotals } from '../store/aggregates.ts';
 import { mapLimit, SOURCE_ACCESS, type Changes } from '../store/source.ts';
+import { RUN_LOCK_AGGREGATES, takeRunLock, type RunLockOptions } from './run-lock.ts';
 
 /**
  * Order aggregation (RULES.md 2.2.1, 2.3): keeps, per provider, the season's counted paid orders
@@ -16,12 +16,13 @@ import { mapLimit, SOURCE_ACCESS, type Changes } from '../store/source.ts';
  * for writes that became visible late), recounts exactly the store-days those events touch (a
  * binding change touches its store's whole season) from the stored orders, then re-sums the
  * providers of the stores it recounted. Counts are recomputed, never incremented, so a run repeated
- * or overlapping gives the same numbers; a lease lock keeps two runs from interleaving.
+ * or overlapping gives the same numbers; a lease lock, kept alive by a heartbeat while the run works,
+ * keeps two runs from interleaving (run-lock.ts).
  */
 
 /** What the aggregation uses of each store: its function's IAM policy is derived from this. */
 export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['allChanges', 'changesBetween', 'ordersOfStore', 'bindingsOfStore', 'bindingsOfProvider', 'depositsOfProvider']);
-export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'lockHolder', 'releaseLock', 'watermark', 'setWatermark', 'storeDays', 'putStoreDays', 'putProviderTotals']);
+export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...RUN_LOCK_AGGREGATES.methods, 'watermark', 'setWatermark', 'storeDays', 'putStoreDays', 'putProviderTotals']);
 export const AGGREGATE_NEEDS = [AGGREGATE_SOURCE, AGGREGATE_AGGREGATES];
 
 export interface AggregateDeps {
@@ -29,6 +30,10 @@ export interface AggregateDeps {
   aggregates: Needs<typeof AGGREGATE_AGGREGATES>;
   now: () => Date;
   progress?: (done: number, total: number, phase: string) => void;
+  /** Who runs it, as a run that finds the lock busy is told. */
+  holder?: string;
+  /** The lock's heartbeat timer (tests drive it by hand). */
+  every?: RunLockOptions['every'];
 }
 
 export interface AggregateOptions {
@@ -39,7 +44,7 @@ export interface AggregateOptions {
    * them, and an index shows them a moment later, so the last run may have missed the newest.
    */
   overlapMs?: number;
-  /** How long the lock holds if a run dies. */
+  /** How long the lock holds if a run dies (default RUN_LOCK_LEASE_MS; a heartbeat renews it while the run works). */
   leaseMs?: number;
 }
 
@@ -55,16 +60,20 @@ export type AggregateResult =
       storeDaysWritten: number;
       providersUpdated: number;
     }
-  | { status: 'busy'; holder: { owner: string; leaseUntil: string } | undefined };
+  | { status: 'busy'; holder: LockHolder | undefined };
 
 const DAY_BATCH_LIMIT = 8; // past this many days of one store, one Query of its whole season is cheaper
 
 export async function aggregate(c: Campaign, deps: AggregateDeps, opts: AggregateOptions = {}): Promise<AggregateResult> {
-  const owner = randomUUID();
   const started = deps.now();
-  if (!(await deps.aggregates.acquireLock(c.campaignId, owner, started, opts.leaseMs ?? 15 * 60_000))) {
-    return { status: 'busy', holder: await deps.aggregates.lockHolder(c.campaignId) };
-  }
+  const taken = await takeRunLock(deps.aggregates, c.campaignId, {
+    now: deps.now,
+    ...(deps.holder ? { holder: deps.holder } : {}),
+    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
+    ...(deps.every ? { every: deps.every } : {}),
+  });
+  if (!taken.ok) return { status: 'busy', holder: taken.holder };
+  const { lock } = taken;
   try {
     const through = await deps.aggregates.watermark(c.campaignId);
     const full = opts.full || !through;
@@ -72,11 +81,12 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
     const from = through ? toUtcIso(Date.parse(through) - (opts.overlapMs ?? 60_000)) : null;
     const changes = full ? await deps.source.allChanges() : await deps.source.changesBetween(from!, to);
     const result = await recount(c, deps, changes, to);
+    lock.check(); // the watermark says "counted up to here": only while the lock is still ours
     await deps.aggregates.setWatermark(c.campaignId, to);
     const lagSeconds = through ? Math.max(0, Math.round((started.getTime() - Date.parse(through)) / 1000)) : null;
     return { status: 'done', mode: full ? 'full' : 'incremental', window: { from: full ? null : from, to }, lagSeconds, ordersSeen: changes.orders.length, ...result };
   } finally {
-    await deps.aggregates.releaseLock(c.campaignId, owner);
+    await lock.release();
   }
 }
 

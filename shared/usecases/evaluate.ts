@@ -4,10 +4,11 @@ import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.
 import { decide } from '../rules/rules.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';
-import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
+import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
+import { LockBusyError } from './run-lock.ts';
 
 /**
  * Period-end evaluation (RULES.md 2.2.3, 3): decides retained / revoked / not_assessed for every
@@ -33,6 +34,13 @@ export interface EvaluateDeps {
   progress?: (done: number, total: number, phase: string) => void;
   /** Passed to the catch-up aggregation (see AggregateOptions). */
   overlapMs?: number;
+  /** Who runs it, as an aggregation that finds the lock busy is told. */
+  holder?: string;
+  /** Told each time the catch-up finds the aggregation lock held, before it waits. */
+  waiting?: (holder: LockHolder | undefined, waitedMs: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+  /** How long the catch-up waits for a live holder before giving up with LockBusyError (default 10 minutes). */
+  lockWaitMs?: number;
 }
 
 export interface EvaluateRequest {
@@ -124,13 +132,26 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   return { runId, campaignId: c.campaignId, mode, final: mode === 'final', asOf, thresholdOrders: c.thresholdOrders, aggregation, counts, revisionsCreated, unchanged, mailRequested, assessments };
 }
 
-/** Runs the aggregation to the present, waiting out a scheduled run that holds the lock. */
+/**
+ * Runs the aggregation to the present, waiting out a run that holds the lock: a live one finishes (its
+ * heartbeat keeps the lease), a dead one's lease runs out within a minute. Says what it waits for.
+ */
 async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult> {
-  for (let attempt = 0; ; attempt++) {
-    const r = await aggregate(c, { source: deps.source, aggregates: deps.aggregates, now: deps.now, ...(deps.progress ? { progress: deps.progress } : {}) }, deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {});
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((res) => setTimeout(res, ms)));
+  const started = deps.now().getTime();
+  for (;;) {
+    const r = await aggregate(
+      c,
+      { source: deps.source, aggregates: deps.aggregates, now: deps.now, ...(deps.progress ? { progress: deps.progress } : {}), ...(deps.holder ? { holder: deps.holder } : {}) },
+      deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {},
+    );
     if (r.status === 'done') return r;
-    if (attempt >= 90) throw new Error(`aggregation lock held by ${r.holder?.owner ?? 'another run'} until ${r.holder?.leaseUntil ?? '?'}; try again later`);
-    await new Promise((res) => setTimeout(res, 2000));
+    const waited = deps.now().getTime() - started;
+    if (waited >= (deps.lockWaitMs ?? 10 * 60_000)) throw new LockBusyError(r.holder);
+    deps.waiting?.(r.holder, waited);
+    // Try again when the lease would end if no heartbeat comes, but at least every 2 s and at most every 15 s.
+    const leaseLeft = r.holder ? Date.parse(r.holder.leaseUntil) - deps.now().getTime() : 0;
+    await sleep(Math.min(15_000, Math.max(2_000, leaseLeft + 100)));
   }
 }
 

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
-import { isTransient, isValidAddress, type Mailer } from '../mailer.ts';
+import { isAmbiguous, isTransient, isValidAddress, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
 import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
-import { OUTBOX_ACCESS, type NoticeKind } from '../store/outbox.ts';
+import { noticeTag, OUTBOX_ACCESS, type NoticeKind, type NoticeRef, type OutboxEntry } from '../store/outbox.ts';
 import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
 
 /**
@@ -23,7 +23,7 @@ import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
 export const NOTIFY_DECISIONS = uses(DECISIONS_ACCESS, ['current']);
 export const NOTIFY_AGGREGATES = uses(AGGREGATES_ACCESS, ['providerTotalsOf']);
 export const NOTIFY_SOURCE = uses(SOURCE_ACCESS, ['providers', 'depositsOfProvider']);
-export const NOTIFY_OUTBOX = uses(OUTBOX_ACCESS, ['claim', 'markSent', 'markFailed']);
+export const NOTIFY_OUTBOX = uses(OUTBOX_ACCESS, ['entries', 'claim', 'renewClaim', 'get', 'markSent', 'markFailed', 'markUncertain']);
 export const NOTIFY_NEEDS = [NOTIFY_DECISIONS, NOTIFY_AGGREGATES, NOTIFY_SOURCE, NOTIFY_OUTBOX];
 
 export interface NotifyDeps {
@@ -32,6 +32,8 @@ export interface NotifyDeps {
   source: Needs<typeof NOTIFY_SOURCE>;
   outbox: Needs<typeof NOTIFY_OUTBOX>;
   mailer: Mailer;
+  /** What SES knows about mails whose sender died or could not tell (see `MailEvidence`). */
+  evidence: MailEvidence;
   settings: MailSettings;
   /** Mails per second (the SES sending quota). */
   ratePerSecond: number;
@@ -39,8 +41,32 @@ export interface NotifyDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Sends per notice before a transient failure is recorded (a later run tries again). */
   maxAttempts?: number;
+  /** How long a claim keeps other runs off a notice (default 2 minutes; renewed before each retry). */
+  leaseMs?: number;
   progress?: (done: number, total: number, phase: string) => void;
 }
+
+/**
+ * SES's evidence about mails whose sender died (or gave up) between claiming a notice and marking it:
+ * the same reconciliation runs on AWS and on the embedded stack, only the source differs.
+ */
+export interface MailEvidence {
+  /**
+   * How long after a claim ended SES may still publish the first event about a mail sent under it.
+   * Without positive evidence, a notice is sent again only after this much time without any event.
+   */
+  publishDelayMs: number;
+  /**
+   * Records on the ledger what the mail service knows about these notices (through the mail-events
+   * use case) and returns the notice ids it can prove it never took. On AWS there is nothing to do
+   * (the mail-events function records SES's events as they arrive) and no such proof; the embedded
+   * SES keeps every mail it took in a store that can be read, so it can.
+   */
+  gather(entries: OutboxEntry[]): Promise<{ neverSent: Set<string> }>;
+}
+
+/** AWS: SES's events reach the ledger through the mail-events function; absence proves nothing until `publishDelayMs` has passed. */
+export const publishedEvents = (publishDelayMs: number): MailEvidence => ({ publishDelayMs, gather: async () => ({ neverSent: new Set() }) });
 
 export interface NotifyRequest {
   kind: NoticeKind;
@@ -63,59 +89,106 @@ export interface NotifyResult {
   due: number;
   sent: number;
   alreadySent: number;
-  /** Claimed by another run that is sending it right now. */
+  /** Left `sending` by a run that died, and found sent by SES's evidence: marked sent, not sent again. */
+  recovered: number;
+  /** Claimed by another run whose lease still runs (until `inFlightUntil`): that run is sending it. */
   inFlight: number;
+  inFlightUntil?: string;
+  /**
+   * Nobody holds these and nobody can yet tell whether SES took them (a run died, or SES timed out):
+   * they are sent again only after SES's event-publishing delay passes without an event (`after`).
+   */
+  uncertain: { providerId: string; seq: number; after: string; reason: string }[];
   failed: { providerId: string; seq: number; reason: string; permanent: boolean }[];
-  /** Sent, but the ledger could not record it: a run after the claim's lease (5 min) may send it again. */
+  /** Sent, but the ledger could not record it: SES's evidence will settle it on a later run. */
   unrecorded: { providerId: string; seq: number; reason: string }[];
+  /** Notices of this campaign and kind that bounced or drew a complaint, as SES reported them. */
+  bounced: { providerId: string; seq: number; bounceType: string; bounceSubType: string; at: string }[];
+  complained: { providerId: string; seq: number; at: string; feedbackType?: string }[];
   /** Why nothing was due, when that is the answer. */
   note?: string;
   seconds: number;
 }
 
+const DEFAULT_LEASE_MS = 2 * 60_000;
+
 export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest): Promise<NotifyResult> {
   const started = deps.now();
   const { notices, note } = req.kind === 'outcome' ? await outcomeNotices(c, deps) : await progressNotices(c, deps, req, started);
-  const result: NotifyResult = { campaignId: c.campaignId, kind: req.kind, due: notices.length, sent: 0, alreadySent: 0, inFlight: 0, failed: [], unrecorded: [], ...(note ? { note } : {}), seconds: 0 };
+  const result: NotifyResult = {
+    campaignId: c.campaignId,
+    kind: req.kind,
+    due: notices.length,
+    sent: 0,
+    alreadySent: 0,
+    recovered: 0,
+    inFlight: 0,
+    uncertain: [],
+    failed: [],
+    unrecorded: [],
+    bounced: [],
+    complained: [],
+    ...(note ? { note } : {}),
+    seconds: 0,
+  };
+  // Reconcile first: claims whose lease ran out without a result are checked against SES's evidence.
+  const stale = (await deps.outbox.entries(c.campaignId, req.kind)).filter(
+    (e) => e.status === 'sending' && !e.evidenceAt && e.leaseUntil !== undefined && Date.parse(e.leaseUntil) <= started.getTime(),
+  );
+  const staleTags = new Set(stale.map(noticeTag));
+  const { neverSent } = stale.length ? await deps.evidence.gather(stale) : { neverSent: new Set<string>() };
+
   const pace = pacer(deps.ratePerSecond, deps.now, deps.sleep ?? sleep);
   const owner = randomUUID();
   let done = 0;
   await mapLimit(notices, Math.max(1, Math.min(16, Math.ceil(deps.ratePerSecond))), async (n) => {
-    const outcome = await deliver(c, deps, req.kind, n, owner, pace);
+    const ref = { campaignId: c.campaignId, kind: req.kind, providerId: n.providerId, seq: n.seq };
+    const outcome = await deliver(deps, ref, n, owner, pace, neverSent.has(noticeTag(ref)));
     if (outcome.status === 'sent') {
       result.sent++;
       if (outcome.unrecorded) result.unrecorded.push({ providerId: n.providerId, seq: n.seq, reason: outcome.unrecorded });
-    }
-    else if (outcome.status === 'already') result.alreadySent++;
-    else if (outcome.status === 'in-flight') result.inFlight++;
-    else if (outcome.status === 'failed') result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
+    } else if (outcome.status === 'already') {
+      if (staleTags.has(noticeTag(ref))) result.recovered++;
+      else result.alreadySent++;
+    } else if (outcome.status === 'in-flight') {
+      result.inFlight++;
+      if (!result.inFlightUntil || outcome.until > result.inFlightUntil) result.inFlightUntil = outcome.until;
+    } else if (outcome.status === 'uncertain') result.uncertain.push({ providerId: n.providerId, seq: n.seq, after: outcome.after, reason: outcome.reason });
+    else result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
     deps.progress?.(++done, notices.length, `${req.kind} mail`);
   });
-  result.failed.sort((a, b) => a.providerId.localeCompare(b.providerId));
+  // What SES reported back about this campaign's notices: ops must see a bounced outcome.
+  for (const e of await deps.outbox.entries(c.campaignId, req.kind)) {
+    if (e.bounce) result.bounced.push({ providerId: e.providerId, seq: e.seq, bounceType: e.bounce.type, bounceSubType: e.bounce.subType, at: e.bounce.at });
+    if (e.complaint) result.complained.push({ providerId: e.providerId, seq: e.seq, at: e.complaint.at, ...(e.complaint.type ? { feedbackType: e.complaint.type } : {}) });
+  }
+  const byProvider = (a: { providerId: string }, b: { providerId: string }) => a.providerId.localeCompare(b.providerId);
+  for (const list of [result.failed, result.uncertain, result.bounced, result.complained]) list.sort(byProvider);
   result.seconds = (deps.now().getTime() - started.getTime()) / 1000;
   return result;
 }
 
 type Delivery =
   | { status: 'sent'; unrecorded?: string }
-  | { status: 'already' | 'in-flight' }
+  | { status: 'already' }
+  | { status: 'in-flight'; until: string }
+  | { status: 'uncertain'; after: string; reason: string }
   | { status: 'failed'; reason: string; permanent: boolean };
 
-async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notice, owner: string, pace: () => Promise<void>): Promise<Delivery> {
-  const id = { campaignId: c.campaignId, kind, providerId: n.providerId, seq: n.seq };
-  const claim = await deps.outbox.claim({ ...id, to: n.to }, owner, deps.now(), 5 * 60_000);
-  if (!claim.claimed) {
-    const e = claim.entry;
-    if (e.status === 'sent') return { status: 'already' };
-    if (e.status === 'failed') return { status: 'failed', reason: e.error ?? 'failed', permanent: true };
-    return { status: 'in-flight' };
-  }
+async function deliver(deps: NotifyDeps, id: NoticeRef, n: Notice, owner: string, pace: () => Promise<void>, provenUnsent: boolean): Promise<Delivery> {
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const now = deps.now();
+  // A claim that ran out is taken over at once only when SES proved it never took the mail; else
+  // only once SES has had time to publish an event about it.
+  const staleBefore = new Date(now.getTime() - (provenUnsent ? 0 : deps.evidence.publishDelayMs));
+  const claim = await deps.outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
+  if (!claim.claimed) return unclaimed(claim.entry, deps);
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
     try {
       await deps.outbox.markFailed(id, owner, reason, permanent, deps.now());
     } catch (err) {
       // Our lease ran out and another run holds the notice now: it is theirs to settle.
-      if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight' };
+      if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight', until: '?' };
       throw err;
     }
     return { status: 'failed', reason, permanent };
@@ -130,21 +203,34 @@ async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notic
   }
   const maxAttempts = deps.maxAttempts ?? 6;
   const wait = deps.sleep ?? sleep;
+  const tag = noticeTag(id);
   let messageId: string | undefined;
   for (let attempt = 1; messageId === undefined; attempt++) {
     await pace();
+    // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
+    if (attempt > 1 && !(await deps.outbox.renewClaim(id, owner, deps.now(), leaseMs))) return { status: 'in-flight', until: '?' };
     try {
-      ({ messageId } = await deps.mailer.send({ to: n.to, ...mail }));
+      ({ messageId } = await deps.mailer.send({ to: n.to, ...mail, notice: tag }));
     } catch (err) {
       const reason = `${(err as Error).name}: ${(err as Error).message}`;
       if (!isTransient(err)) return fail(reason, true);
+      if (isAmbiguous(err)) {
+        // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
+        const claimedAt = now.toISOString();
+        const { neverSent } = await deps.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts: attempt, owner, claimedAt, updatedAt: claimedAt }]);
+        const entry = await deps.outbox.get(id);
+        if (entry?.status === 'sent') return { status: 'sent' }; // SES had it: the evidence marked it sent
+        if (!neverSent.has(tag)) {
+          await deps.outbox.markUncertain(id, owner, reason, deps.now());
+          return { status: 'uncertain', after: new Date(deps.now().getTime() + deps.evidence.publishDelayMs).toISOString(), reason };
+        }
+      }
       if (attempt >= maxAttempts) return fail(`${reason} (after ${attempt} attempts; a later run retries)`, false);
       await wait(Math.min(20_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2));
     }
   }
-  // SES has the mail: from here on nothing sends it again in this run. Recording it is retried on
-  // its own; if that still fails, the claim's lease keeps other runs off it for a while, and the
-  // result says the notice went out unrecorded.
+  // SES has the mail: from here on nothing sends it again. Recording it is retried on its own; if
+  // that still fails, SES's evidence (the Send event, or the embedded store) settles it later.
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.outbox.markSent(id, owner, { messageId, subject: mail.subject }, deps.now());
@@ -156,7 +242,20 @@ async function deliver(c: Campaign, deps: NotifyDeps, kind: NoticeKind, n: Notic
   }
 }
 
-async function outcomeNotices(c: Campaign, deps: NotifyDeps): Promise<{ notices: Notice[]; note?: string }> {
+/** Why a notice could not be claimed, from its entry as it stands. */
+function unclaimed(e: OutboxEntry, deps: NotifyDeps): Delivery {
+  if (e.status === 'sent') return { status: 'already' };
+  if (e.status === 'failed') return { status: 'failed', reason: e.error ?? 'failed', permanent: true };
+  const leaseEnd = Date.parse(e.leaseUntil ?? '') || 0;
+  if (leaseEnd > deps.now().getTime()) return { status: 'in-flight', until: e.leaseUntil! };
+  return {
+    status: 'uncertain',
+    after: new Date(leaseEnd + deps.evidence.publishDelayMs).toISOString(),
+    reason: e.uncertain ?? `the run that claimed it at ${e.claimedAt ?? '?'} ended without marking it, and SES has reported nothing about it yet`,
+  };
+}
+
+async function outcomeNotices(c: Campaign, deps: Pick<NotifyDeps, 'decisions' | 'source' | 'settings'>): Promise<{ notices: Notice[]; note?: string }> {
   const current = await deps.decisions.current(c.campaignId);
   if (!current.length) return { notices: [], note: 'no final decisions yet: run the evaluation after the close' };
   // Not assessed providers get no outcome mail (RULES.md 2.1).

@@ -1,10 +1,12 @@
 import type { StoredDecision } from '../model.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
+import { OUTBOX_ACCESS, type OutboxEntry } from '../store/outbox.ts';
 
 /** What the report uses of each store: its function's IAM policy is derived from this. */
 export const REPORT_DECISIONS = uses(DECISIONS_ACCESS, ['current', 'previews']);
-export const REPORT_NEEDS = [REPORT_DECISIONS];
+export const REPORT_OUTBOX = uses(OUTBOX_ACCESS, ['entries']);
+export const REPORT_NEEDS = [REPORT_DECISIONS, REPORT_OUTBOX];
 
 /** `report --json` (OPS.md): the current final decisions, or the latest preview when none is final. */
 export interface Report {
@@ -27,10 +29,61 @@ export interface ReportRow {
   revision: number;
   decidedAt: string;
   decidedBy: string;
-  mail?: { status: string; detail?: string };
+  mail?: MailStatus;
 }
 
-export type MailStatusLookup = (campaignId: string) => Promise<Map<string, { status: string; detail?: string }>>;
+/**
+ * Where a provider's outcome mail stands (its latest notice), from the ledger and SES's events:
+ * - `sent`: SES took it; `delivered`: the receiving server accepted it; `delayed`: SES keeps trying;
+ * - `bounced` (with SES's bounce type and subtype), `complained`: it reached nobody, or the recipient
+ *   marked it as spam;
+ * - `failed`: SES refused it (or rejected it after taking it), with the reason;
+ * - `sending`: a run holds it right now; `uncertain`: a run died or SES timed out and no evidence
+ *   says yet whether it went out (notify settles it, `renewal notify` again).
+ */
+export interface MailStatus {
+  status: 'sent' | 'delivered' | 'delayed' | 'bounced' | 'complained' | 'failed' | 'sending' | 'uncertain';
+  /** When it reached that state (UTC ISO-8601). */
+  at?: string;
+  detail?: string;
+  /** `Permanent/General`, `Transient/MailboxFull`, … (bounced only). */
+  bounceType?: string;
+  /** The decision revision the notice is for. */
+  notice: number;
+  messageId?: string;
+}
+
+export type MailStatusLookup = (campaignId: string) => Promise<Map<string, MailStatus>>;
+
+/** The status of one ledger entry (see `MailStatus`); `now` tells a live claim from a dead one. */
+export function mailStatusOf(e: OutboxEntry, now: Date): MailStatus {
+  const base = { notice: e.seq, ...(e.messageId ? { messageId: e.messageId } : {}) };
+  const ids = [...new Set([...(e.messageId ? [e.messageId] : []), ...(e.messageIds ?? [])])];
+  const twice = ids.length > 1 ? ` — SES took it ${ids.length} times (${ids.join(', ')})` : '';
+  const withTwice = (m: MailStatus): MailStatus => (twice ? { ...m, detail: `${m.detail ?? ''}${twice}`.replace(/^ — /, '') } : m);
+  if (e.complaint) return withTwice({ ...base, status: 'complained', at: e.complaint.at, detail: `the recipient complained${e.complaint.type ? ` (${e.complaint.type})` : ''}` });
+  if (e.bounce) return withTwice({ ...base, status: 'bounced', at: e.bounce.at, bounceType: `${e.bounce.type}/${e.bounce.subType}`, ...(e.bounce.diagnostic ? { detail: e.bounce.diagnostic } : {}) });
+  if (e.rejected) return withTwice({ ...base, status: 'failed', at: e.rejected.at, detail: `rejected by SES: ${e.rejected.reason}` });
+  if (e.status === 'failed') return { ...base, status: 'failed', at: e.updatedAt, detail: e.error ?? 'failed' };
+  if (e.deliveredAt) return withTwice({ ...base, status: 'delivered', at: e.deliveredAt });
+  if (e.delay) return withTwice({ ...base, status: 'delayed', at: e.delay.at, detail: `${e.delay.type}${e.delay.until ? `; SES keeps trying until ${e.delay.until}` : ''}` });
+  if (e.status === 'sent') return withTwice({ ...base, status: 'sent', at: e.sentAt ?? e.sendAt ?? e.updatedAt, ...(e.settledBy === 'ses-event' ? { detail: 'recorded from SES\'s evidence after its sender stopped' } : {}) });
+  if (e.leaseUntil && Date.parse(e.leaseUntil) > now.getTime()) return { ...base, status: 'sending', at: e.claimedAt ?? e.updatedAt, detail: `claimed by a run until ${e.leaseUntil}` };
+  return { ...base, status: 'uncertain', at: e.claimedAt ?? e.updatedAt, detail: e.uncertain ?? 'its sender stopped before marking it and SES has reported nothing yet: renewal notify settles it' };
+}
+
+/** Per provider, the status of the outcome notice of its latest revision (reads the outbox ledger). */
+export function mailStatusLookup(deps: { outbox: Needs<typeof REPORT_OUTBOX> }, now: () => Date = () => new Date()): MailStatusLookup {
+  return async (campaignId) => {
+    const latest = new Map<string, OutboxEntry>();
+    for (const e of await deps.outbox.entries(campaignId, 'outcome')) {
+      const prev = latest.get(e.providerId);
+      if (!prev || e.seq > prev.seq) latest.set(e.providerId, e);
+    }
+    const at = now();
+    return new Map([...latest].map(([p, e]) => [p, mailStatusOf(e, at)]));
+  };
+}
 
 export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, campaignId: string, mailStatus?: MailStatusLookup): Promise<Report> {
   let rows = await decisions.current(campaignId);
@@ -59,7 +112,7 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
   };
 }
 
-const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus'] as const;
+const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus', 'mailAt', 'mailBounceType', 'mailDetail'] as const;
 
 /**
  * RFC 4180 CSV. A cell that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with
@@ -73,7 +126,7 @@ export function reportCsv(r: Report): string {
   };
   const lines = [CSV_COLUMNS.join(',')];
   for (const a of r.assessments) {
-    const row: Record<string, unknown> = { ...a, mailStatus: a.mail?.status };
+    const row: Record<string, unknown> = { ...a, mailStatus: a.mail?.status, mailAt: a.mail?.at, mailBounceType: a.mail?.bounceType, mailDetail: a.mail?.detail };
     lines.push(CSV_COLUMNS.map((k) => cell(row[k])).join(','));
   }
   return `${lines.join('\r\n')}\r\n`;

@@ -70,6 +70,7 @@ describe('functions', () => {
     ['evaluate', 900, 1769],
     ['notify', 900, 512],
     ['report', 60, 512],
+    ['mailEvents', 30, 512],
   ] as const)('%s: timeout %ss, memory %s MB, no reserved concurrency, its own log group', (name, timeout, memory) => {
     const f = fnOf(name).Properties;
     expect(f.Timeout).toBe(timeout);
@@ -88,6 +89,7 @@ describe('functions', () => {
     evaluate: [...POWERTOOLS, ...TABLE_VARS, 'NOTIFY_FUNCTION_NAME'],
     notify: [...POWERTOOLS, ...TABLE_VARS, ...MAIL],
     report: [...POWERTOOLS, ...TABLE_VARS],
+    mailEvents: [...POWERTOOLS, ...TABLE_VARS],
   };
 
   it.each(FUNCTION_NAMES)('%s: exactly its environment variables', (name) => {
@@ -163,7 +165,7 @@ describe('SES', () => {
       ConfigurationSetName: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] },
       EventDestination: {
         Enabled: true,
-        MatchingEventTypes: Match.arrayWith(['bounce', 'complaint']),
+        MatchingEventTypes: Match.arrayEquals(['send', 'delivery', 'bounce', 'complaint', 'reject', 'deliveryDelay']),
         SnsDestination: { TopicARN: { Ref: topicId } },
       },
     });
@@ -172,6 +174,40 @@ describe('SES', () => {
       Topics: [{ Ref: topicId }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Principal: { Service: 'ses.amazonaws.com' } })]) },
     });
+  });
+});
+
+describe('mail events', () => {
+  const topicId = Object.keys(t.findResources('AWS::SNS::Topic')).find((id) => id.startsWith('MailEventsTopic'))!;
+  const fnId = logicalId(s.stack.functions.mailEvents);
+
+  it('the mail-events function is subscribed to the SES events topic, with a dead-letter queue for what SNS cannot deliver', () => {
+    const subs = Object.values(t.findResources('AWS::SNS::Subscription')).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+    expect(subs).toEqual([
+      expect.objectContaining({
+        Protocol: 'lambda',
+        TopicArn: { Ref: topicId },
+        Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(s.stack.mailEventsDeadLetterQueue), 'Arn'] } },
+      }),
+    ]);
+    // SNS, from this topic only, may invoke it.
+    t.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] }, Principal: 'sns.amazonaws.com', SourceArn: { Ref: topicId } });
+  });
+
+  it('what still fails after Lambda\'s retries lands in the same dead-letter queue', () => {
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(s.stack.mailEventsDeadLetterQueue), 'Arn'] } } },
+    });
+  });
+
+  it('may only update outbox entries', () => {
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(logicalId(s.stack.functions.mailEvents.role!)));
+    const actions = JSON.stringify(statements);
+    expect(actions).toContain('dynamodb:UpdateItem');
+    for (const a of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'ses:SendEmail']) expect(actions).not.toContain(a);
   });
 });
 
@@ -189,8 +225,16 @@ describe('alarms', () => {
     }
   });
 
-  it('a message in either dead-letter queue raises an alarm', () => {
-    for (const q of [s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue]) {
+  it('a bounced outcome mail, a complaint, and notices notify could not settle each raise an alarm (the functions\' own metrics)', () => {
+    for (const metric of ['outcomeMailBounced', 'mailComplaint', 'mailUncertain']) {
+      const found = alarms.filter((a) => a.MetricName === metric);
+      expect(found, metric).toHaveLength(1);
+      expect(found[0]).toMatchObject({ Namespace: 'ProviderRenewal', Dimensions: [{ Name: 'service', Value: 'provider-renewal' }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+    }
+  });
+
+  it('a message in any dead-letter queue raises an alarm', () => {
+    for (const q of [s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue, s.stack.mailEventsDeadLetterQueue]) {
       const found = find('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [logicalId(q), 'QueueName'] });
       expect(found).toHaveLength(1);
       expect(found[0]).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
@@ -198,7 +242,7 @@ describe('alarms', () => {
   });
 
   it('the alarm topic gets an e-mail subscription only when alarmEmail is set', () => {
-    t.resourceCountIs('AWS::SNS::Subscription', 0);
+    expect(Object.values(t.findResources('AWS::SNS::Subscription')).filter((r) => JSON.stringify(r).includes('"email"'))).toEqual([]);
     configured.appTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(configured.stack.alarmTopic) });
   });
 });

@@ -4,7 +4,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { messageGroupOf } from '#cli/import.ts';
+import { messageGroupOf } from '#shared/events.ts';
 import { AwsTargetError, awsTarget, invokeFunction, RemoteFunctionError, sendEvents, stackOutputs } from '#cli/aws.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS } from '../../cdk/names.ts';
@@ -31,7 +31,7 @@ describe('stackOutputs / awsTarget', () => {
     cfn.on(DescribeStacksCommand, { StackName: 'ProviderRenewal-prod-App' }).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs() }] });
     const target = await awsTarget('prod', new CloudFormationClient({ region: 'ap-southeast-1' }));
     expect(target.stackName).toBe(appStackName('prod'));
-    expect(target.functions).toEqual({ intake: 'fn-intake', aggregate: 'fn-aggregate', evaluate: 'fn-evaluate', notify: 'fn-notify', report: 'fn-report' });
+    expect(target.functions).toEqual({ intake: 'fn-intake', aggregate: 'fn-aggregate', evaluate: 'fn-evaluate', notify: 'fn-notify', report: 'fn-report', mailEvents: 'fn-mailEvents' });
     expect(target.intakeQueueUrl).toBe('https://sqs.example/123/intake.fifo');
     expect(target.tables.orders).toBe('tbl-orders');
   });

@@ -4,6 +4,7 @@ import { TABLES, type TableId } from '#shared/tables.ts';
 import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
 import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import { INTAKE_NEEDS } from '#shared/usecases/intake.ts';
+import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../../cdk/names.ts';
@@ -21,6 +22,7 @@ const NEEDS: Record<FunctionName, readonly StoreUse<unknown>[]> = {
   evaluate: EVALUATE_NEEDS,
   notify: NOTIFY_NEEDS,
   report: REPORT_NEEDS,
+  mailEvents: MAIL_EVENTS_NEEDS,
 };
 
 const s = synth();
@@ -76,6 +78,7 @@ describe('function access (IAM)', () => {
         evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction'],
         notify: [...logs, ...asyncFailure, 'ses:SendEmail'],
         report: logs,
+        mailEvents: [...logs, ...asyncFailure],
       };
       expect(otherActions).toEqual(sorted(expected[fn]));
     });

@@ -17,6 +17,7 @@ const env = {
   RENEWAL_SES_PORT: '0',
   AWS_ENDPOINT_URL_DYNAMODB: '',
   AWS_ENDPOINT_URL_SES: '',
+  AWS_ENDPOINT_URL_SESV2: '',
 };
 
 function run(...args: string[]) {
@@ -125,6 +126,14 @@ describe('renewal evaluate / report', () => {
       assessments: [{ providerId: 'P1', outcome: 'retained', reasons: [], paidOrders: 1, thresholdOrders: 1, depositBalanceFen: 10_000_000 }],
     });
     expect(r.assessments[0]).not.toHaveProperty('noticeDate');
+    // The outcome mail went out with the evaluation; the report shows it per provider, the table too.
+    expect(r.assessments[0].mail).toMatchObject({ status: 'sent', notice: 1, at: expect.stringMatching(/^20\d\d-/) });
+    const tableView = run('report', '--campaign', 'renewal-2024');
+    expect(tableView.stdout).toMatch(/\bmail\b/);
+    expect(tableView.stdout).toMatch(/P1 .* sent 20\d\d-/);
+    const again = run('notify', '--campaign', 'renewal-2024');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/sent before/);
     const csv = run('report', '--campaign', 'renewal-2024', '--csv').stdout.split('\r\n');
     expect(csv[0]).toMatch(/^providerId,providerName,outcome/);
     expect(csv[1]).toMatch(/^P1,测试服务商,retained,/);

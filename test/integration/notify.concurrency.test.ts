@@ -1,4 +1,4 @@
-import { SESClient } from '@aws-sdk/client-ses';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
@@ -22,7 +22,7 @@ const ASSESSED = SEASON.filter((p) => p.regularized !== false).map((p) => p.key)
 
 /** The real SesMailer, each send held back a little so that racing runs overlap on the wire. */
 function slowSes(delayMs: number): Mailer {
-  const real = new SesMailer(new SESClient({ maxAttempts: 1 }), MAIL);
+  const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
   return { send: async (m) => (await new Promise((r) => setTimeout(r, delayMs)), real.send(m)) };
 }
 

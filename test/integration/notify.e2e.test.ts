@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mailStatusLookup } from '#cli/mail-commands.ts';
-import { buildReport } from '#shared/usecases/report.ts';
+import { buildReport, mailStatusLookup } from '#shared/usecases/report.ts';
 import { CAMPAIGN, FEEDBACK, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec, type Season, type StoredMail } from '../support/notify-fixture.ts';
 
 /**
@@ -64,6 +63,8 @@ describe('outcome mail after the final evaluation', () => {
       expect(m.destination).toEqual({ to: [s.email(key)], cc: [], bcc: [] });
       expect(m.from).toBe(MAIL.from);
       expect(m.replyTo).toEqual([MAIL.replyTo]);
+      // The notice id travels with the mail (the SES tag, and this header the embedded SES keeps).
+      expect(m.headers).toEqual([{ name: 'X-Renewal-Notice', value: `${CAMPAIGN}@outcome@1@${s.id(key)}` }]);
       if (outcome === 'retained') {
         expect(m.subject).toContain('已保留认证');
         expect(m.subject).toContain('certification retained');
@@ -134,7 +135,9 @@ describe('outcome mail after the final evaluation', () => {
     const mail = Object.fromEntries(report.assessments.map((a) => [a.providerId, a.mail]));
     for (const key of ['RET', 'ORD', 'DEP']) {
       expect(mail[s.id(key)]?.status, key).toBe('sent');
-      expect(mail[s.id(key)]?.detail).toMatch(/^sent \d{4}-\d\d-\d\dT/);
+      expect(mail[s.id(key)]?.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      // The message id SES gave for this provider's mail, read back from the embedded SES's own store.
+      expect(mail[s.id(key)]?.messageId).toBe(sent.find((m) => m.destination.to.includes(s.email(key)))!.messageId);
     }
     expect(mail[s.id('PRB')]).toBeUndefined();
     expect(mail[s.id('OUT')]).toBeUndefined();

@@ -1,10 +1,9 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { MessageRejected, SendEmailCommand, SESClient, SESServiceException, type SendEmailCommandInput, type SendEmailCommandOutput } from '@aws-sdk/client-ses';
-import { mailStatusLookup } from '#cli/mail-commands.ts';
+import { MessageRejected, SendEmailCommand, SESv2Client, SESv2ServiceException, TooManyRequestsException, type SendEmailCommandInput, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
-import { buildReport } from '#shared/usecases/report.ts';
+import { buildReport, mailStatusLookup } from '#shared/usecases/report.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec, type Season } from '../support/notify-fixture.ts';
 
 /**
@@ -26,14 +25,14 @@ const SEASON: ProviderSpec[] = [
 ];
 const KEYS = SEASON.map((p) => p.key);
 
-const clients: SESClient[] = [];
+const clients: SESv2Client[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
 });
 
-/** An SESClient under aws-sdk-client-mock, its real send kept aside to pass a command on to aws-ses-v2-local. */
+/** An SESv2Client under aws-sdk-client-mock, its real send kept aside to pass a command on to aws-ses-v2-local. */
 function mockedSes() {
-  const ses = new SESClient({ maxAttempts: 1 });
+  const ses = new SESv2Client({ maxAttempts: 1 });
   clients.push(ses);
   const real = ses.send.bind(ses) as (c: SendEmailCommand) => Promise<SendEmailCommandOutput>;
   const pass = (input: SendEmailCommandInput) => real(new SendEmailCommand(input));
@@ -44,10 +43,12 @@ function mockedSes() {
 const recipientOf = (input: SendEmailCommandInput) => input.Destination!.ToAddresses![0]!;
 
 /** SES's answers as the SDK surfaces them. */
-const throttling = (name: 'Throttling' | 'ThrottlingException') =>
-  new SESServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400, requestId: 'injected' }, message: 'Maximum sending rate exceeded.' });
+const throttling = (name: 'TooManyRequestsException' | 'ThrottlingException') =>
+  name === 'TooManyRequestsException'
+    ? new TooManyRequestsException({ $metadata: { httpStatusCode: 429, requestId: 'injected' }, message: 'Maximum sending rate exceeded.' })
+    : new SESv2ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400, requestId: 'injected' }, message: 'Maximum sending rate exceeded.' });
 const unavailable = (name: 'ServiceUnavailable' | 'Unknown') =>
-  new SESServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: 503, requestId: 'injected' }, message: 'Service Unavailable' });
+  new SESv2ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: 503, requestId: 'injected' }, message: 'Service Unavailable' });
 const rejected = () => new MessageRejected({ message: 'Email address is not verified. The following identities failed the check in region AP-SOUTHEAST-1', $metadata: { httpStatusCode: 400, requestId: 'injected' } });
 const connectionReset = () => Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
 
@@ -72,7 +73,7 @@ describe('transient SES errors are retried', () => {
       const n = (tries.get(to) ?? 0) + 1;
       tries.set(to, n);
       const i = s.addresses.indexOf(to);
-      if (n === 1) throw [throttling('Throttling'), throttling('ThrottlingException'), connectionReset()][i % 3];
+      if (n === 1) throw [throttling('TooManyRequestsException'), throttling('ThrottlingException'), connectionReset()][i % 3];
       if (n === 2) throw unavailable(i % 2 ? 'ServiceUnavailable' : 'Unknown');
       return pass(input);
     });
@@ -89,21 +90,20 @@ describe('transient SES errors are retried', () => {
     for (const k of KEYS) expect(status[s.id(k)]?.status).toBe('sent');
   });
 
-  it('the same, answered on the wire: SES\'s XML Throttling (400) and a bare 503 go through the SDK\'s own deserializer', async () => {
+  it('the same, answered on the wire: SES\'s JSON TooManyRequestsException (429) and a bare 503 go through the SDK\'s own deserializer', async () => {
     const s = await stack.season(SEASON);
-    const ses = new SESClient({ maxAttempts: 1 });
+    const ses = new SESv2Client({ maxAttempts: 1 });
     clients.push(ses);
     const tries = new Map<string, number>();
     ses.middlewareStack.add(
       (next) => async (args) => {
         const body = String((args.request as { body?: unknown }).body ?? '');
-        const to = new URLSearchParams(body).get('Destination.ToAddresses.member.1') ?? '';
+        const to = (JSON.parse(body) as SendEmailCommandInput).Destination?.ToAddresses?.[0] ?? '';
         const n = (tries.get(to) ?? 0) + 1;
         tries.set(to, n);
         const answer = (statusCode: number, contentType: string, text: string) =>
           ({ response: { statusCode, headers: { 'content-type': contentType, 'x-amzn-requestid': 'injected' }, body: Readable.from([Buffer.from(text)]) }, output: undefined as never }) as never;
-        if (n === 1)
-          return answer(400, 'text/xml', '<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>injected</RequestId></ErrorResponse>');
+        if (n === 1) return answer(429, 'application/json', JSON.stringify({ __type: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.' }));
         if (n === 2) return answer(503, 'text/html', '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');
         return next(args);
       },
@@ -121,21 +121,21 @@ describe('transient SES errors are retried', () => {
     const { mock, pass, mailer } = mockedSes();
     const always = new Set([s.email('B'), s.email('D')]);
     mock.on(SendEmailCommand).callsFake(async (input: SendEmailCommandInput) => {
-      if (always.has(recipientOf(input))) throw throttling('Throttling');
+      if (always.has(recipientOf(input))) throw throttling('TooManyRequestsException');
       return pass(input);
     });
     const { sleep } = fastSleep();
     const r = await s.notify({ kind: 'outcome' }, { mailer, sleep, maxAttempts: 3 });
     expect(r).toMatchObject({ due: 5, sent: 3, alreadySent: 0, inFlight: 0 });
     expect(r.failed).toEqual([
-      { providerId: s.id('B'), seq: 1, reason: expect.stringMatching(/^Throttling: Maximum sending rate exceeded\..*after 3 attempts/), permanent: false },
-      { providerId: s.id('D'), seq: 1, reason: expect.stringMatching(/^Throttling: .*after 3 attempts/), permanent: false },
+      { providerId: s.id('B'), seq: 1, reason: expect.stringMatching(/^TooManyRequestsException: Maximum sending rate exceeded\..*after 3 attempts/), permanent: false },
+      { providerId: s.id('D'), seq: 1, reason: expect.stringMatching(/^TooManyRequestsException: .*after 3 attempts/), permanent: false },
     ]);
     expect(mock.commandCalls(SendEmailCommand).filter((c) => always.has(recipientOf(c.args[0].input)))).toHaveLength(6);
     let mails = await s.mail();
     expect(countByRecipient(mails)).toEqual({ [s.email('A')]: 1, [s.email('C')]: 1, [s.email('E')]: 1 });
     let status = await mailStatus(s);
-    expect(status[s.id('B')]).toMatchObject({ status: 'failed', detail: expect.stringContaining('Throttling') });
+    expect(status[s.id('B')]).toMatchObject({ status: 'failed', detail: expect.stringContaining('TooManyRequestsException') });
     expect(status[s.id('A')]?.status).toBe('sent');
 
     // SES recovers: the next run (the real SesMailer) sends exactly what is missing.
@@ -164,7 +164,7 @@ describe('permanent failures are recorded and block nobody else', () => {
     expect(countByRecipient(await s.mail())).toEqual(Object.fromEntries(KEYS.filter((k) => k !== 'C').map((k) => [s.email(k), 1])));
 
     const status = await mailStatus(s);
-    expect(status[s.id('C')]).toEqual({ status: 'failed', detail: r.failed[0]!.reason });
+    expect(status[s.id('C')]).toMatchObject({ status: 'failed', detail: r.failed[0]!.reason, notice: 1 });
     for (const k of KEYS.filter((x) => x !== 'C')) expect(status[s.id(k)]?.status, k).toBe('sent');
 
     // A later run with a healthy SES does not try it again: it stays failed, with the same reason.
@@ -186,7 +186,7 @@ describe('permanent failures are recorded and block nobody else', () => {
       expect(await s.deps.decisions.addRevision({ ...model, providerId, providerName: `Bad ${providerId}`, email })).toBe(true);
     }
     const calls: string[] = [];
-    const real = new SesMailer(new SESClient({ maxAttempts: 1 }), MAIL);
+    const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
     const spy: Mailer = { send: (m) => (calls.push(m.to), real.send(m)) };
 
     const r = await s.notify({ kind: 'outcome' }, { mailer: spy });

@@ -1,4 +1,4 @@
-import { SESClient } from '@aws-sdk/client-ses';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
@@ -61,7 +61,7 @@ describe('pacing', () => {
       const keys = Array.from({ length: n }, (_, i) => `P${i}`);
       const s = await stack.season(keys.map((key, i) => ({ key, orders: december(i % 2 ? 1 : 4), depositFen: FULL_DEPOSIT_FEN })));
       const clock = new FakeClock();
-      const real = new SesMailer(new SESClient({ maxAttempts: 1 }), MAIL);
+      const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
       const stamps: number[] = [];
       const mailer: Mailer = { send: (m) => (stamps.push(clock.stamp()), real.send(m)) };
 
@@ -70,6 +70,7 @@ describe('pacing', () => {
         {
           ...s.deps,
           mailer,
+          evidence: s.evidence,
           settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: EXIT_REFUND_PROCEDURE },
           ratePerSecond: rate,
           now: clock.now,

@@ -16,12 +16,14 @@ import type { StoreAccess, TableAccess } from '#shared/store/access.ts';
 import { AGGREGATES_ACCESS, AggregateStore } from '#shared/store/aggregates.ts';
 import { DECISIONS_ACCESS, DecisionStore } from '#shared/store/decisions.ts';
 import { INGEST_ACCESS, IngestStore } from '#shared/store/ingest.ts';
-import { OUTBOX_ACCESS, OutboxStore } from '#shared/store/outbox.ts';
+import { NOTICE_TAG, noticeTag, OUTBOX_ACCESS, OutboxStore } from '#shared/store/outbox.ts';
+import type { SesEvent } from '#shared/ses-events.ts';
+import { recordMailEvent } from '#shared/usecases/mail-events.ts';
 import { SOURCE_ACCESS, SourceStore } from '#shared/store/source.ts';
 import type { TableId } from '#shared/tables.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
-import { notify } from '#shared/usecases/notify.ts';
+import { notify, publishedEvents } from '#shared/usecases/notify.ts';
 import { buildReport } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { generateSeason } from '#cli/season.ts';
@@ -108,8 +110,9 @@ beforeAll(async () => {
   // Mail, both kinds, through a mailer that sends nothing (this test is about DynamoDB).
   const mailer: Mailer = { send: async () => ({ messageId: 'm' }) };
   const settings = { feedbackMailbox: c.feedbackMailbox, exitRefundProcedure: 'x' };
-  await notify(c, { ...s, mailer, now: clock, ratePerSecond: 1000, settings, sleep: async () => {} }, { kind: 'outcome' });
-  await notify(c, { ...s, mailer, now: clock, ratePerSecond: 1000, settings, sleep: async () => {} }, { kind: 'progress', asOf: '2024-01-15T10:00:00+08:00', thresholdOrders: 20 });
+  const mailDeps = { ...s, mailer, now: clock, ratePerSecond: 1000, settings, sleep: async () => {}, evidence: publishedEvents(0) };
+  await notify(c, mailDeps, { kind: 'outcome' });
+  await notify(c, mailDeps, { kind: 'progress', asOf: '2024-01-15T10:00:00+08:00', thresholdOrders: 20 });
   await buildReport(s.decisions, c.campaignId);
 
   // What the flows above do not reach.
@@ -118,11 +121,21 @@ beforeAll(async () => {
   await s.decisions.revisions(c.campaignId, final.assessments[0]!.providerId);
   await s.decisions.makeCurrent(final.assessments[0]!);
   await s.aggregates.providerTotals(c.campaignId);
+  // A heartbeat beats only in a run longer than its period: renew a lock by hand.
+  await s.aggregates.acquireLock(c.campaignId, 'owner-x', new Date(), 60_000);
+  await s.aggregates.renewLock(c.campaignId, 'owner-x', new Date(), 60_000);
+  await s.aggregates.releaseLock(c.campaignId, 'owner-x');
   await s.outbox.entries(c.campaignId, 'outcome');
   const failing = { campaignId: c.campaignId, kind: 'outcome' as const, providerId: 'PX', seq: 1, to: 'px@example.com' };
   await s.outbox.claim(failing, 'owner-a', new Date(), 60_000);
   await s.outbox.claim(failing, 'owner-b', new Date(), 60_000); // held: reads the entry
   await s.outbox.markFailed(failing, 'owner-a', 'test', true, new Date());
+  const other = { ...failing, providerId: 'PY' };
+  await s.outbox.claim(other, 'owner-c', new Date(), 60_000);
+  await s.outbox.renewClaim(other, 'owner-c', new Date(), 60_000);
+  await s.outbox.get(other);
+  await s.outbox.markUncertain(other, 'owner-c', 'test', new Date());
+  await recordMailEvent(s.outbox, { eventType: 'Send', mail: { messageId: 'm-py', timestamp: new Date().toISOString(), tags: { [NOTICE_TAG]: [noticeTag(other)] } } } as unknown as SesEvent, new Date());
 }, 120_000);
 
 const key = (x: { action: string; table: string; index?: string }) => `${x.action} ${x.table}${x.index ? `/index/${x.index}` : ''}`;

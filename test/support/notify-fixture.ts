@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { feedRecords, toRecords } from '#cli/import.ts';
+import { embeddedSesEvidence } from '#cli/local-mail-evidence.ts';
 import type { MailConfig, TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
@@ -23,6 +24,8 @@ export const FEEDBACK = 'douyinpartner@bytedance.com';
 /** The notify configuration of these tests: a quick pace, no display name, replies to the feedback mailbox. */
 export const MAIL: MailConfig = { from: 'renewal@test.example', replyTo: FEEDBACK, ratePerSecond: 200 };
 
+/** A mail as aws-ses-v2-local keeps it (GET /store). */
+
 export interface ProviderSpec {
   /** Short name, unique within the season; the provider id and address are made from it and the token. */
   key: string;
@@ -36,7 +39,6 @@ export interface ProviderSpec {
   inScope?: boolean;
 }
 
-/** A mail as aws-ses-v2-local keeps it (GET /store). */
 export interface StoredMail {
   messageId: string;
   from: string;
@@ -44,6 +46,7 @@ export interface StoredMail {
   destination: { to: string[]; cc: string[]; bcc: string[] };
   subject: string;
   body: { html?: string; text?: string };
+  headers?: { name: string; value: string }[];
   at: number;
 }
 
@@ -118,8 +121,10 @@ export async function notifyStack() {
 
     type NotifyDeps = Parameters<typeof makeNotify>[0];
     /** The notify handler over this season's stores; `extra` adds a mailer, sleep, maxAttempts. */
+    // As on the embedded stack (the CLI): SES's evidence is what aws-ses-v2-local holds.
+    const evidence = embeddedSesEvidence({ endpoint: sesEndpoint, outbox: deps.outbox });
     const notify = (payload: object, extra: Partial<NotifyDeps> = {}, config: MailConfig = MAIL): Promise<NotifyResult> =>
-      makeNotify({ ...deps, ...extra }, config)({ campaignId: CAMPAIGN, ...payload });
+      makeNotify({ ...deps, evidence, ...extra }, config)({ campaignId: CAMPAIGN, ...payload });
 
     const addresses = specs.map((p) => email(p.key));
     return {
@@ -134,6 +139,7 @@ export async function notifyStack() {
       ordersOf,
       evaluate,
       notify,
+      evidence,
       /** Mail sent so far to this season's providers. */
       mail: () => mailTo(addresses),
       mailOf: (key: string) => mailTo([email(key)]),

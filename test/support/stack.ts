@@ -16,6 +16,7 @@ export async function useTestStack(): Promise<{ tables: TableNames; db: ReturnTy
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb,
     AWS_ENDPOINT_URL_SES: ses,
+    AWS_ENDPOINT_URL_SESV2: ses,
     AWS_REGION: 'ap-southeast-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

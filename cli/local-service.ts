@@ -1,0 +1,57 @@
+/**
+ * One service of the embedded stack, run as its own detached process by `renewal local up`:
+ *   node --import tsx cli/local-service.ts <service> <port> <token> <dataDir>
+ * It serves the service on 127.0.0.1:<port> and answers `GET /renewal-local/identity` with
+ * `{service, token, dataDir, pid}`, so `local status`, `local up` and every command recognise their
+ * own stack by the token in `.local/stack.json`, never by a port that merely answers.
+ *
+ * Each service is a factory returning the request listener of its server; a new service is a new
+ * entry in SERVICES (and in cli/local-stack.ts's list).
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+import { IDENTITY_PATH } from './local-identity.ts';
+
+/** The request listener of a server built but not listening (its own listen is not used). */
+const listenerOf = (server: Server) => server.listeners('request')[0] as RequestListener;
+
+const SERVICES: Record<string, (dataDir: string) => Promise<RequestListener>> = {
+  // dynalite: the DynamoDB API over LevelDB under <dataDir>/dynamodb.
+  dynamodb: async (dataDir) => {
+    const dynalite = require('dynalite') as (opts: object) => Server;
+    return listenerOf(dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+  },
+  // aws-ses-v2-local: the SES API and its mail viewer (mails in memory). It only builds its express
+  // app inside its start function, which listens: let it listen on a throwaway port, take the app, close.
+  ses: async () => {
+    const start = (await import('aws-ses-v2-local')).default as unknown as (c: object) => Promise<Server>;
+    const throwaway = await start({ host: '127.0.0.1', port: 0 });
+    const listener = listenerOf(throwaway);
+    await new Promise((r) => throwaway.close(r));
+    return listener;
+  },
+};
+
+const [service, port, token, dataDir] = process.argv.slice(2) as [string, string, string, string];
+const make = SERVICES[service];
+if (!make || !/^\d+$/.test(port ?? '') || !token || !dataDir) {
+  process.stderr.write(`usage: local-service.ts <${Object.keys(SERVICES).join('|')}> <port> <token> <dataDir>\n`);
+  process.exit(2);
+}
+const inner = await make(dataDir);
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === IDENTITY_PATH) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ service, token, dataDir, pid: process.pid }));
+    return;
+  }
+  inner(req, res);
+});
+server.on('error', (err) => {
+  process.stderr.write(`${service}: ${(err as Error).message}\n`);
+  process.exit(1);
+});
+server.listen(Number(port), '127.0.0.1', () => process.stderr.write(`${service} listening on 127.0.0.1:${port} (pid ${process.pid})\n`));

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { uses, type Needs } from '../store/access.ts';
+import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
+
+/** What the run lock uses of the aggregates store. */
+export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'renewLock', 'releaseLock', 'lockHolder']);
+
+/**
+ * The aggregation's run lock, held with a short lease that a heartbeat renews while the run works:
+ * a run that dies (SIGKILL, a Lambda timeout) blocks the next one for at most one lease, about a
+ * minute, while a long healthy run is never taken over. The lock's item and its conditional writes
+ * live in the aggregates store (`acquireLock`, `renewLock`, `releaseLock`, `lockHolder`).
+ */
+
+/** How long the lock holds without a heartbeat: the most a dead run blocks the next one. */
+export const RUN_LOCK_LEASE_MS = 60_000;
+/** How often a live run renews it: four beats per lease, so one slow write does not lose it. */
+export const RUN_LOCK_HEARTBEAT_MS = 15_000;
+
+/** Another run holds the lock: nothing was done. The CLI exits 75 (EX_TEMPFAIL) on it. */
+export class LockBusyError extends Error {
+  override name = 'LockBusyError';
+  constructor(
+    readonly holder: LockHolder | undefined,
+    what = 'aggregation',
+  ) {
+    super(`the ${what} lock is held by ${describeHolder(holder)}; nothing was done: run it again after that`);
+  }
+}
+
+/** The heartbeat found the lock taken: this run's lease had run out (it stalled), another run has it. */
+export class LockLostError extends Error {
+  override name = 'LockLostError';
+}
+
+export function describeHolder(h: LockHolder | undefined): string {
+  if (!h) return 'another run (it has just released it)';
+  return `${h.holder ?? `run ${h.owner}`} until ${h.leaseUntil}${h.heartbeatAt ? ` (last heartbeat ${h.heartbeatAt})` : ''}`;
+}
+
+export interface RunLockOptions {
+  now: () => Date;
+  /** Who takes it, as another run will be told. */
+  holder?: string;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  /** Runs `beat` every `ms` until the returned stop is called (default: an unref'd setInterval). */
+  every?: (ms: number, beat: () => void) => () => void;
+}
+
+export interface RunLock {
+  /** Throws LockLostError when a heartbeat found the lock taken: call before each write that must be ours. */
+  check(): void;
+  release(): Promise<void>;
+}
+
+const interval = (ms: number, beat: () => void) => {
+  const t = setInterval(beat, ms);
+  t.unref();
+  return () => clearInterval(t);
+};
+
+/** Takes the lock and starts its heartbeat, or says who holds it. */
+export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, o: RunLockOptions): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
+  const owner = randomUUID();
+  const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
+  if (!(await store.acquireLock(campaignId, owner, o.now(), leaseMs, o.holder))) return { ok: false, holder: await store.lockHolder(campaignId) };
+  let lost = false;
+  let beating: Promise<void> = Promise.resolve();
+  const stop = (o.every ?? interval)(o.heartbeatMs ?? RUN_LOCK_HEARTBEAT_MS, () => {
+    beating = beating.then(async () => {
+      if (lost) return;
+      try {
+        if (!(await store.renewLock(campaignId, owner, o.now(), leaseMs))) lost = true;
+      } catch {
+        // A failed renewal is tried again at the next beat; the lease leaves room for three misses.
+      }
+    });
+  });
+  return {
+    ok: true,
+    lock: {
+      check() {
+        if (lost) throw new LockLostError(`the aggregation lock of ${campaignId} was taken over while this run stalled past its lease; this run stopped before writing`);
+      },
+      async release() {
+        stop();
+        await beating;
+        await store.releaseLock(campaignId, owner);
+      },
+    },
+  };
+}

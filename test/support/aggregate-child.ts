@@ -1,0 +1,44 @@
+/**
+ * An aggregation run in a process of its own, for the lock tests: it takes the lock, starts working
+ * and stops at its first read of orders, prints `HOLDING <pid>` and waits there to be SIGKILLed, its
+ * heartbeat still beating. Configured by the environment (the parent's test stack, plus):
+ *   CHILD_TABLES      JSON table names of the season
+ *   CHILD_LEASE_MS, CHILD_HEARTBEAT_MS  the lock's lease and heartbeat (default: production's)
+ */
+import { tableEnv, type TableNames } from '#shared/config.ts';
+
+const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
+Object.assign(process.env, tableEnv(tables));
+const [{ stores }, { aggregate }, { getCampaign }, { RUN_LOCK_HEARTBEAT_MS }] = await Promise.all([
+  import('#shared/deps.ts'),
+  import('#shared/usecases/aggregate.ts'),
+  import('#shared/rules/campaign.ts'),
+  import('#shared/usecases/run-lock.ts'),
+]);
+
+const heartbeatMs = Number(process.env.CHILD_HEARTBEAT_MS || RUN_LOCK_HEARTBEAT_MS);
+const deps = stores(tables);
+// The source store, stopped at its first read of orders: the run holds the lock and is mid-work.
+const source = new Proxy(deps.source, {
+  get(target, prop, receiver) {
+    if (prop !== 'ordersOfStore') return Reflect.get(target, prop, receiver);
+    return () => {
+      process.stdout.write(`HOLDING ${process.pid}\n`);
+      return new Promise(() => {}); // until the parent's SIGKILL; the heartbeat's interval keeps us alive
+    };
+  },
+});
+await aggregate(
+  getCampaign('renewal-2024')!,
+  {
+    ...deps,
+    source,
+    now: () => new Date(),
+    holder: `aggregate-child pid ${process.pid}`,
+    every: (_ms, beat) => {
+      const t = setInterval(beat, heartbeatMs); // kept referenced: the process lives on its heartbeat
+      return () => clearInterval(t);
+    },
+  },
+  { ...(process.env.CHILD_LEASE_MS ? { leaseMs: Number(process.env.CHILD_LEASE_MS) } : {}) },
+);
