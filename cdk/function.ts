@@ -5,6 +5,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Code, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
 
@@ -174,6 +175,17 @@ export class RenewalFunction extends NodejsFunction {
   useFunction(fn: IFunction, envVar: string): this {
     this.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
     this.addEnvironment(envVar, fn.functionName);
+    return this;
+  }
+
+  /**
+   * Grants exactly `actions` on the objects of `bucket` (`<bucket arn>/*`: object keys are made at run
+   * time, e.g. one prefix per notice version) and sets `envVar` to the bucket's name.
+   */
+  useBucket(bucket: IBucket, envVar: string, actions: readonly ('GetObject' | 'PutObject')[]): this {
+    if (actions.length === 0) throw new Error(`${this.node.path}: useBucket with no actions`);
+    this.addToRolePolicy(new PolicyStatement({ actions: actions.map((a) => `s3:${a}`), resources: [bucket.arnForObjects('*')] }));
+    this.addEnvironment(envVar, bucket.bucketName);
     return this;
   }
 

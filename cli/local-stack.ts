@@ -2,21 +2,29 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import { DEMO_SEASON } from './season.ts';
 
 /**
- * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`) and aws-ses-v2-local
- * (SES API and mail viewer), each a detached background process whose pid and port are kept in
- * `.local/stack.json`, so every later command finds them.
+ * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
+ * (SES API and mail viewer) and s3rver (S3 API, files under `.local/s3`: the public delisting notice),
+ * each a detached background process whose pid and port are kept in `.local/stack.json`, so every
+ * later command finds them.
  */
 const require = createRequire(import.meta.url);
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.RENEWAL_LOCAL_DIR) : join(PROJECT_ROOT, '.local');
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
+/** The embedded stack's notice bucket; s3rver creates it at start. */
+export const LOCAL_NOTICE_BUCKET = 'renewal-notice';
+/** s3rver checks only that a signature's access key is one it knows: this is its built-in one. */
+const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 interface ServiceState {
   pid: number;
@@ -25,6 +33,7 @@ interface ServiceState {
 interface StackState {
   dynamodb: ServiceState;
   ses: ServiceState;
+  s3: ServiceState;
 }
 
 export interface StackStatus {
@@ -32,6 +41,10 @@ export interface StackStatus {
   dynamodb?: string;
   ses?: string;
   viewer?: string;
+  /** The S3 endpoint (AWS_ENDPOINT_URL_S3). */
+  s3?: string;
+  /** Where the public delisting notice of the default campaign is (once `renewal publish` or the demo wrote it). */
+  notice?: string;
 }
 
 function readState(): StackState | undefined {
@@ -64,15 +77,19 @@ async function responds(url: string): Promise<boolean> {
 function urls(state: StackState) {
   const dynamodb = `http://127.0.0.1:${state.dynamodb.port}`;
   const ses = `http://127.0.0.1:${state.ses.port}`;
-  return { dynamodb, ses, viewer: `${ses}/` };
+  const s3 = `http://127.0.0.1:${state.s3.port}`;
+  return { dynamodb, ses, viewer: `${ses}/`, s3, notice: noticePageUrl(noticeBaseUrl(s3), RENEWAL_2024.campaignId, 'latest') };
 }
+
+/** The public base URL of the local notice bucket: path-style, straight from s3rver. */
+const noticeBaseUrl = (s3: string) => `${s3}/${LOCAL_NOTICE_BUCKET}`;
 
 export async function localStatus(): Promise<StackStatus> {
   const state = readState();
-  if (!state) return { running: false };
+  if (!state?.s3) return { running: false }; // (a stack.json from before s3rver: restarted by local up)
   const u = urls(state);
   const running =
-    alive(state.dynamodb.pid) && alive(state.ses.pid) && (await responds(u.dynamodb)) && (await responds(`${u.ses}/health-check`));
+    alive(state.dynamodb.pid) && alive(state.ses.pid) && alive(state.s3.pid) && (await responds(u.dynamodb)) && (await responds(`${u.ses}/health-check`)) && (await responds(u.s3));
   return running ? { running, ...u } : { running: false };
 }
 
@@ -124,19 +141,27 @@ export async function localUp(): Promise<StackStatus> {
   mkdirSync(join(LOCAL_DIR, 'dynamodb'), { recursive: true });
   const dynPort = await freePort(Number(process.env.RENEWAL_DYNAMODB_PORT ?? 18567));
   const sesPort = await freePort(Number(process.env.RENEWAL_SES_PORT ?? 18005));
+  const s3Port = await freePort(Number(process.env.RENEWAL_S3_PORT ?? 18569));
+  mkdirSync(join(LOCAL_DIR, 's3'), { recursive: true });
   const dynaliteCli = require.resolve('dynalite/cli.js');
   const sesCli = require.resolve('aws-ses-v2-local/dist/cli.js');
+  const s3Cli = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
   const state: StackState = {
     dynamodb: {
       port: dynPort,
       pid: startDetached('dynalite', [dynaliteCli, '--host', '127.0.0.1', '--port', String(dynPort), '--path', join(LOCAL_DIR, 'dynamodb'), '--createTableMs', '0', '--deleteTableMs', '0', '--updateTableMs', '0']),
     },
     ses: { port: sesPort, pid: startDetached('ses', [sesCli, '--host', '127.0.0.1', '--port', String(sesPort)]) },
+    s3: {
+      port: s3Port,
+      pid: startDetached('s3', [s3Cli, '--directory', join(LOCAL_DIR, 's3'), '--address', '127.0.0.1', '--port', String(s3Port), '--silent', '--no-vhost-buckets', '--configure-bucket', LOCAL_NOTICE_BUCKET]),
+    },
   };
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
   const u = urls(state);
   await waitFor(u.dynamodb, 'dynalite');
   await waitFor(`${u.ses}/health-check`, 'aws-ses-v2-local');
+  await waitFor(u.s3, 's3rver');
   await createLocalTables(u.dynamodb);
   return { running: true, ...u };
 }
@@ -187,6 +212,8 @@ export async function useLocalStack(log: (msg: string) => void = () => {}): Prom
   Object.assign(process.env, localEnv(status), tableEnv(localTables()));
   // dynalite's indexes are current the moment a write returns: a short re-read window is enough.
   process.env.AGGREGATION_OVERLAP_SECONDS ??= '5';
+  // The embedded stack is configured as ops configure a deployment for the demo season it plays.
+  process.env.THRESHOLD_ORDERS ??= String(DEMO_SEASON.thresholdOrders);
   return status;
 }
 
@@ -194,8 +221,12 @@ export function localEnv(status: StackStatus): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: status.dynamodb!,
     AWS_ENDPOINT_URL_SES: status.ses!,
+    AWS_ENDPOINT_URL_S3: status.s3!,
     AWS_REGION: process.env.AWS_REGION ?? 'ap-southeast-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    // Fixed, whatever the shell holds: the embedded services never need real credentials, and s3rver
+    // accepts only its own key.
+    ...LOCAL_S3_CREDENTIALS,
+    NOTICE_BUCKET: LOCAL_NOTICE_BUCKET,
+    NOTICE_BASE_URL: noticeBaseUrl(status.s3!),
   };
 }

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
+import type { PublishResult } from '#shared/usecases/publish.ts';
 import { formatFen } from '#shared/mail/format.ts';
 import { Progress, table } from './output.ts';
 import { useLocalStack } from './local-stack.ts';
@@ -33,19 +34,24 @@ export function phaseProgress(quiet = false) {
 
 export async function localFunctions(io: Io) {
   await useLocalStack(io.info);
-  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }] = await Promise.all([
+  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }, { makePublish, noticeBucket }] = await Promise.all([
     import('#shared/deps.ts'),
     import('#shared/config.ts'),
     import('#functions/aggregate.ts'),
     import('#functions/evaluate.ts'),
+    import('#functions/publish.ts'),
   ]);
   const deps = stores(tableNamesFromEnv());
   const progress = phaseProgress(io.quiet);
+  const bucket = noticeBucket();
   return {
     deps,
+    bucket,
     aggregate: makeAggregate({ ...deps, progress }),
-    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>) =>
-      makeEvaluate({ ...deps, progress, ...(requestOutcomeMail ? { requestOutcomeMail } : {}) }),
+    /** The evaluation, handing the outcome mail and the notice's publication to in-process functions. */
+    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>, requestPublication?: (campaignId: string) => Promise<void>) =>
+      makeEvaluate({ ...deps, progress, ...(requestOutcomeMail ? { requestOutcomeMail } : {}), ...(requestPublication ? { requestPublication } : {}) }),
+    publish: makePublish({ decisions: deps.decisions, bucket }),
   };
 }
 
@@ -67,6 +73,18 @@ export function aggregateSummary(r: AggregateResult): string {
 }
 
 const OUTCOME_ORDER = { revoked: 0, retained: 1, not_assessed: 2 } as const;
+
+/** One line on the public notice after a publication. */
+export function publishSummary(r: PublishResult): string {
+  const what: Record<PublishResult['status'], string> = {
+    published: `published version ${r.version}: ${r.providers} delisted provider(s)${r.corrections ? `, ${r.corrections} correction(s)` : ''}`,
+    unchanged: `unchanged: version ${r.version} already lists these ${r.providers} provider(s); nothing written`,
+    completed: `version ${r.version} finished (its files had not been written)`,
+    not_yet: `not yet: the notice is first published at ${r.publishFrom}; nothing written`,
+    no_final_decisions: 'no final decisions yet: nothing to publish',
+  };
+  return `public delisting notice: ${what[r.status]}\nnotice: ${r.url}`;
+}
 
 export function evaluationSummary(r: EvaluateResult): string {
   const banner =

@@ -31,6 +31,10 @@ const EXPECTED: Record<FunctionName, Partial<Record<TableId, Access>>> = {
     decisions: { table: ['Query', 'GetItem'] },
     outbox: { table: ['Query'] },
   },
+  // The current decisions and the notice ledger (DecisionStore.current, latestNotice, addNoticeVersion, markNoticeWritten).
+  publish: {
+    decisions: { table: ['Query', 'PutItem', 'UpdateItem'] },
+  },
 };
 
 const s = synth();
@@ -89,9 +93,10 @@ describe('function access (IAM)', () => {
       const expected: Record<FunctionName, string[]> = {
         intake: [...logs, 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
         aggregate: [...logs, ...asyncFailure],
-        evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction'],
+        evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction', 'lambda:InvokeFunction'],
         notify: [...logs, ...asyncFailure, 'ses:SendEmail', 'ses:SendRawEmail'],
         report: logs,
+        publish: [...logs, ...asyncFailure, 's3:PutObject'],
       };
       expect(otherActions).toEqual(sorted(expected[fn]));
     });
@@ -108,10 +113,20 @@ describe('function access (IAM)', () => {
     expect(sqs.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.intakeQueue), 'Arn'] }]);
   });
 
-  it('evaluate may invoke the notify function and nothing else (no versions, no aliases)', () => {
+  it('evaluate may invoke the notify and publish functions and nothing else (no versions, no aliases)', () => {
     const invoke = statementsOf('evaluate').filter((st) => actionsOf(st).includes('lambda:InvokeFunction'));
-    expect(invoke).toHaveLength(1);
-    expect(invoke[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] });
+    expect(invoke.map((st) => st.Resource)).toEqual([
+      { 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] },
+      { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] },
+    ]);
+  });
+
+  it('publish may only put objects into the notice bucket; no other function touches S3', () => {
+    const s3 = statementsOf('publish').filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    expect(s3).toHaveLength(1);
+    expect(actionsOf(s3[0]!)).toEqual(['s3:PutObject']);
+    expect(s3[0]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(s.stack.noticeBucket), 'Arn'] }, '/*']] });
+    for (const fn of FUNCTION_NAMES.filter((f) => f !== 'publish')) expect(statementsOf(fn).flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
   });
 
   it('notify may send mail only as the sender identity, through the configuration set', () => {
