@@ -16,8 +16,10 @@ export const PAGE_CSS = `
 :root{color-scheme:light;--ink:#1f2329;--muted:#5c6370;--line:#d9dce1;--soft:#f5f6f8;--accent:#b4232a;--good:#1a7f37;--warn:#9a6700;--info:#0b5cad}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;background:#fff;color:var(--ink);font:16px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;overflow-wrap:anywhere}
+body{margin:0;background:#fff;color:var(--ink);font:16px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;overflow-wrap:break-word}
 main{max-width:62rem;margin:0 auto;padding:1.25rem 1rem 2.5rem}
+main.wide{max-width:90rem}
+td.name,td.mail,.note,.risk-list li{overflow-wrap:anywhere}
 header.masthead{border-bottom:3px solid var(--accent);padding-bottom:.75rem;margin-bottom:1.25rem}
 .kicker{margin:0;color:var(--muted);font-size:.875rem;letter-spacing:.02em}
 h1{font-size:1.625rem;line-height:1.3;margin:.25rem 0 .5rem}
@@ -34,8 +36,9 @@ a{color:var(--info)}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.9375rem}
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{border-bottom:1px solid var(--line);padding:.5rem .5rem;text-align:left;vertical-align:top}
-thead th{background:var(--soft);font-weight:600;white-space:nowrap}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+thead th{background:var(--soft);font-weight:600;vertical-align:bottom}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
 td.date{white-space:nowrap;font-variant-numeric:tabular-nums}
 code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.875em}
 .tag{display:inline-block;padding:0 .4rem;margin:0 .25rem .125rem 0;border-radius:3px;border:1px solid currentColor;font-size:.8125rem;line-height:1.5}
@@ -43,6 +46,7 @@ code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono
 .tag.good{color:var(--good)}
 .tag.warn{color:var(--warn)}
 .tag.muted{color:var(--muted)}
+.tag.outcome{white-space:nowrap}
 .lang-en{margin-top:2.5rem;padding-top:1rem;border-top:2px dashed var(--line)}
 .note{color:var(--muted);font-size:.875rem}
 footer{margin-top:2.5rem;padding-top:.75rem;border-top:1px solid var(--line);color:var(--muted);font-size:.8125rem}
@@ -65,6 +69,7 @@ ol.versions{padding-left:1.25rem}
   table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
   table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
   table.cards tr{border:1px solid var(--line);border-radius:4px;margin:0 0 .75rem;padding:.25rem .5rem}
+  table.cards td,table.cards td *{overflow-wrap:anywhere}
   table.cards td{position:relative;border:0;padding:.25rem 0 .25rem 8rem;min-height:1.75rem;text-align:left;white-space:normal}
   table.cards td::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7.5rem;color:var(--muted);font-size:.8125rem;line-height:1.4}
   td.num,td.date{white-space:normal}
@@ -77,6 +82,10 @@ ol.versions{padding-left:1.25rem}
   .box,.tile{break-inside:avoid}
   tr{break-inside:avoid}
   thead{display:table-header-group}
+  table.report-list{font-size:8pt}
+  table.report-list th,table.report-list td{padding:.25rem .2rem;overflow-wrap:anywhere}
+  .tag.outcome{white-space:normal}
+  svg.bar{min-width:2.5rem}
   h2,h3{break-after:avoid}
   .no-print{display:none}
 }

@@ -65,7 +65,7 @@ export function renderReportPage(p: ReportPageInput): string {
   const projections = !r.final && asOf ? new Map(rows.flatMap((a) => { const x = projection(a, asOf, c); return x ? [[a.providerId, x] as const] : []; })) : new Map<string, Projection>();
   const atRisk = rows.filter((a) => { const x = projections.get(a.providerId); return x && (x.ordersAtRisk || x.depositAtRisk); });
   const title = `${r.final ? '续牌考核结果' : '续牌考核预览'} · ${r.campaignId} / ${r.final ? 'Final decisions' : 'Preview'}`;
-  const body = html`<main>
+  const body = html`<main class="wide">
 <header class="masthead">
 <p class="kicker">provider-renewal · 运营报告 Ops report · 仅供内部使用 Internal, not published</p>
 <h1>${title}</h1>
@@ -122,7 +122,7 @@ function providerTable(rows: readonly ReportRow[], projections: Map<string, Proj
 ${rows.map((a) => {
   const x = projections.get(a.providerId);
   const met = a.paidOrders !== undefined && a.thresholdOrders !== undefined && a.paidOrders >= a.thresholdOrders;
-  return html`<tr data-provider-id="${a.providerId}" data-outcome="${a.outcome}"><td class="id" data-label="${H.id}">${a.providerId}</td><td class="name" data-label="${H.name}">${headerSafe(a.providerName) || a.providerId}</td><td data-label="${H.outcome}"><span class="tag ${OUTCOME[a.outcome].tone}">${OUTCOME[a.outcome].zh} ${OUTCOME[a.outcome].en}</span></td><td class="num orders" data-label="${H.orders}">${a.paidOrders !== undefined ? formatCount(a.paidOrders) : '—'}</td><td class="num threshold" data-label="${H.threshold}">${a.thresholdOrders !== undefined ? formatCount(a.thresholdOrders) : '—'}</td><td data-label="${H.bar}">${
+  return html`<tr data-provider-id="${a.providerId}" data-outcome="${a.outcome}"><td class="id" data-label="${H.id}">${a.providerId}</td><td class="name" data-label="${H.name}">${headerSafe(a.providerName) || a.providerId}</td><td data-label="${H.outcome}"><span class="tag outcome ${OUTCOME[a.outcome].tone}">${OUTCOME[a.outcome].zh} ${OUTCOME[a.outcome].en}</span></td><td class="num orders" data-label="${H.orders}">${a.paidOrders !== undefined ? formatCount(a.paidOrders) : '—'}</td><td class="num threshold" data-label="${H.threshold}">${a.thresholdOrders !== undefined ? formatCount(a.thresholdOrders) : '—'}</td><td data-label="${H.bar}">${
     a.paidOrders !== undefined && a.thresholdOrders
       ? svgBar({ value: a.paidOrders, max: Math.max(a.thresholdOrders * 1.5, Math.min(a.paidOrders, a.thresholdOrders * 3)), mark: a.thresholdOrders, tone: met ? 'good' : 'bad', label: `${a.paidOrders} / ${a.thresholdOrders}` })
       : '—'
