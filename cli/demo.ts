@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { thresholdFromEnv } from '#shared/config.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
@@ -29,7 +30,7 @@ interface DemoIO {
 export async function runDemo(io: DemoIO): Promise<void> {
   const t0 = Date.now();
   // Ops set the threshold for the season before the evaluation (RULES.md 2.2.1); one set by hand wins.
-  const configuredThreshold = process.env.THRESHOLD_ORDERS;
+  const configuredThreshold = thresholdFromEnv();
   const status = await localUp();
   io.info(`embedded stack: dynamodb ${status.dynamodb}, ses ${status.ses}`);
   const { useLocalStack } = await import('./local-stack.ts');
@@ -37,8 +38,10 @@ export async function runDemo(io: DemoIO): Promise<void> {
 
   io.info(`generating the demo season (seed ${io.seed}): ${io.providers} providers, ${io.orders} orders`);
   const season = generateSeason({ providers: io.providers, orders: io.orders, seed: io.seed });
-  process.env.THRESHOLD_ORDERS = configuredThreshold || String(season.thresholdOrders);
-  io.info(`threshold: ${process.env.THRESHOLD_ORDERS} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ', the demo season\'s'})`);
+  const thresholdOrders = configuredThreshold ?? season.thresholdOrders;
+  // What the evaluation and the mail read, as on a deployment (shared/config.ts).
+  process.env.THRESHOLD_ORDERS = String(thresholdOrders);
+  io.info(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ', the demo season\'s'})`);
   mkdirSync(LOCAL_DIR, { recursive: true });
   const file = join(LOCAL_DIR, 'demo-season.ndjson');
   writeFileSync(file, `${season.lines.join('\n')}\n`);
@@ -128,7 +131,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
     io.printJson({
       imported,
       aggregations,
-      thresholdOrders: Number(process.env.THRESHOLD_ORDERS),
+      thresholdOrders,
       evaluation: { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated },
       mail: { outcome: mail, progress },
       notice: { version: notice.version, providers: listed.length, matchesDecisions: noticeMatches, url: notice.url ?? status.notice, publication },
@@ -139,7 +142,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
     });
   } else {
     const { notifySummary } = await import('./mail-commands.ts');
-    io.print(`threshold: ${process.env.THRESHOLD_ORDERS} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY 100,000)\n`);
+    io.print(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY 100,000)\n`);
     io.print(evaluationSummary(result));
     const { seasonChart, publishSummary } = await import('./season-commands.ts');
     const { periodWindow } = await import('#shared/rules/campaign.ts');

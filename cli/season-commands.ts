@@ -4,6 +4,7 @@ import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
 import { formatFen } from '#shared/mail/format.ts';
+import { weeksOf } from '#shared/rules/campaign.ts';
 import { Progress, table } from './output.ts';
 import { useLocalStack } from './local-stack.ts';
 
@@ -141,11 +142,10 @@ function truncate(s: string, n: number): string {
  * period's first day, as in the progress mail), all providers together, as horizontal bars.
  */
 export function seasonChart(days: readonly string[], byDay: Record<string, number>, width = 40): string {
-  const weeks: { label: string; n: number }[] = [];
-  for (let i = 0; i < days.length; i += 7) {
-    const slice = days.slice(i, i + 7);
-    weeks.push({ label: `week ${String(weeks.length + 1).padStart(2)}  ${slice[0]} ~ ${slice.at(-1)}`, n: slice.reduce((a, d) => a + (byDay[d] ?? 0), 0) });
-  }
+  const weeks = weeksOf(days).map((w) => ({
+    label: `week ${String(w.number).padStart(2)}  ${w.days[0]} ~ ${w.days.at(-1)}`,
+    n: w.days.reduce((a, d) => a + (byDay[d] ?? 0), 0),
+  }));
   const max = Math.max(1, ...weeks.map((w) => w.n));
   const total = weeks.reduce((a, w) => a + w.n, 0);
   const lines = weeks.map((w) => `${w.label}  ${'█'.repeat(Math.round((w.n / max) * width)).padEnd(width, ' ')}  ${w.n.toLocaleString('en-US')}`);

@@ -111,8 +111,11 @@ function fen(value: number | undefined, field: string): number {
   return value;
 }
 
-/** The name as one line of text, for the subject and the bodies alike; the id stands in for a blank name. */
-function displayName(name: string, providerId: string): string {
+/**
+ * The name as one line of text, for the subject and the bodies alike (and the public notice and the
+ * report page); the id stands in for a blank name.
+ */
+export function displayName(name: string, providerId: string): string {
   return headerSafe(name) || headerSafe(providerId);
 }
 

@@ -13,8 +13,8 @@ import type { Campaign } from '../rules/campaign.ts';
 import type { Reason } from '../rules/rules.ts';
 import { localDate, parseInstant } from '../rules/time.ts';
 import { csv } from '../csv.ts';
-import { headerSafe, html, type SafeHtml } from '../mail/format.ts';
-import { REASON_LABEL, RENEWAL_RULES_EN, RENEWAL_RULES_ZH } from '../mail/templates.ts';
+import { html, type SafeHtml } from '../mail/format.ts';
+import { displayName, REASON_LABEL, RENEWAL_RULES_EN, RENEWAL_RULES_ZH } from '../mail/templates.ts';
 import { renderPage } from '../pages/page.ts';
 
 /** One delisted provider, as the public sees it. */
@@ -72,10 +72,8 @@ export function noticeEntries(decisions: readonly StoredDecision[]): NoticeEntry
     .sort((a, b) => (a.providerId < b.providerId ? -1 : a.providerId > b.providerId ? 1 : 0));
 }
 
-/** The name as the notice prints it: one line of text (it is escaped again wherever it is markup). */
-export function publicName(name: string, providerId: string): string {
-  return headerSafe(name) || providerId;
-}
+/** The name as the notice prints it: one line of text, as in the mail (escaped again wherever it is markup). */
+export const publicName = displayName;
 
 const same = (a: NoticeEntry, b: NoticeEntry) =>
   a.name === b.name && a.noticeDate === b.noticeDate && a.reapplyFrom === b.reapplyFrom && a.reasons.join() === b.reasons.join();

@@ -3,9 +3,9 @@
  * the terminal report shows, self-contained like the public notice (shared/pages/page.ts), for ops
  * only (never published). Pure: no I/O, no clock.
  */
-import { formatCount, formatFen, headerSafe, html, type SafeHtml } from '../mail/format.ts';
-import { REASON_LABEL } from '../mail/templates.ts';
-import { periodWindow, type Campaign } from '../rules/campaign.ts';
+import { formatCount, formatFen, html, type SafeHtml } from '../mail/format.ts';
+import { displayName, REASON_LABEL } from '../mail/templates.ts';
+import { periodWindow, weeksOf, type Campaign } from '../rules/campaign.ts';
 import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
 import type { Report, ReportRow } from '../usecases/report.ts';
 import { renderPage, svgBar } from './page.ts';
@@ -122,7 +122,7 @@ function providerTable(rows: readonly ReportRow[], projections: Map<string, Proj
 ${rows.map((a) => {
   const x = projections.get(a.providerId);
   const met = a.paidOrders !== undefined && a.thresholdOrders !== undefined && a.paidOrders >= a.thresholdOrders;
-  return html`<tr data-provider-id="${a.providerId}" data-outcome="${a.outcome}"><td class="id" data-label="${H.id}">${a.providerId}</td><td class="name" data-label="${H.name}">${headerSafe(a.providerName) || a.providerId}</td><td data-label="${H.outcome}"><span class="tag outcome ${OUTCOME[a.outcome].tone}">${OUTCOME[a.outcome].zh} ${OUTCOME[a.outcome].en}</span></td><td class="num orders" data-label="${H.orders}">${a.paidOrders !== undefined ? formatCount(a.paidOrders) : '—'}</td><td class="num threshold" data-label="${H.threshold}">${a.thresholdOrders !== undefined ? formatCount(a.thresholdOrders) : '—'}</td><td data-label="${H.bar}">${
+  return html`<tr data-provider-id="${a.providerId}" data-outcome="${a.outcome}"><td class="id" data-label="${H.id}">${a.providerId}</td><td class="name" data-label="${H.name}">${displayName(a.providerName, a.providerId)}</td><td data-label="${H.outcome}"><span class="tag outcome ${OUTCOME[a.outcome].tone}">${OUTCOME[a.outcome].zh} ${OUTCOME[a.outcome].en}</span></td><td class="num orders" data-label="${H.orders}">${a.paidOrders !== undefined ? formatCount(a.paidOrders) : '—'}</td><td class="num threshold" data-label="${H.threshold}">${a.thresholdOrders !== undefined ? formatCount(a.thresholdOrders) : '—'}</td><td data-label="${H.bar}">${
     a.paidOrders !== undefined && a.thresholdOrders
       ? svgBar({ value: a.paidOrders, max: Math.max(a.thresholdOrders * 1.5, Math.min(a.paidOrders, a.thresholdOrders * 3)), mark: a.thresholdOrders, tone: met ? 'good' : 'bad', label: `${a.paidOrders} / ${a.thresholdOrders}` })
       : '—'
@@ -140,19 +140,14 @@ function riskSection(atRisk: readonly ReportRow[], projections: Map<string, Proj
 ${sorted.length
   ? html`<ul class="risk-list">${sorted.map((a) => {
       const x = projections.get(a.providerId)!;
-      return html`<li data-provider-id="${a.providerId}"><span class="id">${a.providerId}</span> ${headerSafe(a.providerName) || a.providerId}：${x.ordersAtRisk ? html`预计 projected ${formatCount(x.projectedOrders)} / ${formatCount(a.thresholdOrders ?? 0)}` : ''}${x.ordersAtRisk && x.depositAtRisk ? '；' : ''}${x.depositAtRisk ? html`保证金 deposit ${formatFen(a.depositBalanceFen ?? 0)} / ${formatFen(c.depositRequiredFen)}` : ''}</li>`;
+      return html`<li data-provider-id="${a.providerId}"><span class="id">${a.providerId}</span> ${displayName(a.providerName, a.providerId)}：${x.ordersAtRisk ? html`预计 projected ${formatCount(x.projectedOrders)} / ${formatCount(a.thresholdOrders ?? 0)}` : ''}${x.ordersAtRisk && x.depositAtRisk ? '；' : ''}${x.depositAtRisk ? html`保证金 deposit ${formatFen(a.depositBalanceFen ?? 0)} / ${formatFen(c.depositRequiredFen)}` : ''}</li>`;
     })}</ul>`
   : html`<p>无 None.</p>`}
 </div>`;
 }
 
 function weeklyChart(byDay: Record<string, number>, c: Campaign): SafeHtml {
-  const days = periodWindow(c).days;
-  const weeks: { n: number; from: string; to: string; orders: number }[] = [];
-  for (let i = 0; i < days.length; i += 7) {
-    const slice = days.slice(i, i + 7);
-    weeks.push({ n: weeks.length + 1, from: slice[0]!, to: slice.at(-1)!, orders: slice.reduce((s, d) => s + (byDay[d] ?? 0), 0) });
-  }
+  const weeks = weeksOf(periodWindow(c).days).map((w) => ({ n: w.number, from: w.days[0]!, to: w.days.at(-1)!, orders: w.days.reduce((s, d) => s + (byDay[d] ?? 0), 0) }));
   const max = Math.max(1, ...weeks.map((w) => w.orders));
   const total = weeks.reduce((s, w) => s + w.orders, 0);
   return html`<p>全部服务商合计 All providers: <b>${formatCount(total)}</b></p>

@@ -127,3 +127,16 @@ export function noticePublicationMs(c: Campaign): number {
   if (!m) throw new RangeError(`noticeTime must be 'HH:MM', got '${c.noticeTime}'`);
   return localMidnightUtc(c.noticeDate, c.utcOffsetMinutes) + (Number(m[1]) * 60 + Number(m[2])) * 60_000;
 }
+
+/** A week of the season: 7 days from the period's first day (the last may be shorter), numbered from 1. */
+export interface SeasonWeek {
+  number: number;
+  days: readonly string[];
+}
+
+/** The season's days in weeks of 7 from its first day, as the progress mail and the reports count them. */
+export function weeksOf(days: readonly string[]): SeasonWeek[] {
+  const weeks: SeasonWeek[] = [];
+  for (let i = 0; i < days.length; i += 7) weeks.push({ number: weeks.length + 1, days: days.slice(i, i + 7) });
+  return weeks;
+}
