@@ -118,7 +118,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
 
   // The notice as the public reads it must list exactly the revoked providers.
   const { readPublishedNotice } = await import('./notice-commands.ts');
-  const notice = await readPublishedNotice(RENEWAL_2024.campaignId, { info: io.info });
+  const { notice } = await readPublishedNotice(RENEWAL_2024.campaignId, { info: io.info });
   const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId);
   const listed = notice.providers.map((p) => p.providerId);
   const noticeMatches = revoked.length === listed.length && revoked.every((id, i) => id === listed[i]);

@@ -313,9 +313,9 @@ program
     if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
     const { readPublishedNotice, noticeSummary } = await import('./notice-commands.ts');
     const aws = await remote();
-    const n = await readPublishedNotice(o.campaign, aws ? { outputs: aws.outputs } : { info });
-    if (o.json) printJson(n);
-    else print(noticeSummary(n));
+    const { notice, url } = await readPublishedNotice(o.campaign, aws ? { outputs: aws.outputs } : { info });
+    if (o.json) printJson(notice);
+    else print(noticeSummary(notice, url));
   });
 
 program

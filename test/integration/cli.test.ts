@@ -122,7 +122,8 @@ describe('renewal notice (before anything is published)', () => {
   it('prints version 0 and no providers, as OPS.md says', () => {
     const r = run('notice', '--json');
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ campaignId: 'renewal-2024', version: 0, providers: [] });
+    expect(r.json()).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
+    expect(run('notice').stdout).toMatch(/not published yet[\s\S]*renewal-notice\/renewal-2024\/latest\/index.html/);
   });
 });
 

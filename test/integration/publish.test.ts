@@ -238,3 +238,18 @@ describe('the evaluation hands the notice over only when a final revision change
     expect(await s.evaluate({ campaignId: CAMPAIGN, thresholdOrders: 5, asOf: '2024-01-01T00:00:00Z' })).toMatchObject({ mode: 'preview', publicationRequested: false });
   });
 });
+
+describe('renewal notice --aws reads the notice through its public address', () => {
+  it('the published notice.json; version 0 where the CDN answers 403 or 404 for a missing key', async () => {
+    const { readPublishedNotice } = await import('#cli/notice-commands.ts');
+    const t = await setup([decision('P1', 'revoked')]);
+    const r = await publish(RENEWAL_2024, t.deps());
+    // s3rver's bucket URL stands in for the CloudFront base URL (NoticeBaseUrl).
+    const read = await readPublishedNotice('renewal-2024', { outputs: { NoticeBaseUrl: t.baseUrl } });
+    expect(read.url).toBe(r.url);
+    expect(read.notice).toMatchObject({ campaignId: 'renewal-2024', version: 1, url: r.url, providers: [{ providerId: 'P1' }] });
+    const empty = await freshNoticeBucket();
+    expect((await readPublishedNotice('renewal-2024', { outputs: { NoticeBaseUrl: empty.baseUrl } })).notice).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
+    await expect(readPublishedNotice('renewal-2024', { outputs: {} })).rejects.toThrow(/NoticeBaseUrl/);
+  });
+});
