@@ -19,7 +19,7 @@ html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:#fff;color:var(--ink);font:16px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Zen Hei",sans-serif;overflow-wrap:break-word}
 main{max-width:62rem;margin:0 auto;padding:1.25rem 1rem 2.5rem}
 main.wide{max-width:90rem}
-td.name,td.mail,.note,.risk-list li{overflow-wrap:anywhere}
+td.name,.risk-list li{overflow-wrap:anywhere}
 header.masthead{border-bottom:3px solid var(--accent);padding-bottom:.75rem;margin-bottom:1.25rem}
 .kicker{margin:0;color:var(--muted);font-size:.875rem;letter-spacing:.02em}
 h1{font-size:1.625rem;line-height:1.3;margin:.25rem 0 .5rem}

@@ -169,7 +169,7 @@ describe('renewal evaluate / report', () => {
     expect(text.stdout).toContain('version 2');
     expect(text.stdout).toContain('reinstated');
     expect(text.stdout).toContain(status.notice);
-  });
+  }, 240_000); // nine CLI processes, each loading the SDK: slow on a busy 2-core machine
 
   it('report --html writes a self-contained page of the decisions', () => {
     const file = join(dir, 'out', 'report.html');
