@@ -20,6 +20,11 @@ body{margin:0;background:#fff;color:var(--ink);font:16px/1.6 system-ui,-apple-sy
 main{max-width:62rem;margin:0 auto;padding:1.25rem 1rem 2.5rem}
 main.wide{max-width:90rem}
 td.name,.risk-list li{overflow-wrap:anywhere}
+td.name{min-width:9rem}
+td.reasons{min-width:8rem}
+td.mail{min-width:12rem}
+.note{overflow-wrap:anywhere}
+.table-scroll{overflow-x:auto}
 header.masthead{border-bottom:3px solid var(--accent);padding-bottom:.75rem;margin-bottom:1.25rem}
 .kicker{margin:0;color:var(--muted);font-size:.875rem;letter-spacing:.02em}
 h1{font-size:1.625rem;line-height:1.3;margin:.25rem 0 .5rem}
@@ -48,7 +53,7 @@ code,.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono
 .tag.muted{color:var(--muted)}
 .tag.outcome{white-space:nowrap}
 .lang-en{margin-top:2.5rem;padding-top:1rem;border-top:2px dashed var(--line)}
-.note{color:var(--muted);font-size:.875rem}
+.note{color:var(--muted);font-size:.8125rem}
 footer{margin-top:2.5rem;padding-top:.75rem;border-top:1px solid var(--line);color:var(--muted);font-size:.8125rem}
 .tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.75rem;margin:1rem 0}
 .tile{border:1px solid var(--line);border-radius:4px;padding:.5rem .75rem}
@@ -70,6 +75,7 @@ ol.versions{padding-left:1.25rem}
   table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
   table.cards tr{border:1px solid var(--line);border-radius:4px;margin:0 0 .75rem;padding:.25rem .5rem}
   table.cards td,table.cards td *{overflow-wrap:anywhere}
+  table.cards td.name,table.cards td.reasons,table.cards td.mail{min-width:0}
   table.cards td{position:relative;border:0;padding:.25rem 0 .25rem 8rem;min-height:1.75rem;text-align:left;white-space:normal}
   table.cards td::before{content:attr(data-label);position:absolute;left:0;top:.3rem;width:7.5rem;color:var(--muted);font-size:.8125rem;line-height:1.4}
   td.num,td.date{white-space:normal}
@@ -82,6 +88,8 @@ ol.versions{padding-left:1.25rem}
   .box,.tile{break-inside:avoid}
   tr{break-inside:avoid}
   thead{display:table-header-group}
+  .table-scroll{overflow:visible}
+  td.name,td.reasons,td.mail{min-width:0}
   table.report-list{font-size:8pt}
   table.report-list th,table.report-list td{padding:.25rem .2rem;overflow-wrap:anywhere}
   .tag.outcome{white-space:normal}

@@ -115,7 +115,8 @@ function providerTable(rows: readonly ReportRow[], projections: Map<string, Proj
     rev: '修订 Rev.',
     mail: '邮件 Mail',
   };
-  return html`<table class="cards report-list">
+  // Wide: on a screen between a phone and a desktop it scrolls sideways in its own region.
+  return html`<div class="table-scroll" role="region" aria-label="服务商 Providers" tabindex="0"><table class="cards report-list">
 <caption class="visually-hidden">服务商 Providers</caption>
 <thead><tr><th scope="col">${H.id}</th><th scope="col">${H.name}</th><th scope="col">${H.outcome}</th><th scope="col" class="num">${H.orders}</th><th scope="col" class="num">${H.threshold}</th><th scope="col">${H.bar}</th>${preview ? html`<th scope="col" class="num">${H.projected}</th>` : ''}<th scope="col" class="num">${H.deposit}</th><th scope="col">${H.reasons}</th><th scope="col" class="num">${H.rev}</th><th scope="col">${H.mail}</th></tr></thead>
 <tbody>
@@ -129,7 +130,7 @@ ${rows.map((a) => {
   }</td>${preview ? html`<td class="num projected" data-label="${H.projected}">${x ? html`${formatCount(x.projectedOrders)}${x.ordersAtRisk ? html` <span class="tag warn">风险 at risk</span>` : ''}` : '—'}</td>` : ''}<td class="num deposit" data-label="${H.deposit}">${a.depositBalanceFen !== undefined ? formatFen(a.depositBalanceFen) : '—'}</td><td class="reasons" data-label="${H.reasons}">${a.reasons.length ? reasons(a.reasons) : '—'}</td><td class="num rev" data-label="${H.rev}">${a.revision || '—'}</td><td class="mail" data-label="${H.mail}">${a.mail ? html`${a.mail.status}${a.mail.detail ? html`<br><span class="note">${a.mail.detail}</span>` : ''}` : '—'}</td></tr>
 `;
 })}</tbody>
-</table>`;
+</table></div>`;
 }
 
 function riskSection(atRisk: readonly ReportRow[], projections: Map<string, Projection>, c: Campaign): SafeHtml {
