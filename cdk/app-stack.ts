@@ -10,6 +10,7 @@ import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import { INTAKE_NEEDS } from '#shared/usecases/intake.ts';
 import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
+import { PUBLISH_NEEDS } from '#shared/usecases/publish.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
 import { EventSourceMapping, type DestinationConfig, type IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -32,7 +33,23 @@ import {
   QueueEncryption,
   type IQueue,
 } from 'aws-cdk-lib/aws-sqs';
+import {
+  AllowedMethods,
+  CachePolicy,
+  Distribution,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
+  HttpVersion,
+  PriceClass,
+  ResponseHeadersPolicy,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { PAGE_CSP_HEADER } from '#shared/pages/page.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
@@ -85,8 +102,10 @@ class SendOnlyQueueDestination implements IDestination {
 }
 
 /**
- * The stateless stack: the functions, the intake FIFO queue, the season's schedules, SES and the
- * alarms. Everything here can be deleted and redeployed; the data lives in the DataStack.
+ * The stateless stack: the functions, the intake FIFO queue, the season's schedules, SES, the public
+ * notice's site, the dashboard and the alarms. Everything here can be deleted and redeployed; the data
+ * lives in the DataStack (the notice bucket is retained, and its content is re-derivable from the
+ * notice ledger in the decisions table).
  */
 export class AppStack extends Stack {
   readonly functions: Record<FunctionName, RenewalFunction>;
@@ -96,6 +115,8 @@ export class AppStack extends Stack {
   readonly mailEventsDeadLetterQueue: Queue;
   readonly mailEventsTopic: Topic;
   readonly alarmTopic: Topic;
+  readonly noticeBucket: Bucket;
+  readonly noticeDistribution: Distribution;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { description: `Provider renewal (${props.config.stage}): functions, intake queue, schedules, mail, alarms`, ...props });
@@ -268,10 +289,60 @@ export class AppStack extends Stack {
     }).useStores(tables, MAIL_EVENTS_NEEDS);
     mailEventsTopic.addSubscription(new LambdaSubscription(mailEvents, { deadLetterQueue: this.mailEventsDeadLetterQueue }));
 
+    // ---- The public delisting notice (摘牌公示) ---------------------------------------------------
+    // A private bucket (versioned, encrypted, public access blocked), read by the public only through
+    // CloudFront with origin access control. The response headers carry the pages' own
+    // Content-Security-Policy (shared/pages/page.ts) plus what only a header can say.
+    this.noticeBucket = new Bucket(this, 'NoticeBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // A public record: deleting the stack leaves it (and every version) in place.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const noticeHeaders = new ResponseHeadersPolicy(this, 'NoticeResponseHeaders', {
+      comment: `Provider renewal (${config.stage}): the delisting notice's security headers`,
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: PAGE_CSP_HEADER, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+      },
+    });
+    this.noticeDistribution = new Distribution(this, 'NoticeDistribution', {
+      comment: `Provider renewal (${config.stage}): public delisting notice`,
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(this.noticeBucket),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+        // Honours the objects' Cache-Control: a year for a version, 60 s for latest/.
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: noticeHeaders,
+      },
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      // Readers are in mainland China and around it: the price class that includes Asian edges.
+      priceClass: PriceClass.PRICE_CLASS_200,
+    });
+    const noticeBaseUrl = `https://${this.noticeDistribution.distributionDomainName}`;
+
+    const publish = new RenewalFunction(this, 'PublishFunction', {
+      ...common,
+      entry: 'publish',
+      description: 'Publishes the public delisting notice: the next version when the list of revoked providers changed',
+      timeout: Duration.minutes(2),
+    })
+      .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
+    publish.addEnvironment('NOTICE_BASE_URL', noticeBaseUrl);
+    publish.addEnvironment('FEEDBACK_MAILBOX', config.feedbackMailbox);
+    evaluate.useFunction(publish, 'PUBLISH_FUNCTION_NAME');
+
     if (config.thresholdOrders !== undefined) {
       for (const fn of [evaluate, notify]) fn.addEnvironment('THRESHOLD_ORDERS', String(config.thresholdOrders));
     }
-    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents };
+    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents, publish };
     for (const fn of Object.values(this.functions)) fn.nameOtherTables(tables);
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
@@ -280,14 +351,15 @@ export class AppStack extends Stack {
     aggregate.configureAsyncInvoke({ onFailure, retryAttempts: 1, maxEventAge: Duration.minutes(15) });
     evaluate.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
     notify.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
-    for (const fn of [aggregate, evaluate, notify]) {
+    publish.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
+    for (const fn of [aggregate, evaluate, notify, publish]) {
       fn.acknowledgeGrant('sqs:SendMessage', 'Lambda sends a failed asynchronous invocation to the schedule dead-letter queue, with this role, only after every retry failed: a season that goes well never does');
     }
     mailEvents.configureAsyncInvoke({ onFailure: new SendOnlyQueueDestination(this.mailEventsDeadLetterQueue), retryAttempts: 2, maxEventAge: Duration.hours(6) });
     mailEvents.acknowledgeGrant('sqs:SendMessage', 'Lambda sends SES events it could not record, with this role, to the mail-events dead-letter queue only after every retry failed');
 
     // ---- Schedules ----------------------------------------------------------------------------
-    if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify }, props.now ?? new Date());
+    if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify, publish }, props.now ?? new Date());
 
     // ---- Alarms -------------------------------------------------------------------------------
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: `Provider renewal (${config.stage}) alarms`, enforceSSL: true });
@@ -336,6 +408,12 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.mailEventsTopicArn, { value: mailEventsTopic.topicArn });
     new CfnOutput(this, OUTPUTS.sesConfigurationSetName, { value: configurationSet.configurationSetName });
     new CfnOutput(this, OUTPUTS.senderIdentity, { value: identityName, description: 'SES identity to verify before mail can be sent' });
+    new CfnOutput(this, OUTPUTS.noticeBucketName, { value: this.noticeBucket.bucketName, description: 'Bucket of the public delisting notice (private; read through CloudFront)' });
+    new CfnOutput(this, OUTPUTS.noticeBaseUrl, { value: noticeBaseUrl, description: 'Public base URL of the delisting notice (CloudFront)' });
+    new CfnOutput(this, OUTPUTS.noticeUrl, {
+      value: noticePageUrl(noticeBaseUrl, RENEWAL_2024.campaignId, 'latest'),
+      description: `The public delisting notice of ${RENEWAL_2024.campaignId}: always its newest version`,
+    });
   }
 
   /**
@@ -407,11 +485,12 @@ export class AppStack extends Stack {
   }
 
   /**
-   * The season: aggregation every 15 minutes, the one-time period-end evaluation, and the weekly
-   * progress mail. Each has a role that may invoke only its own function, a retry policy and the
+   * The season: aggregation every 15 minutes, the one-time period-end evaluation, the weekly
+   * progress mail and the one-time publication of the delisting notice. Each has a role that may
+   * invoke only its own function, a retry policy and the
    * schedule dead-letter queue.
    */
-  private addSeasonSchedules(config: DeployConfig, fns: { aggregate: IFunction; evaluate: IFunction; notify: IFunction }, now: Date) {
+  private addSeasonSchedules(config: DeployConfig, fns: { aggregate: IFunction; evaluate: IFunction; notify: IFunction; publish: IFunction }, now: Date) {
     const season = seasonSchedule();
     const group = new ScheduleGroup(this, 'ScheduleGroup', {
       scheduleGroupName: `provider-renewal-${config.stage}`,
@@ -462,8 +541,16 @@ export class AppStack extends Stack {
       end: season.progress.end,
       target: target('ProgressMailScheduleRole', fns.notify, { campaignId: season.campaignId, kind: 'progress' }, 185, Duration.hours(24)),
     });
+    // The delisting notice, once, on the notice date in office hours, well after the evaluation;
+    // later corrections are published by the evaluation itself (PUBLISH_FUNCTION_NAME).
+    const notice = new Schedule(this, 'NoticeSchedule', {
+      scheduleGroup: group,
+      description: `Public delisting notice of ${season.campaignId}, once, on the notice date at ${season.notice.wallClock.slice(11, 16)} China time`,
+      schedule: ScheduleExpression.expression(`at(${season.notice.wallClock})`, zone),
+      target: target('NoticeScheduleRole', fns.publish, { campaignId: season.campaignId }, 185, Duration.hours(24)),
+    });
     // The group is named, not referenced: make the order explicit.
-    for (const schedule of [aggregation, evaluation, progress]) schedule.node.addDependency(group);
+    for (const schedule of [aggregation, evaluation, progress, notice]) schedule.node.addDependency(group);
 
     if (now.getTime() > season.aggregation.start.getTime()) {
       Annotations.of(group).addWarningV2(

@@ -5,9 +5,10 @@ import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib
 import { Architecture, Code, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/metric-names.ts';
-import { accessOf, type DynamoAction, type StoreUse } from '#shared/store/access.ts';
+import { accessOf, bucketEnvVar, type BucketId, type DynamoAction, type StoreUse } from '#shared/store/access.ts';
 import { ACKNOWLEDGED_GRANTS_KEY } from './names.ts';
 import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
 
@@ -123,8 +124,9 @@ export class RenewalFunction extends NodejsFunction {
    * `TABLE_<ID>` for every table used. The use case's declared needs are the only source of a
    * function's DynamoDB access, so the policy cannot drift from the code.
    */
-  useStores(tables: Record<TableId, ITable>, needs: readonly StoreUse<unknown>[]): this {
-    for (const a of accessOf(needs)) {
+  useStores(tables: Record<TableId, ITable>, needs: readonly StoreUse<unknown>[], buckets: Partial<Record<BucketId, IBucket>> = {}): this {
+    const access = accessOf(needs);
+    for (const a of access.tables) {
       const table = tables[a.table];
       if (a.index !== undefined) {
         const defined = TABLES[a.table].indexes.map((i) => i.name);
@@ -139,6 +141,13 @@ export class RenewalFunction extends NodejsFunction {
         this.usedTables.add(a.table);
         this.addEnvironment(tableEnvVar(a.table), table.tableName);
       }
+    }
+    for (const a of access.buckets) {
+      const bucket = buckets[a.bucket];
+      if (!bucket) throw new Error(`${this.node.path}: its stores use the ${a.bucket} bucket, which was not given`);
+      // Object keys are made at run time (one prefix per notice version), so the grant is on `<bucket>/*`.
+      this.addToRolePolicy(new PolicyStatement({ actions: a.actions.map((x) => `s3:${x}`), resources: [bucket.arnForObjects('*')] }));
+      this.addEnvironment(bucketEnvVar(a.bucket), bucket.bucketName);
     }
     return this;
   }

@@ -3,7 +3,7 @@
  * the reason it is accepted (cdk-nag v3: `Validations.of(construct).acknowledge`). Anything not listed
  * here fails `cdk synth` and test/infra/nag.test.ts.
  */
-import { Validations } from 'aws-cdk-lib';
+import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { AppStack } from './app-stack.ts';
 import type { DeployConfig } from './config.ts';
@@ -30,6 +30,49 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
       reason:
         'This queue IS a dead-letter queue: the RedrivePolicy of the SNS subscription of the mail-events function and the ' +
         'OnFailure destination of its asynchronous invocations. cdk-nag only recognises a DLQ named in another queue\'s RedrivePolicy.',
+    },
+    {
+      construct: app.noticeBucket,
+      id: 'AwsSolutions-S1',
+      reason:
+        'The notice bucket holds public pages written only by the publish function; what was published when is recorded in ' +
+        'the notice ledger (decisions table) and in the bucket\'s object versions. Server access logs would record only ' +
+        'CloudFront\'s own reads, and would need a second bucket that nothing reads.',
+    },
+    {
+      construct: app.noticeDistribution,
+      id: 'AwsSolutions-CFR1',
+      reason:
+        'The delisting notice is public by rule (RULES.md clause 3: 摘牌公示): anyone anywhere may read it, so there is no ' +
+        'country to restrict.',
+    },
+    {
+      construct: app.noticeDistribution,
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'Static, read-only content (GET and HEAD of a few small objects, no forms, no query handling, no origin compute): a ' +
+        'WAF web ACL would add cost and nothing to protect; CloudFront absorbs volume itself.',
+    },
+    {
+      construct: app.noticeDistribution,
+      id: 'AwsSolutions-CFR3',
+      reason:
+        'Who reads a public notice is no part of any rule or audit of this system (and would be personal data to keep); the ' +
+        'audit trail of what was published is the notice ledger. Enable standard logging per deployment if ever needed.',
+    },
+    {
+      construct: app.noticeDistribution,
+      id: 'AwsSolutions-CFR4',
+      reason:
+        'The distribution uses the default *.cloudfront.net certificate, with which CloudFront fixes the viewer TLS policy ' +
+        '(minimumProtocolVersion applies only to a custom certificate); HTTP is redirected to HTTPS and HSTS is sent.',
+    },
+    {
+      construct: app.functions.publish.role!,
+      id: `AwsSolutions-IAM5[Resource::<${app.getLogicalId(app.noticeBucket.node.defaultChild as CfnElement)}.Arn>/*]`,
+      reason:
+        's3:PutObject (only) on the objects of the notice bucket: each publication writes keys made at run time, one prefix ' +
+        'per notice version (shared/store/notice-bucket.ts), so they cannot be listed in the policy; no other bucket.',
     },
   ];
   for (const fn of Object.values(app.functions)) {

@@ -12,13 +12,13 @@ export function dataStackName(stage: string): string {
   return `${APP_NAME}-${stage}-Data`;
 }
 
-/** The stateless stack (functions, queues, schedules, SES, alarms): `ProviderRenewal-<stage>-App`. */
+/** The stateless stack (functions, queues, schedules, SES, notice site, alarms): `ProviderRenewal-<stage>-App`. */
 export function appStackName(stage: string): string {
   return `${APP_NAME}-${stage}-App`;
 }
 
 /** The functions, by entry file `functions/<name>.ts` (`mailEvents`: `functions/mail-events.ts`). */
-export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report', 'mailEvents'] as const;
+export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report', 'mailEvents', 'publish'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -38,6 +38,10 @@ export const OUTPUTS = {
   mailEventsTopicArn: 'MailEventsTopicArn',
   sesConfigurationSetName: 'SesConfigurationSetName',
   senderIdentity: 'SenderIdentityName',
+  /** The public delisting notice: bucket, the CloudFront base URL, and the stable page of the default campaign. */
+  noticeBucketName: 'NoticeBucketName',
+  noticeBaseUrl: 'NoticeBaseUrl',
+  noticeUrl: 'NoticeUrl',
 } as const;
 
 /**

@@ -2,7 +2,7 @@
  * When the season's schedules run, derived from the campaign (RULES.md clause 2.1, decision "period")
  * so that the schedules cannot drift from the rules. The infra tests pin the literal values.
  */
-import { RENEWAL_2024, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024, noticePublicationMs, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 
 const MINUTE = 60_000;
 
@@ -16,6 +16,8 @@ export interface SeasonSchedule {
   evaluation: { at: Date; wallClock: string };
   /** Weekly progress mail, Monday 10:00 in the campaign's zone, while the period runs. */
   progress: { cron: string; start: Date; end: Date };
+  /** The one-time publication of the delisting notice: the notice date at its hour (clause 3), after the evaluation. */
+  notice: { at: Date; wallClock: string };
 }
 
 /** `instant` as the wall clock of a fixed-offset zone, `YYYY-MM-DDThh:mm:ss`: what `at(...)` takes. */
@@ -33,5 +35,6 @@ export function seasonSchedule(c: Campaign = RENEWAL_2024): SeasonSchedule {
     evaluation: { at: new Date(evaluationAt), wallClock: wallClock(evaluationAt, c.utcOffsetMinutes) },
     // EventBridge cron fields: minute hour day-of-month month day-of-week year.
     progress: { cron: 'cron(0 10 ? * MON *)', start: new Date(w.startMs), end: new Date(w.endMs) },
+    notice: { at: new Date(noticePublicationMs(c)), wallClock: wallClock(noticePublicationMs(c), c.utcOffsetMinutes) },
   };
 }

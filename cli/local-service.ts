@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-import { IDENTITY_PATH } from './local-identity.ts';
+import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './local-identity.ts';
 
 /** The request listener of a server built but not listening (its own listen is not used). */
 const listenerOf = (server: Server) => server.listeners('request')[0] as RequestListener;
@@ -32,6 +32,13 @@ const SERVICES: Record<string, (dataDir: string) => Promise<RequestListener>> = 
     const listener = listenerOf(throwaway);
     await new Promise((r) => throwaway.close(r));
     return listener;
+  },
+  // s3rver: the S3 API over files under <dataDir>/s3, with the notice bucket (path-style addressing).
+  s3: async (dataDir) => {
+    const S3rver = require('s3rver') as new (opts: object) => { configureBuckets(): Promise<void>; callback(): RequestListener };
+    const s3 = new S3rver({ directory: join(dataDir, 's3'), silent: true, vhostBuckets: false, configureBuckets: [{ name: LOCAL_NOTICE_BUCKET, configs: [] }] });
+    await s3.configureBuckets();
+    return s3.callback();
   },
 };
 

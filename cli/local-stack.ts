@@ -6,11 +6,17 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
-import { IDENTITY_PATH } from './local-identity.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './local-identity.ts';
+
+export { LOCAL_NOTICE_BUCKET };
+import { DEMO_SEASON } from './season.ts';
 
 /**
- * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`) and aws-ses-v2-local
- * (SES API and mail viewer), each a detached background process (cli/local-service.ts) whose pid and
+ * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
+ * (SES API and mail viewer) and s3rver (S3 API, files under `.local/s3`: the public delisting
+ * notice), each a detached background process (cli/local-service.ts) whose pid and
  * port are kept in `.local/stack.json` with a token of this checkout's stack. Every service answers
  * `GET /renewal-local/identity` with that token: a command takes a stack to be its own only when the
  * recorded process is alive AND the port answers with its token, never because a port answers.
@@ -24,11 +30,14 @@ export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.REN
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
 const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
+/** s3rver accepts only its own key; the embedded services never need real credentials. */
+const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
-/** The services, in start order. A new one (an S3 for the notice, …) is one more entry here and in cli/local-service.ts. */
+/** The services, in start order. A new one is one more entry here and in cli/local-service.ts. */
 const SERVICES = [
   { name: 'dynamodb', portVar: 'RENEWAL_DYNAMODB_PORT', defaultPort: 18567, health: '/' },
   { name: 'ses', portVar: 'RENEWAL_SES_PORT', defaultPort: 18005, health: '/health-check' },
+  { name: 's3', portVar: 'RENEWAL_S3_PORT', defaultPort: 18569, health: `/${LOCAL_NOTICE_BUCKET}` },
 ] as const;
 type ServiceName = (typeof SERVICES)[number]['name'];
 
@@ -43,6 +52,9 @@ export interface StackStatus {
   dynamodb?: string;
   ses?: string;
   viewer?: string;
+  s3?: string;
+  /** The public delisting notice as the embedded S3 serves it (its newest version). */
+  notice?: string;
 }
 
 /** The stack cannot start as asked (a busy port): the CLI exits 2 with this message. */
@@ -161,8 +173,12 @@ export async function localStatus(): Promise<StackStatus> {
   for (const s of SERVICES) if (!(await serviceIsOurs(state, s.name))) return { running: false };
   const dynamodb = urlOf(state.dynamodb!.port);
   const ses = urlOf(state.ses!.port);
-  return { running: true, dynamodb, ses, viewer: `${ses}/` };
+  const s3 = urlOf(state.s3!.port);
+  return { running: true, dynamodb, ses, viewer: `${ses}/`, s3, notice: noticePageUrl(noticeBaseUrl(s3), RENEWAL_2024.campaignId, 'latest') };
 }
+
+/** Where the embedded S3 serves the notice bucket's objects: what NOTICE_BASE_URL points at locally. */
+const noticeBaseUrl = (s3: string) => `${s3}/${LOCAL_NOTICE_BUCKET}`;
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((res) => {
@@ -231,6 +247,7 @@ export async function localUp(log: (msg: string) => void = (m) => process.stderr
   }
   await localDown(); // half-running leftovers of this checkout's stack
   mkdirSync(join(LOCAL_DIR, 'dynamodb'), { recursive: true });
+  mkdirSync(join(LOCAL_DIR, 's3'), { recursive: true });
   const state: StackState = { token: randomUUID(), dataDir: LOCAL_DIR };
   for (const s of SERVICES) state[s.name] = { port: await choosePort(s, log), pid: 0 };
   for (const s of SERVICES) state[s.name]!.pid = startDetached(s.name, state[s.name]!.port, state.token!);
@@ -302,6 +319,8 @@ export async function useLocalStack(log: (msg: string) => void = () => {}): Prom
   Object.assign(process.env, localEnv(status), tableEnv(localTables()));
   // dynalite's indexes are current the moment a write returns: a short re-read window is enough.
   process.env.AGGREGATION_OVERLAP_SECONDS ??= '5';
+  // The embedded stack is configured as ops configure a deployment for the demo season it plays.
+  process.env.THRESHOLD_ORDERS ??= String(DEMO_SEASON.thresholdOrders);
   return status;
 }
 
@@ -311,9 +330,12 @@ export function localEnv(status: StackStatus): Record<string, string> {
     AWS_ENDPOINT_URL_SES: status.ses!,
     // The mailer speaks SES API v2, whose clients read their own endpoint variable.
     AWS_ENDPOINT_URL_SESV2: status.ses!,
+    AWS_ENDPOINT_URL_S3: status.s3!,
     AWS_REGION: process.env.AWS_REGION ?? 'ap-southeast-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    // Fixed, whatever the shell holds: the embedded services never need real credentials.
+    ...LOCAL_CREDENTIALS,
+    NOTICE_BUCKET: LOCAL_NOTICE_BUCKET,
+    NOTICE_BASE_URL: noticeBaseUrl(status.s3!),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { localDown, localStatus, localUp, useLocalStack } from './local-stack.ts';
 import { table, printable } from './output.ts';
+import { DEMO_SEASON } from './season.ts';
 
 /**
  * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
@@ -52,7 +53,9 @@ async function invokeRemote<T>(functionName: string, payload: unknown): Promise<
   }
 }
 
-const local = program.command('local').description('the embedded stack: dynalite and aws-ses-v2-local');
+const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
+const stackTable = (s: import('./local-stack.ts').StackStatus) =>
+  table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!], ['s3', s.s3!], ['public notice', s.notice!]]);
 local
   .command('up')
   .description('start the embedded stack in the background (data under .local/), create the tables')
@@ -60,7 +63,7 @@ local
   .action(async (o: { json?: boolean }) => {
     const s = await localUp();
     if (o.json) printJson(s);
-    else print(table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!]]));
+    else print(stackTable(s));
   });
 local
   .command('down')
@@ -74,12 +77,12 @@ local
 local
   .command('status')
   .description('say what runs where')
-  .option('--json', 'print {"running", "dynamodb", "ses", "viewer"}')
+  .option('--json', 'print {"running", "dynamodb", "ses", "viewer", "s3", "notice"}')
   .action(async (o: { json?: boolean }) => {
     const s = await localStatus();
     if (o.json) printJson(s);
     else if (!s.running) print('embedded stack: not running (renewal local up)');
-    else print(table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!]]));
+    else print(stackTable(s));
   });
 
 program
@@ -213,7 +216,7 @@ program
   .option('--as-of <iso>', 'evaluate as if now were this instant (earlier than the close: a preview)')
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
-    const { localFunctions, evaluationSummary, whoAmI } = await import('./season-commands.ts');
+    const { localFunctions, evaluationSummary, publishSummary, whoAmI } = await import('./season-commands.ts');
     const { PayloadError } = await import('#shared/payloads.ts');
     const payload = {
       campaignId: o.campaign,
@@ -237,14 +240,21 @@ program
     const fns = await localFunctions({ print, info }, 'evaluate');
     const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
     let mail: import('#shared/usecases/notify.ts').NotifyResult | undefined;
+    let publication: import('#shared/usecases/publish.ts').PublishResult | undefined;
     try {
-      const r = await fns.evaluate(async (campaignId) => {
-        mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
-      })(payload);
-      if (o.json) printJson({ ...r, ...(mail ? { mail } : {}) });
+      const r = await fns.evaluate(
+        async (campaignId) => {
+          mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
+        },
+        async (campaignId) => {
+          publication = await fns.publish({ campaignId });
+        },
+      )(payload);
+      if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}) });
       else {
         print(evaluationSummary(r));
         if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
+        if (publication) print(`\n${publishSummary(publication)}`);
       }
       if (mail) process.exitCode = notifyExitCode(mail);
     } catch (err) {
@@ -290,8 +300,9 @@ program
   .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
   .option('--json', 'print {"campaignId","final","assessments":[...]}')
   .option('--csv', 'print CSV')
-  .action(async (o: { campaign: string; json?: boolean; csv?: boolean }) => {
-    if (o.json && o.csv) throw new UsageError('--json and --csv: choose one');
+  .option('--html <file>', 'write the report as a self-contained page to FILE (bars, weekly chart, projection of a preview)')
+  .action(async (o: { campaign: string; json?: boolean; csv?: boolean; html?: string }) => {
+    if ([o.json, o.csv, o.html].filter(Boolean).length > 1) throw new UsageError('--json, --csv and --html: choose one');
     const { localFunctions, decisionTable, seasonChart, seasonByDay } = await import('./season-commands.ts');
     const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
     const { getCampaign, periodWindow } = await import('#shared/rules/campaign.ts');
@@ -306,7 +317,11 @@ program
       const { mailStatusLookup } = await import('#shared/usecases/report.ts');
       r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
     }
-    if (o.json) printJson(r);
+    if (o.html) {
+      const { writeReportPage } = await import('./report-page.ts');
+      const file = await writeReportPage(o.html, r, campaign, deps ? await seasonByDay(deps, o.campaign) : {});
+      print(`report page: ${file}${aws ? ' (without the weekly chart: --aws reads the decisions only)' : ''}`);
+    } else if (o.json) printJson(r);
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
@@ -316,12 +331,44 @@ program
   });
 
 program
+  .command('publish')
+  .description('publish the public delisting notice as its schedule does: the next version when the list changed, nothing otherwise')
+  .addOption(campaignOption())
+  .option('--json', 'print the run result as JSON')
+  .action(async (o: { campaign: string; json?: boolean }) => {
+    const { localFunctions, publishSummary } = await import('./season-commands.ts');
+    const { getCampaign } = await import('#shared/rules/campaign.ts');
+    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
+    const aws = await remote();
+    const r = aws
+      ? await invokeRemote<import('#shared/usecases/publish.ts').PublishResult>(aws.functions.publish, { campaignId: o.campaign })
+      : await (await localFunctions({ print, info })).publish({ campaignId: o.campaign });
+    if (o.json) printJson(r);
+    else print(publishSummary(r));
+  });
+
+program
+  .command('notice')
+  .description('the public delisting notice as published now: the list, the corrections and its URL')
+  .addOption(campaignOption())
+  .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
+  .action(async (o: { campaign: string; json?: boolean }) => {
+    const { getCampaign } = await import('#shared/rules/campaign.ts');
+    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
+    const { readPublishedNotice, noticeSummary } = await import('./notice-commands.ts');
+    const aws = await remote();
+    const { notice, url } = await readPublishedNotice(o.campaign, aws ? { outputs: aws.outputs } : { info });
+    if (o.json) printJson(notice);
+    else print(noticeSummary(notice, url));
+  });
+
+program
   .command('demo')
   .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
   .option('--json', 'print the summary as JSON')
-  .addOption(new Option('--providers <n>', 'providers in the generated season').default(120).argParser(positiveInt('--providers')))
-  .addOption(new Option('--orders <n>', 'orders in the generated season').default(100000).argParser(positiveInt('--orders')))
-  .addOption(new Option('--seed <n>', 'random seed of the generated season').default(20240229).argParser(positiveInt('--seed')))
+  .addOption(new Option('--providers <n>', 'providers in the generated season').default(DEMO_SEASON.providers).argParser(positiveInt('--providers')))
+  .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
+  .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
   .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
     const { runDemo } = await import('./demo.ts');
     await runDemo({ ...o, print, printJson, info });

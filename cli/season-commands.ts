@@ -2,7 +2,9 @@ import { hostname, userInfo } from 'node:os';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
+import type { PublishResult } from '#shared/usecases/publish.ts';
 import { formatFen } from '#shared/mail/format.ts';
+import { weeksOf } from '#shared/rules/campaign.ts';
 import { Progress, table } from './output.ts';
 import { useLocalStack } from './local-stack.ts';
 
@@ -36,20 +38,24 @@ export const holderName = (command: string) => `renewal ${command} by ${whoAmI()
 
 export async function localFunctions(io: Io, command = 'aggregate') {
   await useLocalStack(io.info);
-  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }] = await Promise.all([
+  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }, { makePublish, noticeBucket }] = await Promise.all([
     import('#shared/deps.ts'),
     import('#shared/config.ts'),
     import('#functions/aggregate.ts'),
     import('#functions/evaluate.ts'),
+    import('#functions/publish.ts'),
   ]);
   const deps = stores(tableNamesFromEnv());
   const progress = phaseProgress(io.quiet);
   const holder = holderName(command);
   const { describeHolder } = await import('#shared/usecases/run-lock.ts');
+  const bucket = noticeBucket();
   return {
     deps,
+    bucket,
     aggregate: makeAggregate({ ...deps, progress, holder }),
-    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>) =>
+    /** The evaluation, handing the outcome mail and the notice's publication to in-process functions. */
+    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>, requestPublication?: (campaignId: string) => Promise<void>) =>
       makeEvaluate({
         ...deps,
         progress,
@@ -57,7 +63,9 @@ export async function localFunctions(io: Io, command = 'aggregate') {
         // Long waits say what they wait for.
         waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far): held by ${describeHolder(h)}`),
         ...(requestOutcomeMail ? { requestOutcomeMail } : {}),
+        ...(requestPublication ? { requestPublication } : {}),
       }),
+    publish: makePublish({ decisions: deps.decisions, bucket }),
   };
 }
 
@@ -79,6 +87,18 @@ export function aggregateSummary(r: AggregateResult): string {
 }
 
 const OUTCOME_ORDER = { revoked: 0, retained: 1, not_assessed: 2 } as const;
+
+/** One line on the public notice after a publication. */
+export function publishSummary(r: PublishResult): string {
+  const what: Record<PublishResult['status'], string> = {
+    published: `published version ${r.version}: ${r.providers} delisted provider(s)${r.corrections ? `, ${r.corrections} correction(s)` : ''}`,
+    unchanged: `unchanged: version ${r.version} already lists these ${r.providers} provider(s); nothing written`,
+    completed: `version ${r.version} finished (its files had not been written)`,
+    not_yet: `not yet: the notice is first published at ${r.publishFrom}; nothing written`,
+    no_final_decisions: 'no final decisions yet: nothing to publish',
+  };
+  return `public delisting notice: ${what[r.status]}\nnotice: ${r.url}`;
+}
 
 export function evaluationSummary(r: EvaluateResult): string {
   const banner =
@@ -144,11 +164,10 @@ function truncate(s: string, n: number): string {
  * period's first day, as in the progress mail), all providers together, as horizontal bars.
  */
 export function seasonChart(days: readonly string[], byDay: Record<string, number>, width = 40): string {
-  const weeks: { label: string; n: number }[] = [];
-  for (let i = 0; i < days.length; i += 7) {
-    const slice = days.slice(i, i + 7);
-    weeks.push({ label: `week ${String(weeks.length + 1).padStart(2)}  ${slice[0]} ~ ${slice.at(-1)}`, n: slice.reduce((a, d) => a + (byDay[d] ?? 0), 0) });
-  }
+  const weeks = weeksOf(days).map((w) => ({
+    label: `week ${String(w.number).padStart(2)}  ${w.days[0]} ~ ${w.days.at(-1)}`,
+    n: w.days.reduce((a, d) => a + (byDay[d] ?? 0), 0),
+  }));
   const max = Math.max(1, ...weeks.map((w) => w.n));
   const total = weeks.reduce((a, w) => a + w.n, 0);
   const lines = weeks.map((w) => `${w.label}  ${'█'.repeat(Math.round((w.n / max) * width)).padEnd(width, ' ')}  ${w.n.toLocaleString('en-US')}`);

@@ -15,7 +15,8 @@ import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecas
 /**
  * Period-end evaluation: invoked by the one-time EventBridge schedule with `{"campaignId": …}` and by
  * ops with the OPS.md payload. Final decisions hand the outcome mail to the notify function
- * (asynchronous invoke), so no one has to send it by hand.
+ * (asynchronous invoke), so no one has to send it by hand; a final revision that changes the public
+ * delisting list hands its publication to the publish function the same way.
  */
 type Deps = Omit<EvaluateDeps, 'now'>;
 
@@ -47,19 +48,18 @@ export const makeEvaluate = (deps: Deps, overlapMs = overlapFromEnv(), configure
     return result;
   };
 
-// On Lambda the outcome mail is the notify function's job, invoked asynchronously; the stack sets
-// NOTIFY_FUNCTION_NAME. Without it (a misconfigured deployment) the run says mailRequested: false.
+// On Lambda the outcome mail is the notify function's job and the public notice the publish
+// function's, each invoked asynchronously; the stack sets NOTIFY_FUNCTION_NAME and
+// PUBLISH_FUNCTION_NAME. Without one (a misconfigured deployment) the run says mailRequested: false
+// or publicationRequested: false.
 const notifyFunction = process.env.NOTIFY_FUNCTION_NAME;
+const publishFunction = process.env.PUBLISH_FUNCTION_NAME;
 const lambda = new LambdaClient({});
+const invokeAsync = (FunctionName: string, payload: object) => lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: JSON.stringify(payload) }));
 export const evaluateHandler = makeEvaluate({
   ...stores(tableNamesFromEnv()),
-  ...(notifyFunction
-    ? {
-        requestOutcomeMail: async (campaignId: string) => {
-          await lambda.send(new InvokeCommand({ FunctionName: notifyFunction, InvocationType: 'Event', Payload: JSON.stringify({ campaignId, kind: 'outcome' }) }));
-        },
-      }
-    : {}),
+  ...(notifyFunction ? { requestOutcomeMail: async (campaignId: string) => void (await invokeAsync(notifyFunction, { campaignId, kind: 'outcome' })) } : {}),
+  ...(publishFunction ? { requestPublication: async (campaignId: string) => void (await invokeAsync(publishFunction, { campaignId })) } : {}),
 });
 
 export const handler = middy(evaluateHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -98,3 +98,32 @@ export function thresholdFromEnv(env: NodeJS.ProcessEnv = process.env): number |
   if (!/^[1-9]\d*$/.test(raw)) throw new ConfigError(`THRESHOLD_ORDERS must be a positive integer, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
+
+export interface NoticeConfig {
+  /** The bucket the notice versions are written to (NOTICE_BUCKET). */
+  bucket: string;
+  /** Public base URL the bucket is read under: the CloudFront domain, or the local S3 server's bucket URL (NOTICE_BASE_URL). */
+  publicBaseUrl: string;
+  /** Where objections go (FEEDBACK_MAILBOX; default: the campaign's). */
+  feedbackMailbox?: string;
+  /**
+   * Path-style bucket addressing, for an S3-compatible server at AWS_ENDPOINT_URL_S3 (the embedded
+   * stack's s3rver); AWS itself gets virtual-hosted addressing.
+   */
+  forcePathStyle: boolean;
+}
+
+/** The publish function's configuration: NOTICE_BUCKET and NOTICE_BASE_URL are required. */
+export function noticeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NoticeConfig {
+  const bucket = env.NOTICE_BUCKET;
+  if (!bucket) throw new ConfigError('environment variable NOTICE_BUCKET is not set');
+  const publicBaseUrl = env.NOTICE_BASE_URL;
+  if (!publicBaseUrl) throw new ConfigError('environment variable NOTICE_BASE_URL is not set');
+  if (!/^https?:\/\/[^\s"'<>]+$/.test(publicBaseUrl)) throw new ConfigError(`NOTICE_BASE_URL must be an http(s) URL, got ${JSON.stringify(publicBaseUrl)}`);
+  return {
+    bucket,
+    publicBaseUrl,
+    ...(env.FEEDBACK_MAILBOX ? { feedbackMailbox: env.FEEDBACK_MAILBOX } : {}),
+    forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
+  };
+}

@@ -44,6 +44,9 @@ export const notifyPayload = z.strictObject({
 
 export const reportPayload = z.strictObject({ campaignId });
 
+/** The publish function: the one-time schedule on the notice date and the evaluation send only the campaign. */
+export const publishPayload = z.strictObject({ campaignId });
+
 export type AggregatePayload = z.output<typeof aggregatePayload>;
 export type EvaluatePayload = z.output<typeof evaluatePayload>;
 export type NotifyPayload = z.output<typeof notifyPayload>;

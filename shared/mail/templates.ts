@@ -37,8 +37,9 @@ export class MailTemplateError extends Error {
 // ---------------------------------------------------------------------------------------------------
 // Names of the documents the mails cite
 
-const RENEWAL_RULES_ZH = '《抖音电商产业带服务商2024年续牌规则》';
-const RENEWAL_RULES_EN = 'Douyin E-commerce Industrial-Belt Service Provider 2024 Renewal Rules';
+/** The rules' titles, as the mails and the public notice cite them. */
+export const RENEWAL_RULES_ZH = '《抖音电商产业带服务商2024年续牌规则》';
+export const RENEWAL_RULES_EN = 'Douyin E-commerce Industrial-Belt Service Provider 2024 Renewal Rules';
 const REGULAR_RULES_ZH = '《抖音电商产业带服务商常规考核规则》';
 const REGULAR_RULES_EN = 'Douyin E-commerce Industrial-Belt Service Provider Regular Assessment Rules';
 const EXIT_PROCEDURE_ZH = '《抖店服务市场服务商退出退保流程说明》';
@@ -49,7 +50,8 @@ const OUTCOME_LABEL: Record<Lang, Record<string, string>> = {
   en: { retained: 'retained', revoked: 'revoked', not_assessed: 'not assessed' },
 };
 
-const REASON_LABEL: Record<Lang, Record<Reason, string>> = {
+/** Each reason in words, as the mails and the public notice state it. */
+export const REASON_LABEL: Record<Lang, Record<Reason, string>> = {
   zh: {
     orders_below_threshold: '支付订单量未达考核线',
     deposit_not_paid_in_full: '保证金未缴足',
@@ -109,8 +111,11 @@ function fen(value: number | undefined, field: string): number {
   return value;
 }
 
-/** The name as one line of text, for the subject and the bodies alike; the id stands in for a blank name. */
-function displayName(name: string, providerId: string): string {
+/**
+ * The name as one line of text, for the subject and the bodies alike (and the public notice and the
+ * report page); the id stands in for a blank name.
+ */
+export function displayName(name: string, providerId: string): string {
   return headerSafe(name) || headerSafe(providerId);
 }
 

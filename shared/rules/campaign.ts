@@ -39,6 +39,11 @@ export interface Campaign {
   depositRequiredFen: number;
   /** Date of the delisting notice (公示之日), fixed so that re-runs do not move it (clause 3). */
   noticeDate: string;
+  /**
+   * Local time of day (`HH:MM`) on the notice date at which the notice is published: after the
+   * period-end evaluation (00:30), in office hours (clause 3; issue 11 chose 10:00).
+   */
+  noticeTime: string;
   /** Days after the notice date before a revoked provider may re-apply (clause 3). */
   reapplyAfterDays: number;
   /** Where providers send feedback on their outcome (clause 3). */
@@ -58,6 +63,7 @@ export const RENEWAL_2024: Campaign = Object.freeze({
   thresholdOrders: 10_000,
   depositRequiredFen: 10_000_000,
   noticeDate: '2024-03-01',
+  noticeTime: '10:00',
   reapplyAfterDays: 90,
   feedbackMailbox: 'douyinpartner@bytedance.com',
 });
@@ -110,4 +116,27 @@ export function periodWindow(c: Campaign): PeriodWindow {
  */
 export function isPeriodClosed(c: Campaign, nowMs: number): boolean {
   return nowMs >= periodWindow(c).endMs;
+}
+
+/**
+ * The instant the delisting notice is first published (clause 3): the notice date at `noticeTime`,
+ * China time. 2024-03-01 10:00 CST = 2024-03-01T02:00:00Z for renewal-2024.
+ */
+export function noticePublicationMs(c: Campaign): number {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(c.noticeTime);
+  if (!m) throw new RangeError(`noticeTime must be 'HH:MM', got '${c.noticeTime}'`);
+  return localMidnightUtc(c.noticeDate, c.utcOffsetMinutes) + (Number(m[1]) * 60 + Number(m[2])) * 60_000;
+}
+
+/** A week of the season: 7 days from the period's first day (the last may be shorter), numbered from 1. */
+export interface SeasonWeek {
+  number: number;
+  days: readonly string[];
+}
+
+/** The season's days in weeks of 7 from its first day, as the progress mail and the reports count them. */
+export function weeksOf(days: readonly string[]): SeasonWeek[] {
+  const weeks: SeasonWeek[] = [];
+  for (let i = 0; i < days.length; i += 7) weeks.push({ number: weeks.length + 1, days: days.slice(i, i + 7) });
+  return weeks;
 }

@@ -23,11 +23,26 @@ export interface TableAccess {
   index?: string;
 }
 
+/** The buckets of the app, by id: the environment variable `<ID>_BUCKET` carries a bucket's name. */
+export type BucketId = 'notice';
+export type S3Action = 'GetObject' | 'PutObject';
+
+/** Requests a method can send to the objects of one bucket. */
+export interface BucketAccess {
+  bucket: BucketId;
+  actions: readonly S3Action[];
+}
+
+export type Access = TableAccess | BucketAccess;
+
+/** Environment variable that carries the name of a bucket into a function: `notice` → `NOTICE_BUCKET`. */
+export const bucketEnvVar = (id: BucketId) => `${id.toUpperCase()}_BUCKET`;
+
 /** The public methods of a store class. */
 export type MethodsOf<S> = { [K in keyof S]: S[K] extends (...args: never[]) => unknown ? K : never }[keyof S] & string;
 
 /** A store's declaration: every public method, with every request it can send (none: `[]`). */
-export type AccessMap<S> = { readonly [K in MethodsOf<S>]: readonly TableAccess[] };
+export type AccessMap<S> = { readonly [K in MethodsOf<S>]: readonly Access[] };
 
 /** A store's declaration, carrying the store's type so `uses` can check method names against it. */
 export interface StoreAccess<S> {
@@ -57,23 +72,32 @@ export function uses<S, const M extends MethodsOf<S>>(access: StoreAccess<S>, me
 export type Needs<U> = U extends StoreUse<infer S, infer M> ? Pick<S, M & keyof S> : never;
 
 /**
- * Every table access of a set of uses, merged to one entry per table (and index) with its actions
+ * Every access of a set of uses, merged to one entry per table (and index) and per bucket, actions
  * sorted: what the function's policy grants.
  */
-export function accessOf(needs: readonly StoreUse<unknown>[]): TableAccess[] {
-  const merged = new Map<string, { table: TableId; index?: string; actions: Set<DynamoAction> }>();
+export function accessOf(needs: readonly StoreUse<unknown>[]): { tables: TableAccess[]; buckets: BucketAccess[] } {
+  const tables = new Map<string, { table: TableId; index?: string; actions: Set<DynamoAction> }>();
+  const buckets = new Map<BucketId, Set<S3Action>>();
   for (const use of needs) {
     for (const method of use.methods) {
-      const declared = (use.access.methods as Record<string, readonly TableAccess[]>)[method];
+      const declared = (use.access.methods as Record<string, readonly Access[]>)[method];
       if (!declared) throw new Error(`${use.access.store}.${method}: not in the store's access declaration`);
       for (const a of declared) {
+        if ('bucket' in a) {
+          const set = buckets.get(a.bucket) ?? buckets.set(a.bucket, new Set()).get(a.bucket)!;
+          for (const action of a.actions) set.add(action);
+          continue;
+        }
         const key = `${a.table}/${a.index ?? ''}`;
-        const entry = merged.get(key) ?? merged.set(key, { table: a.table, ...(a.index ? { index: a.index } : {}), actions: new Set() }).get(key)!;
+        const entry = tables.get(key) ?? tables.set(key, { table: a.table, ...(a.index ? { index: a.index } : {}), actions: new Set() }).get(key)!;
         for (const action of a.actions) entry.actions.add(action);
       }
     }
   }
-  return [...merged.values()]
-    .map((e) => ({ table: e.table, ...(e.index ? { index: e.index } : {}), actions: [...e.actions].sort() }))
-    .sort((a, b) => `${a.table}/${a.index ?? ''}`.localeCompare(`${b.table}/${b.index ?? ''}`));
+  return {
+    tables: [...tables.values()]
+      .map((e) => ({ table: e.table, ...(e.index ? { index: e.index } : {}), actions: [...e.actions].sort() }))
+      .sort((a, b) => `${a.table}/${a.index ?? ''}`.localeCompare(`${b.table}/${b.index ?? ''}`)),
+    buckets: [...buckets].map(([bucket, actions]) => ({ bucket, actions: [...actions].sort() })),
+  };
 }

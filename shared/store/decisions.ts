@@ -1,6 +1,7 @@
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { StoredDecision } from '../model.ts';
+import type { NoticeVersion } from '../notice/notice.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
 
@@ -13,7 +14,12 @@ import { declareAccess } from './access.ts';
  * | every revision    | `REV#<campaign>#<providerId>` | `<revision, 6 digits>` |
  * | latest preview    | `PRE#<campaign>`              | `<providerId>`       |
  * | run log           | `RUNS#<campaign>`             | `<startedAt>#<runId>` |
+ * | notice version    | `NOTICE#<campaign>`           | `<version, 6 digits>` |
  *
+ * Notice versions are the ledger of the public delisting notice: each published version with its list
+ * and corrections, numbered by a conditional put (a number is taken once, even by two publications at
+ * once), and `writtenAt` once its files are in the bucket, so a publication that died in between is
+ * finished by the next one.
  * Revisions are written with conditional puts: a revision number is taken once, and the current
  * pointer only moves forward, so two evaluations at once cannot record the same change twice.
  */
@@ -32,6 +38,12 @@ export interface EvaluationRun {
 }
 
 const rev = (n: number) => String(n).padStart(6, '0');
+
+/** A notice version as the ledger keeps it. */
+export interface StoredNoticeVersion extends NoticeVersion {
+  /** Set once the version's files (and `latest/`) were written to the bucket. */
+  writtenAt?: string;
+}
 
 export class DecisionStore {
   constructor(
@@ -121,6 +133,54 @@ export class DecisionStore {
     return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as EvaluationRun);
   }
 
+  /** The newest notice version, strongly consistent; undefined before the first publication. */
+  async latestNotice(campaignId: string): Promise<StoredNoticeVersion | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `NOTICE#${campaignId}` },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...rest } = item;
+    return rest as unknown as StoredNoticeVersion;
+  }
+
+  /** Records notice version `v.version`. Returns false when that number is taken (another publication was first). */
+  async addNoticeVersion(v: NoticeVersion): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...v, pk: `NOTICE#${v.campaignId}`, sk: rev(v.version) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /** Marks a notice version's files as written to the bucket. */
+  async markNoticeWritten(campaignId: string, version: number, writtenAt: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `NOTICE#${campaignId}`, sk: rev(version) },
+        UpdateExpression: 'SET writtenAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': writtenAt },
+      }),
+    );
+  }
+
   private async list(pk: string): Promise<StoredDecision[]> {
     const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
     return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
@@ -148,4 +208,7 @@ export const DECISIONS_ACCESS = declareAccess<DecisionStore>()('decisions', {
   putPreviews: [{ table: 'decisions', actions: ['BatchWriteItem'] }],
   logRun: [{ table: 'decisions', actions: ['PutItem'] }],
   runs: [{ table: 'decisions', actions: ['Query'] }],
+  latestNotice: [{ table: 'decisions', actions: ['Query'] }],
+  addNoticeVersion: [{ table: 'decisions', actions: ['PutItem'] }],
+  markNoticeWritten: [{ table: 'decisions', actions: ['UpdateItem'] }],
 });

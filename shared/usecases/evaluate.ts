@@ -31,6 +31,11 @@ export interface EvaluateDeps {
   now: () => Date;
   /** Hands the outcome mail over once final decisions are recorded. */
   requestOutcomeMail?: (campaignId: string) => Promise<void>;
+  /**
+   * Hands the public delisting notice over when a final revision changed its list (someone delisted,
+   * reinstated, or delisted for other reasons); the publish function decides whether a new version is due.
+   */
+  requestPublication?: (campaignId: string) => Promise<void>;
   progress?: (done: number, total: number, phase: string) => void;
   /** Passed to the catch-up aggregation (see AggregateOptions). */
   overlapMs?: number;
@@ -65,6 +70,8 @@ export interface EvaluateResult {
   revisionsCreated: number;
   unchanged: number;
   mailRequested: boolean;
+  /** A final revision changed the public delisting list, and its publication was handed over. */
+  publicationRequested: boolean;
   assessments: StoredDecision[];
 }
 
@@ -94,6 +101,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
 
   let revisionsCreated = 0;
   let unchanged = 0;
+  let listChanged = false;
   let assessments = fresh;
   if (mode === 'preview') await deps.decisions.putPreviews(fresh);
   if (mode === 'final') {
@@ -101,9 +109,14 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
     const current = new Map(recorded.map((d) => [d.providerId, d]));
     let done = 0;
     assessments = await mapLimit(fresh, 16, async (d) => {
-      const recorded = await record(deps.decisions, d, current.get(d.providerId));
-      if (recorded.created) revisionsCreated++;
-      else unchanged++;
+      const before = current.get(d.providerId);
+      const recorded = await record(deps.decisions, d, before);
+      if (recorded.created) {
+        revisionsCreated++;
+        // The public list shows revoked providers with their reasons (clause 3): it changed if this
+        // revision or the one it replaces is a revocation.
+        if (recorded.decision.outcome === 'revoked' || before?.outcome === 'revoked') listChanged = true;
+      } else unchanged++;
       deps.progress?.(++done, fresh.length, 'decisions');
       return recorded.decision;
     });
@@ -129,7 +142,12 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
     await deps.requestOutcomeMail(c.campaignId);
     mailRequested = true;
   }
-  return { runId, campaignId: c.campaignId, mode, final: mode === 'final', asOf, thresholdOrders: c.thresholdOrders, aggregation, counts, revisionsCreated, unchanged, mailRequested, assessments };
+  let publicationRequested = false;
+  if (mode === 'final' && listChanged && deps.requestPublication) {
+    await deps.requestPublication(c.campaignId);
+    publicationRequested = true;
+  }
+  return { runId, campaignId: c.campaignId, mode, final: mode === 'final', asOf, thresholdOrders: c.thresholdOrders, aggregation, counts, revisionsCreated, unchanged, mailRequested, publicationRequested, assessments };
 }
 
 /**

@@ -7,11 +7,14 @@ import { OUTBOX_ACCESS, type OutboxEntry } from '../store/outbox.ts';
 export const REPORT_DECISIONS = uses(DECISIONS_ACCESS, ['current', 'previews']);
 export const REPORT_OUTBOX = uses(OUTBOX_ACCESS, ['entries']);
 export const REPORT_NEEDS = [REPORT_DECISIONS, REPORT_OUTBOX];
+import { csv } from '../csv.ts';
 
 /** `report --json` (OPS.md): the current final decisions, or the latest preview when none is final. */
 export interface Report {
   campaignId: string;
   final: boolean;
+  /** A preview's as-of instant (what its projection to the period end starts from). */
+  asOf?: string;
   assessments: ReportRow[];
 }
 
@@ -90,9 +93,11 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
   const final = rows.length > 0;
   if (!final) rows = await decisions.previews(campaignId);
   const mail = mailStatus ? await mailStatus(campaignId) : new Map();
+  const asOf = final ? undefined : rows.map((d) => d.asOf).sort().at(-1);
   return {
     campaignId,
     final,
+    ...(asOf ? { asOf } : {}),
     assessments: rows.map((d) => {
       const assessed = d.outcome !== 'not_assessed';
       const m = mail.get(d.providerId);
@@ -114,20 +119,13 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
 
 const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus', 'mailAt', 'mailBounceType', 'mailDetail'] as const;
 
-/**
- * RFC 4180 CSV. A cell that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with
- * a quote: provider names are the providers' own text.
- */
+/** RFC 4180 CSV of the report, one row per provider (shared/csv.ts guards formula cells). */
 export function reportCsv(r: Report): string {
-  const cell = (v: unknown) => {
-    let s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v);
-    if (/^[=+\-@\t\r]/.test(s) && typeof v === 'string') s = `'${s}`;
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const a of r.assessments) {
-    const row: Record<string, unknown> = { ...a, mailStatus: a.mail?.status, mailAt: a.mail?.at, mailBounceType: a.mail?.bounceType, mailDetail: a.mail?.detail };
-    lines.push(CSV_COLUMNS.map((k) => cell(row[k])).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return csv(
+    CSV_COLUMNS,
+    r.assessments.map((a) => {
+      const row: Record<string, unknown> = { ...a, mailStatus: a.mail?.status, mailAt: a.mail?.at, mailBounceType: a.mail?.bounceType, mailDetail: a.mail?.detail };
+      return CSV_COLUMNS.map((k) => row[k]);
+    }),
+  );
 }

@@ -71,6 +71,7 @@ describe('functions', () => {
     ['notify', 900, 512],
     ['report', 60, 512],
     ['mailEvents', 30, 512],
+    ['publish', 120, 512],
   ] as const)('%s: timeout %ss, memory %s MB, no reserved concurrency, its own log group', (name, timeout, memory) => {
     const f = fnOf(name).Properties;
     expect(f.Timeout).toBe(timeout);
@@ -86,10 +87,11 @@ describe('functions', () => {
   const EXPECTED_ENV: Record<FunctionName, string[]> = {
     intake: [...POWERTOOLS, ...TABLE_VARS],
     aggregate: [...POWERTOOLS, ...TABLE_VARS],
-    evaluate: [...POWERTOOLS, ...TABLE_VARS, 'NOTIFY_FUNCTION_NAME'],
+    evaluate: [...POWERTOOLS, ...TABLE_VARS, 'NOTIFY_FUNCTION_NAME', 'PUBLISH_FUNCTION_NAME'],
     notify: [...POWERTOOLS, ...TABLE_VARS, ...MAIL],
     report: [...POWERTOOLS, ...TABLE_VARS],
     mailEvents: [...POWERTOOLS, ...TABLE_VARS],
+    publish: [...POWERTOOLS, ...TABLE_VARS, 'NOTICE_BUCKET', 'NOTICE_BASE_URL', 'FEEDBACK_MAILBOX'],
   };
 
   it.each(FUNCTION_NAMES)('%s: exactly its environment variables', (name) => {
@@ -108,6 +110,13 @@ describe('functions', () => {
         expect(JSON.stringify(envOf(name)[tableEnvVar(id)])).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
       }
     }
+  });
+
+  it('evaluate knows the notify and publish functions by name; publish the bucket and the public URL', () => {
+    expect(envOf('evaluate').PUBLISH_FUNCTION_NAME).toEqual(ref(s.stack.functions.publish));
+    expect(envOf('publish').NOTICE_BUCKET).toEqual(ref(s.stack.noticeBucket));
+    expect(envOf('publish').NOTICE_BASE_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(s.stack.noticeDistribution), 'DomainName'] }]] });
+    expect(envOf('publish').FEEDBACK_MAILBOX).toBe('douyinpartner@bytedance.com');
   });
 
   it('evaluate knows the notify function by name; notify the mail settings', () => {

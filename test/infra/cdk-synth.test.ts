@@ -77,7 +77,7 @@ describe('npx cdk synth', () => {
       const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
       await run(process.execPath, ['--input-type=module', '-e', probe], {
         cwd: work, // no node_modules to fall back on: the bundle must be complete
-        env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', NOTIFY_FUNCTION_NAME: 'fn-notify', MAIL_FROM: 'noreply@renewal.example.com', SES_CONFIGURATION_SET: 'cs', FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com', MAIL_RATE_PER_SECOND: '1', EXIT_REFUND_PROCEDURE: 'x', ...tableEnv }),
+        env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', NOTIFY_FUNCTION_NAME: 'fn-notify', MAIL_FROM: 'noreply@renewal.example.com', SES_CONFIGURATION_SET: 'cs', FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com', MAIL_RATE_PER_SECOND: '1', EXIT_REFUND_PROCEDURE: 'x', PUBLISH_FUNCTION_NAME: 'fn-publish', NOTICE_BUCKET: 'notice-bucket', NOTICE_BASE_URL: 'https://d111111abcdef8.cloudfront.net', ...tableEnv }),
         timeout: 30_000,
       }).catch((err: { stderr?: string }) => {
         throw new Error(`${id}: the bundle does not load: ${err.stderr ?? err}`);

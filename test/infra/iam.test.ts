@@ -6,6 +6,7 @@ import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import { INTAKE_NEEDS } from '#shared/usecases/intake.ts';
 import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
+import { PUBLISH_NEEDS } from '#shared/usecases/publish.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../../cdk/names.ts';
 import { actionsOf, logicalId, resourcesOf, roleStatements, synth, type Statement } from './synth.ts';
@@ -23,6 +24,7 @@ const NEEDS: Record<FunctionName, readonly StoreUse<unknown>[]> = {
   notify: NOTIFY_NEEDS,
   report: REPORT_NEEDS,
   mailEvents: MAIL_EVENTS_NEEDS,
+  publish: PUBLISH_NEEDS,
 };
 
 const s = synth();
@@ -50,7 +52,7 @@ describe('function access (IAM)', () => {
 
     it.each(tableIds)('table %s: exactly what the use case declares (table and each index apart), or no statement naming it', (table) => {
       const naming = statements.filter((st) => names(st.Resource, tableLogicalIds[table]));
-      const declared = accessOf(NEEDS[fn]).filter((a) => a.table === table);
+      const declared = accessOf(NEEDS[fn]).tables.filter((a) => a.table === table);
       const granted = naming.map((st) => {
         expect(resourcesOf(st), JSON.stringify(st)).toHaveLength(1);
         const index = JSON.stringify(st.Resource).match(/\/index\/([A-Za-z0-9_.-]+)/)?.[1];
@@ -75,10 +77,11 @@ describe('function access (IAM)', () => {
       const expected: Record<FunctionName, string[]> = {
         intake: [...logs, 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         aggregate: [...logs, ...asyncFailure],
-        evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction'],
+        evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction', 'lambda:InvokeFunction'],
         notify: [...logs, ...asyncFailure, 'ses:SendEmail'],
         report: logs,
         mailEvents: [...logs, ...asyncFailure],
+        publish: [...logs, ...asyncFailure, 's3:PutObject'],
       };
       expect(otherActions).toEqual(sorted(expected[fn]));
     });
@@ -95,10 +98,20 @@ describe('function access (IAM)', () => {
     expect(sqs.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.intakeQueue), 'Arn'] }]);
   });
 
-  it('evaluate may invoke the notify function and nothing else (no versions, no aliases)', () => {
+  it('evaluate may invoke the notify and publish functions and nothing else (no versions, no aliases)', () => {
     const invoke = statementsOf('evaluate').filter((st) => actionsOf(st).includes('lambda:InvokeFunction'));
-    expect(invoke).toHaveLength(1);
-    expect(invoke[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] });
+    expect(invoke.map((st) => st.Resource)).toEqual([
+      { 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] },
+      { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] },
+    ]);
+  });
+
+  it('publish may only put objects into the notice bucket; no other function touches S3', () => {
+    const s3 = statementsOf('publish').filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    expect(s3).toHaveLength(1);
+    expect(actionsOf(s3[0]!)).toEqual(['s3:PutObject']);
+    expect(s3[0]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(s.stack.noticeBucket), 'Arn'] }, '/*']] });
+    for (const fn of FUNCTION_NAMES.filter((f) => f !== 'publish')) expect(statementsOf(fn).flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
   });
 
   it('notify may send mail only as the sender identity, through the configuration set', () => {

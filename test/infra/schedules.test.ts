@@ -24,7 +24,7 @@ const byId = (prefix: string) => {
   expect(found, prefix).toHaveLength(1);
   return found[0]![1].Properties;
 };
-const fnArn = (name: 'aggregate' | 'evaluate' | 'notify') => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
+const fnArn = (name: 'aggregate' | 'evaluate' | 'notify' | 'publish') => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
 const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] });
 const iso = (d: string | undefined) => new Date(d!).toISOString();
 
@@ -37,9 +37,9 @@ function atInstant(expression: string, zone: string | undefined): string {
 }
 
 describe('season schedules', () => {
-  it('there are exactly the three season schedules, enabled, in the stage group, without a flexible window', () => {
+  it('there are exactly the four season schedules, enabled, in the stage group, without a flexible window', () => {
     expect(Object.keys(schedules).sort()).toEqual(
-      [logicalId(s.stack.node.findChild('AggregationSchedule')), logicalId(s.stack.node.findChild('EvaluationSchedule')), logicalId(s.stack.node.findChild('ProgressMailSchedule'))].sort(),
+      ['AggregationSchedule', 'EvaluationSchedule', 'ProgressMailSchedule', 'NoticeSchedule'].map((id) => logicalId(s.stack.node.findChild(id))).sort(),
     );
     const groupId = logicalId(s.stack.node.findChild('ScheduleGroup'));
     for (const r of Object.values(schedules) as { Properties: ScheduleProps; DependsOn?: string[] }[]) {
@@ -90,10 +90,26 @@ describe('season schedules', () => {
     expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
   });
 
+  it('(d) delisting notice: once, at(2024-03-01T10:00:00) Asia/Shanghai = 2024-03-01T02:00:00Z, after the evaluation, exactly {"campaignId":"renewal-2024"}', () => {
+    const p = byId('NoticeSchedule');
+    expect(p.ScheduleExpression).toBe('at(2024-03-01T10:00:00)');
+    expect(p.ScheduleExpressionTimezone).toBe('Asia/Shanghai');
+    expect(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone)).toBe('2024-03-01T02:00:00.000Z');
+    const evaluation = byId('EvaluationSchedule');
+    expect(Date.parse(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone))).toBeGreaterThan(Date.parse(atInstant(evaluation.ScheduleExpression, evaluation.ScheduleExpressionTimezone)));
+    expect(p.StartDate).toBeUndefined();
+    expect(p.EndDate).toBeUndefined();
+    expect(p.Target.Input).toBe('{"campaignId":"renewal-2024"}');
+    expect(p.Target.Arn).toEqual(fnArn('publish'));
+    expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
+    expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
+  });
+
   it.each([
     ['AggregationSchedule', 'aggregate'],
     ['EvaluationSchedule', 'evaluate'],
     ['ProgressMailSchedule', 'notify'],
+    ['NoticeSchedule', 'publish'],
   ] as const)('%s: its role may invoke %s only, and write to the schedule dead-letter queue', (id, fn) => {
     const roleId = byId(id).Target.RoleArn['Fn::GetAtt'][0];
     const statements = roleStatements(s.appTemplate, roleId);
@@ -117,7 +133,7 @@ describe('season schedules', () => {
   });
 
   it('a failed scheduled run that Lambda gave up on lands in the same dead-letter queue', () => {
-    for (const fn of ['aggregate', 'evaluate', 'notify'] as const) {
+    for (const fn of ['aggregate', 'evaluate', 'notify', 'publish'] as const) {
       s.appTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: logicalId(s.stack.functions[fn]) },
         DestinationConfig: { OnFailure: { Destination: dlqArn() } },

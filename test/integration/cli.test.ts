@@ -15,9 +15,12 @@ const env = {
   RENEWAL_LOCAL_DIR: join(dir, '.local'),
   RENEWAL_DYNAMODB_PORT: '0',
   RENEWAL_SES_PORT: '0',
+  RENEWAL_S3_PORT: '0',
   AWS_ENDPOINT_URL_DYNAMODB: '',
   AWS_ENDPOINT_URL_SES: '',
   AWS_ENDPOINT_URL_SESV2: '',
+  AWS_ENDPOINT_URL_S3: '',
+  THRESHOLD_ORDERS: '',
 };
 
 function run(...args: string[]) {
@@ -54,9 +57,11 @@ describe('renewal local', () => {
     const second = run('local', 'up', '--json');
     expect(second.json()).toEqual(first.json());
     const status = run('local', 'status', '--json').json();
-    expect(Object.keys(status).sort()).toEqual(['dynamodb', 'running', 'ses', 'viewer']);
+    expect(Object.keys(status).sort()).toEqual(['dynamodb', 'notice', 'running', 's3', 'ses', 'viewer']);
     expect(status.running).toBe(true);
     expect(status.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.s3).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.notice).toBe(`${status.s3}/renewal-notice/renewal-2024/latest/index.html`);
     expect(status.viewer).toMatch(/^http:\/\//);
   });
 });
@@ -114,6 +119,15 @@ describe('renewal import / rejected', () => {
   });
 });
 
+describe('renewal notice (before anything is published)', () => {
+  it('prints version 0 and no providers, as OPS.md says', () => {
+    const r = run('notice', '--json');
+    expect(r.code).toBe(0);
+    expect(r.json()).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
+    expect(run('notice').stdout).toMatch(/not published yet[\s\S]*renewal-notice\/renewal-2024\/latest\/index.html/);
+  });
+});
+
 describe('renewal evaluate / report', () => {
   it('evaluates finally and reports in the OPS.md shape', () => {
     const e = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '1', '--json');
@@ -137,6 +151,45 @@ describe('renewal evaluate / report', () => {
     const csv = run('report', '--campaign', 'renewal-2024', '--csv').stdout.split('\r\n');
     expect(csv[0]).toMatch(/^providerId,providerName,outcome/);
     expect(csv[1]).toMatch(/^P1,测试服务商,retained,/);
+  });
+
+  it('a revocation publishes the notice; a correction that reinstates publishes version 2 saying so; the same list publishes nothing', async () => {
+    const status = run('local', 'status', '--json').json() as { notice: string };
+    // Nobody revoked: the evaluation had no list to hand over (the notice date's schedule publishes it).
+    expect(run('notice', '--json').json()).toMatchObject({ version: 0, providers: [] });
+    const revoke = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--json');
+    expect(revoke.code).toBe(0);
+    expect(revoke.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 1 } });
+    const v1 = run('notice', '--json').json();
+    expect(v1).toMatchObject({ version: 1, url: status.notice, providers: [{ providerId: 'P1', name: '测试服务商', reasons: ['orders_below_threshold'], noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' }], corrections: [] });
+    const reinstate = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '1', '--json');
+    expect(reinstate.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 2 } });
+    const v2 = run('notice', '--json').json();
+    expect(v2).toMatchObject({ version: 2, providers: [], corrections: [{ version: 2, providerId: 'P1', name: '测试服务商', change: 'reinstated' }] });
+    const page = await (await fetch(status.notice)).text();
+    expect(page).toContain('更正');
+    expect(page).toContain('测试服务商');
+    // Version 1 stays readable at its own address.
+    const old = await fetch(status.notice.replace('/latest/', '/v1/'));
+    expect(old.status).toBe(200);
+    expect(await old.text()).toContain('第 1 版');
+    expect(run('publish', '--json').json()).toMatchObject({ status: 'unchanged', version: 2, written: [] });
+    const text = run('notice');
+    expect(text.stdout).toContain('version 2');
+    expect(text.stdout).toContain('reinstated');
+    expect(text.stdout).toContain(status.notice);
+  }, 240_000); // nine CLI processes, each loading the SDK: slow on a busy 2-core machine
+
+  it('report --html writes a self-contained page of the decisions', () => {
+    const file = join(dir, 'out', 'report.html');
+    const r = run('report', '--campaign', 'renewal-2024', '--html', file);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(file);
+    const page = readFileSync(file, 'utf8');
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain('data-provider-id="P1"');
+    expect(page).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)/);
+    expect(run('report', '--campaign', 'renewal-2024', '--html', file, '--json').code).toBe(2);
   });
 });
 

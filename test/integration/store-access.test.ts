@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '#shared/config.ts';
 import type { Mailer } from '#shared/mailer.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
-import type { StoreAccess, TableAccess } from '#shared/store/access.ts';
+import type { Access, BucketId, StoreAccess } from '#shared/store/access.ts';
 import { AGGREGATES_ACCESS, AggregateStore } from '#shared/store/aggregates.ts';
 import { DECISIONS_ACCESS, DecisionStore } from '#shared/store/decisions.ts';
 import { INGEST_ACCESS, IngestStore } from '#shared/store/ingest.ts';
@@ -27,9 +27,11 @@ import { notify, publishedEvents } from '#shared/usecases/notify.ts';
 import { buildReport } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { generateSeason } from '#cli/season.ts';
-import { useTestStack } from '../support/stack.ts';
+import { freshNoticeBucket, useTestStack } from '../support/stack.ts';
+import { NOTICE_BUCKET_ACCESS } from '#shared/store/notice-bucket.ts';
+import { publish } from '#shared/usecases/publish.ts';
 
-type Call = { store: string; method: string; action: string; table: TableId; index?: string };
+type Call = { store: string; method: string; action: string; table: TableId | `bucket:${BucketId}`; index?: string };
 
 const context = new AsyncLocalStorage<{ store: string; method: string }>();
 const calls: Call[] = [];
@@ -57,6 +59,7 @@ const ACCESS: Record<string, StoreAccess<unknown>> = {
   decisions: DECISIONS_ACCESS,
   outbox: OUTBOX_ACCESS,
   ingest: INGEST_ACCESS,
+  noticeBucket: NOTICE_BUCKET_ACCESS,
 } as Record<string, StoreAccess<unknown>>;
 
 let tables: TableNames;
@@ -80,6 +83,18 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'recordAccess' },
   );
+  const notice = await freshNoticeBucket();
+  notice.s3.middlewareStack.add(
+    (next, ctx) => async (args) => {
+      const at = context.getStore();
+      const action = String(ctx.commandName).replace(/Command$/, '');
+      if (!at) unattributed.push(`${action} ${notice.name}`);
+      else calls.push({ ...at, action, table: 'bucket:notice' });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordAccess' },
+  );
+  const bucket = attributed('noticeBucket', notice.bucket);
   const s = {
     source: attributed('source', new SourceStore(db, tables)),
     aggregates: attributed('aggregates', new AggregateStore(db, tables)),
@@ -114,6 +129,9 @@ beforeAll(async () => {
   await notify(c, mailDeps, { kind: 'outcome' });
   await notify(c, mailDeps, { kind: 'progress', asOf: '2024-01-15T10:00:00+08:00', thresholdOrders: 20 });
   await buildReport(s.decisions, c.campaignId);
+  // The delisting notice, published after the notice date's hour, then read back.
+  await publish(c, { decisions: s.decisions, bucket, now: () => new Date('2024-03-01T03:00:00Z'), settings: { publicBaseUrl: notice.baseUrl, feedbackMailbox: c.feedbackMailbox } });
+  await bucket.latestJson(c.campaignId);
 
   // What the flows above do not reach.
   await s.decisions.previews(c.campaignId);
@@ -139,7 +157,8 @@ beforeAll(async () => {
 }, 120_000);
 
 const key = (x: { action: string; table: string; index?: string }) => `${x.action} ${x.table}${x.index ? `/index/${x.index}` : ''}`;
-const declared = (a: readonly TableAccess[]) => a.flatMap((t) => t.actions.map((action) => key({ action, table: t.table, ...(t.index ? { index: t.index } : {}) })));
+const declared = (a: readonly Access[]) =>
+  a.flatMap((t) => ('bucket' in t ? t.actions.map((action) => key({ action, table: `bucket:${t.bucket}` })) : t.actions.map((action) => key({ action, table: t.table, ...(t.index ? { index: t.index } : {}) }))));
 
 describe('store access declarations', () => {
   it('every request a store sends is made inside one of its methods', () => {
@@ -148,7 +167,7 @@ describe('store access declarations', () => {
   });
 
   for (const [store, access] of Object.entries(ACCESS)) {
-    for (const [method, decl] of Object.entries(access.methods as Record<string, readonly TableAccess[]>)) {
+    for (const [method, decl] of Object.entries(access.methods as Record<string, readonly Access[]>)) {
       it(`${store}.${method}: sends exactly what it declares`, () => {
         const sent = [...new Set(calls.filter((c) => c.store === store && c.method === method).map(key))].sort();
         expect(sent.filter((k) => !declared(decl).includes(k)), 'sent but not declared').toEqual([]);

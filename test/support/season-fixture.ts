@@ -56,6 +56,8 @@ export interface Season {
   stores: ReturnType<typeof stores>;
   /** The outcome-mail hand-off given to the evaluation. */
   mail: Mock<(campaignId: string) => Promise<void>>;
+  /** The public notice's hand-off given to the evaluation (called when a final revision changed the list). */
+  publication: Mock<(campaignId: string) => Promise<void>>;
   /** Feeds NDJSON lines through the real intake handler, as `renewal import` would. */
   feed(lines: readonly string[], opts?: { concurrency?: number; source?: string }): Promise<ImportResult>;
   aggregate(payload?: unknown): Promise<AggregateResult>;
@@ -75,16 +77,18 @@ export async function newSeason(opts: SeasonOptions = {}): Promise<Season> {
   const tables = await freshTables();
   const s = stores(tables, db);
   const mail = vi.fn(async (_campaignId: string) => {});
+  const publication = vi.fn(async (_campaignId: string) => {});
   const intake = makeIntake(new IngestStore(db, tables));
   const aggregateHandler = makeAggregate(s, 0);
   const decisions = opts.decisions ? opts.decisions(db, tables) : s.decisions;
-  const evaluateHandler = makeEvaluate({ ...s, decisions, requestOutcomeMail: mail }, 0, opts.configuredThreshold);
+  const evaluateHandler = makeEvaluate({ ...s, decisions, requestOutcomeMail: mail, requestPublication: publication }, 0, opts.configuredThreshold);
   let feeds = 0;
   return {
     db,
     tables,
     stores: s,
     mail,
+    publication,
     feed: (lines, o = {}) =>
       feedRecords(intake, toRecords(lines.join('\n'), o.source ?? `feed-${++feeds}.ndjson`), { quiet: true, concurrency: o.concurrency ?? 4 }),
     aggregate: (payload = { campaignId: CAMPAIGN }) => aggregateHandler(payload),

@@ -4,6 +4,8 @@ import { inject } from 'vitest';
 import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
 import { createDocumentClient } from '#shared/aws.ts';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { NoticeBucket } from '#shared/store/notice-bucket.ts';
 
 /**
  * Points this test file's SDK clients at the run's embedded stack (the SDK's own endpoint
@@ -36,4 +38,16 @@ export async function freshTables(): Promise<TableNames> {
   await ensureTables(client, names);
   client.destroy();
   return names;
+}
+
+/**
+ * A new, empty notice bucket on the run's s3rver, with a client that signs as s3rver expects, and
+ * the bucket's public base URL (path-style, as the embedded stack serves it).
+ */
+export async function freshNoticeBucket(): Promise<{ bucket: NoticeBucket; s3: S3Client; baseUrl: string; name: string }> {
+  const endpoint = inject('s3Endpoint');
+  const s3 = new S3Client({ endpoint, region: 'ap-southeast-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const name = `notice-${randomUUID().slice(0, 8)}`;
+  await s3.send(new CreateBucketCommand({ Bucket: name }));
+  return { bucket: new NoticeBucket(s3, name), s3, baseUrl: `${endpoint}/${name}`, name };
 }

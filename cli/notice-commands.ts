@@ -1,0 +1,59 @@
+import { emptyNotice, type NoticeCorrection, type NoticeEntry } from '#shared/notice/notice.ts';
+import { REASON_LABEL } from '#shared/mail/templates.ts';
+import { OUTPUTS } from '../cdk/names.ts';
+import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import { table } from './output.ts';
+import { useLocalStack } from './local-stack.ts';
+
+/** `renewal notice --json`: OPS.md's shape (`version` 0 and no providers before the first publication). */
+export interface PublishedNotice {
+  campaignId: string;
+  version: number;
+  publishedAt?: string;
+  url?: string;
+  providers: NoticeEntry[];
+  corrections?: NoticeCorrection[];
+}
+
+/**
+ * The notice as the public reads it now, and the stable address it is (or will be) at: on the
+ * embedded stack from the local S3 server; with --aws through its public CloudFront address (the
+ * stack's NoticeBaseUrl output), with no credentials.
+ */
+export async function readPublishedNotice(campaignId: string, target: { outputs: Record<string, string> } | { info: (s: string) => void }): Promise<{ notice: PublishedNotice; url: string }> {
+  if ('outputs' in target) {
+    const base = target.outputs[OUTPUTS.noticeBaseUrl];
+    if (!base) throw new Error(`the deployed stack has no output ${OUTPUTS.noticeBaseUrl} (redeploy it with this checkout: docs/DEPLOY.md)`);
+    const url = noticePageUrl(base, campaignId, 'latest');
+    const res = await fetch(url.replace(/index\.html$/, 'notice.json'), { signal: AbortSignal.timeout(15_000) });
+    // CloudFront answers 403 for a key that does not exist (it may not list the bucket).
+    if (res.status === 403 || res.status === 404) return { notice: emptyNotice(campaignId), url };
+    if (!res.ok) throw new Error(`${url.replace(/index\.html$/, 'notice.json')} answered ${res.status}`);
+    return { notice: (await res.json()) as PublishedNotice, url };
+  }
+  await useLocalStack(target.info);
+  const { noticeBucket } = await import('#functions/publish.ts');
+  const { noticeConfigFromEnv } = await import('#shared/config.ts');
+  const url = noticePageUrl(noticeConfigFromEnv().publicBaseUrl, campaignId, 'latest');
+  const json = (await noticeBucket().latestJson(campaignId)) as PublishedNotice | undefined;
+  return { notice: json ?? emptyNotice(campaignId), url };
+}
+
+export function noticeSummary(n: PublishedNotice, url: string): string {
+  if (!n.version) return `the public delisting notice of ${n.campaignId} is not published yet (renewal publish --campaign ${n.campaignId})\nit will be at: ${url}`;
+  const lines = [
+    `public delisting notice of ${n.campaignId}: version ${n.version}, published ${n.publishedAt}, ${n.providers.length} delisted provider(s)`,
+    '',
+    n.providers.length
+      ? table(
+          ['provider', 'name', 'not met', 'notice date', 're-apply from'],
+          n.providers.map((p) => [p.providerId, p.name, p.reasons.map((r) => REASON_LABEL.en[r]).join(', '), p.noticeDate, p.reapplyFrom]),
+        )
+      : 'no provider is delisted',
+  ];
+  if (n.corrections?.length) {
+    lines.push('', 'corrections:', table(['version', 'provider', 'name', 'change', 'at'], n.corrections.map((k) => [k.version, k.providerId, k.name, k.change, k.at])));
+  }
+  lines.push('', `notice: ${n.url ?? url}`);
+  return lines.join('\n');
+}
