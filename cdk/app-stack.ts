@@ -73,6 +73,9 @@ export const MAIL_FROM_PARAMETER = 'MailFrom';
 const CATCH_UP =
   "The evaluation's own catch-up aggregation counts (and re-reads the providers' bindings and deposits) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
 
+/** Why an aggregation may hold the lock's renewal without using it in a season. */
+const HEARTBEAT = 'The aggregation lock is renewed by a heartbeat every 15 s (shared/usecases/run-lock.ts): a run shorter than that never renews it';
+
 /** Intake timeout; the queue's visibility timeout is six times it, as AWS advises for SQS triggers. */
 const INTAKE_TIMEOUT = Duration.seconds(30);
 
@@ -241,7 +244,9 @@ export class AppStack extends Stack {
       description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
       timeout: Duration.minutes(15),
       memorySize: 1024,
-    }).useStores(tables, AGGREGATE_NEEDS);
+    })
+      .useStores(tables, AGGREGATE_NEEDS)
+      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn);
 
     const notify = new RenewalFunction(this, 'NotifyFunction', {
       ...common,
@@ -271,6 +276,7 @@ export class AppStack extends Stack {
       .useStores(tables, EVALUATE_NEEDS)
       .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
       .acknowledgeGrant('dynamodb:BatchWriteItem', CATCH_UP, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
 

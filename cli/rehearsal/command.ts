@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LOCAL_DIR } from '../local-stack.ts';
 import { Progress } from '../output.ts';
+import { DEMO_SEASON } from '../season.ts';
 import { rehearse } from './rehearse.ts';
 import { rehearsalSummary } from './summary.ts';
 import { synthesize } from './synth.ts';
@@ -35,7 +36,8 @@ export async function runRehearsal(o: RehearseCommand, usage: (message: string) 
   let assemblyDir = o.assembly ? resolve(o.assembly) : undefined;
   if (!assemblyDir) {
     assemblyDir = join(LOCAL_DIR, 'rehearsal', 'cdk.out');
-    await synthesize(assemblyDir, {}, o.info);
+    // Deployed as ops would deploy it for the season it plays: the demo season names its threshold.
+    await synthesize(assemblyDir, o.events ? {} : { thresholdOrders: String(DEMO_SEASON.thresholdOrders) }, o.info);
   }
   const bar = new Progress('rehearsal', 1000, o.json === true && !process.stderr.isTTY);
   const result = await rehearse({

@@ -47,6 +47,10 @@ export interface GatewayOptions {
   lambda: LambdaTarget;
   /** SES identities of the deployment (addresses and domains) and configuration sets, by name. */
   ses: { identities: string[]; configurationSets: string[] };
+  /** The embedded S3 (s3rver) the objects go to. */
+  s3Url?: string;
+  /** The resource policy of a resource, where the template gives one (bucket, queue, topic policies). */
+  resourcePolicy?: (resourceArn: string) => PolicyDocument | undefined;
   /** Called for every call, allowed or not, after IAM decided. */
   onCall?: (principal: Principal, call: ApiCall, allowed: boolean, atMs: number) => void;
   onSesSend?: (send: SesSend) => void;
@@ -89,14 +93,17 @@ export class Gateway {
     // time, or its later requests would be signed (and dated) in this machine's real time.
     res.setHeader('date', new Date(atMs).toUTCString());
     const service = cred[2]!;
-    const call = service === 'dynamodb' ? dynamodbCall(req, body) : service === 'ses' ? this.sesCall(req, body) : service === 'lambda' ? this.lambdaCall(req) : undefined;
+    const call =
+      service === 'dynamodb' ? dynamodbCall(req, body) : service === 'ses' ? this.sesCall(req, body) : service === 'lambda' ? this.lambdaCall(req) : service === 's3' && this.o.s3Url ? s3Call(req) : undefined;
     if (!call) {
       return reply(res, 501, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'NotImplemented', message: `the rehearsal does not provide ${service} ${req.method} ${req.url}` }));
     }
     let allowed = true;
     let denied = '';
     for (const resource of call.resources) {
-      if (!(await this.o.iam.authorize(principal, call.action, resource))) {
+      const resourcePolicy = this.o.resourcePolicy?.(call.service === 's3' ? resource.replace(/\/.*$/, '') : resource);
+      // Every call the SDK makes goes over TLS: a policy's aws:SecureTransport deny does not apply.
+      if (!(await this.o.iam.authorize(principal, call.action, resource, { context: { 'aws:SecureTransport': 'true' }, ...(resourcePolicy ? { resourcePolicy } : {}) }))) {
         allowed = false;
         denied ||= resource;
       }
@@ -108,6 +115,12 @@ export class Gateway {
         return forwardInProcess(this.o.dynamodb, req, body, res);
       case 'ses':
         return this.sendSes(principal, req, body, res, atMs);
+      case 's3': {
+        // s3rver checks signatures with its own key: pass the call on unsigned (IAM has decided above).
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'authorization' && k !== 'x-amz-security-token'));
+        const out = await forwardHttp(this.o.s3Url!, Object.assign(Object.create(req) as IncomingMessage, { headers }), body);
+        return reply(res, out.status, out.headers, out.body);
+      }
       case 'lambda': {
         const name = decodeURIComponent(req.url!.split('/')[3]!);
         const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
@@ -154,6 +167,21 @@ export class Gateway {
     const fnArn = this.o.lambda.resolve(name) ?? arn('lambda', `function:${name}`);
     return { service: 'lambda', action: 'lambda:InvokeFunction', resources: [fnArn] };
   }
+}
+
+/** S3, path-style (the SDK's choice for an IP endpoint): the object or bucket a request names. */
+function s3Call(req: IncomingMessage): ApiCall | undefined {
+  const url = new URL(req.url!, 'http://s3');
+  const [bucket, ...rest] = url.pathname.replace(/^\//, '').split('/');
+  if (!bucket) return undefined;
+  const key = decodeURIComponent(rest.join('/'));
+  const object = `arn:aws:s3:::${bucket}/${key}`;
+  const m = req.method;
+  if (key && m === 'PUT') return { service: 's3', action: 's3:PutObject', resources: [object] };
+  if (key && (m === 'GET' || m === 'HEAD')) return { service: 's3', action: 's3:GetObject', resources: [object] };
+  if (key && m === 'DELETE') return { service: 's3', action: 's3:DeleteObject', resources: [object] };
+  if (!key && m === 'GET') return { service: 's3', action: 's3:ListBucket', resources: [`arn:aws:s3:::${bucket}`] };
+  return undefined;
 }
 
 /** DynamoDB (JSON 1.0): the tables and indexes a request names, each checked. */
@@ -208,6 +236,9 @@ function amzDate(s: string): number {
 function accessDenied(res: ServerResponse, service: string, message: string): void {
   if (service === 'dynamodb') {
     return reply(res, 400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'AccessDeniedException' }, JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }));
+  }
+  if (service === 's3') {
+    return reply(res, 403, { 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${xml(message)}</Message><RequestId>rehearsal</RequestId></Error>`);
   }
   if (service === 'ses') {
     return reply(res, 403, { 'content-type': 'text/xml' }, `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`);

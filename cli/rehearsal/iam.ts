@@ -111,6 +111,24 @@ export class Iam {
     return allowed;
   }
 
+  /**
+   * Whether an AWS service (`ses.amazonaws.com`, `sns.amazonaws.com`) may act on a resource of this
+   * account, as the resource's own policy decides it (a topic policy, a Lambda permission).
+   */
+  async authorizeService(service: string, action: string, resource: string, resourcePolicy: PolicyDocument | undefined, context: Record<string, string>): Promise<boolean> {
+    const key = `${service}\u0000${action}\u0000${resource}\u0000${JSON.stringify(context)}`;
+    let decided = this.decisions.get(key);
+    if (!decided) {
+      decided = resourcePolicy ? evaluate(service, [], action, resource, { resourcePolicy, context }) : Promise.resolve(false);
+      this.decisions.set(key, decided);
+    }
+    const allowed = await decided;
+    const rec = this.calls.get(key) ?? { principal: service, action, resource, count: 0, allowed };
+    rec.count++;
+    this.calls.set(key, rec);
+    return allowed;
+  }
+
   /** The message AWS gives for a refused call. */
   static deniedMessage(principal: Principal, action: string, resource: string): string {
     return `User: ${principal.sessionArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;

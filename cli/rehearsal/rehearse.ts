@@ -17,6 +17,7 @@
  * function with its own virtual clock inside (`lambda-runtime.mjs`), so a run that paces mail takes
  * simulated seconds, not real ones.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ import { getCampaign, withThreshold, type Campaign } from '#shared/rules/campaig
 import { decide, eligibility } from '#shared/rules/rules.ts';
 import { addDays, localMidnightUtc } from '#shared/rules/time.ts';
 import type { Report } from '#shared/usecases/report.ts';
-import { Deployment, REGION, type Resource } from './assembly.ts';
+import { ACCOUNT, arn, Deployment, REGION, type Resource } from './assembly.ts';
 import { functionSpecs, LambdaFunction, makeHome, type EmittedMetric, type InvokeResult } from './functions.ts';
 import { Gateway, type SesSend } from './gateway.ts';
 import { Iam, type PolicyDocument, type Principal, type Grant } from './iam.ts';
@@ -96,10 +97,14 @@ export interface RehearsalResult {
   deadLettered: number;
   deadLetters: { queue: string; body: string }[];
   decisions: { total: number; mismatches: number | null; detail: { providerId: string; field: string; expected: unknown; actual: unknown }[]; thresholdOrders?: number };
+  /** The public delisting notice as the season left it (`latest/notice.json` in the bucket). */
+  notice?: { version: number; providers: number; revoked: number; matchesDecisions: boolean; key: string };
   /** The runs by hand after the season, as ops make them. */
   drill: { what: string; ok: boolean; error?: string }[];
   mail: {
     outcome: { sent: number; duplicates: number; missing: string[] };
+    /** Outcome mail per delivery status, as the deployed report gives it (SES's events recorded by mail-events). */
+    status: Record<string, number>;
     progress: { sent: number; byWeek: Record<string, number> };
     configurationSets: string[];
   };
@@ -122,6 +127,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
   const dynamoListener = dynalite.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
   const sesServer = await ((await import('aws-ses-v2-local')).default as unknown as (c: object) => Promise<Server>)({ host: '127.0.0.1', port: 0 });
   const sesUrl = `http://127.0.0.1:${(sesServer.address() as AddressInfo).port}`;
+  // The buckets of the template, on an embedded S3 (its files in the rehearsal's own directory).
+  const S3rver = require('s3rver') as new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(work, 's3'), vhostBuckets: false, configureBuckets: d.resourcesOfType('AWS::S3::Bucket').map((b) => ({ name: d.physicalName(b), configs: [] })) });
+  const s3Url = `http://127.0.0.1:${(await s3.run()).port}`;
+  const policies = resourcePolicies(d);
   const admin = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(dynalite.address() as AddressInfo).port}`, region: REGION, credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' } });
 
   const fns = new Map<string, LambdaFunction>();
@@ -129,6 +139,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
   const principals = new Map<string, Principal>();
   const sesSends: SesSend[] = [];
   const iam = new Iam(d);
+  let sesEventsOf: ((s: SesSend) => void) | undefined;
   let lambdaApi: ((caller: Principal, fn: LambdaFunction, type: string, payload: string, atMs: number) => Promise<{ status: number; payload: string; functionError?: string }>) | undefined;
   const gateway = new Gateway({
     iam,
@@ -139,7 +150,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       identities: d.resourcesOfType('AWS::SES::EmailIdentity').map((r) => d.ref(r)),
       configurationSets: d.resourcesOfType('AWS::SES::ConfigurationSet').map((r) => d.physicalName(r)),
     },
-    onSesSend: (s) => sesSends.push(s),
+    s3Url,
+    resourcePolicy: (arn) => policies.get(arn),
+    onSesSend: (s) => {
+      sesSends.push(s);
+      sesEventsOf?.(s);
+    },
     lambda: {
       resolve: (name) => [...byArn.keys()].find((a) => a === name || a.endsWith(`:function:${name}`)),
       invoke: (caller, arn, type, payload, atMs) => lambdaApi!(caller, byArn.get(arn)!, type, payload, atMs),
@@ -180,6 +196,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
 
     // ---- the simulated clock --------------------------------------------------------------------
     type Action =
+      | { kind: 'sns'; at: number; topicArn: string; message: unknown; source: string }
       | { kind: 'fire'; at: number; schedule: ScheduleSpec }
       | { kind: 'async'; at: number; fn: LambdaFunction; payload: unknown; attempt: number; firstAt: number; source: string; schedule?: ScheduleSpec }
       | { kind: 'visible'; at: number };
@@ -336,6 +353,36 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       await runAsync({ kind: 'async', at, fn, payload: JSON.parse(s.target.input ?? '{}'), attempt: 0, firstAt: at, source: s.logicalId, schedule: s });
     };
 
+    // ---- SES events, SNS and its subscribers --------------------------------------------------------
+    const mailRoutes = mailEventRoutes(d);
+    const subscriptions = snsSubscriptions(d);
+    const permissions = lambdaPermissions(d);
+    sesEventsOf = (m) => {
+      for (const route of mailRoutes.filter((x) => x.configurationSet === m.configurationSet)) {
+        for (const e of sesEventRecords(m)) {
+          if (!route.types.includes(e.type)) continue;
+          push({ kind: 'sns', at: m.atMs + e.afterMs, topicArn: route.topicArn, message: e.record, source: `ses.amazonaws.com configuration-set/${m.configurationSet}` });
+        }
+      }
+    };
+    /** SES publishes an event to a topic (its policy must let SES), SNS invokes each Lambda subscriber asynchronously. */
+    const deliverSns = async (a: Extract<Action, { kind: 'sns' }>) => {
+      const configurationSetArn = arn('ses', `configuration-set/${a.source.split('configuration-set/')[1]}`);
+      const mayPublish = await iam.authorizeService('ses.amazonaws.com', 'sns:Publish', a.topicArn, policies.get(a.topicArn), { 'aws:SourceArn': configurationSetArn, 'aws:SourceAccount': ACCOUNT, 'aws:SecureTransport': 'true' });
+      if (!mayPublish) return stopIfFailing();
+      for (const sub of subscriptions.filter((x) => x.topicArn === a.topicArn && x.protocol === 'lambda')) {
+        const fn = byArn.get(sub.endpoint);
+        const mayInvoke = fn && (await iam.authorizeService('sns.amazonaws.com', 'lambda:InvokeFunction', sub.endpoint, permissions.get(sub.endpoint), { 'aws:SourceArn': a.topicArn, 'aws:SourceAccount': ACCOUNT }));
+        if (!fn || !mayInvoke) {
+          // SNS gives up on a subscriber it cannot invoke: the message goes to the subscription's dead-letter queue.
+          if (sub.deadLetterArn) queues.byArn.get(sub.deadLetterArn)?.send({ body: JSON.stringify(a.message) }, now);
+          stopIfFailing();
+          continue;
+        }
+        await runAsync({ kind: 'async', at: a.at, fn, payload: snsEvent(a.topicArn, sub.arn, a.message, a.at), attempt: 0, firstAt: a.at, source: 'sns' });
+      }
+    };
+
     // ---- play the season ------------------------------------------------------------------------
     const arrivals = season.arrivals;
     let next = 0;
@@ -362,6 +409,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
           await pollIntake();
           await fire(action.schedule, action.at);
         } else if (action.kind === 'async') await runAsync(action);
+        else if (action.kind === 'sns') await deliverSns(action);
         else await pollIntake();
       }
       show();
@@ -379,6 +427,8 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       return r.ok ? (r.value as Report) : undefined;
     };
     const report = await readReport();
+    const notice = report ? await readNotice(d, s3Url, campaign.campaignId, report) : undefined;
+    if (notice && !notice.matchesDecisions) problems.push(`the published notice lists ${notice.providers} provider(s), not exactly the ${notice.revoked} revoked ones`);
     const mailBeforeDrill = sesSends.length;
     const drill = stopped || !report ? [] : await opsDrill(report);
     if (drill.length) {
@@ -480,6 +530,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       deadLetters,
       decisions,
       drill,
+      ...(notice ? { notice } : {}),
       mail,
       metrics,
       ...(report ? { report } : {}),
@@ -491,6 +542,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     admin.destroy();
     await new Promise((r) => dynalite.close(r));
     await new Promise((r) => sesServer.close(r));
+    await s3.close().catch(() => {});
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -708,8 +760,11 @@ function mailFigures(sends: SesSend[], season: RehearsalSeason, report: Report |
     const week = s.subject.match(/第\s*(\d+)\s*周/)?.[1] ?? '?';
     byWeek[week] = (byWeek[week] ?? 0) + 1;
   }
+  const status: Record<string, number> = {};
+  for (const a of report?.assessments ?? []) if (a.mail) status[a.mail.status] = (status[a.mail.status] ?? 0) + 1;
   return {
     outcome: { sent: outcome.length, duplicates, missing },
+    status,
     progress: { sent: Object.values(byWeek).reduce((a, b) => a + b, 0), byWeek },
     configurationSets: [...new Set(sends.map((s) => s.configurationSet ?? '(none)'))],
   };
@@ -779,3 +834,104 @@ function heapPop<T extends { at: number; seq: number }>(h: T[]): T | undefined {
 
 const less = (a: { at: number; seq: number }, b: { at: number; seq: number }) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
+/** Every resource policy of the template, by the ARN of the resource it guards: queues, buckets, topics. */
+function resourcePolicies(d: Deployment): Map<string, PolicyDocument> {
+  const out = new Map<string, PolicyDocument>();
+  for (const qp of d.resourcesOfType('AWS::SQS::QueuePolicy')) {
+    const p = d.props<{ PolicyDocument: PolicyDocument; Queues: string[] }>(qp);
+    for (const url of p.Queues) {
+      const q = d.resourcesOfType('AWS::SQS::Queue').find((x) => d.ref(x) === url);
+      if (q) out.set(d.getAtt(q, 'Arn'), p.PolicyDocument);
+    }
+  }
+  for (const bp of d.resourcesOfType('AWS::S3::BucketPolicy')) {
+    const p = d.props<{ PolicyDocument: PolicyDocument; Bucket: string }>(bp);
+    out.set(`arn:aws:s3:::${p.Bucket}`, p.PolicyDocument);
+  }
+  for (const tp of d.resourcesOfType('AWS::SNS::TopicPolicy')) {
+    const p = d.props<{ PolicyDocument: PolicyDocument; Topics: string[] }>(tp);
+    for (const topic of p.Topics) out.set(topic, p.PolicyDocument);
+  }
+  return out;
+}
+
+/** Each function's resource-based policy, from its `AWS::Lambda::Permission` resources. */
+function lambdaPermissions(d: Deployment): Map<string, PolicyDocument> {
+  const out = new Map<string, PolicyDocument>();
+  for (const perm of d.resourcesOfType('AWS::Lambda::Permission')) {
+    const p = d.props<{ Action: string; FunctionName: string; Principal: string; SourceArn?: string; SourceAccount?: string }>(perm);
+    const doc = out.get(p.FunctionName) ?? { Version: '2012-10-17', Statement: [] };
+    doc.Statement.push({
+      Effect: 'Allow',
+      Principal: p.Principal.endsWith('.amazonaws.com') ? { Service: p.Principal } : { AWS: p.Principal },
+      Action: p.Action,
+      Resource: p.FunctionName,
+      ...(p.SourceArn || p.SourceAccount ? { Condition: { ...(p.SourceArn ? { ArnLike: { 'aws:SourceArn': p.SourceArn } } : {}), ...(p.SourceAccount ? { StringEquals: { 'aws:SourceAccount': p.SourceAccount } } : {}) } } : {}),
+    } as PolicyDocument['Statement'][number]);
+    out.set(p.FunctionName, doc);
+  }
+  return out;
+}
+
+/** Where a configuration set publishes which SES events (SNS destinations only). */
+function mailEventRoutes(d: Deployment): { configurationSet: string; types: string[]; topicArn: string }[] {
+  return d.resourcesOfType('AWS::SES::ConfigurationSetEventDestination').flatMap((r) => {
+    const p = d.props<{ ConfigurationSetName: string; EventDestination: { Enabled?: boolean; MatchingEventTypes: string[]; SnsDestination?: { TopicARN: string } } }>(r);
+    const e = p.EventDestination;
+    return e.Enabled === false || !e.SnsDestination ? [] : [{ configurationSet: p.ConfigurationSetName, types: e.MatchingEventTypes.map((t) => t.toLowerCase()), topicArn: e.SnsDestination.TopicARN }];
+  });
+}
+
+function snsSubscriptions(d: Deployment): { arn: string; topicArn: string; protocol: string; endpoint: string; deadLetterArn?: string }[] {
+  return d.resourcesOfType('AWS::SNS::Subscription').map((r) => {
+    const p = d.props<{ TopicArn: string; Protocol: string; Endpoint: string; RedrivePolicy?: { deadLetterTargetArn: string } }>(r);
+    return { arn: `${p.TopicArn}:${r.logicalId}`, topicArn: p.TopicArn, protocol: p.Protocol, endpoint: p.Endpoint, ...(p.RedrivePolicy ? { deadLetterArn: p.RedrivePolicy.deadLetterTargetArn } : {}) };
+  });
+}
+
+/**
+ * The events SES publishes for a mail it accepted and delivered: Send at once, Delivery a few seconds
+ * later (the embedded SES delivers everything). Shaped as "Examples of event data that Amazon SES
+ * publishes to Amazon SNS" in the SES developer guide.
+ */
+function sesEventRecords(m: SesSend): { type: string; afterMs: number; record: unknown }[] {
+  const mail = {
+    timestamp: new Date(m.atMs).toISOString(),
+    source: m.source,
+    sendingAccountId: ACCOUNT,
+    messageId: m.messageId,
+    destination: m.to,
+    tags: { ...Object.fromEntries(Object.entries(m.tags).map(([k, v]) => [k, [v]])), 'ses:configuration-set': [m.configurationSet ?? ''] },
+  };
+  return [
+    { type: 'send', afterMs: 1_000, record: { eventType: 'Send', mail, send: {} } },
+    { type: 'delivery', afterMs: 4_000, record: { eventType: 'Delivery', mail, delivery: { timestamp: new Date(m.atMs + 3_000).toISOString(), recipients: m.to, processingTimeMillis: 3000, smtpResponse: '250 2.6.0 Message received' } } },
+  ];
+}
+
+/** The Lambda event SNS hands a subscriber. */
+function snsEvent(topicArn: string, subscriptionArn: string, message: unknown, atMs: number) {
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: subscriptionArn,
+        Sns: { Type: 'Notification', MessageId: randomUUID(), TopicArn: topicArn, Subject: null, Message: JSON.stringify(message), Timestamp: new Date(atMs).toISOString(), SignatureVersion: '1', Signature: 'rehearsal', SigningCertUrl: '', UnsubscribeUrl: '', MessageAttributes: {} },
+      },
+    ],
+  };
+}
+
+/** The newest published notice, against the revoked providers of the report. */
+async function readNotice(d: Deployment, s3Url: string, campaignId: string, report: Report): Promise<RehearsalResult['notice']> {
+  const bucket = d.resourcesOfType('AWS::S3::Bucket').map((b) => d.physicalName(b))[0];
+  if (!bucket) return undefined;
+  const key = `${campaignId}/latest/notice.json`;
+  const res = await fetch(`${s3Url}/${bucket}/${key}`);
+  const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId).sort();
+  if (!res.ok) return { version: 0, providers: 0, revoked: revoked.length, matchesDecisions: revoked.length === 0, key };
+  const n = (await res.json()) as { version: number; providers: { providerId: string }[] };
+  const listed = n.providers.map((p) => p.providerId).sort();
+  return { version: n.version, providers: listed.length, revoked: revoked.length, matchesDecisions: JSON.stringify(listed) === JSON.stringify(revoked), key };
+}

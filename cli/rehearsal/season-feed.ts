@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseEvent, type PlatformEvent } from '#shared/events.ts';
 import { parseInstant } from '#shared/rules/time.ts';
-import { generateSeason } from '../season.ts';
+import { DEMO_SEASON, generateSeason } from '../season.ts';
 
 export interface Arrival {
   /** 1-based line of the season file. */
@@ -37,13 +37,12 @@ export interface Clock {
 
 /** The demo season of `npm start` (same generator, same default seed and size). */
 export function demoSeason(clock: Clock, opts: { providers?: number; orders?: number; seed?: number } = {}): RehearsalSeason {
-  const season = generateSeason({ providers: opts.providers ?? 120, orders: opts.orders ?? 100_000, seed: opts.seed ?? 20240229 });
-  const deliverAt = (season as { deliverAtMs?: number[] }).deliverAtMs;
-  const times = deliverAt ?? ownTimes(season.lines);
+  const o = { ...DEMO_SEASON, ...opts };
+  const season = generateSeason(o);
   return {
-    ...arrange(`demo season (seed ${opts.seed ?? 20240229}: ${opts.providers ?? 120} providers, ${opts.orders ?? 100_000} orders)`, season.lines, times, clock),
+    ...arrange(`demo season (seed ${o.seed}: ${o.providers} providers, ${o.orders} orders, threshold ${season.thresholdOrders})`, season.lines, season.deliverAtMs, clock),
     expected: season.expected,
-    ...((season as { thresholdOrders?: number }).thresholdOrders !== undefined ? { thresholdOrders: (season as { thresholdOrders?: number }).thresholdOrders! } : {}),
+    thresholdOrders: season.thresholdOrders,
   };
 }
 

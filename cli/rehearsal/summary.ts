@@ -59,6 +59,8 @@ export function rehearsalSummary(r: RehearsalResult): string {
   }
 
   out.push('', `Mail (configuration set: ${r.mail.configurationSets.join(', ') || 'none'}): outcome ${r.mail.outcome.sent} sent, ${r.mail.outcome.duplicates} duplicate(s), ${r.mail.outcome.missing.length} missing; progress ${r.mail.progress.sent} sent`);
+  if (Object.keys(r.mail.status).length) out.push(`  outcome mail by delivery status (the deployed report): ${Object.entries(r.mail.status).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (r.notice) out.push('', `Notice: version ${r.notice.version} lists ${r.notice.providers} provider(s); ${r.notice.matchesDecisions ? 'exactly' : 'NOT'} the ${r.notice.revoked} revoked (${r.notice.key})`);
   const weeks = Object.entries(r.mail.progress.byWeek).sort(([a], [b]) => Number(a) - Number(b));
   if (weeks.length) out.push(table(['progress week', 'mails'], weeks.map(([w, n]) => [w, n]), ['right', 'right']));
 
