@@ -378,12 +378,15 @@ program
   .command('rehearse')
   .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
   .option('--events <file>', 'an NDJSON season (default: the demo season of npm start)')
+  .addOption(new Option('--providers <n>', 'providers of the demo season').argParser(positiveInt('--providers')))
+  .addOption(new Option('--orders <n>', 'orders of the demo season').argParser(positiveInt('--orders')))
+  .addOption(new Option('--seed <n>', 'random seed of the demo season').argParser(positiveInt('--seed')))
   .option('--assembly <dir>', 'an existing cloud assembly (cdk.out) instead of a fresh npx cdk synth')
   .option('--parameter <name=value>', 'a CloudFormation parameter value, as cdk deploy --parameters (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
-  .action(async (o: { events?: string; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
+  .action(async (o: { events?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
     const { runRehearsal } = await import('./rehearsal/command.ts');
     const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;

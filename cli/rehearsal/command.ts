@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LOCAL_DIR } from '../local-stack.ts';
 import { Progress } from '../output.ts';
-import { DEMO_SEASON } from '../season.ts';
+import { DEMO_SEASON, demoThreshold } from '../season.ts';
 import { rehearse } from './rehearse.ts';
 import { rehearsalSummary } from './summary.ts';
 import { synthesize } from './synth.ts';
@@ -13,6 +13,10 @@ export const REHEARSAL_MAIL_FROM = 'renewal-noreply@provider-renewal.example';
 
 export interface RehearseCommand {
   events?: string;
+  /** The demo season's size and seed (default: npm start's). */
+  providers?: number;
+  orders?: number;
+  seed?: number;
   assembly?: string;
   parameter?: string[];
   failFast?: boolean;
@@ -26,6 +30,8 @@ export interface RehearseCommand {
 /** Returns whether the rehearsal passed. Bad options are thrown through `usage`. */
 export async function runRehearsal(o: RehearseCommand, usage: (message: string) => Error): Promise<boolean> {
   if (o.events && (!existsSync(o.events) || !statSync(o.events).isFile())) throw usage(`--events: no such file: ${o.events}`);
+  if (o.events && (o.providers || o.orders || o.seed)) throw usage('--providers, --orders and --seed size the demo season: not with --events');
+  const demo = { providers: o.providers ?? DEMO_SEASON.providers, orders: o.orders ?? DEMO_SEASON.orders, seed: o.seed ?? DEMO_SEASON.seed };
   if (o.assembly && !existsSync(join(o.assembly, 'manifest.json'))) throw usage(`--assembly: ${o.assembly} is not a cloud assembly (no manifest.json); make one with npx cdk synth -o DIR`);
   const parameters: Record<string, string> = { MailFrom: REHEARSAL_MAIL_FROM };
   for (const p of o.parameter ?? []) {
@@ -37,12 +43,12 @@ export async function runRehearsal(o: RehearseCommand, usage: (message: string) 
   if (!assemblyDir) {
     assemblyDir = join(LOCAL_DIR, 'rehearsal', 'cdk.out');
     // Deployed as ops would deploy it for the season it plays: the demo season names its threshold.
-    await synthesize(assemblyDir, o.events ? {} : { thresholdOrders: String(DEMO_SEASON.thresholdOrders) }, o.info);
+    await synthesize(assemblyDir, o.events ? {} : { thresholdOrders: String(demoThreshold(demo)) }, o.info);
   }
   const bar = new Progress('rehearsal', 1000, o.json === true && !process.stderr.isTTY);
   const result = await rehearse({
     assemblyDir,
-    ...(o.events ? { eventsFile: o.events } : {}),
+    ...(o.events ? { eventsFile: o.events } : { demo }),
     parameters,
     ...(o.failFast ? { failFast: true } : {}),
     info: o.info,

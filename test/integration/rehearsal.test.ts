@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalResult } from '#cli/rehearsal/rehearse.ts';
 import { REHEARSAL_MAIL_FROM } from '#cli/rehearsal/command.ts';
 import { synthesize } from '#cli/rehearsal/synth.ts';
-import { generateSeason } from '#cli/season.ts';
+import { demoThreshold } from '#cli/season.ts';
 import { PROJECT_ROOT } from '../../cdk/function.ts';
 
 const run = promisify(execFile);
@@ -26,7 +26,8 @@ const SEASON = { providers: 8, orders: 240, seed: 20240301 };
 const parameters = { MailFrom: REHEARSAL_MAIL_FROM };
 
 beforeAll(async () => {
-  await synthesize(assembly, {}, () => {});
+  // As ops deploy for the season played: its threshold in the deployment's configuration.
+  await synthesize(assembly, { thresholdOrders: String(demoThreshold(SEASON)) }, () => {});
 }, 300_000);
 
 /** A copy of the assembly with one template changed. */
@@ -45,29 +46,31 @@ type Template = { Resources: Record<string, { Type: string; Properties: Record<s
 
 describe('a small season through the synthesized assembly', () => {
   let result: RehearsalResult;
-  let json: RehearsalResult;
+  let exitCode: number;
   beforeAll(async () => {
-    const file = join(work, 'season.ndjson');
-    writeFileSync(file, `${generateSeason(SEASON).lines.join('\n')}\n`);
-    // Once through the CLI as ops run it (exit status, one JSON document) …
-    const cli = await run(process.execPath, [join(PROJECT_ROOT, 'bin/renewal.js'), 'rehearse', '--assembly', assembly, '--events', file, '--json'], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 280_000 }).catch((e: { stdout: string; code: number }) => e);
-    json = JSON.parse(cli.stdout) as RehearsalResult;
-    // … and once in-process with the demo generator's own oracle.
-    result = await rehearse({ assemblyDir: assembly, demo: SEASON, parameters });
+    // Through the CLI as ops run it: the exit status and one JSON document on stdout.
+    const args = ['rehearse', '--assembly', assembly, '--providers', String(SEASON.providers), '--orders', String(SEASON.orders), '--seed', String(SEASON.seed), '--json'];
+    const cli = await run(process.execPath, [join(PROJECT_ROOT, 'bin/renewal.js'), ...args], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 580_000 }).then(
+      (out) => ({ ...out, code: 0 }),
+      (e: { stdout: string; code: number }) => e,
+    );
+    exitCode = cli.code;
+    result = JSON.parse(cli.stdout) as RehearsalResult;
   }, 600_000);
 
   it('passes: no denied call, every decision as the oracle has it, nothing dead-lettered', () => {
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
+    expect(exitCode).toBe(0);
     expect(result.iam.deniedCalls).toBe(0);
     expect(result.decisions.mismatches).toBe(0);
     expect(result.decisions.total).toBe(SEASON.providers);
     expect(result.deadLettered).toBe(0);
   });
 
-  it('fires every kind of schedule the template has: rate, at and cron', () => {
+  it('fires every kind of schedule the template has: rate, at (the evaluation, the notice) and cron', () => {
     const byExpression = Object.values(result.schedules).map((s) => [s.expression.split('(')[0], s.invoked]);
-    expect(byExpression).toEqual(expect.arrayContaining([['rate', expect.any(Number)], ['at', 1], ['cron', 13]]));
+    expect(byExpression).toEqual(expect.arrayContaining([['rate', expect.any(Number)], ['at', 1], ['at', 1], ['cron', 13]]));
     for (const s of Object.values(result.schedules)) expect(s.invoked, s.expression).toBeGreaterThan(0);
     // Every firing the template implies is accounted for: the season's aggregation runs every 15 minutes.
     const rate = Object.values(result.schedules).find((s) => s.expression.startsWith('rate'))!;
@@ -81,6 +84,18 @@ describe('a small season through the synthesized assembly', () => {
     expect(result.mail.outcome).toEqual({ sent: assessed, duplicates: 0, missing: [] });
     expect(result.mail.configurationSets).toHaveLength(1);
     expect(result.mail.configurationSets[0]).toMatch(/MailConfigurationSet/);
+    // SES's events went through SNS to mail-events, and the deployed report shows each delivered.
+    expect(result.mail.status).toEqual({ delivered: assessed });
+  });
+
+  it('publishes the notice on its date: exactly the revoked providers', () => {
+    expect(result.notice).toMatchObject({ version: 1, matchesDecisions: true });
+    expect(result.notice!.providers).toBe(result.report!.assessments.filter((a) => a.outcome === 'revoked').length);
+  });
+
+  it('shows each metric the dashboard reads emitted under that name and namespace', () => {
+    expect(result.metrics.dashboard.length).toBeGreaterThan(5);
+    expect(result.metrics.dashboard.filter((m) => !m.emitted)).toEqual([]);
   });
 
   it('shows the rare paths in use: the runs by hand after the season change nothing', () => {
@@ -89,18 +104,17 @@ describe('a small season through the synthesized assembly', () => {
     expect(result.iam.unusedGrants.filter((g) => !g.acknowledged)).toEqual([]);
   });
 
-  it('the CLI prints the OPS.md shape and agrees', () => {
-    expect(json).toMatchObject({
+  it('prints the OPS.md shape', () => {
+    expect(result).toMatchObject({
       ok: true,
       iam: { deniedCalls: 0, denied: [], unusedGrants: expect.any(Array) },
       deadLettered: 0,
-      decisions: { total: SEASON.providers, mismatches: null },
-      mail: { outcome: { duplicates: 0 } },
+      decisions: { total: SEASON.providers, mismatches: 0 },
+      mail: { outcome: { sent: expect.any(Number), duplicates: 0 }, progress: { sent: expect.any(Number) } },
       report: { campaignId: 'renewal-2024', final: true },
     });
-    for (const s of Object.values(json.schedules)) expect(s).toMatchObject({ firings: expect.any(Number), failed: 0 });
-    for (const f of Object.values(json.functions)) expect(f).toMatchObject({ invocations: expect.any(Number), errors: 0, retries: 0, maxDurationMs: expect.any(Number), timeoutMs: expect.any(Number) });
-    expect(json.mail.outcome.sent).toBe(result.mail.outcome.sent);
+    for (const s of Object.values(result.schedules)) expect(s).toMatchObject({ firings: expect.any(Number), failed: 0 });
+    for (const f of Object.values(result.functions)) expect(f).toMatchObject({ invocations: expect.any(Number), errors: 0, retries: 0, maxDurationMs: expect.any(Number), timeoutMs: expect.any(Number) });
   });
 });
 
