@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
+import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '../leases.ts';
 
 /** What the run lock uses of the aggregates store. */
 export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'renewLock', 'releaseLock', 'lockHolder']);
@@ -11,11 +12,6 @@ export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'rene
  * minute, while a long healthy run is never taken over. The lock's item and its conditional writes
  * live in the aggregates store (`acquireLock`, `renewLock`, `releaseLock`, `lockHolder`).
  */
-
-/** How long the lock holds without a heartbeat: the most a dead run blocks the next one. */
-export const RUN_LOCK_LEASE_MS = 60_000;
-/** How often a live run renews it: four beats per lease, so one slow write does not lose it. */
-export const RUN_LOCK_HEARTBEAT_MS = 15_000;
 
 /** Another run holds the lock: nothing was done. The CLI exits 75 (EX_TEMPFAIL) on it. */
 export class LockBusyError extends Error {

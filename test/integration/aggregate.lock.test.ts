@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
-import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS, takeRunLock } from '#shared/usecases/run-lock.ts';
+import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
+import { takeRunLock } from '#shared/usecases/run-lock.ts';
 import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
 
 /**
