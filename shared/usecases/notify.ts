@@ -57,7 +57,7 @@ export interface NotifyPolicy {
   record: RetryPolicy;
 }
 
-/** Throttling and 5xx answers: a few seconds at first, then up to 20 s, spread out by jitter. */
+/** Throttling and 5xx answers: from 0.4 s, doubling to at most 20 s, jittered so that parallel sends do not return together. */
 export const NOTIFY_SEND_RETRY: RetryPolicy = { attempts: 6, baseMs: 400, capMs: 20_000, jitter: 0.5 };
 /** The ledger's mark after a send: quick, since the mail is already out; the fourth and last wait is 1.6 s. */
 export const NOTIFY_RECORD_RETRY: RetryPolicy = { attempts: 5, baseMs: 200, capMs: 1_600, jitter: 0 };
