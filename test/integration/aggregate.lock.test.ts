@@ -79,7 +79,8 @@ describe('aggregation lock with a heartbeat', () => {
     const taken = await takeRunLock(store, CAMPAIGN, { now: () => new Date(clock), every: (ms, b) => ((interval = ms), (beat = b), () => {}) });
     expect(taken.ok).toBe(true);
     expect(interval, 'the default heartbeat').toBe(RUN_LOCK_HEARTBEAT_MS);
-    const rivalTakes = (at: number) => s.stores.aggregates.acquireLock(CAMPAIGN, 'rival', new Date(at), RUN_LOCK_LEASE_MS);
+    // Another run trying to take the lock at a given instant.
+    const rivalTakes = async (at: number) => (await takeRunLock(s.stores.aggregates, CAMPAIGN, { now: () => new Date(at), every: () => () => {} })).ok;
     const beatAt = async (at: number) => {
       clock = at;
       beat();
