@@ -52,6 +52,8 @@ export interface FunctionStats {
   timeouts: number;
   retries: number;
   coldStarts: number;
+  /** Asynchronous invocations that ended in the on-failure destination. */
+  deadLettered: number;
   maxDurationMs: number;
   peakRssMb: number;
 }
@@ -195,7 +197,7 @@ class Environment {
 
 /** A function of the deployment: its environments, its statistics, and what it printed. */
 export class LambdaFunction {
-  readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, retries: 0, coldStarts: 0, maxDurationMs: 0, peakRssMb: 0 };
+  readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, retries: 0, coldStarts: 0, deadLettered: 0, maxDurationMs: 0, peakRssMb: 0 };
   readonly metrics = new Map<string, EmittedMetric>();
   /** The last lines it printed, for the report of a failure. */
   readonly tail: string[] = [];
