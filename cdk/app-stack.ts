@@ -27,6 +27,7 @@ import {
   type IQueue,
 } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import type { TableId } from '#shared/tables.ts';
 import { domainOf, type DeployConfig } from './config.ts';
 import { RenewalFunction } from './function.ts';
@@ -147,17 +148,22 @@ export class AppStack extends Stack {
       entry: 'intake',
       description: 'Validates platform events from the intake FIFO queue and stores each exactly once',
       timeout: INTAKE_TIMEOUT,
+      memorySize: FUNCTION_MEMORY_MB.intake,
     })
       .useTable(tables.orders, 'orders', ['BatchGetItem', 'BatchWriteItem'])
       .useTable(tables.events, 'events', ['BatchGetItem', 'BatchWriteItem'])
+      // One change record per batch; BatchGetItem looks up the records of events met again.
+      .useTable(tables.changes, 'changes', ['BatchGetItem', 'BatchWriteItem'])
       .useTable(tables.rejected, 'rejected', ['BatchWriteItem']);
     intake.addEventSource(new SqsEventSource(this.intakeQueue, { batchSize: 10, reportBatchItemFailures: true }));
 
     const aggregateAccess = (fn: RenewalFunction) =>
       fn
-        .useTable(tables.orders, 'orders', ['Query'], { indexes: ['byStore', 'byIngest'] })
-        .useTable(tables.events, 'events', ['Query', 'GetItem', 'BatchGetItem'], { indexes: true })
-        .useTable(tables.aggregates, 'aggregates', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+        // Scan: the full recount streams the orders and the binding and deposit events.
+        .useTable(tables.orders, 'orders', ['Query', 'Scan'], { indexes: ['byStore'] })
+        .useTable(tables.events, 'events', ['Query', 'GetItem', 'BatchGetItem', 'Scan'], { indexes: true })
+        .useTable(tables.changes, 'changes', ['Query'])
+        .useTable(tables.aggregates, 'aggregates', ['GetItem', 'BatchGetItem', 'Query', 'UpdateItem', 'BatchWriteItem']);
 
     const aggregate = aggregateAccess(
       new RenewalFunction(this, 'AggregateFunction', {
@@ -165,7 +171,7 @@ export class AppStack extends Stack {
         entry: 'aggregate',
         description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
         timeout: Duration.minutes(15),
-        memorySize: 1024,
+        memorySize: FUNCTION_MEMORY_MB.aggregate,
       }),
     );
 
@@ -174,6 +180,7 @@ export class AppStack extends Stack {
       entry: 'notify',
       description: 'Sends the outcome and progress mails that are due and not yet sent (outbox ledger)',
       timeout: Duration.minutes(15),
+      memorySize: FUNCTION_MEMORY_MB.notify,
     })
       .useTable(tables.decisions, 'decisions', ['Query', 'GetItem', 'UpdateItem'])
       .useTable(tables.aggregates, 'aggregates', ['GetItem', 'BatchGetItem', 'Query'])
@@ -196,7 +203,7 @@ export class AppStack extends Stack {
         entry: 'evaluate',
         description: 'Period-end evaluation: catches the aggregation up, decides every provider, then has the mail sent',
         timeout: Duration.minutes(15),
-        memorySize: 1769, // one full vCPU
+        memorySize: FUNCTION_MEMORY_MB.evaluate,
       }),
     )
       .useTable(tables.decisions, 'decisions', ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'BatchWriteItem'])
@@ -207,6 +214,7 @@ export class AppStack extends Stack {
       entry: 'report',
       description: 'Reads the decisions of a campaign (renewal report --aws)',
       timeout: Duration.seconds(60),
+      memorySize: FUNCTION_MEMORY_MB.report,
     })
       .useTable(tables.decisions, 'decisions', ['Query', 'GetItem'])
       .useTable(tables.outbox, 'outbox', ['Query']);

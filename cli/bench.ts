@@ -3,13 +3,13 @@ import { createDocumentClient } from '#shared/aws.ts';
 import { countWrites } from '#shared/aws-metrics.ts';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
-import { contentHash, entityKey, type PlatformEvent, type OrderPaid } from '#shared/events.ts';
+import type { PlatformEvent, OrderPaid } from '#shared/events.ts';
 import { ensureTables } from '#shared/local-tables.ts';
 import type { Mailer } from '#shared/mailer.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { batchWrite } from '#shared/store/batch.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
-import { ingestIndexKeys, toStoredItem } from '#shared/store/items.ts';
+import { storedItem } from '#shared/store/items.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { feedRecords, toRecords } from './import.ts';
@@ -53,7 +53,7 @@ export function benchOrders(n: number, salt = 'b', stores = 500): OrderPaid[] {
 
 /** The items intake would store for these events, written straight with BatchWriteItem. */
 function storedItems(events: PlatformEvent[], now = new Date().toISOString()) {
-  return events.map((e) => ({ ...toStoredItem(e), key: entityKey(e), h: contentHash(e), ingestedAt: now, ...ingestIndexKeys(now, entityKey(e)) }));
+  return events.map((e) => storedItem(e, now));
 }
 
 async function withTables<T>(endpoint: string, prefix: string, fn: (names: TableNames) => Promise<T>): Promise<T> {

@@ -233,10 +233,15 @@ describe('full recount', () => {
       done(await incremental.aggregate());
     }
     expect(await totals(incremental)).toEqual(EXPECTED);
+    // The non-empty store-days with their counts, read from the store items (a count per provider and season day).
     const nonEmptyDays = async (s: Season) =>
-      withPk(await counts(s), 'SD#')
-        .filter((i) => Object.values(i.counts as Record<string, number>).some((n) => n > 0))
-        .map((i) => [i.pk, i.sk, i.counts]);
+      withPk(await counts(s), 'SC#').flatMap((i) => {
+        const daily = i.daily as Record<string, number[]>;
+        const days = Math.max(0, ...Object.values(daily).map((a) => a.length));
+        return Array.from({ length: days }, (_, d) => [i.pk, d, Object.fromEntries(Object.entries(daily).flatMap(([p, a]) => (a[d] ? [[p, a[d]]] : [])))] as const).filter(
+          ([, , c]) => Object.keys(c).length > 0,
+        );
+      });
     const incrementalDays = await nonEmptyDays(incremental);
 
     const fullSame = done(await incremental.aggregate({ campaignId: CAMPAIGN, full: true }));
