@@ -152,8 +152,8 @@ export class AppStack extends Stack {
     })
       .useTable(tables.orders, 'orders', ['BatchGetItem', 'BatchWriteItem'])
       .useTable(tables.events, 'events', ['BatchGetItem', 'BatchWriteItem'])
-      // One change record per batch; BatchGetItem looks up the records of events met again.
-      .useTable(tables.changes, 'changes', ['BatchGetItem', 'BatchWriteItem'])
+      // One change record per batch; GetItem / BatchGetItem look up the records of events met again.
+      .useTable(tables.changes, 'changes', ['GetItem', 'BatchGetItem', 'BatchWriteItem'])
       .useTable(tables.rejected, 'rejected', ['BatchWriteItem']);
     intake.addEventSource(new SqsEventSource(this.intakeQueue, { batchSize: 10, reportBatchItemFailures: true }));
 

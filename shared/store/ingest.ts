@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 import { batchGet, batchWrite } from './batch.ts';
@@ -45,8 +45,8 @@ export class IngestStore {
 
   /**
    * Stores a batch; outcomes are in entry order. Throws only when DynamoDB itself fails.
-   * DynamoDB: BatchGetItem (consistent) on orders and events; BatchWriteItem on orders, events,
-   * changes and rejected.
+   * DynamoDB: BatchGetItem (consistent) on orders and events; GetItem or BatchGetItem on changes
+   * when events are met again; BatchWriteItem on orders, events, changes and rejected.
    */
   async ingest(entries: IngestEntry[]): Promise<IngestOutcome[]> {
     const ingestedAt = this.now().toISOString();
@@ -125,13 +125,19 @@ export class IngestStore {
   /**
    * The stored events, among those met again, whose change record is missing: a delivery that
    * stored them died before its record was written (BatchWriteItem is not atomic). One consistent
-   * BatchGetItem on the changes table, only for batches that meet stored events again.
+   * GetItem (one record) or BatchGetItem on the changes table, only for batches that meet stored
+   * events again.
    */
   private async unannounced(stored: Record<string, unknown>[]): Promise<PlatformEvent[]> {
     const refs = new Map<string, Record<string, unknown>[]>();
     for (const item of stored) if (typeof item.cr === 'string') (refs.get(item.cr) ?? refs.set(item.cr, []).get(item.cr)!).push(item);
     if (!refs.size) return [];
-    const found = (await batchGet(this.db, { [this.tables.changes]: [...refs.keys()].map(recordKey) }))[this.tables.changes]!;
+    // A redelivered batch usually meets the events of one earlier batch: one record, one GetItem.
+    const keys = [...refs.keys()].map(recordKey);
+    const found =
+      keys.length === 1
+        ? [(await this.db.send(new GetCommand({ TableName: this.tables.changes, Key: keys[0], ConsistentRead: true }))).Item].filter((i) => i !== undefined)
+        : (await batchGet(this.db, { [this.tables.changes]: keys }))[this.tables.changes]!;
     for (const r of found) refs.delete(`${r.pk}|${r.sk}`);
     return [...refs.values()].flat().map((item) => storedFields(item) as unknown as PlatformEvent);
   }

@@ -19,7 +19,7 @@ const EXPECTED: Record<FunctionName, Partial<Record<TableId, Access>>> = {
   intake: {
     orders: { table: ['BatchGetItem', 'BatchWriteItem'] },
     events: { table: ['BatchGetItem', 'BatchWriteItem'] },
-    changes: { table: ['BatchGetItem', 'BatchWriteItem'] },
+    changes: { table: ['GetItem', 'BatchGetItem', 'BatchWriteItem'] },
     rejected: { table: ['BatchWriteItem'] },
   },
   aggregate: AGGREGATE,
