@@ -81,9 +81,10 @@ const sizeOfNative = (item: Record<string, unknown>) => itemSize(marshall(item, 
  * Adds a middleware to a DocumentClient that counts every DynamoDB request, the items it read and
  * wrote, and the read and write request units AWS would bill for them (shared/store/capacity.ts):
  * base items and the index entries of the tables named in `tables`, strongly or eventually
- * consistent reads, Query and Scan by the bytes of each response. Unprocessed items and keys are not
- * billed (their retry is). Approximations, said where they are made: an UpdateItem or DeleteItem is
- * billed by the item it returns (or its key and values), a put that replaces an item by the new one.
+ * consistent reads, Query and Scan by the bytes of each response (a projecting one by the capacity
+ * the service reports, since what comes back is not what is billed). Unprocessed items and keys are
+ * not billed (their retry is). Approximations, said where they are made: an UpdateItem or DeleteItem
+ * is billed by the item it returns (or its key and values), a put that replaces an item by the new one.
  */
 export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNames>): DynamoMeter {
   const defs = new Map<string, TableDef>();
@@ -172,8 +173,10 @@ export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNa
         case 'Query':
         case 'Scan': {
           const items: Record<string, unknown>[] = o.Items ?? [];
+          // A projection leaves out what is billed: then the service's own count of the page is used.
+          const billed = o.ConsumedCapacity?.CapacityUnits as number | undefined;
           const bytes = items.reduce((n, it) => n + sizeOfNative(it), 0);
-          add(table, 'rru', pageReadUnits(bytes, input.ConsistentRead === true && !input.IndexName));
+          add(table, 'rru', input.ProjectionExpression && billed !== undefined ? billed : pageReadUnits(bytes, input.ConsistentRead === true && !input.IndexName));
           add(table, 'itemsRead', items.length);
           break;
         }
@@ -181,6 +184,17 @@ export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNa
       return out;
     },
     { step: 'build', name: 'meterDynamo' },
+  );
+  // A Query or Scan that projects asks for its consumed capacity, which counts whole items.
+  db.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      if ((context.commandName === 'QueryCommand' || context.commandName === 'ScanCommand') && input.ProjectionExpression) {
+        return next({ ...args, input: { ...input, ReturnConsumedCapacity: 'TOTAL' } });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'meterDynamoCapacity' },
   );
   return meter;
 }
