@@ -19,8 +19,6 @@ import { getCampaign, periodWindow } from '../rules/campaign.ts';
  * run takes the lock and learns its watermark in one request, and gives both back in one.
  */
 
-export type DayCounts = Record<string, number>;
-
 /** A store's counted orders: providerId → one count per season day (`periodWindow(c).days`). */
 export type StoreDaily = Record<string, number[]>;
 

@@ -3,7 +3,7 @@ import type { Campaign } from '../rules/campaign.ts';
 import { periodWindow } from '../rules/campaign.ts';
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts, type BindingEvent, type DepositEntry } from '../rules/rules.ts';
 import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts';
-import type { AggregateStore, CachedBinding, DayCounts, ProviderTotals, StoreCounts, StoreDaily } from '../store/aggregates.ts';
+import type { AggregateStore, CachedBinding, ProviderTotals, StoreCounts, StoreDaily } from '../store/aggregates.ts';
 import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
 import { mapLimit } from '../store/limit.ts';
 import { toBinding, toDeposit, type Changes, type SourceStore } from '../store/source.ts';
@@ -287,4 +287,3 @@ function dayRange(day: string, offsetMinutes: number): readonly [string, string]
 
 const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
-export type { DayCounts };
