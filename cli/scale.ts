@@ -16,7 +16,7 @@ import { useLocalStack } from './local-stack.ts';
 /**
  * `npm run bench -- --scale`: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000
  * stores, each through the real intake, the aggregation, the evaluation and notify on the embedded
- * stack. Orders arrive in paid-time order in ten waves, with an incremental aggregation after each.
+ * stack. Orders arrive in paid-time order in five waves, with an incremental aggregation after each.
  * The goal is time per order that stays flat as the season grows. Heavy (an hour or more on 2 shared
  * cores): not in CI. (The full recount's rate is the bench's `aggregationVsRawBatchWrite`.)
  */
@@ -34,8 +34,8 @@ export interface ScaleIO {
 const SEASON_START = Date.parse('2023-11-30T16:00:00Z');
 const DAY = 86_400_000;
 const DAYS = 91;
-/** Aggregation runs per season in the scale run: each sees about nine days of orders. */
-const WAVES = 10;
+/** Aggregation runs per season in the scale run: each sees about 18 days of orders. */
+const WAVES = 5;
 /** Orders fed to the intake at once (memory: a chunk's records, not the season's). */
 const CHUNK = 20_000;
 
