@@ -136,6 +136,8 @@ export async function runScale(io: ScaleIO): Promise<void> {
       const n = await makeNotify({ ...stores(names, db), mailer }, { ...mailConfigFromEnv(), ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
       row.notify = { secs: (performance.now() - t0) / 1000, units: n.sent };
       rows.push(row);
+      // Each size as it completes: a long run that is stopped keeps what it measured.
+      io.info(`scale ${size}: done ${JSON.stringify(row)}`);
       db.destroy();
     } finally {
       await Promise.all(Object.values(names).map((TableName) => raw.send(new DeleteTableCommand({ TableName })).catch(() => {})));
