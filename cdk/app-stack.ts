@@ -50,6 +50,7 @@ import type { Construct } from 'constructs';
 import { PAGE_CSP_HEADER } from '#shared/pages/page.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
@@ -231,6 +232,7 @@ export class AppStack extends Stack {
       entry: 'intake',
       description: 'Validates platform events from the intake FIFO queue and stores each exactly once',
       timeout: INTAKE_TIMEOUT,
+      memorySize: FUNCTION_MEMORY_MB.intake,
     }).useStores(tables, INTAKE_NEEDS);
     // Lambda's poller reads the queue with the function's role: exactly the three calls it makes
     // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl, which it never uses).
@@ -243,7 +245,7 @@ export class AppStack extends Stack {
       entry: 'aggregate',
       description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: FUNCTION_MEMORY_MB.aggregate,
     })
       .useStores(tables, AGGREGATE_NEEDS)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn);
@@ -253,6 +255,7 @@ export class AppStack extends Stack {
       entry: 'notify',
       description: 'Sends the outcome and progress mails that are due and not yet sent (outbox ledger)',
       timeout: Duration.minutes(15),
+      memorySize: FUNCTION_MEMORY_MB.notify,
     })
       .useStores(tables, NOTIFY_NEEDS)
       .useMailSender({
@@ -271,7 +274,7 @@ export class AppStack extends Stack {
       entry: 'evaluate',
       description: 'Period-end evaluation: catches the aggregation up, decides every provider, then has the mail sent',
       timeout: Duration.minutes(15),
-      memorySize: 1769, // one full vCPU
+      memorySize: FUNCTION_MEMORY_MB.evaluate,
     })
       .useStores(tables, EVALUATE_NEEDS)
       .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
@@ -285,6 +288,7 @@ export class AppStack extends Stack {
       entry: 'report',
       description: 'Reads the decisions of a campaign (renewal report --aws)',
       timeout: Duration.seconds(60),
+      memorySize: FUNCTION_MEMORY_MB.report,
     }).useStores(tables, REPORT_NEEDS);
 
     const mailEvents = new RenewalFunction(this, 'MailEventsFunction', {
@@ -292,6 +296,7 @@ export class AppStack extends Stack {
       entry: 'mail-events',
       description: 'Records the SES events of each mail (Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay) on its notice in the outbox ledger',
       timeout: Duration.seconds(30),
+      memorySize: FUNCTION_MEMORY_MB.mailEvents,
     }).useStores(tables, MAIL_EVENTS_NEEDS);
     mailEventsTopic.addSubscription(new LambdaSubscription(mailEvents, { deadLetterQueue: this.mailEventsDeadLetterQueue }));
 
@@ -339,6 +344,7 @@ export class AppStack extends Stack {
       entry: 'publish',
       description: 'Publishes the public delisting notice: the next version when the list of revoked providers changed',
       timeout: Duration.minutes(2),
+      memorySize: FUNCTION_MEMORY_MB.publish,
     })
       .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
     publish.addEnvironment('NOTICE_BASE_URL', noticeBaseUrl);
