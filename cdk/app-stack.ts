@@ -74,6 +74,9 @@ export const MAIL_FROM_PARAMETER = 'MailFrom';
 const CATCH_UP =
   "The evaluation's own catch-up aggregation counts (and re-reads the providers' bindings and deposits) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
 
+/** Why an aggregation may hold a read of its run state without using it in a season. */
+const LOCK_HOLDER = 'A run that finds the aggregation lock held reads who holds it and until when, to say so; the schedules never overlap in a season that goes well';
+
 /** Why an aggregation may hold the lock's renewal without using it in a season. */
 const HEARTBEAT = 'The aggregation lock is renewed by a heartbeat every 15 s (shared/usecases/run-lock.ts): a run shorter than that never renews it';
 
@@ -233,7 +236,13 @@ export class AppStack extends Stack {
       description: 'Validates platform events from the intake FIFO queue and stores each exactly once',
       timeout: INTAKE_TIMEOUT,
       memorySize: FUNCTION_MEMORY_MB.intake,
-    }).useStores(tables, INTAKE_NEEDS);
+    })
+      .useStores(tables, INTAKE_NEEDS)
+      .acknowledgeGrant(
+        'dynamodb:BatchGetItem',
+        'A batch SQS delivers again after a failed write looks up the change records of the events it finds already stored: one with GetItem, several at once with BatchGetItem, which a season without failures never needs',
+        tables.changes.tableArn,
+      );
     // Lambda's poller reads the queue with the function's role: exactly the three calls it makes
     // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl, which it never uses).
     intake.addToRolePolicy(new PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [this.intakeQueue.queueArn] }));
@@ -248,7 +257,8 @@ export class AppStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.aggregate,
     })
       .useStores(tables, AGGREGATE_NEEDS)
-      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn);
+      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn);
 
     const notify = new RenewalFunction(this, 'NotifyFunction', {
       ...common,
@@ -280,6 +290,8 @@ export class AppStack extends Stack {
       .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
       .acknowledgeGrant('dynamodb:BatchWriteItem', CATCH_UP, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
 
