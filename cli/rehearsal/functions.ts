@@ -201,6 +201,8 @@ export class LambdaFunction {
   readonly metrics = new Map<string, EmittedMetric>();
   /** The last lines it printed, for the report of a failure. */
   readonly tail: string[] = [];
+  /** The error of its last failed invocation, as Lambda reports it. */
+  lastError?: string;
   private readonly environments: Environment[] = [];
   private readonly waiters: (() => void)[] = [];
 
@@ -214,7 +216,10 @@ export class LambdaFunction {
     const env = await this.environment();
     this.stats.invocations++;
     const r = await env.invoke(event, virtualStartMs);
-    if (!r.ok) this.stats.errors++;
+    if (!r.ok) {
+      this.stats.errors++;
+      this.lastError = `${r.error?.errorType}: ${r.error?.errorMessage}`.slice(0, 500);
+    }
     if (r.timedOut) this.stats.timeouts++;
     this.stats.maxDurationMs = Math.max(this.stats.maxDurationMs, r.durationMs);
     if (env.dead) this.environments.splice(this.environments.indexOf(env), 1);

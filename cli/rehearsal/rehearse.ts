@@ -523,7 +523,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
             timeoutMs: f.spec.timeoutMs,
             peakMemoryMb: f.stats.peakRssMb,
             memoryMb: f.spec.memoryMb,
-            ...(f.stats.errors ? { lastError: lastErrorOf(f) } : {}),
+            ...(f.lastError ? { lastError: f.lastError } : {}),
           },
         ]),
       ),
@@ -797,11 +797,6 @@ function metricFigures(d: Deployment, fns: Map<string, LambdaFunction>): Rehears
 const decisionOf = (a: Report['assessments'][number]) => [a.providerId, a.outcome, a.reasons, a.paidOrders, a.depositBalanceFen, a.revision];
 
 const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-
-function lastErrorOf(f: LambdaFunction): string {
-  const line = [...f.tail].reverse().find((l) => /"level":"(ERROR|CRITICAL)"|Error|error/.test(l));
-  return (line ?? f.tail.at(-1) ?? '').slice(0, 500);
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
