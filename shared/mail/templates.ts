@@ -7,6 +7,7 @@
  * outcome mail states comes from the stored decision (its evidence, RULES.md clause 2.3), never from the
  * campaign, so the mail reproduces what was decided even if the campaign changes later.
  */
+import { isEmailAddress } from '../events.ts';
 import type { DecisionChange, StoredDecision } from '../model.ts';
 import type { Campaign } from '../rules/campaign.ts';
 import type { Reason } from '../rules/rules.ts';
@@ -89,9 +90,7 @@ function fail(message: string): never {
 
 /** Ops configuration, checked on every render: no silent defaults for what must be set. */
 function checkSettings(s: MailSettings): void {
-  if (!/^[^\s@<>"',;()\\]+@[^\s@<>"',;()\\]+\.[^\s@<>"',;()\\]+$/.test(s.feedbackMailbox)) {
-    fail(`settings.feedbackMailbox must be one email address, got '${s.feedbackMailbox}'`);
-  }
+  if (!isEmailAddress(s.feedbackMailbox)) fail(`settings.feedbackMailbox must be one email address, got '${s.feedbackMailbox}'`);
   if (headerSafe(s.exitRefundProcedure) === '') fail('settings.exitRefundProcedure must name or link the exit-and-refund procedure');
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
-import { isAmbiguous, isTransient, isValidAddress, type Mailer } from '../mailer.ts';
+import { isEmailAddress } from '../events.ts';
+import { isAmbiguous, isTransient, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
 import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
@@ -194,7 +195,7 @@ async function deliver(deps: NotifyDeps, id: NoticeRef, n: Notice, owner: string
     return { status: 'failed', reason, permanent };
   };
   // The address is checked before anything goes out: it is the provider's own input.
-  if (!isValidAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
+  if (!isEmailAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
   let mail: RenderedMail;
   try {
     mail = n.render();
