@@ -5,7 +5,7 @@
  * The HTML targets mail clients, not browsers: tables for layout, inline styles only (no <style>, no
  * classes), no scripts, no images; bars are table cells with a background colour and a width in percent.
  */
-import { html, type HtmlPart, rawHtml, type SafeHtml } from './format.ts';
+import { displayWidth, html, type HtmlPart, rawHtml, type SafeHtml } from './format.ts';
 
 export type Lang = 'zh' | 'en';
 export type Tone = 'good' | 'bad' | 'info' | 'warn';
@@ -191,13 +191,6 @@ ${rows.map((r) => {
 
 // ---------------------------------------------------------------------------------------------------
 // Plain text
-
-/** Display width in a fixed-width font: East Asian wide and fullwidth characters take two columns. */
-export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) w += /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u.test(ch) || (ch.codePointAt(0) ?? 0) > 0x1ffff ? 2 : 1;
-  return w;
-}
 
 function padEndWidth(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
