@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from '#shared/config.ts';
 import { emailAddress } from '#shared/events.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 
 /** Log levels Powertools understands (POWERTOOLS_LOG_LEVEL). */
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -45,7 +46,7 @@ const schema = z.object({
   /** Reply-To of every mail; unset: replies go to mailFrom. */
   mailReplyTo: optionalEmail,
   /** Where providers send feedback on their outcome (RULES.md clause 3). */
-  feedbackMailbox: z.preprocess(blankToUndefined, emailAddress().default('douyinpartner@bytedance.com')),
+  feedbackMailbox: z.preprocess(blankToUndefined, emailAddress().default(RENEWAL_2024.feedbackMailbox)),
   /** Overrides the campaign's thresholdOrders for the scheduled evaluation and the mails (RULES.md 2.2.1). */
   thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
@@ -62,7 +63,7 @@ const schema = z.object({
   /** How a revoked provider gets its deposit back (RULES.md clause 3), quoted in the outcome mail. */
   exitRefundProcedure: z.preprocess(
     (v) => blankToUndefined(trimmed(v)),
-    z.string().max(500).default('《抖店服务市场服务商退出退保流程说明》'),
+    z.string().max(500).default(RENEWAL_2024.exitRefundProcedure),
   ),
   /** POWERTOOLS_LOG_LEVEL of every function. */
   logLevel: z.preprocess((v) => (typeof v === 'string' ? blankToUndefined(v.toUpperCase()) : v), z.enum(LOG_LEVELS).default('INFO')),

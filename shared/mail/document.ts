@@ -215,6 +215,16 @@ function runsText(runs: Runs): string {
     .join('');
 }
 
+/**
+ * A table row as one line of text, for any number of columns: the first cell names the row and the
+ * second is its value, read under that name; every further cell follows with its column's heading.
+ * `- Deposit: ¥60,000.00 | Requirement: ¥100,000.00 paid in full | Result: not paid in full`.
+ */
+function rowText(head: readonly string[], cells: readonly string[], colon: string): string {
+  const [name = '', value = '', ...rest] = cells;
+  return [`${name}${colon}${value}`, ...rest.map((c, i) => `${head[i + 2] ?? ''}${colon}${c}`)].join(' | ');
+}
+
 function blockText(b: Block, lang: Lang): string[] {
   const colon = lang === 'zh' ? '：' : ': ';
   switch (b.kind) {
@@ -228,16 +238,8 @@ function blockText(b: Block, lang: Lang): string[] {
       return [`>> ${b.text} <<`, ''];
     case 'list':
       return [...b.items.map((i) => `- ${runsText(i)}`), ''];
-    case 'table': {
-      const [, , requirement = '', result = ''] = b.head;
-      return [
-        ...b.rows.map((r) => {
-          const [label = '', value = '', req = '', res = ''] = r.cells;
-          return `- ${label}${colon}${value} | ${requirement}${colon}${req} | ${result}${colon}${res}`;
-        }),
-        '',
-      ];
-    }
+    case 'table':
+      return [...b.rows.map((r) => `- ${rowText(b.head, r.cells, colon)}`), ''];
     case 'box':
       return [
         `*** ${b.title} ***`,

@@ -29,6 +29,14 @@ export function headerSafe(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD').replace(UNSAFE_IN_LINE, ' ').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The name as one line of text, for the subject and the bodies alike (and the public notice and the
+ * report page); the id stands in for a blank name.
+ */
+export function displayName(name: string, providerId: string): string {
+  return headerSafe(name) || headerSafe(providerId);
+}
+
 /** East Asian wide and fullwidth characters; every character from U+20000 on (CJK extensions) is wide too. */
 const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
 
