@@ -18,9 +18,6 @@ import { notify, publishedEvents, type NotifyDeps, type NotifyResult } from '#sh
  * yet sent; the outbox ledger keeps every notice to one mail.
  */
 
-/** The exit-and-refund procedure's name, as the rules cite it (clause 3). */
-export const EXIT_REFUND_PROCEDURE = '《抖店服务市场服务商退出退保流程说明》';
-
 type Deps = Omit<NotifyDeps, 'now' | 'settings' | 'ratePerSecond' | 'mailer' | 'evidence'> & {
   mailer?: Mailer;
   /** Default: SES's published events, waited for MAIL_EVENT_WAIT_SECONDS (the CLI hands in the embedded SES's store). */
@@ -48,7 +45,7 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
         ratePerSecond: config.ratePerSecond,
         settings: {
           feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
-          exitRefundProcedure: config.exitRefundProcedure ?? EXIT_REFUND_PROCEDURE,
+          exitRefundProcedure: config.exitRefundProcedure ?? campaign.exitRefundProcedure,
         },
       },
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  */
 const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const root = mkdtempSync(join(tmpdir(), 'renewal-cli-faults-'));
-const base = { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SES: '', AWS_ENDPOINT_URL_SESV2: '', RENEWAL_DYNAMODB_PORT: '0', RENEWAL_SES_PORT: '0' };
+const base = { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SES: '', AWS_ENDPOINT_URL_SESV2: '', RENEWAL_DYNAMODB_PORT: '0', RENEWAL_SES_PORT: '0', RENEWAL_S3_PORT: '0' };
 const checkout = (name: string, extra: Record<string, string> = {}) => ({ ...base, RENEWAL_LOCAL_DIR: join(root, name, '.local'), ...extra });
 const A = checkout('a');
 const B = checkout('b');
