@@ -50,6 +50,7 @@ import type { Construct } from 'constructs';
 import { PAGE_CSP_HEADER } from '#shared/pages/page.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
@@ -72,6 +73,9 @@ export const MAIL_FROM_PARAMETER = 'MailFrom';
 /** Why an evaluation may hold the aggregation's write grants without using them in a season. */
 const CATCH_UP =
   "The evaluation's own catch-up aggregation counts (and re-reads the providers' bindings and deposits) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
+
+/** Why an aggregation may hold a read of its run state without using it in a season. */
+const LOCK_HOLDER = 'A run that finds the aggregation lock held reads who holds it and until when, to say so; the schedules never overlap in a season that goes well';
 
 /** Why an aggregation may hold the lock's renewal without using it in a season. */
 const HEARTBEAT = 'The aggregation lock is renewed by a heartbeat every 15 s (shared/usecases/run-lock.ts): a run shorter than that never renews it';
@@ -231,7 +235,14 @@ export class AppStack extends Stack {
       entry: 'intake',
       description: 'Validates platform events from the intake FIFO queue and stores each exactly once',
       timeout: INTAKE_TIMEOUT,
-    }).useStores(tables, INTAKE_NEEDS);
+      memorySize: FUNCTION_MEMORY_MB.intake,
+    })
+      .useStores(tables, INTAKE_NEEDS)
+      .acknowledgeGrant(
+        'dynamodb:BatchGetItem',
+        'A batch SQS delivers again after a failed write looks up the change records of the events it finds already stored: one with GetItem, several at once with BatchGetItem, which a season without failures never needs',
+        tables.changes.tableArn,
+      );
     // Lambda's poller reads the queue with the function's role: exactly the three calls it makes
     // (CDK's SqsEventSource would also grant ChangeMessageVisibility and GetQueueUrl, which it never uses).
     intake.addToRolePolicy(new PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'], resources: [this.intakeQueue.queueArn] }));
@@ -243,16 +254,18 @@ export class AppStack extends Stack {
       entry: 'aggregate',
       description: 'Counts paid orders per store-day and provider from what was ingested since the last run',
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: FUNCTION_MEMORY_MB.aggregate,
     })
       .useStores(tables, AGGREGATE_NEEDS)
-      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn);
+      .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn);
 
     const notify = new RenewalFunction(this, 'NotifyFunction', {
       ...common,
       entry: 'notify',
       description: 'Sends the outcome and progress mails that are due and not yet sent (outbox ledger)',
       timeout: Duration.minutes(15),
+      memorySize: FUNCTION_MEMORY_MB.notify,
     })
       .useStores(tables, NOTIFY_NEEDS)
       .useMailSender({
@@ -271,12 +284,14 @@ export class AppStack extends Stack {
       entry: 'evaluate',
       description: 'Period-end evaluation: catches the aggregation up, decides every provider, then has the mail sent',
       timeout: Duration.minutes(15),
-      memorySize: 1769, // one full vCPU
+      memorySize: FUNCTION_MEMORY_MB.evaluate,
     })
       .useStores(tables, EVALUATE_NEEDS)
       .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
       .acknowledgeGrant('dynamodb:BatchWriteItem', CATCH_UP, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
 
@@ -285,6 +300,7 @@ export class AppStack extends Stack {
       entry: 'report',
       description: 'Reads the decisions of a campaign (renewal report --aws)',
       timeout: Duration.seconds(60),
+      memorySize: FUNCTION_MEMORY_MB.report,
     }).useStores(tables, REPORT_NEEDS);
 
     const mailEvents = new RenewalFunction(this, 'MailEventsFunction', {
@@ -292,6 +308,7 @@ export class AppStack extends Stack {
       entry: 'mail-events',
       description: 'Records the SES events of each mail (Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay) on its notice in the outbox ledger',
       timeout: Duration.seconds(30),
+      memorySize: FUNCTION_MEMORY_MB.mailEvents,
     }).useStores(tables, MAIL_EVENTS_NEEDS);
     mailEventsTopic.addSubscription(new LambdaSubscription(mailEvents, { deadLetterQueue: this.mailEventsDeadLetterQueue }));
 
@@ -339,6 +356,7 @@ export class AppStack extends Stack {
       entry: 'publish',
       description: 'Publishes the public delisting notice: the next version when the list of revoked providers changed',
       timeout: Duration.minutes(2),
+      memorySize: FUNCTION_MEMORY_MB.publish,
     })
       .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
     publish.addEnvironment('NOTICE_BASE_URL', noticeBaseUrl);

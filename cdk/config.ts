@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '#shared/config.ts';
+import { emailAddress } from '#shared/events.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 
 /** Log levels Powertools understands (POWERTOOLS_LOG_LEVEL). */
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -14,7 +16,7 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 /** Context keys arrive as strings from `-c`, as JSON values from cdk.json: accept both. */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const trimmed = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
-const optionalEmail = z.preprocess(blankToUndefined, z.email().optional());
+const optionalEmail = z.preprocess(blankToUndefined, emailAddress().optional());
 const bool = (dflt: boolean) =>
   z.preprocess(
     (v) => (typeof v === 'boolean' ? (v ? 'true' : 'false') : blankToUndefined(v)),
@@ -38,13 +40,13 @@ const schema = z.object({
    * parameter `MailFrom` (no default), so `cdk deploy` refuses to deploy the App stack until it is given
    * (`--parameters MailFrom=…`). Set here, it is that parameter's default.
    */
-  mailFrom: z.preprocess((v) => blankToUndefined(trimmed(v)), z.email({ error: 'must be a plain e-mail address' }).optional()),
+  mailFrom: z.preprocess((v) => blankToUndefined(trimmed(v)), emailAddress('must be a plain e-mail address').optional()),
   /** Display name of the sender (`"<name>" <mailFrom>`); unset: the bare address. */
   mailFromName: z.preprocess((v) => blankToUndefined(trimmed(v)), z.string().max(100).optional()),
   /** Reply-To of every mail; unset: replies go to mailFrom. */
   mailReplyTo: optionalEmail,
   /** Where providers send feedback on their outcome (RULES.md clause 3). */
-  feedbackMailbox: z.preprocess(blankToUndefined, z.email().default('douyinpartner@bytedance.com')),
+  feedbackMailbox: z.preprocess(blankToUndefined, emailAddress().default(RENEWAL_2024.feedbackMailbox)),
   /** Overrides the campaign's thresholdOrders for the scheduled evaluation and the mails (RULES.md 2.2.1). */
   thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
@@ -56,12 +58,12 @@ const schema = z.object({
   /** Verified recipients allowed while the SES account is in the sandbox (comma-separated). */
   sandboxRecipients: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : (v ?? [])),
-    z.array(z.email()),
+    z.array(emailAddress()),
   ),
   /** How a revoked provider gets its deposit back (RULES.md clause 3), quoted in the outcome mail. */
   exitRefundProcedure: z.preprocess(
     (v) => blankToUndefined(trimmed(v)),
-    z.string().max(500).default('《抖店服务市场服务商退出退保流程说明》'),
+    z.string().max(500).default(RENEWAL_2024.exitRefundProcedure),
   ),
   /** POWERTOOLS_LOG_LEVEL of every function. */
   logLevel: z.preprocess((v) => (typeof v === 'string' ? blankToUndefined(v.toUpperCase()) : v), z.enum(LOG_LEVELS).default('INFO')),

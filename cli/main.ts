@@ -408,14 +408,26 @@ program
 
 program
   .command('bench')
-  .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run')
+  .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run or as work counted on the wire, and what it costs on AWS')
   .option('--json', 'print {"metrics": {...}, ...}')
-  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half and ten times half)').default(20000).argParser(positiveInt('--orders')))
-  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement').default(1000).argParser(positiveInt('--providers')))
-  .action(async (o: { json?: boolean; orders: number; providers: number }) => {
+  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half, four and ten times half)').default(20000).argParser(positiveInt('--orders')))
+  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement (--scale: 2000)').argParser(positiveInt('--providers')))
+  .option('--scale', 'the scale run instead: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000 stores through every stage (about half an hour; not in CI)')
+  .addOption(new Option('--sizes <list>', 'with --scale: the season sizes, comma-separated').default('100000,300000,1000000').argParser(positiveIntList('--sizes')))
+  .action(async (o: { json?: boolean; orders: number; providers?: number; scale?: boolean; sizes: number[] | string }) => {
+    if (o.scale) {
+      const { runScale } = await import('./scale.ts');
+      const sizes = typeof o.sizes === 'string' ? positiveIntList('--sizes')(o.sizes) : o.sizes;
+      await runScale({ json: o.json, sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
+      return;
+    }
     const { runBench } = await import('./bench.ts');
-    await runBench({ ...o, print, printJson, info });
+    await runBench({ json: o.json, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
   });
+
+function positiveIntList(flag: string) {
+  return (v: string): number[] => v.split(',').map((x) => positiveInt(flag)(x.trim()));
+}
 
 function positiveInt(flag: string) {
   return (v: string): number => {

@@ -1,5 +1,5 @@
 import { emptyNotice, type NoticeCorrection, type NoticeEntry } from '#shared/notice/notice.ts';
-import { REASON_LABEL } from '#shared/mail/templates.ts';
+import { REASON_LABEL } from '#shared/mail/labels.ts';
 import { OUTPUTS } from '../cdk/names.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { table } from './output.ts';

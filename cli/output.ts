@@ -1,13 +1,5 @@
 /** Terminal output: tables for people, progress on stderr. stdout carries only results. */
-
-const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
-
-/** Columns a string occupies in a terminal (CJK characters take two). */
-export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) w += WIDE.test(ch) ? 2 : 1;
-  return w;
-}
+import { displayWidth } from '#shared/mail/format.ts';
 
 /** Control characters (a provider name may carry any) are shown escaped, never sent to the terminal. */
 export function printable(s: string): string {

@@ -5,7 +5,7 @@ import type { Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
 import { durationText, LOCK_WAIT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/mail/format.ts';
-import { weeksOf } from '#shared/rules/campaign.ts';
+import { ordersPerWeek } from '#shared/rules/progress.ts';
 import { Progress, table } from './output.ts';
 import { useLocalStack } from './local-stack.ts';
 
@@ -165,9 +165,9 @@ function truncate(s: string, n: number): string {
  * period's first day, as in the progress mail), all providers together, as horizontal bars.
  */
 export function seasonChart(days: readonly string[], byDay: Record<string, number>, width = 40): string {
-  const weeks = weeksOf(days).map((w) => ({
+  const weeks = ordersPerWeek(days, byDay).map((w) => ({
     label: `week ${String(w.number).padStart(2)}  ${w.days[0]} ~ ${w.days.at(-1)}`,
-    n: w.days.reduce((a, d) => a + (byDay[d] ?? 0), 0),
+    n: w.orders,
   }));
   const max = Math.max(1, ...weeks.map((w) => w.n));
   const total = weeks.reduce((a, w) => a + w.n, 0);

@@ -20,9 +20,6 @@ import { notify, notifyPolicy, publishedEvents, type MailEvidence, type NotifyDe
  * yet sent; the outbox ledger keeps every notice to one mail.
  */
 
-/** The exit-and-refund procedure's name, as the rules cite it (clause 3). */
-export const EXIT_REFUND_PROCEDURE = '《抖店服务市场服务商退出退保流程说明》';
-
 type Deps = NotifyStores & {
   /** Default: SES through the SDK, one attempt per call. */
   mailer?: Mailer;
@@ -54,7 +51,7 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
           evidence,
           settings: {
             feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
-            exitRefundProcedure: config.exitRefundProcedure ?? EXIT_REFUND_PROCEDURE,
+            exitRefundProcedure: config.exitRefundProcedure ?? campaign.exitRefundProcedure,
           },
         },
         clock: { ...systemClock, ...deps.clock },

@@ -7,8 +7,13 @@ import { parseInstant, toUtcIso } from './rules/time.ts';
  * yields a normalized event (instants in UTC ISO-8601, `gift` defaulted) or a reason naming the field.
  */
 
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const id = z
+/**
+ * The one id pattern: every id of the contract (provider, store, order, payment) and every id a payload
+ * or a notice names. `:` is allowed (the platform's ids use it); `#`, `/` and white space are not.
+ */
+export const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** An id field: a string matching `ID`; the message names the rule. */
+export const id = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
   .regex(ID, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
 
@@ -34,9 +39,28 @@ const amountFen = z
   .refine(Number.isSafeInteger, { error: 'must be an integer number of fen' })
   .refine((n) => n > 0, { error: 'must be positive' });
 
-// RFC 5322 is larger than any mailbox a provider has; this is the practical subset SES accepts,
-// and it excludes CR/LF, angle brackets and commas, so an address can never carry a header or a second address.
+/**
+ * The one email validator: a provider's address, the feedback mailbox, the sender, the deployment's
+ * addresses and every recipient the mailer takes are checked against it.
+ *
+ * RFC 5322 is larger than any mailbox a provider has; this is the practical subset SES accepts,
+ * and it excludes CR/LF, angle brackets and commas, so an address can never carry a header or a second address.
+ */
 export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** The longest address SMTP carries (RFC 5321's path limit less its angle brackets). */
+export const EMAIL_MAX_LENGTH = 254;
+
+/** Exactly one address SES will take as one recipient: no display name, no CR/LF, no second address. */
+export function isEmailAddress(s: string): boolean {
+  return s.length <= EMAIL_MAX_LENGTH && EMAIL.test(s);
+}
+
+/** An email field, by `isEmailAddress`'s rule; `invalid` is the message for a string that is not one address. */
+export const emailAddress = (invalid = 'must be one valid email address') =>
+  z
+    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
+    .max(EMAIL_MAX_LENGTH, { error: `must be at most ${EMAIL_MAX_LENGTH} characters` })
+    .regex(EMAIL, { error: invalid });
 
 export const providerUpserted = z.strictObject({
   type: z.literal('provider.upserted'),
@@ -45,10 +69,7 @@ export const providerUpserted = z.strictObject({
     .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
     .min(1, { error: 'must not be empty' })
     .max(200, { error: 'must be at most 200 characters' }),
-  email: z
-    .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-    .max(254, { error: 'must be at most 254 characters' })
-    .regex(EMAIL, { error: 'must be one valid email address' }),
+  email: emailAddress(),
   certifiedAt: instant,
   regularizedAt: instant.optional(),
 });

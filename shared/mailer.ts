@@ -1,5 +1,4 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { EMAIL } from './events.ts';
 import { NOTICE_TAG } from './store/outbox.ts';
 
 /** Sending one mail: SES (API v2) on AWS and on the embedded stack (aws-ses-v2-local serves the same API). */
@@ -30,8 +29,6 @@ export interface SenderSettings {
 /** The header that carries the notice id (see `OutgoingMail.notice`). */
 export const NOTICE_HEADER = 'X-Renewal-Notice';
 
-/** An address SES will take as exactly one recipient: no display name, no CR/LF, no second address. */
-export const isValidAddress = (s: string) => s.length <= 254 && EMAIL.test(s);
 
 /** RFC 2047 encoded-word, so a Chinese display name survives SES's ASCII-only From header. */
 function mailbox(address: string, name?: string): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { id } from './events.ts';
 import { getCampaign } from './rules/campaign.ts';
 import { parseInstant } from './rules/time.ts';
 
@@ -12,7 +13,6 @@ export class PayloadError extends Error {
 }
 
 const campaignId = z.string({ error: 'is required' }).refine((id) => getCampaign(id) !== undefined, { error: (i) => `unknown campaign ${JSON.stringify(i.input)}` });
-const id = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
 
 export const aggregatePayload = z.strictObject({
   campaignId,

@@ -28,19 +28,18 @@ export interface TableDef {
   purpose: string;
 }
 
-export type TableId = 'orders' | 'events' | 'rejected' | 'aggregates' | 'decisions' | 'outbox';
+export type TableId = 'orders' | 'events' | 'changes' | 'rejected' | 'aggregates' | 'decisions' | 'outbox';
 
 export const TABLES: Record<TableId, TableDef> = {
   orders: {
     id: 'orders',
     purpose: 'Accepted order.paid events, one item per orderId (exactly once).',
     partitionKey: 'orderId',
-    attributes: { orderId: 'S', storeId: 'S', storePaid: 'S', ib: 'S', ik: 'S' },
+    attributes: { orderId: 'S', storeId: 'S', storePaid: 'S' },
     indexes: [
       // Orders of one store in paid-time order: the aggregation recounts one store-day with one Query.
+      // The only index on orders: each entry costs a write unit per order, as much as the item itself.
       { name: 'byStore', partitionKey: 'storeId', sortKey: 'storePaid', project: ['gift'] },
-      // What was ingested since the aggregation's watermark: work follows change, not history.
-      { name: 'byIngest', partitionKey: 'ib', sortKey: 'ik', project: ['storeId', 'storePaid'] },
     ],
   },
   events: {
@@ -48,14 +47,23 @@ export const TABLES: Record<TableId, TableDef> = {
     purpose: 'Accepted provider, binding and deposit events.',
     partitionKey: 'pk',
     sortKey: 'sk',
-    attributes: { pk: 'S', sk: 'S', gpk: 'S', gsk: 'S', ib: 'S', ik: 'S', listKey: 'S' },
+    attributes: { pk: 'S', sk: 'S', gpk: 'S', gsk: 'S', listKey: 'S' },
     indexes: [
       // Bindings and deposits of one provider.
       { name: 'byProvider', partitionKey: 'gpk', sortKey: 'gsk', project: 'ALL' },
-      { name: 'byIngest', partitionKey: 'ib', sortKey: 'ik', project: ['storeId', 'providerId', 'type'] },
       // Every provider profile (sparse: only profiles carry listKey).
       { name: 'providers', partitionKey: 'listKey', sortKey: 'pk', project: 'ALL' },
     ],
+  },
+  changes: {
+    id: 'changes',
+    purpose: 'Change records: one per intake batch, naming the stores, paid instants and providers it touched (and found as duplicates), for the aggregation to read what changed since its watermark.',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    attributes: { pk: 'S', sk: 'S' },
+    indexes: [],
+    // The aggregation reads them within minutes; they expire after CHANGE_RETENTION_DAYS (shared/store/changes.ts).
+    ttlAttribute: 'expiresAt',
   },
   rejected: {
     id: 'rejected',

@@ -52,6 +52,8 @@ export interface FunctionStats {
   timeouts: number;
   retries: number;
   coldStarts: number;
+  /** Asynchronous invocations that ended in the on-failure destination. */
+  deadLettered: number;
   maxDurationMs: number;
   peakRssMb: number;
 }
@@ -195,10 +197,12 @@ class Environment {
 
 /** A function of the deployment: its environments, its statistics, and what it printed. */
 export class LambdaFunction {
-  readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, retries: 0, coldStarts: 0, maxDurationMs: 0, peakRssMb: 0 };
+  readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, retries: 0, coldStarts: 0, deadLettered: 0, maxDurationMs: 0, peakRssMb: 0 };
   readonly metrics = new Map<string, EmittedMetric>();
   /** The last lines it printed, for the report of a failure. */
   readonly tail: string[] = [];
+  /** The error of its last failed invocation, as Lambda reports it. */
+  lastError?: string;
   private readonly environments: Environment[] = [];
   private readonly waiters: (() => void)[] = [];
 
@@ -212,7 +216,10 @@ export class LambdaFunction {
     const env = await this.environment();
     this.stats.invocations++;
     const r = await env.invoke(event, virtualStartMs);
-    if (!r.ok) this.stats.errors++;
+    if (!r.ok) {
+      this.stats.errors++;
+      this.lastError = `${r.error?.errorType}: ${r.error?.errorMessage}`.slice(0, 500);
+    }
     if (r.timedOut) this.stats.timeouts++;
     this.stats.maxDurationMs = Math.max(this.stats.maxDurationMs, r.durationMs);
     if (env.dead) this.environments.splice(this.environments.indexOf(env), 1);

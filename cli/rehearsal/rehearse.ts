@@ -92,7 +92,7 @@ export interface RehearsalResult {
     unusedGrants: { function: string; action: string; resource: string; acknowledged?: string }[];
   };
   schedules: Record<string, ScheduleStats>;
-  functions: Record<string, { invocations: number; errors: number; retries: number; timeouts: number; maxDurationMs: number; timeoutMs: number; peakMemoryMb: number; memoryMb: number; lastError?: string }>;
+  functions: Record<string, { invocations: number; errors: number; retries: number; timeouts: number; deadLettered: number; maxDurationMs: number; timeoutMs: number; peakMemoryMb: number; memoryMb: number; lastError?: string }>;
   queues: Record<string, { sent: number; deduplicated: number; received: number; deleted: number; redelivered: number; deadLettered: number; depth: number; batches: number; maxBatch: number }>;
   deadLettered: number;
   deadLetters: { queue: string; body: string }[];
@@ -312,6 +312,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       if (destination) {
         const record = { version: '1.0', timestamp: iso(now), requestContext: { functionArn: a.fn.spec.arn, condition: r.timedOut ? 'RetriesExhausted' : 'RetriesExhausted', approximateInvokeCount: a.attempt + 1 }, requestPayload: a.payload, responsePayload: r.error };
         if (await sendToQueue(a.fn.spec.principal, destination, JSON.stringify(record))) {
+          a.fn.stats.deadLettered++;
           deadLetters.push({ queue: queues.byArn.get(destination)?.spec.name ?? destination, body: JSON.stringify(record) });
           if (stats) stats.deadLettered++;
         }
@@ -517,11 +518,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
             errors: f.stats.errors,
             retries: f.stats.retries,
             timeouts: f.stats.timeouts,
+            deadLettered: f.stats.deadLettered,
             maxDurationMs: Math.round(f.stats.maxDurationMs),
             timeoutMs: f.spec.timeoutMs,
             peakMemoryMb: f.stats.peakRssMb,
             memoryMb: f.spec.memoryMb,
-            ...(f.stats.errors ? { lastError: lastErrorOf(f) } : {}),
+            ...(f.lastError ? { lastError: f.lastError } : {}),
           },
         ]),
       ),
@@ -795,11 +797,6 @@ function metricFigures(d: Deployment, fns: Map<string, LambdaFunction>): Rehears
 const decisionOf = (a: Report['assessments'][number]) => [a.providerId, a.outcome, a.reasons, a.paidOrders, a.depositBalanceFen, a.revision];
 
 const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-
-function lastErrorOf(f: LambdaFunction): string {
-  const line = [...f.tail].reverse().find((l) => /"level":"(ERROR|CRITICAL)"|Error|error/.test(l));
-  return (line ?? f.tail.at(-1) ?? '').slice(0, 500);
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -23,9 +23,9 @@ export function rehearsalSummary(r: RehearsalResult): string {
   out.push('', 'Functions (durations on the simulated clock; memory is the peak RSS on this machine)');
   out.push(
     table(
-      ['function', 'invocations', 'errors', 'retries', 'timeouts', 'max duration', 'timeout', 'peak memory', 'memory size'],
-      Object.entries(r.functions).map(([name, f]) => [name, f.invocations, f.errors, f.retries, f.timeouts, seconds(f.maxDurationMs), seconds(f.timeoutMs), `${f.peakMemoryMb} MB`, `${f.memoryMb} MB`]),
-      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['function', 'invocations', 'errors', 'retries', 'timeouts', 'dead-lettered', 'max duration', 'timeout', 'peak memory', 'memory size'],
+      Object.entries(r.functions).map(([name, f]) => [name, f.invocations, f.errors, f.retries, f.timeouts, f.deadLettered, seconds(f.maxDurationMs), seconds(f.timeoutMs), `${f.peakMemoryMb} MB`, `${f.memoryMb} MB`]),
+      ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
   for (const [name, f] of Object.entries(r.functions)) if (f.lastError) out.push(`  ${name}: last error: ${f.lastError}`);

@@ -5,7 +5,7 @@
  * The HTML targets mail clients, not browsers: tables for layout, inline styles only (no <style>, no
  * classes), no scripts, no images; bars are table cells with a background colour and a width in percent.
  */
-import { html, type HtmlPart, rawHtml, type SafeHtml } from './format.ts';
+import { displayWidth, html, type HtmlPart, rawHtml, type SafeHtml } from './format.ts';
 
 export type Lang = 'zh' | 'en';
 export type Tone = 'good' | 'bad' | 'info' | 'warn';
@@ -192,13 +192,6 @@ ${rows.map((r) => {
 // ---------------------------------------------------------------------------------------------------
 // Plain text
 
-/** Display width in a fixed-width font: East Asian wide and fullwidth characters take two columns. */
-export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) w += /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u.test(ch) || (ch.codePointAt(0) ?? 0) > 0x1ffff ? 2 : 1;
-  return w;
-}
-
 function padEndWidth(s: string, width: number): string {
   return s + ' '.repeat(Math.max(0, width - displayWidth(s)));
 }
@@ -222,6 +215,16 @@ function runsText(runs: Runs): string {
     .join('');
 }
 
+/**
+ * A table row as one line of text, for any number of columns: the first cell names the row and the
+ * second is its value, read under that name; every further cell follows with its column's heading.
+ * `- Deposit: ¥60,000.00 | Requirement: ¥100,000.00 paid in full | Result: not paid in full`.
+ */
+function rowText(head: readonly string[], cells: readonly string[], colon: string): string {
+  const [name = '', value = '', ...rest] = cells;
+  return [`${name}${colon}${value}`, ...rest.map((c, i) => `${head[i + 2] ?? ''}${colon}${c}`)].join(' | ');
+}
+
 function blockText(b: Block, lang: Lang): string[] {
   const colon = lang === 'zh' ? '：' : ': ';
   switch (b.kind) {
@@ -235,16 +238,8 @@ function blockText(b: Block, lang: Lang): string[] {
       return [`>> ${b.text} <<`, ''];
     case 'list':
       return [...b.items.map((i) => `- ${runsText(i)}`), ''];
-    case 'table': {
-      const [, , requirement = '', result = ''] = b.head;
-      return [
-        ...b.rows.map((r) => {
-          const [label = '', value = '', req = '', res = ''] = r.cells;
-          return `- ${label}${colon}${value} | ${requirement}${colon}${req} | ${result}${colon}${res}`;
-        }),
-        '',
-      ];
-    }
+    case 'table':
+      return [...b.rows.map((r) => `- ${rowText(b.head, r.cells, colon)}`), ''];
     case 'box':
       return [
         `*** ${b.title} ***`,

@@ -1,8 +1,8 @@
 /**
- * Formatting and escaping for the mails: pure string functions, no I/O, no clock. Everything a mail
- * shows that came from outside the code (a provider's name, id, email, ops settings) passes through
- * `escapeHtml` in the HTML part (via the `html` tag) and through `headerSafe` wherever it must stay on
- * one line.
+ * Formatting and escaping for what people read: the mails first, and the pages and the terminal with the
+ * same figures. Pure string functions, no I/O, no clock. Everything a mail shows that came from outside
+ * the code (a provider's name, id, email, ops settings) passes through `escapeHtml` in the HTML part (via
+ * the `html` tag) and through `headerSafe` wherever it must stay on one line.
  */
 
 /** Escapes the five characters that can open markup or leave an attribute value. */
@@ -27,6 +27,27 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function headerSafe(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD').replace(UNSAFE_IN_LINE, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The name as one line of text, for the subject and the bodies alike (and the public notice and the
+ * report page); the id stands in for a blank name.
+ */
+export function displayName(name: string, providerId: string): string {
+  return headerSafe(name) || headerSafe(providerId);
+}
+
+/** East Asian wide and fullwidth characters; every character from U+20000 on (CJK extensions) is wide too. */
+const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
+
+/**
+ * Columns a string takes in a fixed-width font (the mails' plain text, the terminal's tables): wide
+ * characters take two, every other character one.
+ */
+export function displayWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) w += WIDE.test(ch) || (ch.codePointAt(0) ?? 0) > 0x1ffff ? 2 : 1;
+  return w;
 }
 
 /** Digits of a non-negative safe integer, grouped by three with commas: 1234567 → '1,234,567'. */

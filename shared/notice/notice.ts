@@ -11,10 +11,10 @@
 import type { StoredDecision } from '../model.ts';
 import type { Campaign } from '../rules/campaign.ts';
 import type { Reason } from '../rules/rules.ts';
-import { localDate, parseInstant } from '../rules/time.ts';
+import { localDateTime, parseInstant, utcOffsetLabel } from '../rules/time.ts';
 import { csv } from '../csv.ts';
-import { html, type SafeHtml } from '../mail/format.ts';
-import { displayName, REASON_LABEL, RENEWAL_RULES_EN, RENEWAL_RULES_ZH } from '../mail/templates.ts';
+import { displayName, html, type SafeHtml } from '../mail/format.ts';
+import { REASON_LABEL } from '../mail/labels.ts';
 import { renderPage } from '../pages/page.ts';
 
 /** One delisted provider, as the public sees it. */
@@ -158,7 +158,9 @@ export function renderNoticePage(v: NoticeVersion, s: NoticePageSettings): strin
   const c = s.campaign;
   const publishedMs = parseInstant(v.publishedAt);
   if (publishedMs === undefined) throw new RangeError(`publishedAt must be an ISO-8601 instant, got '${v.publishedAt}'`);
-  const published = cst(publishedMs, c);
+  const published = localDateTime(publishedMs, c.utcOffsetMinutes);
+  const zone = c.timeZoneName;
+  const offset = utcOffsetLabel(c.utcOffsetMinutes);
   const reapplyDays = c.reapplyAfterDays;
   const noticeDate = v.providers[0]?.noticeDate ?? c.noticeDate;
   const mailto = html`<a href="mailto:${s.feedbackMailbox}">${s.feedbackMailbox}</a>`;
@@ -171,11 +173,11 @@ export function renderNoticePage(v: NoticeVersion, s: NoticePageSettings): strin
 <ul class="meta">
 <li>公示日期：<b>${noticeDate}</b></li>
 <li>版本：<b>第 ${v.version} 版</b></li>
-<li>发布时间：<b>${published}</b>（北京时间）</li>
+<li>发布时间：<b>${published}</b>（${zone.zh}）</li>
 </ul>
 </header>
 ${v.corrections.length ? correctionsZh(v, c) : ''}
-<p>根据${RENEWAL_RULES_ZH}第 2.2 条及第 3 条，下列服务商在考核周期（${c.periodStartDate} 至 ${c.periodEndDate}）结束时未达到续牌要求（绑定店铺支付订单量达到考核线，且缴足 10 万元保证金），平台已取消其抖音电商产业带服务商认证身份，现予摘牌公示。</p>
+<p>根据${c.rulesTitle.zh}第 2.2 条及第 3 条，下列服务商在考核周期（${c.periodStartDate} 至 ${c.periodEndDate}）结束时未达到续牌要求（绑定店铺支付订单量达到考核线，且缴足 10 万元保证金），平台已取消其抖音电商产业带服务商认证身份，现予摘牌公示。</p>
 <h2 id="zh-list">摘牌服务商名单（共 ${count} 家）</h2>
 ${count ? listTable('zh', v) : html`<p>本次无摘牌服务商。</p>`}
 <h2>说明</h2>
@@ -192,10 +194,10 @@ ${downloads('zh', v)}
 <ul class="meta">
 <li>Notice date: <b>${noticeDate}</b></li>
 <li>Version: <b>${v.version}</b></li>
-<li>Published: <b>${published}</b> (China Standard Time, UTC+8)</li>
+<li>Published: <b>${published}</b> (${zone.en}, ${offset})</li>
 </ul>
 ${v.corrections.length ? correctionsEn(v, c) : ''}
-<p>Under clauses 2.2 and 3 of the ${RENEWAL_RULES_EN} (${RENEWAL_RULES_ZH}), the providers below did not meet the renewal requirements at the end of the assessment period (${c.periodStartDate} to ${c.periodEndDate}): the paid orders of their bound stores reaching the threshold, and a deposit of CNY 100,000 paid in full. The platform has revoked their certification as Douyin E-commerce industrial-belt service providers and publishes this delisting notice.</p>
+<p>Under clauses 2.2 and 3 of the ${c.rulesTitle.en} (${c.rulesTitle.zh}), the providers below did not meet the renewal requirements at the end of the assessment period (${c.periodStartDate} to ${c.periodEndDate}): the paid orders of their bound stores reaching the threshold, and a deposit of CNY 100,000 paid in full. The platform has revoked their certification as Douyin E-commerce industrial-belt service providers and publishes this delisting notice.</p>
 <h2 id="en-list">Delisted providers (${count})</h2>
 ${count ? listTable('en', v) : html`<p>No provider is delisted.</p>`}
 <h2>What this means</h2>
@@ -210,7 +212,7 @@ ${downloads('en', v)}
 ${zh}
 ${en}
 <footer>
-<p>${RENEWAL_RULES_ZH} · 规则版本 Rules version ${c.rulesVersion} · 依据条款 Clauses 2.2, 3 · 第 ${v.version} 版 Version ${v.version}</p>
+<p>${c.rulesTitle.zh} · 规则版本 Rules version ${c.rulesVersion} · 依据条款 Clauses 2.2, 3 · 第 ${v.version} 版 Version ${v.version}</p>
 </footer>
 </main>`;
   return renderPage({
@@ -220,8 +222,6 @@ ${en}
     body,
   });
 }
-
-const cst = (ms: number, c: Campaign) => `${localDate(ms, c.utcOffsetMinutes)} ${new Date(ms + c.utcOffsetMinutes * 60_000).toISOString().slice(11, 16)}`;
 
 function reasonTags(lang: 'zh' | 'en', reasons: readonly Reason[]): SafeHtml {
   return html`${reasons.map((r) => html`<span class="tag bad">${REASON_LABEL[lang][r]}</span>`)}`;
@@ -255,7 +255,7 @@ function correctionsZh(v: NoticeVersion, c: Campaign): SafeHtml {
 <p>本公示已更正；以最新版本为准。此前各版本仍可查阅。</p>
 <table class="cards">
 <caption class="visually-hidden">更正记录</caption>
-<thead><tr><th scope="col">版本</th><th scope="col">服务商</th><th scope="col">更正内容</th><th scope="col">更正时间（北京时间）</th></tr></thead>
+<thead><tr><th scope="col">版本</th><th scope="col">服务商</th><th scope="col">更正内容</th><th scope="col">更正时间（${c.timeZoneName.zh}）</th></tr></thead>
 <tbody>
 ${v.corrections.map(
   (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="版本">第 ${k.version} 版</td><td data-label="服务商">${k.name}（<span class="id">${k.providerId}</span>）</td><td data-label="更正内容">${what(k)}</td><td class="date" data-label="更正时间">${cstOf(k.at, c)}</td></tr>
@@ -277,7 +277,7 @@ function correctionsEn(v: NoticeVersion, c: Campaign): SafeHtml {
 <p>This notice has been corrected; the newest version applies. Earlier versions stay readable.</p>
 <table class="cards">
 <caption class="visually-hidden">Corrections</caption>
-<thead><tr><th scope="col">Version</th><th scope="col">Provider</th><th scope="col">What changed</th><th scope="col">When (UTC+8)</th></tr></thead>
+<thead><tr><th scope="col">Version</th><th scope="col">Provider</th><th scope="col">What changed</th><th scope="col">When (${utcOffsetLabel(c.utcOffsetMinutes)})</th></tr></thead>
 <tbody>
 ${v.corrections.map(
   (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="Version">${k.version}</td><td data-label="Provider">${k.name} (<span class="id">${k.providerId}</span>)</td><td data-label="What changed">${what(k)}</td><td class="date" data-label="When">${cstOf(k.at, c)}</td></tr>
@@ -290,7 +290,7 @@ ${v.corrections.map(
 /** An instant as China time, `YYYY-MM-DD HH:MM`. */
 function cstOf(at: string, c: Campaign): string {
   const ms = parseInstant(at);
-  return ms === undefined ? at : cst(ms, c);
+  return ms === undefined ? at : localDateTime(ms, c.utcOffsetMinutes);
 }
 
 function downloads(lang: 'zh' | 'en', v: NoticeVersion): SafeHtml {

@@ -3,10 +3,11 @@
  * the terminal report shows, self-contained like the public notice (shared/pages/page.ts), for ops
  * only (never published). Pure: no I/O, no clock.
  */
-import { formatCount, formatFen, html, type SafeHtml } from '../mail/format.ts';
-import { displayName, REASON_LABEL } from '../mail/templates.ts';
-import { periodWindow, weeksOf, type Campaign } from '../rules/campaign.ts';
-import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
+import { displayName, formatCount, formatFen, html, type SafeHtml } from '../mail/format.ts';
+import { labelOf, OUTCOME_LABEL, REASON_LABEL } from '../mail/labels.ts';
+import { periodWindow, type Campaign } from '../rules/campaign.ts';
+import { daysElapsed, ordersPerWeek, projectedOrders } from '../rules/progress.ts';
+import { localDate, localDateTime, parseInstant, utcOffsetLabel } from '../rules/time.ts';
 import type { Report, ReportRow } from '../usecases/report.ts';
 import { renderPage, svgBar } from './page.ts';
 
@@ -37,22 +38,21 @@ export function projection(row: ReportRow, asOf: string, campaign: Campaign): Pr
   if (row.paidOrders === undefined || row.thresholdOrders === undefined) return undefined;
   const asOfMs = parseInstant(asOf);
   if (asOfMs === undefined) return undefined;
-  const seasonDays = periodWindow(campaign).days.length;
-  const daysElapsed = Math.max(1, Math.min(seasonDays, daysBetween(campaign.periodStartDate, localDate(asOfMs, campaign.utcOffsetMinutes)) + 1));
-  const projectedOrders = Math.floor((row.paidOrders * seasonDays) / daysElapsed);
+  const asOfDate = localDate(asOfMs, campaign.utcOffsetMinutes);
+  const projected = projectedOrders(campaign, asOfDate, row.paidOrders);
   return {
     providerId: row.providerId,
-    daysElapsed,
-    projectedOrders,
-    ordersAtRisk: projectedOrders < row.thresholdOrders,
+    daysElapsed: daysElapsed(campaign, asOfDate),
+    projectedOrders: projected,
+    ordersAtRisk: projected < row.thresholdOrders,
     depositAtRisk: (row.depositBalanceFen ?? 0) < campaign.depositRequiredFen,
   };
 }
 
 const OUTCOME = {
-  revoked: { zh: '取消认证', en: 'revoked', tone: 'bad' },
-  retained: { zh: '保留认证', en: 'retained', tone: 'good' },
-  not_assessed: { zh: '不参与考核', en: 'not assessed', tone: 'muted' },
+  revoked: { zh: OUTCOME_LABEL.zh.revoked, en: OUTCOME_LABEL.en.revoked, tone: 'bad' },
+  retained: { zh: OUTCOME_LABEL.zh.retained, en: OUTCOME_LABEL.en.retained, tone: 'good' },
+  not_assessed: { zh: OUTCOME_LABEL.zh.not_assessed, en: OUTCOME_LABEL.en.not_assessed, tone: 'muted' },
 } as const;
 const ORDER = { revoked: 0, retained: 1, not_assessed: 2 } as const;
 
@@ -73,7 +73,7 @@ export function renderReportPage(p: ReportPageInput): string {
 <li>${r.final ? html`<b>最终决定 Final</b>` : html`<b>预览 PREVIEW</b>：考核期尚未结束或尚无最终决定 (the period has not closed or no final run yet)`}</li>
 ${asOf ? html`<li>数据截至 As of <b>${cstTime(asOf, c)}</b></li>` : ''}
 <li>考核周期 Period <b>${c.periodStartDate} ~ ${c.periodEndDate}</b></li>
-<li>生成于 Generated <b>${cstTime(p.generatedAt, c)}</b> (UTC+8)</li>
+<li>生成于 Generated <b>${cstTime(p.generatedAt, c)}</b> (${utcOffsetLabel(c.utcOffsetMinutes)})</li>
 </ul>
 </header>
 <h2>按结果统计 Counts per outcome</h2>
@@ -93,12 +93,11 @@ ${weeklyChart(p.byDay, c)}
 
 function cstTime(iso: string, c: Campaign): string {
   const ms = parseInstant(iso);
-  if (ms === undefined) return iso;
-  return `${localDate(ms, c.utcOffsetMinutes)} ${new Date(ms + c.utcOffsetMinutes * 60_000).toISOString().slice(11, 16)}`;
+  return ms === undefined ? iso : localDateTime(ms, c.utcOffsetMinutes);
 }
 
 function reasons(list: readonly string[]): SafeHtml {
-  return html`${list.map((k) => html`<span class="tag ${k.startsWith('not_') ? 'muted' : 'bad'}">${(REASON_LABEL.zh as Record<string, string>)[k] ?? k} · ${(REASON_LABEL.en as Record<string, string>)[k] ?? k}</span>`)}`;
+  return html`${list.map((k) => html`<span class="tag ${k.startsWith('not_') ? 'muted' : 'bad'}">${labelOf(REASON_LABEL.zh, k) ?? k} · ${labelOf(REASON_LABEL.en, k) ?? k}</span>`)}`;
 }
 
 function providerTable(rows: readonly ReportRow[], projections: Map<string, Projection>, preview: boolean): SafeHtml {
@@ -148,7 +147,7 @@ ${sorted.length
 }
 
 function weeklyChart(byDay: Record<string, number>, c: Campaign): SafeHtml {
-  const weeks = weeksOf(periodWindow(c).days).map((w) => ({ n: w.number, from: w.days[0]!, to: w.days.at(-1)!, orders: w.days.reduce((s, d) => s + (byDay[d] ?? 0), 0) }));
+  const weeks = ordersPerWeek(periodWindow(c).days, byDay).map((w) => ({ n: w.number, from: w.days[0]!, to: w.days.at(-1)!, orders: w.orders }));
   const max = Math.max(1, ...weeks.map((w) => w.orders));
   const total = weeks.reduce((s, w) => s + w.orders, 0);
   return html`<p>全部服务商合计 All providers: <b>${formatCount(total)}</b></p>

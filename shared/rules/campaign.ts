@@ -48,6 +48,24 @@ export interface Campaign {
   reapplyAfterDays: number;
   /** Where providers send feedback on their outcome (clause 3). */
   feedbackMailbox: string;
+  /**
+   * The exit-and-deposit-refund procedure a revoked provider follows to leave the store service market
+   * (clause 3), by its title: what the outcome mail quotes unless ops configure their own text or link,
+   * and the title it puts before such a link.
+   */
+  exitRefundProcedure: string;
+  /** The title of these rules, as the mails and the public notice cite them. */
+  rulesTitle: Bilingual;
+  /** The title of the rules that assess a retained provider after this campaign (clause 3: the regular rules). */
+  nextRulesTitle: Bilingual;
+  /** `timeZone` in words, for people; its offset is `utcOffsetMinutes` (see `utcOffsetLabel`). */
+  timeZoneName: Bilingual;
+}
+
+/** A text in both languages of the mails and the notice: Chinese first, then English. */
+export interface Bilingual {
+  zh: string;
+  en: string;
 }
 
 /** The 2024 renewal as RULES.md specifies it. `thresholdOrders` is a placeholder that ops set before the run. */
@@ -66,6 +84,10 @@ export const RENEWAL_2024: Campaign = Object.freeze({
   noticeTime: '10:00',
   reapplyAfterDays: 90,
   feedbackMailbox: 'douyinpartner@bytedance.com',
+  exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
+  rulesTitle: Object.freeze({ zh: '《抖音电商产业带服务商2024年续牌规则》', en: 'Douyin E-commerce Industrial-Belt Service Provider 2024 Renewal Rules' }),
+  nextRulesTitle: Object.freeze({ zh: '《抖音电商产业带服务商常规考核规则》', en: 'Douyin E-commerce Industrial-Belt Service Provider Regular Assessment Rules' }),
+  timeZoneName: Object.freeze({ zh: '北京时间', en: 'China Standard Time' }),
 });
 
 export const CAMPAIGNS: Readonly<Record<string, Campaign>> = Object.freeze({ [RENEWAL_2024.campaignId]: RENEWAL_2024 });
@@ -126,17 +148,4 @@ export function noticePublicationMs(c: Campaign): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(c.noticeTime);
   if (!m) throw new RangeError(`noticeTime must be 'HH:MM', got '${c.noticeTime}'`);
   return localMidnightUtc(c.noticeDate, c.utcOffsetMinutes) + (Number(m[1]) * 60 + Number(m[2])) * 60_000;
-}
-
-/** A week of the season: 7 days from the period's first day (the last may be shorter), numbered from 1. */
-export interface SeasonWeek {
-  number: number;
-  days: readonly string[];
-}
-
-/** The season's days in weeks of 7 from its first day, as the progress mail and the reports count them. */
-export function weeksOf(days: readonly string[]): SeasonWeek[] {
-  const weeks: SeasonWeek[] = [];
-  for (let i = 0; i < days.length; i += 7) weeks.push({ number: weeks.length + 1, days: days.slice(i, i + 7) });
-  return weeks;
 }

@@ -1,3 +1,4 @@
 export * from './time.ts';
 export * from './campaign.ts';
 export * from './rules.ts';
+export * from './progress.ts';

@@ -154,6 +154,33 @@ export interface Decision {
 
 const ASSESSED_CLAUSES: ClauseId[] = ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'];
 
+/** The figures an assessment weighs (clauses 2.2.1, 2.2.2), as a decision stores them. */
+export interface Figures {
+  paidOrders: number;
+  thresholdOrders: number;
+  depositBalanceFen: number;
+  depositRequiredFen: number;
+}
+
+/**
+ * Clauses 2.2.1 and 2.2.2: the requirements these figures fail, in the order orders_below_threshold,
+ * deposit_not_paid_in_full; empty when both are met. `decide` revokes on exactly these reasons.
+ */
+export function unmetRequirements(f: Figures): Reason[] {
+  const reasons: Reason[] = [];
+  if (f.paidOrders < f.thresholdOrders) reasons.push('orders_below_threshold');
+  if (f.depositBalanceFen < f.depositRequiredFen) reasons.push('deposit_not_paid_in_full');
+  return reasons;
+}
+
+/** What is still missing to meet each requirement: orders below the threshold, fen below the deposit; 0 once met. */
+export function shortfall(f: Figures): { ordersMissing: number; depositMissingFen: number } {
+  return {
+    ordersMissing: Math.max(0, f.thresholdOrders - f.paidOrders),
+    depositMissingFen: Math.max(0, f.depositRequiredFen - f.depositBalanceFen),
+  };
+}
+
 /**
  * Clause 2.2.3: retained iff `paidOrders >= thresholdOrders` (2.2.1) and `depositBalanceFen >= depositRequiredFen`
  * (2.2.2); either failing revokes, with every failing reason and the clause 3 consequences. Providers outside
@@ -172,15 +199,13 @@ export function decide(c: Campaign, input: DecisionInput): Decision {
     const clauses: ClauseId[] = e.clause === '1' ? ['1'] : ['1', '2.1'];
     return { outcome: 'not_assessed', reasons: [e.reason], clauses, rulesVersion };
   }
-  const reasons: Reason[] = [];
-  if (input.paidOrders < c.thresholdOrders) reasons.push('orders_below_threshold');
-  if (input.depositBalanceFen < c.depositRequiredFen) reasons.push('deposit_not_paid_in_full');
-  const figures = {
+  const figures: Figures = {
     paidOrders: input.paidOrders,
     thresholdOrders: c.thresholdOrders,
     depositBalanceFen: input.depositBalanceFen,
     depositRequiredFen: c.depositRequiredFen,
   };
+  const reasons = unmetRequirements(figures);
   if (reasons.length === 0) return { outcome: 'retained', reasons, clauses: ASSESSED_CLAUSES.slice(), ...figures, rulesVersion };
   return {
     outcome: 'revoked',

@@ -80,6 +80,19 @@ export function localDate(ms: number, offsetMinutes: number): string {
   return toUtcIso(ms + offsetMinutes * MS_PER_MINUTE).slice(0, 10);
 }
 
+/** The local date and minute of an instant at a UTC offset, `YYYY-MM-DD HH:MM` (for people: the notice, the report page). */
+export function localDateTime(ms: number, offsetMinutes: number): string {
+  const iso = toUtcIso(ms + offsetMinutes * MS_PER_MINUTE);
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+}
+
+/** A UTC offset in minutes as people write it: 480 → 'UTC+8', 330 → 'UTC+5:30', -210 → 'UTC-3:30', 0 → 'UTC+0'. */
+export function utcOffsetLabel(offsetMinutes: number): string {
+  const abs = Math.abs(offsetMinutes);
+  const minutes = abs % 60;
+  return `UTC${offsetMinutes < 0 ? '-' : '+'}${Math.floor(abs / 60)}${minutes ? `:${String(minutes).padStart(2, '0')}` : ''}`;
+}
+
 /** The instant at which `date` begins at a UTC offset, e.g. ('2023-12-01', 480) → 2023-11-30T16:00:00Z. */
 export function localMidnightUtc(date: string, offsetMinutes: number): number {
   return requireDate(date, 'date') - offsetMinutes * MS_PER_MINUTE;

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { getCampaign, periodWindow } from '../rules/campaign.ts';
@@ -7,29 +7,33 @@ import { declareAccess } from './access.ts';
 /**
  * The aggregates table. Layout (one module owns it):
  *
- * | item             | pk                          | sk           | attributes                                   |
- * |------------------|-----------------------------|--------------|----------------------------------------------|
- * | store-day counts | `SD#<campaign>#<storeId>`   | `<CST date>` | `counts`: providerId → counted orders        |
- * | provider totals  | `PC#<campaign>`             | `<providerId>` | `paidOrders`, `daily`, `depositBalanceFen`, `stores` |
- * | watermark        | `RUN#<campaign>`            | `WATERMARK`  | `through`: ingest instant fully aggregated   |
- * | lock             | `RUN#<campaign>`            | `LOCK`       | `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil`, `expiresAt` (TTL) |
+ * | item            | pk                           | sk             | attributes                                   |
+ * |-----------------|------------------------------|----------------|----------------------------------------------|
+ * | store counts    | `SC#<campaign>#<storeId>`    | `COUNTS`       | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt` |
+ * | provider totals | `PC#<campaign>`              | `<providerId>` | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt` |
+ * | run state       | `RUN#<campaign>`             | `STATE`        | `through`: ingest instant fully aggregated; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
  *
- * Store-day items are recomputed from the orders, never incremented, so writing one twice is harmless.
- * A provider's day counts are kept as `daily`, one number per day of the season, so the item has the
- * same size whatever the number of orders: the evaluation's reads grow with providers × days only.
+ * Counts are recomputed from the orders, never incremented, so writing one twice is harmless. Day
+ * counts are arrays with one number per day of the season, so an item has the same size whatever
+ * the number of orders: one store item is about 300 bytes per bound provider (one write unit), and
+ * the evaluation's reads grow with providers only. The lock and the watermark share one item, so a
+ * run takes the lock and learns its watermark in one request, and gives both back in one. The lock's
+ * lease is short and renewed by the run's heartbeat (shared/usecases/run-lock.ts).
  */
 
-export type DayCounts = Record<string, number>;
+/** A store's counted orders: providerId → one count per season day (`periodWindow(c).days`). */
+export type StoreDaily = Record<string, number[]>;
 
-/** The aggregation lock as another run finds it. */
-export interface LockHolder {
-  owner: string;
-  /** Who: `renewal aggregate by alice@host (pid 123)`, `aggregate function, request …`. */
-  holder?: string;
-  acquiredAt?: string;
-  /** The holder's last heartbeat. */
-  heartbeatAt?: string;
-  leaseUntil: string;
+/** A binding event as kept with a store's counts, so a run that only sees new orders need not re-read them. */
+export interface CachedBinding {
+  providerId: string;
+  kind: 'started' | 'ended';
+  at: string;
+}
+
+export interface StoreCounts {
+  daily: StoreDaily;
+  bindings: CachedBinding[];
 }
 
 export interface ProviderTotals {
@@ -42,6 +46,22 @@ export interface ProviderTotals {
   computedAt: string;
 }
 
+/** Who holds the run lock, for a run that finds it busy. */
+export interface LockHolder {
+  owner: string;
+  /** Who: `renewal aggregate by alice@host (pid 123)`, `aggregate function, request …`. */
+  holder?: string;
+  acquiredAt?: string;
+  /** The holder's last heartbeat. */
+  heartbeatAt?: string;
+  leaseUntil: string;
+}
+
+/** What taking the lock found: the watermark, or that another run holds the lock. */
+export type RunStart = { acquired: true; through: string | undefined } | { acquired: false };
+
+const LOCK_FIELDS = 'REMOVE #o, leaseUntil, holder, acquiredAt, heartbeatAt';
+
 export class AggregateStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -52,33 +72,31 @@ export class AggregateStore {
     return this.tables.aggregates;
   }
 
+  private runKey(campaignId: string) {
+    return { pk: `RUN#${campaignId}`, sk: 'STATE' };
+  }
+
   /**
-   * Takes the run lock if it is free or its lease ran out (PutItem, conditional). Returns false while
-   * another run holds it. `holder` says who takes it, for the run that finds it busy.
+   * Takes the run lock if it is free or its lease ran out, and returns the watermark with it: one
+   * conditional UpdateItem. `holder` says who takes it, for the run that finds it busy.
    */
-  async acquireLock(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<boolean> {
+  async begin(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<RunStart> {
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     try {
-      await this.db.send(
-        new PutCommand({
+      const out = await this.db.send(
+        new UpdateCommand({
           TableName: this.table,
-          Item: {
-            pk: `RUN#${campaignId}`,
-            sk: 'LOCK',
-            owner,
-            ...(holder ? { holder } : {}),
-            acquiredAt: now.toISOString(),
-            heartbeatAt: now.toISOString(),
-            leaseUntil,
-            expiresAt: Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now',
-          ExpressionAttributeValues: { ':now': now.toISOString() },
+          Key: this.runKey(campaignId),
+          UpdateExpression: `SET #o = :o, leaseUntil = :l, acquiredAt = :now, heartbeatAt = :now${holder ? ', holder = :h' : ''}${holder ? '' : ' REMOVE holder'}`,
+          ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#o': 'owner' },
+          ExpressionAttributeValues: { ':o': owner, ':l': leaseUntil, ':now': now.toISOString(), ...(holder ? { ':h': holder } : {}) },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return { acquired: true, through: out.Attributes?.through as string | undefined };
     } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      if ((err as Error).name === 'ConditionalCheckFailedException') return { acquired: false };
       throw err;
     }
   }
@@ -88,16 +106,15 @@ export class AggregateStore {
    * the lock is no longer ours (our lease ran out and another run took it).
    */
   async renewLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' },
-          UpdateExpression: 'SET leaseUntil = :lease, heartbeatAt = :now, expiresAt = :exp',
+          Key: this.runKey(campaignId),
+          UpdateExpression: 'SET leaseUntil = :lease, heartbeatAt = :now',
           ConditionExpression: '#o = :o',
           ExpressionAttributeNames: { '#o': 'owner' },
-          ExpressionAttributeValues: { ':o': owner, ':lease': leaseUntil, ':now': now.toISOString(), ':exp': Math.ceil(Date.parse(leaseUntil) / 1000) + 86_400 },
+          ExpressionAttributeValues: { ':o': owner, ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
         }),
       );
       return true;
@@ -109,9 +126,9 @@ export class AggregateStore {
 
   /** Who holds the lock and until when (GetItem, consistent), or undefined when nobody does. */
   async lockHolder(campaignId: string): Promise<LockHolder | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' }, ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: this.runKey(campaignId), ConsistentRead: true }));
     const it = out.Item;
-    if (!it) return undefined;
+    if (!it?.owner) return undefined;
     return {
       owner: it.owner,
       leaseUntil: it.leaseUntil,
@@ -121,53 +138,62 @@ export class AggregateStore {
     };
   }
 
-  async releaseLock(campaignId: string, owner: string): Promise<void> {
+  /**
+   * Ends a run: moves the watermark to `through` (when given) and gives the lock back, in one
+   * conditional UpdateItem. Returns false when the lease had run out and another run holds the lock
+   * now: the watermark is then theirs to move.
+   */
+  async finish(campaignId: string, owner: string, through?: string): Promise<boolean> {
     try {
       await this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.table,
-          Key: { pk: `RUN#${campaignId}`, sk: 'LOCK' },
+          Key: this.runKey(campaignId),
+          UpdateExpression: `${through ? 'SET through = :t ' : ''}${LOCK_FIELDS}`,
           ConditionExpression: '#o = :o',
           ExpressionAttributeNames: { '#o': 'owner' },
-          ExpressionAttributeValues: { ':o': owner },
+          ExpressionAttributeValues: { ':o': owner, ...(through ? { ':t': through } : {}) },
         }),
       );
+      return true;
     } catch (err) {
-      // Our lease ran out and another run took the lock: it is theirs to release.
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
     }
   }
 
+  /** The ingest instant fully aggregated (DynamoDB: GetItem on aggregates). */
   async watermark(campaignId: string): Promise<string | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${campaignId}`, sk: 'WATERMARK' }, ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: this.runKey(campaignId), ConsistentRead: true }));
     return out.Item?.through as string | undefined;
   }
 
-  async setWatermark(campaignId: string, through: string): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `RUN#${campaignId}`, sk: 'WATERMARK', through } }));
+  /** Store counts of the given stores, missing ones left out (DynamoDB: BatchGetItem on aggregates, 100 keys a request). */
+  async storeCounts(campaignId: string, storeIds: readonly string[]): Promise<Map<string, StoreCounts>> {
+    if (!storeIds.length) return new Map();
+    const keys = [...new Set(storeIds)].map((s) => ({ pk: storePk(campaignId, s), sk: 'COUNTS' }));
+    const items = (await batchGet(this.db, { [this.table]: keys }))[this.table]!;
+    return new Map(
+      items.map((it) => [(it.pk as string).slice(storePk(campaignId, '').length), { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[] }]),
+    );
   }
 
-  /** Store-day counts of one store: every day kept, or only the days asked for. */
-  async storeDays(campaignId: string, storeId: string, days?: readonly string[]): Promise<Map<string, DayCounts>> {
-    const pk = `SD#${campaignId}#${storeId}`;
-    const items = days
-      ? (await batchGet(this.db, { [this.table]: days.map((sk) => ({ pk, sk })) }))[this.table]!
-      : await this.queryAll(pk);
-    return new Map(items.map((it) => [it.sk as string, (it.counts ?? {}) as DayCounts]));
-  }
-
-  async putStoreDays(campaignId: string, storeId: string, days: Map<string, DayCounts>, computedAt: string): Promise<void> {
-    const pk = `SD#${campaignId}#${storeId}`;
-    await batchWrite(this.db, { [this.table]: [...days].map(([sk, counts]) => ({ pk, sk, counts, computedAt })) });
+  /** Writes store counts (DynamoDB: BatchWriteItem on aggregates, 25 items a request). */
+  async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>, computedAt: string): Promise<void> {
+    await batchWrite(this.db, {
+      [this.table]: [...stores].map(([storeId, s]) => ({ pk: storePk(campaignId, storeId), sk: 'COUNTS', daily: s.daily, bindings: s.bindings, computedAt })),
+    });
   }
 
   /** Every provider's totals (one Query). */
   async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
-    return this.decodeTotals(campaignId, await this.queryAll(`PC#${campaignId}`));
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PC#${campaignId}` }, ConsistentRead: true });
+    return this.decodeTotals(campaignId, items);
   }
 
   /** The totals of the given providers (BatchGetItem). */
   async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+    if (!providerIds.length) return [];
     const pk = `PC#${campaignId}`;
     return this.decodeTotals(campaignId, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!);
   }
@@ -181,6 +207,7 @@ export class AggregateStore {
     }));
   }
 
+  /** Writes provider totals (DynamoDB: BatchWriteItem on aggregates). */
   async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
     const pk = `PC#${campaignId}`;
     const days = seasonDays(campaignId);
@@ -193,43 +220,42 @@ export class AggregateStore {
   scratch(): AggregateStore {
     return new ScratchAggregates(this.db, this.tables);
   }
-
-  private queryAll(pk: string) {
-    return queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
-  }
 }
+
+const storePk = (campaignId: string, storeId: string) => `SC#${campaignId}#${storeId}`;
 
 /**
  * Reads through to the table and keeps every write in memory, so a dry run can bring the counts up
  * to date and decide from them while writing nothing. It takes no lock: it changes nothing to guard.
  */
 class ScratchAggregates extends AggregateStore {
-  private readonly days = new Map<string, Map<string, DayCounts>>();
+  private readonly stores = new Map<string, StoreCounts>();
   private readonly totals = new Map<string, ProviderTotals>();
   private readonly marks = new Map<string, string>();
 
-  override async acquireLock(): Promise<boolean> {
-    return true;
+  override async begin(campaignId: string): Promise<RunStart> {
+    return { acquired: true, through: this.marks.get(campaignId) ?? (await super.watermark(campaignId)) };
   }
   override async renewLock(): Promise<boolean> {
     return true;
   }
-  override async releaseLock(): Promise<void> {}
+  override async finish(campaignId: string, _owner: string, through?: string): Promise<boolean> {
+    if (through) this.marks.set(campaignId, through);
+    return true;
+  }
   override async watermark(campaignId: string): Promise<string | undefined> {
     return this.marks.get(campaignId) ?? super.watermark(campaignId);
   }
-  override async setWatermark(campaignId: string, through: string): Promise<void> {
-    this.marks.set(campaignId, through);
-  }
-  override async storeDays(campaignId: string, storeId: string, days?: readonly string[]): Promise<Map<string, DayCounts>> {
-    const out = await super.storeDays(campaignId, storeId, days);
-    for (const [day, counts] of this.days.get(`${campaignId}#${storeId}`) ?? []) if (!days || days.includes(day)) out.set(day, counts);
+  override async storeCounts(campaignId: string, storeIds: readonly string[]): Promise<Map<string, StoreCounts>> {
+    const out = await super.storeCounts(campaignId, storeIds.filter((s) => !this.stores.has(`${campaignId}#${s}`)));
+    for (const s of storeIds) {
+      const mine = this.stores.get(`${campaignId}#${s}`);
+      if (mine) out.set(s, mine);
+    }
     return out;
   }
-  override async putStoreDays(campaignId: string, storeId: string, days: Map<string, DayCounts>): Promise<void> {
-    const key = `${campaignId}#${storeId}`;
-    const mine = this.days.get(key) ?? this.days.set(key, new Map()).get(key)!;
-    for (const [day, counts] of days) mine.set(day, counts);
+  override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<void> {
+    for (const [s, counts] of stores) this.stores.set(`${campaignId}#${s}`, counts);
   }
   override async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
     return this.merged(campaignId, await super.providerTotals(campaignId));
@@ -255,14 +281,14 @@ function seasonDays(campaignId: string): readonly string[] {
 
 /** What each method sends (shared/store/access.ts). */
 export const AGGREGATES_ACCESS = declareAccess<AggregateStore>()('aggregates', {
-  acquireLock: [{ table: 'aggregates', actions: ['PutItem'] }],
+  // The dry run's scratch view reads the watermark instead of taking the lock.
+  begin: [{ table: 'aggregates', actions: ['UpdateItem', 'GetItem'] }],
   renewLock: [{ table: 'aggregates', actions: ['UpdateItem'] }],
   lockHolder: [{ table: 'aggregates', actions: ['GetItem'] }],
-  releaseLock: [{ table: 'aggregates', actions: ['DeleteItem'] }],
+  finish: [{ table: 'aggregates', actions: ['UpdateItem'] }],
   watermark: [{ table: 'aggregates', actions: ['GetItem'] }],
-  setWatermark: [{ table: 'aggregates', actions: ['PutItem'] }],
-  storeDays: [{ table: 'aggregates', actions: ['BatchGetItem', 'Query'] }],
-  putStoreDays: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
+  storeCounts: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
+  putStoreCounts: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
   providerTotals: [{ table: 'aggregates', actions: ['Query'] }],
   providerTotalsOf: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
   putProviderTotals: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],

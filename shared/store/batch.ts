@@ -1,3 +1,4 @@
+import { mapLimit } from './limit.ts';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -24,6 +25,9 @@ function chunks<T>(xs: T[], n: number): T[][] {
   return out;
 }
 
+/** Requests of one batch call in flight at once: a run that reads 20,000 keys sends 200 requests, not all at once. */
+const IN_FLIGHT = 16;
+
 /** Thrown when DynamoDB keeps returning unprocessed items after every retry. */
 export class UnprocessedItemsError extends Error {
   override name = 'UnprocessedItemsError';
@@ -40,19 +44,17 @@ export async function batchGet(
 ): Promise<Record<string, Item[]>> {
   const found: Record<string, Item[]> = Object.fromEntries(Object.keys(keysByTable).map((t) => [t, []]));
   const all = Object.entries(keysByTable).flatMap(([table, keys]) => keys.map((key) => [table, key] as const));
-  await Promise.all(
-    chunks(all, 100).map(async (chunk) => {
-      let request: Record<string, { Keys: Key[]; ConsistentRead: boolean }> = {};
-      for (const [table, key] of chunk) (request[table] ??= { Keys: [], ConsistentRead: true }).Keys.push(key);
-      for (let attempt = 0; Object.keys(request).length; attempt++) {
-        if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchGetItem left keys unprocessed after retries');
-        if (attempt) await backoff(attempt);
-        const out = await db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const [table, items] of Object.entries(out.Responses ?? {})) found[table]!.push(...items);
-        request = (out.UnprocessedKeys ?? {}) as typeof request;
-      }
-    }),
-  );
+  await mapLimit(chunks(all, 100), IN_FLIGHT, async (chunk) => {
+    let request: Record<string, { Keys: Key[]; ConsistentRead: boolean }> = {};
+    for (const [table, key] of chunk) (request[table] ??= { Keys: [], ConsistentRead: true }).Keys.push(key);
+    for (let attempt = 0; Object.keys(request).length; attempt++) {
+      if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchGetItem left keys unprocessed after retries');
+      if (attempt) await backoff(attempt);
+      const out = await db.send(new BatchGetCommand({ RequestItems: request }));
+      for (const [table, items] of Object.entries(out.Responses ?? {})) found[table]!.push(...items);
+      request = (out.UnprocessedKeys ?? {}) as typeof request;
+    }
+  });
   return found;
 }
 
@@ -63,18 +65,16 @@ export async function batchWrite(
   maxAttempts = BATCH_RETRY.attempts,
 ): Promise<void> {
   const all = Object.entries(itemsByTable).flatMap(([table, items]) => items.map((Item) => [table, Item] as const));
-  await Promise.all(
-    chunks(all, 25).map(async (chunk) => {
-      let request: Record<string, WriteRequest[]> = {};
-      for (const [table, Item] of chunk) (request[table] ??= []).push({ PutRequest: { Item } });
-      for (let attempt = 0; Object.keys(request).length; attempt++) {
-        if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchWriteItem left items unprocessed after retries');
-        if (attempt) await backoff(attempt);
-        const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
-        request = (out.UnprocessedItems ?? {}) as Record<string, WriteRequest[]>;
-      }
-    }),
-  );
+  await mapLimit(chunks(all, 25), IN_FLIGHT, async (chunk) => {
+    let request: Record<string, WriteRequest[]> = {};
+    for (const [table, Item] of chunk) (request[table] ??= []).push({ PutRequest: { Item } });
+    for (let attempt = 0; Object.keys(request).length; attempt++) {
+      if (attempt >= maxAttempts) throw new UnprocessedItemsError('BatchWriteItem left items unprocessed after retries');
+      if (attempt) await backoff(attempt);
+      const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
+      request = (out.UnprocessedItems ?? {}) as Record<string, WriteRequest[]>;
+    }
+  });
 }
 
 /** Every item of a Query, following LastEvaluatedKey. */

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 import { batchGet, batchWrite } from './batch.ts';
-import { eventItemKey, ingestIndexKeys, orderKey, storedFields, toStoredItem } from './items.ts';
+import { changeRecord, recordKey } from './changes.ts';
+import { eventItemKey, orderKey, storedFields, storedItem } from './items.ts';
 import { declareAccess } from './access.ts';
 
 /**
  * Exactly-once storage of platform events, designed for dynalite as much as for DynamoDB: no
  * transactions, one BatchGetItem then one BatchWriteItem per batch, one item written per accepted
- * event. Exactness rests on two things:
+ * event plus one change record per batch (`changes.ts`) that tells the aggregation what the batch
+ * touched. Exactness rests on two things:
  *  - every event has an identity (`entityKey`): the same identity with the same content is a
  *    duplicate (no write), with different content a conflict (rejected, the first stays);
  *  - two batches never hold the same identity at the same time: the intake queue is FIFO with the
@@ -38,11 +40,15 @@ const REJECTED_RETENTION_DAYS = 400;
 export class IngestStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: Pick<TableNames, 'orders' | 'events' | 'rejected'>,
+    private readonly tables: Pick<TableNames, 'orders' | 'events' | 'changes' | 'rejected'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Stores a batch; outcomes are in entry order. Throws only when DynamoDB itself fails. */
+  /**
+   * Stores a batch; outcomes are in entry order. Throws only when DynamoDB itself fails.
+   * DynamoDB: BatchGetItem (consistent) on orders and events; GetItem or BatchGetItem on changes
+   * when events are met again; BatchWriteItem on orders, events, changes and rejected.
+   */
   async ingest(entries: IngestEntry[]): Promise<IngestOutcome[]> {
     const ingestedAt = this.now().toISOString();
     const keysByTable: Record<string, Record<string, unknown>[]> = { [this.tables.orders]: [], [this.tables.events]: [] };
@@ -59,6 +65,10 @@ export class IngestStore {
     for (const items of Object.values(found)) for (const item of items) current.set(item.key as string, item);
 
     const writes = new Map<string, { table: string; item: Record<string, unknown> }>();
+    // What the change record announces: every event stored now. Stored items met again (duplicates,
+    // conflicts) are checked below: an earlier delivery may have died before writing their record.
+    const announced: PlatformEvent[] = [];
+    const metAgain: Record<string, unknown>[] = [];
     // Keyed by rejectId: the same bad body twice in one batch is one record (BatchWriteItem refuses
     // a request that names one key twice).
     const rejections = new Map<string, Record<string, unknown>>();
@@ -76,14 +86,17 @@ export class IngestStore {
         // The latest profile wins (RULES.md), but a redelivered older profile must not undo a newer
         // one: every version seen is remembered, and a seen one is a duplicate.
         const seen = new Set<string>((stored?.seen as string[] | undefined) ?? []);
+        if (stored) metAgain.push(stored);
         if (seen.has(hash)) return { status: 'duplicate' };
+        announced.push(event);
         seen.add(hash);
-        const item = this.item(event, key, hash, ingestedAt, { seen: [...seen].sort() });
+        const item = storedItem(event, ingestedAt, { seen: [...seen].sort() });
         current.set(key, item);
         writes.set(key, { table: this.tables.events, item });
         return { status: 'accepted' };
       }
       if (stored) {
+        metAgain.push(stored);
         if (stored.h === hash) return { status: 'duplicate' };
         const fields = differingFields(storedFields(stored), event);
         const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
@@ -91,16 +104,43 @@ export class IngestStore {
         reject(this.rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: fields[0] ?? idField, reason };
       }
-      const item = this.item(event, key, hash, ingestedAt);
+      const item = storedItem(event, ingestedAt);
       current.set(key, item);
       writes.set(key, { table: this.tableOf(event), item });
+      announced.push(event);
       return { status: 'accepted' };
     });
 
+    announced.push(...(await this.unannounced(metAgain)));
+
     const itemsByTable: Record<string, Record<string, unknown>[]> = { [this.tables.rejected]: [...rejections.values()] };
-    for (const { table, item } of writes.values()) (itemsByTable[table] ??= []).push(item);
+    // Stamped as late as possible: the aggregation reads records by this instant, and one stamped
+    // long before it becomes visible could fall behind a run's window (see AggregateOptions.overlapMs).
+    const record = changeRecord(announced, this.now());
+    if (record) itemsByTable[this.tables.changes] = [record.item];
+    for (const { table, item } of writes.values()) (itemsByTable[table] ??= []).push({ ...item, cr: record!.ref });
     await batchWrite(this.db, itemsByTable);
     return outcomes;
+  }
+
+  /**
+   * The stored events, among those met again, whose change record is missing: a delivery that
+   * stored them died before its record was written (BatchWriteItem is not atomic). One consistent
+   * GetItem (one record) or BatchGetItem on the changes table, only for batches that meet stored
+   * events again.
+   */
+  private async unannounced(stored: Record<string, unknown>[]): Promise<PlatformEvent[]> {
+    const refs = new Map<string, Record<string, unknown>[]>();
+    for (const item of stored) if (typeof item.cr === 'string') (refs.get(item.cr) ?? refs.set(item.cr, []).get(item.cr)!).push(item);
+    if (!refs.size) return [];
+    // A redelivered batch usually meets the events of one earlier batch: one record, one GetItem.
+    const keys = [...refs.keys()].map(recordKey);
+    const found =
+      keys.length === 1
+        ? [(await this.db.send(new GetCommand({ TableName: this.tables.changes, Key: keys[0], ConsistentRead: true }))).Item].filter((i) => i !== undefined)
+        : (await batchGet(this.db, { [this.tables.changes]: keys }))[this.tables.changes]!;
+    for (const r of found) refs.delete(`${r.pk}|${r.sk}`);
+    return [...refs.values()].flat().map((item) => storedFields(item) as unknown as PlatformEvent);
   }
 
   private tableOf(e: PlatformEvent): string {
@@ -109,18 +149,6 @@ export class IngestStore {
 
   private keyOf(e: PlatformEvent): Record<string, unknown> {
     return e.type === 'order.paid' ? orderKey(e.orderId) : eventItemKey(e);
-  }
-
-  private item(e: PlatformEvent, key: string, h: string, ingestedAt: string, extra: Record<string, unknown> = {}) {
-    return {
-      ...toStoredItem(e),
-      ...extra,
-      key,
-      h,
-      ingestedAt,
-      // Ingest-time index: the aggregation reads what arrived since its watermark from here.
-      ...ingestIndexKeys(ingestedAt, key),
-    };
   }
 
   private rejectedItem(raw: string, event: unknown, field: string, reason: string, origin: Origin, receivedAt: string) {
@@ -165,5 +193,7 @@ export const INGEST_ACCESS = declareAccess<IngestStore>()('ingest', {
     { table: 'orders', actions: ['BatchGetItem', 'BatchWriteItem'] },
     { table: 'events', actions: ['BatchGetItem', 'BatchWriteItem'] },
     { table: 'rejected', actions: ['BatchWriteItem'] },
+    // A redelivered batch looks up the change records of what it finds stored (one, or several).
+    { table: 'changes', actions: ['GetItem', 'BatchGetItem', 'BatchWriteItem'] },
   ],
 });

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { PlatformEvent } from '../events.ts';
+import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 
 /**
  * The key layout of every stored event, in one place. Orders live in the `orders` table keyed by
@@ -11,15 +10,18 @@ import type { PlatformEvent } from '../events.ts';
  * | binding  | `S#<storeId>`     | `B#<providerId>#<at>#<started/ended>` | `P#<providerId>` / `B#<storeId>#<at>#<kind>` |
  * | deposit  | `PAY#<paymentId>` | `PAYMENT`                           | `P#<providerId>` / `D#<at>#<paymentId>` |
  *
- * Every item also carries `key` (the event identity), `h` (content hash), `ingestedAt` and the
- * ingest-index keys `ib`/`ik`.
+ * Every item also carries `key` (the event identity), `h` (content hash), `ingestedAt` and `cr`, the
+ * change record that announced it. What changed since the aggregation's watermark is told by the
+ * change log (`changes.ts`), not by an index on these tables.
  */
 
-export const INGEST_SHARDS = 8;
 export const PROVIDER_LIST_KEY = 'provider';
 
-/** Attributes the store adds; everything else on an item is a field of the event itself. */
-const INTERNAL = new Set(['pk', 'sk', 'gpk', 'gsk', 'listKey', 'storePaid', 'key', 'h', 'ingestedAt', 'ib', 'ik', 'seen']);
+/**
+ * Attributes the store adds; everything else on an item is a field of the event itself. (`ib`/`ik`
+ * were the keys of the ingest-time index that the change log replaced: items stored before carry them.)
+ */
+const INTERNAL = new Set(['pk', 'sk', 'gpk', 'gsk', 'listKey', 'storePaid', 'key', 'h', 'ingestedAt', 'cr', 'ib', 'ik', 'seen']);
 
 export const orderKey = (orderId: string) => ({ orderId });
 export const providerKey = (providerId: string) => ({ pk: `P#${providerId}`, sk: 'PROFILE' });
@@ -63,10 +65,9 @@ export function storedFields(item: Record<string, unknown>): Record<string, unkn
 }
 
 /**
- * Ingest-time index keys: an hour bucket spread over a few shards, so a busy hour does not load
- * one index partition. The aggregation reads every shard of every hour since its watermark.
+ * The whole item the intake stores for an accepted event: the event's own item, its identity, its
+ * content hash and when it was ingested. The intake and the bench's baseline both build items here.
  */
-export function ingestIndexKeys(ingestedAt: string, key: string): { ib: string; ik: string } {
-  const shard = parseInt(createHash('sha1').update(key).digest('hex').slice(0, 4), 16) % INGEST_SHARDS;
-  return { ib: `${ingestedAt.slice(0, 13)}#${shard}`, ik: `${ingestedAt}#${key}` };
+export function storedItem(e: PlatformEvent, ingestedAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...toStoredItem(e), ...extra, key: entityKey(e), h: contentHash(e), ingestedAt };
 }

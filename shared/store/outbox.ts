@@ -1,5 +1,6 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
+import { ID } from '../events.ts';
 import { queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
 
@@ -91,7 +92,7 @@ const CAMPAIGN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** The notice id carried by its mail as the `notice` SES message tag (and the `X-Renewal-Notice` header). */
 export function noticeTag(n: NoticeRef): string {
   if (!CAMPAIGN.test(n.campaignId)) throw new RangeError(`campaign id ${JSON.stringify(n.campaignId)} cannot be part of an SES tag value`);
-  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(n.providerId)) throw new RangeError(`provider id ${JSON.stringify(n.providerId)} is not an id`);
+  if (!ID.test(n.providerId)) throw new RangeError(`provider id ${JSON.stringify(n.providerId)} is not an id`);
   if (!Number.isSafeInteger(n.seq) || n.seq < 0) throw new RangeError(`notice seq ${n.seq} is not a whole number`);
   const tag = `${n.campaignId}@${n.kind}@${n.seq}@${n.providerId.replaceAll(':', '@')}`;
   if (!TAG_VALUE.test(tag)) throw new RangeError(`notice id ${tag} does not fit an SES tag value`);

@@ -1,9 +1,11 @@
-import type { DynamoDBDocumentClient, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { ProviderProfile } from '../model.ts';
-import { batchGet, queryAll, scanAll } from './batch.ts';
-import { INGEST_SHARDS, PROVIDER_LIST_KEY, providerGpk, providerKey, storePk, storedFields } from './items.ts';
+import { batchGet, queryAll } from './batch.ts';
+import { PROVIDER_LIST_KEY, providerGpk, providerKey, storePk, storedFields } from './items.ts';
 import { declareAccess } from './access.ts';
+import { ChangeLog, type Changes } from './changes.ts';
+export type { Changes };
 
 /**
  * The read side of the stored events, for the aggregation and the evaluation. Key layouts come from
@@ -28,66 +30,78 @@ export interface StoredDeposit {
   at: string;
 }
 
-/** What arrived in an ingest window: the inputs of an incremental aggregation run. */
-export interface Changes {
-  /** Orders that arrived: their store and paid instant. */
-  orders: { storeId: string; paidAt: string }[];
-  /** Stores whose bindings changed. */
-  bindingStores: Set<string>;
-  /** Providers whose deposits changed. */
-  depositProviders: Set<string>;
-  /** Providers whose profile changed. */
-  profileProviders: Set<string>;
+const PAGE_ORDERS = 500;
+
+/** An order as the full recount reads it. */
+export interface OrderRow {
+  storeId: string;
+  paidAt: string;
+  gift: boolean;
+}
+
+/** The events of one provider (bindings and deposits), from one Query. */
+export interface ProviderEvents {
+  bindings: StoredBinding[];
+  deposits: StoredDeposit[];
 }
 
 export class SourceStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: Pick<TableNames, 'orders' | 'events'>,
-  ) {}
+    private readonly tables: Pick<TableNames, 'orders' | 'events' | 'changes'>,
+  ) {
+    this.changeLog = new ChangeLog(db, tables);
+  }
+
+  private readonly changeLog: ChangeLog;
+
+  /**
+   * What the intake recorded with `fromIso <= writtenAt < toIso`: one Query per change-log shard,
+   * so the cost follows what arrived, not all history (DynamoDB: Query on changes).
+   */
+  changesBetween(fromIso: string, toIso: string): Promise<Changes> {
+    return this.changeLog.between(fromIso, toIso);
+  }
 
   private queryAll(input: QueryCommandInput) {
     return queryAll(this.db, input);
   }
 
-  /** Everything stored, for a full recount (the first run, or `renewal aggregate --full`). */
-  async allChanges(): Promise<Changes> {
-    const changes: Changes = { orders: [], bindingStores: new Set(), depositProviders: new Set(), profileProviders: new Set() };
-    const [orders, events] = await Promise.all([
-      scanAll(this.db, { TableName: this.tables.orders, ProjectionExpression: 'storeId, storePaid' }),
-      scanAll(this.db, { TableName: this.tables.events, ProjectionExpression: '#t, storeId, providerId', ExpressionAttributeNames: { '#t': 'type' } }),
-    ]);
-    for (const it of orders) changes.orders.push({ storeId: it.storeId as string, paidAt: (it.storePaid as string).split('#')[0]! });
-    for (const it of events) classifyEvent(changes, it);
-    return changes;
+  /**
+   * Every stored order, page by page, for a full recount: `segments` parallel Scan segments, each
+   * holding at most one page ahead of the consumer, so memory follows the page size, not the table
+   * (DynamoDB: Scan on orders). Only the three attributes a count needs come back (a Scan is
+   * billed by the items' full size all the same).
+   */
+  async *orderPages(segments = 4): AsyncGenerator<OrderRow[]> {
+    // Pages of at most PAGE_ORDERS orders: what a recount holds at once is a few pages, whatever the table.
+    const projection = { ProjectionExpression: '#s, #p, #g', ExpressionAttributeNames: { '#s': 'storeId', '#p': 'paidAt', '#g': 'gift' }, Limit: PAGE_ORDERS };
+    const iterators = Array.from({ length: segments }, (_, seg) => this.scanPages(this.tables.orders, seg, segments, projection));
+    const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
+    const pending = new Map(iterators.map((_, i) => [i, next(i)] as const));
+    while (pending.size) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(i, next(i));
+      yield r.value.map((it) => ({ storeId: it.storeId as string, paidAt: it.paidAt as string, gift: it.gift === true }));
+    }
   }
 
-  /**
-   * Everything ingested with `fromIso <= ingestedAt < toIso`, read from the ingest-time indexes:
-   * one Query per hour bucket and shard, so the cost follows what arrived, not all history.
-   */
-  async changesBetween(fromIso: string, toIso: string): Promise<Changes> {
-    const changes: Changes = { orders: [], bindingStores: new Set(), depositProviders: new Set(), profileProviders: new Set() };
-    const hours: string[] = [];
-    for (let h = Date.parse(`${fromIso.slice(0, 13)}:00:00Z`); h < Date.parse(toIso); h += 3_600_000) hours.push(new Date(h).toISOString().slice(0, 13));
-    const queries: { table: string; ib: string }[] = [];
-    for (const hour of hours)
-      for (let shard = 0; shard < INGEST_SHARDS; shard++)
-        for (const table of [this.tables.orders, this.tables.events]) queries.push({ table, ib: `${hour}#${shard}` });
-    await mapLimit(queries, 16, async ({ table, ib }) => {
-      const items = await this.queryAll({
-        TableName: table,
-        IndexName: 'byIngest',
-        KeyConditionExpression: 'ib = :ib AND ik BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':ib': ib, ':from': fromIso, ':to': toIso },
-      });
-      for (const it of items) {
-        if ((it.ik as string) >= toIso) continue; // BETWEEN is inclusive; the window is half-open
-        if (table === this.tables.orders) changes.orders.push({ storeId: it.storeId as string, paidAt: (it.storePaid as string).split('#')[0]! });
-        else classifyEvent(changes, it);
-      }
-    });
-    return changes;
+  /** Every binding and deposit event stored, page by page (DynamoDB: Scan on events). */
+  async *eventPages(): AsyncGenerator<Record<string, unknown>[]> {
+    yield* this.scanPages(this.tables.events, 0, 1);
+  }
+
+  private async *scanPages(table: string, segment: number, segments: number, extra: Partial<ScanCommandInput> = {}): AsyncGenerator<Record<string, unknown>[]> {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ ...extra, TableName: table, Segment: segment, TotalSegments: segments, ExclusiveStartKey }));
+      yield page.Items ?? [];
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
   }
 
   /** Orders of one store with `fromIso <= paidAt < toIso`, from the byStore index. */
@@ -116,14 +130,18 @@ export class SourceStore {
     return items.map(toBinding);
   }
 
-  async bindingsOfProvider(providerId: string): Promise<StoredBinding[]> {
+  /** Bindings and deposits of one provider with one Query (DynamoDB: Query on events, index byProvider). */
+  async providerEvents(providerId: string): Promise<ProviderEvents> {
     const items = await this.queryAll({
       TableName: this.tables.events,
       IndexName: 'byProvider',
-      KeyConditionExpression: 'gpk = :p AND begins_with(gsk, :b)',
-      ExpressionAttributeValues: { ':p': providerGpk(providerId), ':b': 'B#' },
+      KeyConditionExpression: 'gpk = :p',
+      ExpressionAttributeValues: { ':p': providerGpk(providerId) },
     });
-    return items.map(toBinding);
+    return {
+      bindings: items.filter((it) => (it.gsk as string).startsWith('B#')).map(toBinding),
+      deposits: items.filter((it) => (it.gsk as string).startsWith('D#')).map(toDeposit),
+    };
   }
 
   async depositsOfProvider(providerId: string): Promise<StoredDeposit[]> {
@@ -133,12 +151,7 @@ export class SourceStore {
       KeyConditionExpression: 'gpk = :p AND begins_with(gsk, :d)',
       ExpressionAttributeValues: { ':p': providerGpk(providerId), ':d': 'D#' },
     });
-    return items.map((it) => ({
-      paymentId: it.paymentId as string,
-      kind: it.type === 'deposit.paid' ? 'paid' : 'deducted',
-      amountFen: it.amountFen as number,
-      at: (it.type === 'deposit.paid' ? it.paidAt : it.at) as string,
-    }));
+    return items.map(toDeposit);
   }
 
   /** Every provider profile (the `providers` index), or just the ones asked for. */
@@ -162,14 +175,16 @@ export class SourceStore {
   }
 }
 
-function classifyEvent(changes: Changes, it: Record<string, unknown>): void {
-  const type = it.type as string;
-  if (type.startsWith('binding.')) changes.bindingStores.add(it.storeId as string);
-  else if (type.startsWith('deposit.')) changes.depositProviders.add(it.providerId as string);
-  else changes.profileProviders.add(it.providerId as string);
+export function toDeposit(it: Record<string, unknown>): StoredDeposit {
+  return {
+    paymentId: it.paymentId as string,
+    kind: it.type === 'deposit.paid' ? 'paid' : 'deducted',
+    amountFen: it.amountFen as number,
+    at: (it.type === 'deposit.paid' ? it.paidAt : it.at) as string,
+  };
 }
 
-function toBinding(it: Record<string, unknown>): StoredBinding {
+export function toBinding(it: Record<string, unknown>): StoredBinding {
   return {
     providerId: it.providerId as string,
     storeId: it.storeId as string,
@@ -178,34 +193,16 @@ function toBinding(it: Record<string, unknown>): StoredBinding {
   };
 }
 
-/** Runs `fn` over `xs` with at most `limit` in flight. */
-export async function mapLimit<T, R>(xs: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(xs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, xs.length) }, async () => {
-      while (next < xs.length) {
-        const i = next++;
-        out[i] = await fn(xs[i]!, i);
-      }
-    }),
-  );
-  return out;
-}
+export { mapLimit } from './limit.ts';
 
 /** What each method sends (shared/store/access.ts). */
 export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
-  allChanges: [
-    { table: 'orders', actions: ['Scan'] },
-    { table: 'events', actions: ['Scan'] },
-  ],
-  changesBetween: [
-    { table: 'orders', index: 'byIngest', actions: ['Query'] },
-    { table: 'events', index: 'byIngest', actions: ['Query'] },
-  ],
+  changesBetween: [{ table: 'changes', actions: ['Query'] }],
+  orderPages: [{ table: 'orders', actions: ['Scan'] }],
+  eventPages: [{ table: 'events', actions: ['Scan'] }],
   ordersOfStore: [{ table: 'orders', index: 'byStore', actions: ['Query'] }],
   bindingsOfStore: [{ table: 'events', actions: ['Query'] }],
-  bindingsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
+  providerEvents: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
   depositsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
   providers: [
     { table: 'events', actions: ['BatchGetItem'] },

@@ -1,28 +1,37 @@
+import { randomUUID } from 'node:crypto';
 import type { Campaign } from '../rules/campaign.ts';
 import { periodWindow } from '../rules/campaign.ts';
-import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts } from '../rules/rules.ts';
+import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts, type BindingEvent, type DepositEntry } from '../rules/rules.ts';
 import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';
-import { AGGREGATES_ACCESS, type DayCounts, type LockHolder, type ProviderTotals } from '../store/aggregates.ts';
-import { mapLimit, SOURCE_ACCESS, type Changes } from '../store/source.ts';
+import { AGGREGATES_ACCESS, type CachedBinding, type LockHolder, type ProviderTotals, type StoreCounts, type StoreDaily } from '../store/aggregates.ts';
+import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
+import { mapLimit } from '../store/limit.ts';
+import { SOURCE_ACCESS, toBinding, toDeposit, type Changes } from '../store/source.ts';
 import { RUN_LOCK_AGGREGATES, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import { StoreDayTally } from './tally.ts';
 
 /**
  * Order aggregation (RULES.md 2.2.1, 2.3): keeps, per provider, the season's counted paid orders
  * per CST day, plus the deposit balance at the close (2.2.2), so the evaluation reads one item per
  * provider instead of the orders.
  *
- * Incremental and idempotent: a run reads what was ingested since the watermark (with an overlap
- * for writes that became visible late), recounts exactly the store-days those events touch (a
- * binding change touches its store's whole season) from the stored orders, then re-sums the
- * providers of the stores it recounted. Counts are recomputed, never incremented, so a run repeated
- * or overlapping gives the same numbers; a lease lock, kept alive by a heartbeat while the run works,
- * keeps two runs from interleaving (run-lock.ts).
+ * Incremental and idempotent: a run reads the change log since the watermark (with an overlap for
+ * records that became visible late), recounts exactly the store-days those changes touch (a binding
+ * change touches its store's whole season) from the stored orders, then re-sums the providers whose
+ * counts moved. Counts are recomputed, never incremented, so a run repeated or overlapping gives the
+ * same numbers; a lease lock, kept alive by a heartbeat while the run works, keeps two runs from
+ * interleaving (run-lock.ts). The full recount (first run, `--full`) streams the orders page by page
+ * and keeps store-day counts only.
+ *
+ * Writes go in an order that a run dying midway cannot spoil: provider totals, then store counts,
+ * then the watermark. A run that died leaves the watermark where it was, so the next run reads the
+ * same changes again and finds the store counts that moved still different from what is stored.
  */
 
 /** What the aggregation uses of each store: its function's IAM policy is derived from this. */
-export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['allChanges', 'changesBetween', 'ordersOfStore', 'bindingsOfStore', 'bindingsOfProvider', 'depositsOfProvider']);
-export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...RUN_LOCK_AGGREGATES.methods, 'watermark', 'setWatermark', 'storeDays', 'putStoreDays', 'putProviderTotals']);
+export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['changesBetween', 'orderPages', 'eventPages', 'ordersOfStore', 'bindingsOfStore', 'providerEvents']);
+export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...RUN_LOCK_AGGREGATES.methods, 'storeCounts', 'putStoreCounts', 'providerTotalsOf', 'putProviderTotals']);
 export const AGGREGATE_NEEDS = [AGGREGATE_SOURCE, AGGREGATE_AGGREGATES];
 
 export interface AggregateDeps {
@@ -40,12 +49,14 @@ export interface AggregateOptions {
   /** Recount everything, not just what changed (also what the first run does). */
   full?: boolean;
   /**
-   * How far before the watermark a run re-reads: an intake batch stamps its items before writing
-   * them, and an index shows them a moment later, so the last run may have missed the newest.
+   * How far before the watermark a run re-reads: an intake batch stamps its change record just
+   * before writing it, so the last run may have missed the newest.
    */
   overlapMs?: number;
   /** How long the lock holds if a run dies (default RUN_LOCK_LEASE_MS; a heartbeat renews it while the run works). */
   leaseMs?: number;
+  /** Called after each page of orders a full recount reads (the bench samples the heap here). */
+  onOrderPage?: (ordersSeen: number) => void;
 }
 
 export type AggregateResult =
@@ -62,6 +73,8 @@ export type AggregateResult =
     }
   | { status: 'busy'; holder: LockHolder | undefined };
 
+type Counted = { storesRecounted: number; storeDaysWritten: number; providersUpdated: number; ordersSeen: number };
+
 const DAY_BATCH_LIMIT = 8; // past this many days of one store, one Query of its whole season is cheaper
 
 export async function aggregate(c: Campaign, deps: AggregateDeps, opts: AggregateOptions = {}): Promise<AggregateResult> {
@@ -74,111 +87,235 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
   });
   if (!taken.ok) return { status: 'busy', holder: taken.holder };
   const { lock } = taken;
+  const watermark = lock.through;
+  let through: string | undefined;
   try {
-    const through = await deps.aggregates.watermark(c.campaignId);
-    const full = opts.full || !through;
     const to = started.toISOString();
-    const from = through ? toUtcIso(Date.parse(through) - (opts.overlapMs ?? 60_000)) : null;
-    const changes = full ? await deps.source.allChanges() : await deps.source.changesBetween(from!, to);
-    const result = await recount(c, deps, changes, to);
+    // Change records expire: a watermark older than they are kept cannot be caught up from them.
+    const stale = watermark !== undefined && started.getTime() - Date.parse(watermark) > (CHANGE_RETENTION_DAYS - 1) * 86_400_000;
+    const full = opts.full === true || watermark === undefined || stale;
+    const from = full ? null : toUtcIso(Date.parse(watermark!) - (opts.overlapMs ?? 60_000));
+    const counted = full ? await fullRecount(c, deps, to, opts) : await incremental(c, deps, await deps.source.changesBetween(from!, to), to);
     lock.check(); // the watermark says "counted up to here": only while the lock is still ours
-    await deps.aggregates.setWatermark(c.campaignId, to);
-    const lagSeconds = through ? Math.max(0, Math.round((started.getTime() - Date.parse(through)) / 1000)) : null;
-    return { status: 'done', mode: full ? 'full' : 'incremental', window: { from: full ? null : from, to }, lagSeconds, ordersSeen: changes.orders.length, ...result };
+    through = to;
+    const lagSeconds = watermark ? Math.max(0, Math.round((started.getTime() - Date.parse(watermark)) / 1000)) : null;
+    return { status: 'done', mode: full ? 'full' : 'incremental', window: { from, to }, lagSeconds, ...counted };
   } finally {
-    await lock.release();
+    // Moves the watermark only when the run got through; gives the lock back either way.
+    await lock.release(through);
   }
 }
 
-async function recount(c: Campaign, deps: AggregateDeps, changes: Changes, computedAt: string) {
+/** The days of arrived orders in the season per store; all of a store's days when its bindings changed. */
+function workOf(c: Campaign, changes: Changes): Map<string, Set<string> | undefined> {
   const w = periodWindow(c);
-  const offset = c.utcOffsetMinutes;
-  // Which store-days to recount: the days of arrived orders in the season; all of a store's days
-  // when its bindings changed (`undefined` = the whole season).
   const work = new Map<string, Set<string> | undefined>();
   for (const o of changes.orders) {
     const ms = Date.parse(o.paidAt);
     if (ms < w.startMs || ms >= w.endMs) continue;
-    const days = work.get(o.storeId);
-    if (work.has(o.storeId) && days === undefined) continue;
-    (days ?? work.set(o.storeId, new Set()).get(o.storeId)!).add(localDate(ms, offset));
+    if (work.has(o.storeId) && work.get(o.storeId) === undefined) continue;
+    (work.get(o.storeId) ?? work.set(o.storeId, new Set()).get(o.storeId)!).add(localDate(ms, c.utcOffsetMinutes));
   }
   for (const s of changes.bindingStores) work.set(s, undefined);
+  return work;
+}
 
-  const recounted = new Map<string, Map<string, DayCounts>>(); // store → its current day counts (all days)
-  const touchedProviders = new Set<string>(changes.depositProviders);
+async function incremental(c: Campaign, deps: AggregateDeps, changes: Changes, computedAt: string): Promise<Counted> {
+  const w = periodWindow(c);
+  const dayIndex = new Map(w.days.map((d, i) => [d, i]));
+  const work = workOf(c, changes);
+  const storeIds = [...work.keys()].sort();
+  const before = await deps.aggregates.storeCounts(c.campaignId, storeIds);
+  const current = new Map<string, StoreCounts>(before); // what each store's counts are after this run
+  const toWrite = new Map<string, StoreCounts>();
+  const touched = new Set<string>(changes.depositProviders);
+  const boundNow = new Map<string, Set<string>>(); // provider → recounted stores bound to it
   let storeDaysWritten = 0;
   let done = 0;
-  const stores = [...work.keys()].sort();
-  await mapLimit(stores, 8, async (storeId) => {
+
+  await mapLimit(storeIds, 8, async (storeId) => {
+    const prev = before.get(storeId);
+    const bindingsMoved = changes.bindingStores.has(storeId);
+    // The store item keeps its bindings as last read; only a binding change (or no item) reads them again.
+    const bindings: CachedBinding[] =
+      bindingsMoved || !prev ? (await deps.source.bindingsOfStore(storeId)).map(({ providerId, kind, at }) => ({ providerId, kind, at })).sort(byBinding) : prev.bindings;
+    const intervals = bindingIntervals(bindings.map((b) => ({ ...b, storeId, atMs: Date.parse(b.at) })));
+    const providers = [...intervals.keys()].sort();
     const daySet = work.get(storeId);
-    const wholeSeason = daySet === undefined || daySet.size > DAY_BATCH_LIMIT;
-    const days = wholeSeason ? [...w.days] : [...daySet!].sort();
-    const [bindings, old] = await Promise.all([
-      deps.source.bindingsOfStore(storeId),
-      deps.aggregates.storeDays(c.campaignId, storeId, wholeSeason ? undefined : days),
-    ]);
-    const intervals = bindingIntervals(bindings.map((b) => ({ providerId: b.providerId, storeId, kind: b.kind, atMs: Date.parse(b.at) })));
-    const providers = [...intervals.keys()];
-    const fresh = new Map<string, DayCounts>(days.map((d) => [d, {}]));
-    const ranges = wholeSeason ? [[w.startIso, w.endIso] as const] : days.map((d) => dayRange(d, offset));
+    // Without an item the store's other days are unknown: recount its whole season.
+    const wholeSeason = !prev || daySet === undefined || daySet.size > DAY_BATCH_LIMIT;
+    let days = wholeSeason ? [...w.days] : [...daySet].sort();
+    // Days close together are read with one Query over their span (recounting the days between, which
+    // changes nothing): new orders mostly share a few days, and a request costs more than an item.
+    const first = dayIndex.get(days[0]!)!;
+    const last = dayIndex.get(days.at(-1)!)!;
+    const span = !wholeSeason && days.length > 1 && last - first + 1 <= 2 * days.length;
+    if (span) days = w.days.slice(first, last + 1);
+    const daily: StoreDaily = {};
+    for (const p of providers) daily[p] = wholeSeason ? new Array<number>(w.days.length).fill(0) : (prev!.daily[p]?.slice() ?? new Array<number>(w.days.length).fill(0));
+    for (const d of days) for (const p of providers) daily[p]![dayIndex.get(d)!] = 0;
+    const ranges = wholeSeason
+      ? [[w.startIso, w.endIso] as const]
+      : span
+        ? [[dayRange(days[0]!, c.utcOffsetMinutes)[0], dayRange(days.at(-1)!, c.utcOffsetMinutes)[1]] as const]
+        : days.map((d) => dayRange(d, c.utcOffsetMinutes));
     for (const [fromIso, toIso] of ranges) {
       for (const o of await deps.source.ordersOfStore(storeId, fromIso, toIso)) {
         const paid = { paidAtMs: Date.parse(o.paidAt), gift: o.gift };
         for (const p of providers) {
-          if (!orderCounts(c, paid, intervalsFor(intervals, p, storeId))) continue;
-          const counts = fresh.get(localDate(paid.paidAtMs, offset))!;
-          counts[p] = (counts[p] ?? 0) + 1;
+          if (orderCounts(c, paid, intervalsFor(intervals, p, storeId))) daily[p]![dayIndex.get(localDate(paid.paidAtMs, c.utcOffsetMinutes))!]!++;
         }
       }
     }
-    // Write only the days whose counts changed; note every provider on either side of a change.
-    const changed = new Map<string, DayCounts>();
-    for (const [day, counts] of fresh) {
-      const before = old.get(day) ?? {};
-      if (sameCounts(before, counts)) continue;
-      changed.set(day, counts);
-      for (const p of [...Object.keys(before), ...Object.keys(counts)]) touchedProviders.add(p);
+    // Which days changed, and for whom: every provider on either side of a changed day.
+    const old = prev?.daily ?? {};
+    const everyone = [...new Set([...Object.keys(old), ...providers])];
+    let changedDays = 0;
+    for (let i = 0; i < w.days.length; i++) {
+      const moved = everyone.filter((p) => (old[p]?.[i] ?? 0) !== (daily[p]?.[i] ?? 0));
+      if (!moved.length) continue;
+      changedDays++;
+      for (const p of moved) touched.add(p);
     }
-    if (changed.size) await deps.aggregates.putStoreDays(c.campaignId, storeId, changed, computedAt);
-    storeDaysWritten += changed.size;
-    if (wholeSeason) recounted.set(storeId, fresh);
-    deps.progress?.(++done, stores.length, 'stores');
+    // A binding change can move which stores a provider has without moving a count.
+    if (bindingsMoved) for (const p of providers) touched.add(p);
+    for (const p of providers) (boundNow.get(p) ?? boundNow.set(p, new Set()).get(p)!).add(storeId);
+    storeDaysWritten += changedDays;
+    const next = { daily, bindings };
+    current.set(storeId, next);
+    if (!prev || changedDays || JSON.stringify(prev.bindings) !== JSON.stringify(bindings)) toWrite.set(storeId, next);
+    deps.progress?.(++done, storeIds.length, 'stores');
   });
 
-  // Re-sum each touched provider over all its stores; deposits are re-read for the balance at the close.
-  const providers = [...touchedProviders].sort();
-  const totals: ProviderTotals[] = [];
-  done = 0;
-  await mapLimit(providers, 8, async (providerId) => {
-    const [bindings, deposits] = await Promise.all([deps.source.bindingsOfProvider(providerId), deps.source.depositsOfProvider(providerId)]);
-    const stores = [...new Set(bindings.map((b) => b.storeId))].sort();
-    const byDay: Record<string, number> = {};
-    for (const storeId of stores) {
-      const days = recounted.get(storeId) ?? (await deps.aggregates.storeDays(c.campaignId, storeId));
-      for (const [day, counts] of days) if (counts[providerId]) byDay[day] = (byDay[day] ?? 0) + counts[providerId]!;
-    }
-    const paidOrders = Object.values(byDay).reduce((a, b) => a + b, 0);
-    const depositBalanceFen = depositBalanceAtClose(
-      c,
-      deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) })),
-    );
-    totals.push({ providerId, paidOrders, byDay: sortKeys(byDay), depositBalanceFen, stores, computedAt });
-    deps.progress?.(++done, providers.length, 'providers');
-  });
+  const totals = await resum(c, deps, [...touched].sort(), current, boundNow, changes.depositProviders, computedAt);
+  // Totals first: if the run dies before the store counts, the next run still finds them changed.
   await deps.aggregates.putProviderTotals(c.campaignId, totals);
-  return { storesRecounted: stores.length, storeDaysWritten, providersUpdated: totals.length };
+  await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
+  return { ordersSeen: changes.orders.length, storesRecounted: storeIds.length, storeDaysWritten, providersUpdated: totals.length };
 }
+
+/**
+ * Re-sums each provider over all its stores. Its stores and deposit balance come from its totals
+ * item unless its deposits changed or it has none yet (then one Query of its events); the counts of
+ * stores this run did not recount come from one BatchGetItem.
+ */
+async function resum(
+  c: Campaign,
+  deps: AggregateDeps,
+  providers: string[],
+  current: Map<string, StoreCounts>,
+  boundNow: Map<string, Set<string>>,
+  depositMoved: Set<string>,
+  computedAt: string,
+): Promise<ProviderTotals[]> {
+  if (!providers.length) return [];
+  const cached = new Map((await deps.aggregates.providerTotalsOf(c.campaignId, providers)).map((t) => [t.providerId, t]));
+  const facts = await mapLimit(providers, 8, async (providerId) => {
+    const old = cached.get(providerId);
+    if (old && !depositMoved.has(providerId)) {
+      return { providerId, stores: [...new Set([...old.stores, ...(boundNow.get(providerId) ?? [])])].sort(), depositBalanceFen: old.depositBalanceFen };
+    }
+    const ev = await deps.source.providerEvents(providerId);
+    return {
+      providerId,
+      stores: [...new Set([...ev.bindings.map((b) => b.storeId), ...(boundNow.get(providerId) ?? [])])].sort(),
+      depositBalanceFen: depositBalanceAtClose(c, ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) }))),
+    };
+  });
+  const missing = [...new Set(facts.flatMap((f) => f.stores))].filter((s) => !current.has(s));
+  for (const [s, counts] of await deps.aggregates.storeCounts(c.campaignId, missing)) current.set(s, counts);
+  return facts.map((f) => ({ ...f, ...sumOver(c, f.providerId, f.stores, current), computedAt }));
+}
+
+function sumOver(c: Campaign, providerId: string, stores: string[], counts: Map<string, StoreCounts>): { paidOrders: number; byDay: Record<string, number> } {
+  const days = periodWindow(c).days;
+  const byDay: Record<string, number> = {};
+  let paidOrders = 0;
+  for (const s of stores) {
+    const row = counts.get(s)?.daily[providerId];
+    if (!row) continue;
+    row.forEach((n, i) => {
+      if (!n) return;
+      byDay[days[i]!] = (byDay[days[i]!] ?? 0) + n;
+      paidOrders += n;
+    });
+  }
+  return { paidOrders, byDay: sortKeys(byDay) };
+}
+
+/**
+ * The full recount: the binding and deposit events first (they grow with stores and providers),
+ * then every order streamed page by page into store-day counts, then what changed is written.
+ */
+async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string, opts: AggregateOptions): Promise<Counted> {
+  const bindingEvents: BindingEvent[] = [];
+  const bindingsOf = new Map<string, CachedBinding[]>();
+  const depositsOf = new Map<string, DepositEntry[]>();
+  for await (const page of deps.source.eventPages()) {
+    for (const it of page) {
+      const type = it.type as string;
+      if (type === 'binding.started' || type === 'binding.ended') {
+        const b = toBinding(it);
+        bindingEvents.push({ ...b, atMs: Date.parse(b.at) });
+        (bindingsOf.get(b.storeId) ?? bindingsOf.set(b.storeId, []).get(b.storeId)!).push({ providerId: b.providerId, kind: b.kind, at: b.at });
+      } else if (type === 'deposit.paid' || type === 'deposit.deducted') {
+        const d = toDeposit(it);
+        (depositsOf.get(it.providerId as string) ?? depositsOf.set(it.providerId as string, []).get(it.providerId as string)!).push({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) });
+      }
+    }
+  }
+  const intervals = bindingIntervals(bindingEvents);
+  const tally = new StoreDayTally(c, intervals);
+  await tally.consume(deps.source.orderPages(), opts.onOrderPage);
+
+  // Provider totals first (see the note at the top), from the tally's counts.
+  const counts = new Map<string, StoreCounts>(tally.stores().map((s) => [s, { daily: tally.daily(s), bindings: (bindingsOf.get(s) ?? []).sort(byBinding) }]));
+  const providers = [...new Set([...intervals.keys(), ...depositsOf.keys()])].sort();
+  const totals = providers.map((providerId) => ({
+    providerId,
+    stores: [...(intervals.get(providerId)?.keys() ?? [])].sort(),
+    depositBalanceFen: depositBalanceAtClose(c, depositsOf.get(providerId) ?? []),
+    ...sumOver(c, providerId, [...(intervals.get(providerId)?.keys() ?? [])], counts),
+    computedAt,
+  }));
+  await deps.aggregates.putProviderTotals(c.campaignId, totals);
+
+  // Store counts, 100 stores at a time: what is stored is read back and only what moved is written.
+  const stores = tally.stores().sort();
+  let storeDaysWritten = 0;
+  for (let i = 0; i < stores.length; i += 100) {
+    const chunk = stores.slice(i, i + 100);
+    const before = await deps.aggregates.storeCounts(c.campaignId, chunk);
+    const toWrite = new Map<string, StoreCounts>();
+    for (const s of chunk) {
+      const next = counts.get(s)!;
+      const prev = before.get(s);
+      const changed = changedDays(prev?.daily ?? {}, next.daily);
+      storeDaysWritten += changed;
+      if (!prev || changed || JSON.stringify(prev.bindings) !== JSON.stringify(next.bindings)) toWrite.set(s, next);
+    }
+    await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
+    deps.progress?.(Math.min(i + 100, stores.length), stores.length, 'stores');
+  }
+  const storesRecounted = new Set([...tally.storesSeen, ...stores]).size;
+  return { ordersSeen: tally.ordersSeen, storesRecounted, storeDaysWritten, providersUpdated: totals.length };
+}
+
+/** Days on which any provider's count differs between two store items. */
+function changedDays(a: StoreDaily, b: StoreDaily): number {
+  const providers = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const len = Math.max(0, ...providers.map((p) => Math.max(a[p]?.length ?? 0, b[p]?.length ?? 0)));
+  let n = 0;
+  for (let i = 0; i < len; i++) if (providers.some((p) => (a[p]?.[i] ?? 0) !== (b[p]?.[i] ?? 0))) n++;
+  return n;
+}
+
+const byBinding = (x: CachedBinding, y: CachedBinding) => `${x.providerId}#${x.at}#${x.kind}`.localeCompare(`${y.providerId}#${y.at}#${y.kind}`);
 
 /** The UTC instants bounding one CST calendar day. */
 function dayRange(day: string, offsetMinutes: number): readonly [string, string] {
   return [toUtcIso(localMidnightUtc(day, offsetMinutes)), toUtcIso(localMidnightUtc(addDays(day, 1), offsetMinutes))];
 }
 
-function sameCounts(a: DayCounts, b: DayCounts): boolean {
-  const ka = Object.keys(a).filter((k) => a[k]);
-  const kb = Object.keys(b).filter((k) => b[k]);
-  return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
-}
-
 const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+

@@ -3,10 +3,12 @@ import type { Clock } from '../clock.ts';
 import { NOTICE_CLAIM_LEASE_MS } from '../leases.ts';
 import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
-import { isAmbiguous, isTransient, isValidAddress, type Mailer } from '../mailer.ts';
+import { isEmailAddress } from '../events.ts';
+import { isAmbiguous, isTransient, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
-import { daysBetween, localDate, parseInstant } from '../rules/time.ts';
+import { localDate, parseInstant } from '../rules/time.ts';
+import { weekOf } from '../rules/progress.ts';
 import { again, done, retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
@@ -220,7 +222,7 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
     return { status: 'failed', reason, permanent };
   };
   // The address is checked before anything goes out: it is the provider's own input.
-  if (!isValidAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
+  if (!isEmailAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
   let rendered: RenderedMail;
   try {
     rendered = n.render();
@@ -315,7 +317,7 @@ async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: N
   if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
   const camp = req.thresholdOrders ? withThreshold(c, req.thresholdOrders) : c;
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
-  const week = Math.floor(daysBetween(w.days[0]!, asOfDate) / 7) + 1;
+  const week = weekOf(c, asOfDate);
   const providers = (await stores.source.providers()).filter(
     (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
   );

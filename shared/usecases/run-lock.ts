@@ -4,13 +4,14 @@ import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '../leases.ts';
 
 /** What the run lock uses of the aggregates store. */
-export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['acquireLock', 'renewLock', 'releaseLock', 'lockHolder']);
+export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['begin', 'renewLock', 'finish', 'lockHolder']);
 
 /**
  * The aggregation's run lock, held with a short lease that a heartbeat renews while the run works:
  * a run that dies (SIGKILL, a Lambda timeout) blocks the next one for at most one lease, about a
- * minute, while a long healthy run is never taken over. The lock's item and its conditional writes
- * live in the aggregates store (`acquireLock`, `renewLock`, `releaseLock`, `lockHolder`).
+ * minute, while a long healthy run is never taken over. The lock shares its item with the watermark,
+ * in the aggregates store (`begin`, `renewLock`, `finish`, `lockHolder`): taking it returns the
+ * watermark, and giving it back moves the watermark, one request each.
  */
 
 /** Another run holds the lock: nothing was done. The CLI exits 75 (EX_TEMPFAIL) on it. */
@@ -45,9 +46,12 @@ export interface RunLockOptions {
 }
 
 export interface RunLock {
+  /** The watermark the lock was taken with: everything ingested before it is counted. */
+  through: string | undefined;
   /** Throws LockLostError when a heartbeat found the lock taken: call before each write that must be ours. */
   check(): void;
-  release(): Promise<void>;
+  /** Gives the lock back, moving the watermark to `through` when given (a run that got through). */
+  release(through?: string): Promise<void>;
 }
 
 const interval = (ms: number, beat: () => void) => {
@@ -60,7 +64,8 @@ const interval = (ms: number, beat: () => void) => {
 export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, o: RunLockOptions): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
   const owner = randomUUID();
   const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
-  if (!(await store.acquireLock(campaignId, owner, o.now(), leaseMs, o.holder))) return { ok: false, holder: await store.lockHolder(campaignId) };
+  const start = await store.begin(campaignId, owner, o.now(), leaseMs, o.holder);
+  if (!start.acquired) return { ok: false, holder: await store.lockHolder(campaignId) };
   let lost = false;
   let beating: Promise<void> = Promise.resolve();
   const stop = (o.every ?? interval)(o.heartbeatMs ?? RUN_LOCK_HEARTBEAT_MS, () => {
@@ -76,13 +81,15 @@ export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, camp
   return {
     ok: true,
     lock: {
+      through: start.through,
       check() {
         if (lost) throw new LockLostError(`the aggregation lock of ${campaignId} was taken over while this run stalled past its lease; this run stopped before writing`);
       },
-      async release() {
+      async release(through?: string) {
         stop();
         await beating;
-        await store.releaseLock(campaignId, owner);
+        // Moves the watermark only while the lock is still ours (finish is conditional on the owner).
+        await store.finish(campaignId, owner, lost ? undefined : through);
       },
     },
   };

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
 import { FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../../cdk/names.ts';
 import { logicalId, MAIL_FROM, synth } from './synth.ts';
@@ -80,6 +81,10 @@ describe('functions', () => {
     expect(f.LoggingConfig.LogGroup).toEqual(ref(s.stack.functions[name].logs));
     const logs = t.findResources('AWS::Logs::LogGroup')[logicalId(s.stack.functions[name].logs)] as { Properties: { RetentionInDays?: number } } | undefined;
     expect(logs?.Properties.RetentionInDays).toBe(180);
+  });
+
+  it('deploys the memory the bench bills Lambda GB-seconds at (shared/sizing.ts)', () => {
+    for (const name of FUNCTION_NAMES) expect(fnOf(name).Properties.MemorySize, name).toBe(FUNCTION_MEMORY_MB[name]);
   });
 
   const POWERTOOLS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];

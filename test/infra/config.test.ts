@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/config.ts';
+import { renderProgressMail } from '#shared/mail/templates.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { envNameOf, parseConfig, readConfig } from '../../cdk/config.ts';
 
 /** Deployment configuration: read once, validated with zod, every error naming the key. */
@@ -54,6 +57,36 @@ describe('deployment configuration', () => {
     ['sandboxRecipients', 'ok@example.com,nope', /sandboxRecipients \[item 1\]/],
   ])('%s=%s is refused with an error naming the key', (key, value, message) => {
     expect(error({ mailFrom: 'noreply@example.com', [key]: value })).toMatch(message);
+  });
+
+  it('accepts exactly the feedback mailboxes the mails accept: a deployment cannot configure one that every mail refuses', () => {
+    const deploys = (feedbackMailbox: string) => {
+      try {
+        return parseConfig({ mailFrom: 'noreply@example.com', feedbackMailbox }).feedbackMailbox === feedbackMailbox;
+      } catch (e) {
+        if (e instanceof ConfigError && /feedbackMailbox/.test(e.message)) return false;
+        throw e;
+      }
+    };
+    const snapshot = {
+      providerId: 'P1', providerName: 'n', email: 'p1@example.com', asOfDate: '2024-01-15', paidOrders: 1, thresholdOrders: 10, ordersByDay: {},
+      depositBalanceFen: 0, depositRequiredFen: 10, periodStartDate: '2023-12-01', periodEndDate: '2024-02-29',
+    };
+    const mails = (feedbackMailbox: string) => {
+      try {
+        return renderProgressMail({ snapshot, campaign: RENEWAL_2024, settings: { feedbackMailbox, exitRefundProcedure: 'x' } }).text.includes(feedbackMailbox);
+      } catch (e) {
+        if (/settings\.feedbackMailbox/.test((e as Error).message)) return false;
+        throw e;
+      }
+    };
+    // Each once accepted by one side and refused by the other (zod's z.email() against the mails' own regex).
+    for (const m of ["o'brien@example.com", 'a@b.c', 'user@sub_domain.example.com', 'a@example.com.', '用户@例子.中国', 'a@[1.2.3.4]', 'ops@example.com']) {
+      expect([m, deploys(m)]).toEqual([m, mails(m)]);
+    }
+    const local = fc.stringMatching(/^[a-z0-9.'_+{}!-]{1,12}$/);
+    const domain = fc.stringMatching(/^[a-z0-9._-]{1,12}\.[a-z]{1,4}\.?$/);
+    fc.assert(fc.property(fc.oneof(fc.emailAddress(), fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`)), (m) => deploys(m.trim()) === mails(m.trim())));
   });
 
   it('lists every bad key at once', () => {

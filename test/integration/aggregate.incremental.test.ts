@@ -152,15 +152,15 @@ describe('concurrent runs', () => {
 
   it('a run that holds the lock makes the next one busy; a lease that ran out is taken over', async () => {
     const s = await baseSeason();
-    expect(await s.stores.aggregates.acquireLock(CAMPAIGN, 'ghost', new Date(), 60_000)).toBe(true);
+    expect(await s.stores.aggregates.begin(CAMPAIGN, 'ghost', new Date(), 60_000)).toMatchObject({ acquired: true });
     const busy = await s.aggregate();
     expect(busy).toMatchObject({ status: 'busy', holder: { owner: 'ghost' } });
     expect(await counts(s)).toEqual([]); // it wrote nothing
     expect(await s.stores.aggregates.watermark(CAMPAIGN)).toBeUndefined();
 
     // The ghost died long ago: its lease ended five minutes back.
-    await s.stores.aggregates.releaseLock(CAMPAIGN, 'ghost');
-    expect(await s.stores.aggregates.acquireLock(CAMPAIGN, 'dead', new Date(Date.now() - 20 * 60_000), 15 * 60_000)).toBe(true);
+    await s.stores.aggregates.finish(CAMPAIGN, 'ghost');
+    expect(await s.stores.aggregates.begin(CAMPAIGN, 'dead', new Date(Date.now() - 20 * 60_000), 15 * 60_000)).toMatchObject({ acquired: true });
     expect(done(await s.aggregate())).toMatchObject({ mode: 'full', providersUpdated: 2 });
     expect(await totals(s)).toEqual(BASE_TOTALS);
     expect(await s.stores.aggregates.lockHolder(CAMPAIGN)).toBeUndefined();
@@ -233,10 +233,15 @@ describe('full recount', () => {
       done(await incremental.aggregate());
     }
     expect(await totals(incremental)).toEqual(EXPECTED);
+    // The non-empty store-days with their counts, read from the store items (a count per provider and season day).
     const nonEmptyDays = async (s: Season) =>
-      withPk(await counts(s), 'SD#')
-        .filter((i) => Object.values(i.counts as Record<string, number>).some((n) => n > 0))
-        .map((i) => [i.pk, i.sk, i.counts]);
+      withPk(await counts(s), 'SC#').flatMap((i) => {
+        const daily = i.daily as Record<string, number[]>;
+        const days = Math.max(0, ...Object.values(daily).map((a) => a.length));
+        return Array.from({ length: days }, (_, d) => [i.pk, d, Object.fromEntries(Object.entries(daily).flatMap(([p, a]) => (a[d] ? [[p, a[d]]] : [])))] as const).filter(
+          ([, , c]) => Object.keys(c).length > 0,
+        );
+      });
     const incrementalDays = await nonEmptyDays(incremental);
 
     const fullSame = done(await incremental.aggregate({ campaignId: CAMPAIGN, full: true }));

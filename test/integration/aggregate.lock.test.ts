@@ -119,7 +119,7 @@ describe('aggregation lock with a heartbeat', () => {
     const taken = await takeRunLock(s.stores.aggregates, CAMPAIGN, { now: at(Date.parse('2024-01-01T00:00:00Z')), every: (_ms, b) => ((beat = b), () => {}) });
     expect(taken.ok).toBe(true);
     // Another run takes the expired lock; the stalled one's next beat finds it gone.
-    expect(await s.stores.aggregates.acquireLock(CAMPAIGN, 'other', new Date('2024-01-01T00:02:00Z'), 60_000)).toBe(true);
+    expect(await s.stores.aggregates.begin(CAMPAIGN, 'other', new Date('2024-01-01T00:02:00Z'), 60_000)).toMatchObject({ acquired: true });
     beat();
     await new Promise((r) => setTimeout(r, 200));
     if (taken.ok) expect(() => taken.lock.check()).toThrow(/taken over/);
@@ -127,7 +127,7 @@ describe('aggregation lock with a heartbeat', () => {
 
   it('evaluate waits for the lock and says what it waits for; a live holder past the wait is a LockBusyError naming it', async () => {
     const s = await season();
-    expect(await s.stores.aggregates.acquireLock(CAMPAIGN, 'o1', new Date(), 60_000, 'renewal aggregate by ops@host (pid 42)')).toBe(true);
+    expect(await s.stores.aggregates.begin(CAMPAIGN, 'o1', new Date(), 60_000, 'renewal aggregate by ops@host (pid 42)')).toMatchObject({ acquired: true });
     const { evaluate } = await import('#shared/usecases/evaluate.ts');
     let clock = Date.now();
     const waits: string[] = [];

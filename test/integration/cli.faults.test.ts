@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  */
 const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const root = mkdtempSync(join(tmpdir(), 'renewal-cli-faults-'));
-const base = { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SES: '', AWS_ENDPOINT_URL_SESV2: '', RENEWAL_DYNAMODB_PORT: '0', RENEWAL_SES_PORT: '0' };
+const base = { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SES: '', AWS_ENDPOINT_URL_SESV2: '', RENEWAL_DYNAMODB_PORT: '0', RENEWAL_SES_PORT: '0', RENEWAL_S3_PORT: '0' };
 const checkout = (name: string, extra: Record<string, string> = {}) => ({ ...base, RENEWAL_LOCAL_DIR: join(root, name, '.local'), ...extra });
 const A = checkout('a');
 const B = checkout('b');
@@ -139,9 +139,9 @@ describe('aggregate while another run holds the lock', () => {
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: status.dynamodb, region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
     const store = new AggregateStore(db, localTableNames('renewal-local'));
     const until = new Date(Date.now() + 60_000);
-    expect(await store.acquireLock('renewal-2024', 'held', new Date(), 60_000, 'renewal aggregate by ops@elsewhere (pid 4242)')).toBe(true);
+    expect(await store.begin('renewal-2024', 'held', new Date(), 60_000, 'renewal aggregate by ops@elsewhere (pid 4242)')).toMatchObject({ acquired: true });
     const r = run(A, 'aggregate', '--json');
-    await store.releaseLock('renewal-2024', 'held');
+    await store.finish('renewal-2024', 'held');
     db.destroy();
     expect(r.code).toBe(75);
     expect(r.json()).toMatchObject({ status: 'busy', holder: { holder: 'renewal aggregate by ops@elsewhere (pid 4242)' } });

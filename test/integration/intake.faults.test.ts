@@ -6,6 +6,8 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  GetCommand,
+  type GetCommandInput,
   type BatchGetCommandInput,
   type BatchGetCommandOutput,
   type BatchWriteCommandInput,
@@ -74,6 +76,8 @@ function mocked(tables: TableNames) {
   const passGet = (input: BatchGetCommandInput) => real(new BatchGetCommand(input)) as Promise<BatchGetCommandOutput>;
   const passWrite = (input: BatchWriteCommandInput) => real(new BatchWriteCommand(input)) as Promise<BatchWriteCommandOutput>;
   const mock = mockClient(doc);
+  // The intake reads the change record of events it meets again with GetItem: that passes through.
+  mock.on(GetCommand).callsFake((input: GetCommandInput) => real(new GetCommand(input)));
   return { mock, passGet, passWrite, intake: makeIntake(new IngestStore(doc, tables)) };
 }
 

@@ -29,7 +29,7 @@ const { db } = await useTestStack();
 const { makeIntake } = await import('#functions/intake.ts');
 
 /** Attributes that record when an item arrived, which legitimately differ between two deliveries. */
-const ARRIVAL = new Set(['ingestedAt', 'ib', 'ik']);
+const ARRIVAL = new Set(['ingestedAt', 'cr']); // when it arrived and the change record that announced it
 
 /** Every item of a table, strongly consistent. */
 const scanAll = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);

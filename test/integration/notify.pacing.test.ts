@@ -12,7 +12,6 @@ import { CAMPAIGN, FEEDBACK, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december,
  */
 
 const stack = await notifyStack();
-const { EXIT_REFUND_PROCEDURE } = await import('#functions/notify.ts'); // after the stack: it reads the env when loaded
 
 /**
  * A clock that moves only when notify sleeps. Sleepers wake one at a time in the order of their
@@ -69,7 +68,7 @@ describe('pacing', () => {
         getCampaign(CAMPAIGN)!,
         {
           stores: s.deps,
-          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: EXIT_REFUND_PROCEDURE } },
+          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: getCampaign(CAMPAIGN)!.exitRefundProcedure } },
           clock: { now: clock.now, sleep: clock.sleep },
           policy: notifyPolicy(rate),
         },

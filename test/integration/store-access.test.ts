@@ -45,9 +45,16 @@ function attributed<T extends object>(store: string, target: T): T {
       if (typeof v !== 'function' || prop === 'constructor') return v;
       return (...args: unknown[]) => {
         if (context.getStore()) return (v as (...a: unknown[]) => unknown).apply(t, args);
-        const out = context.run({ store, method: String(prop) }, () => (v as (...a: unknown[]) => unknown).apply(t, args));
+        const at = { store, method: String(prop) };
+        const out = context.run(at, () => (v as (...a: unknown[]) => unknown).apply(t, args));
         // A view of the same store (the dry run's scratch aggregates) is attributed like the store.
-        return out instanceof (t.constructor as new (...a: never[]) => object) ? attributed(store, out) : out;
+        if (out instanceof (t.constructor as new (...a: never[]) => object)) return attributed(store, out);
+        // An async generator's requests are sent as it is iterated: each step runs as the method.
+        if (out && typeof out === 'object' && Symbol.asyncIterator in out) {
+          const it = out as AsyncGenerator<unknown>;
+          return { [Symbol.asyncIterator]: () => ({ next: (x?: unknown) => context.run(at, () => it.next(x)), return: (x?: unknown) => context.run(at, () => it.return(x)) }) };
+        }
+        return out;
       };
     },
   });
@@ -112,6 +119,8 @@ beforeAll(async () => {
   await feedRecords(makeIntake(ingest), toRecords(season.lines.slice(0, half).join('\n'), 'wave1'), { quiet: true });
   await aggregate(c, { ...s, now: clock }, { overlapMs: 5000 });
   await feedRecords(makeIntake(ingest), toRecords(season.lines.slice(half).join('\n'), 'wave2'), { quiet: true });
+  // SQS redelivers a whole batch: what it finds stored has its change records looked up (several at once).
+  await feedRecords(makeIntake(ingest), toRecords(season.lines.slice(half, half + 30).join('\n'), 'redelivered'), { quiet: true });
   // Two runs at once: one of them finds the lock held and asks who holds it.
   await Promise.all([aggregate(c, { ...s, now: clock }, { overlapMs: 5000 }), aggregate(c, { ...s, now: clock }, { overlapMs: 5000 })]);
 
@@ -139,10 +148,11 @@ beforeAll(async () => {
   await s.decisions.revisions(c.campaignId, final.assessments[0]!.providerId);
   await s.decisions.makeCurrent(final.assessments[0]!);
   await s.aggregates.providerTotals(c.campaignId);
+  await s.aggregates.watermark(c.campaignId);
   // A heartbeat beats only in a run longer than its period: renew a lock by hand.
-  await s.aggregates.acquireLock(c.campaignId, 'owner-x', new Date(), 60_000);
+  await s.aggregates.begin(c.campaignId, 'owner-x', new Date(), 60_000);
   await s.aggregates.renewLock(c.campaignId, 'owner-x', new Date(), 60_000);
-  await s.aggregates.releaseLock(c.campaignId, 'owner-x');
+  await s.aggregates.finish(c.campaignId, 'owner-x');
   await s.outbox.entries(c.campaignId, 'outcome');
   const failing = { campaignId: c.campaignId, kind: 'outcome' as const, providerId: 'PX', seq: 1, to: 'px@example.com' };
   await s.outbox.claim(failing, 'owner-a', new Date(), 60_000);

@@ -18,14 +18,17 @@ const [{ stores }, { aggregate }, { getCampaign }, { RUN_LOCK_HEARTBEAT_MS }] = 
 
 const heartbeatMs = Number(process.env.CHILD_HEARTBEAT_MS || RUN_LOCK_HEARTBEAT_MS);
 const deps = stores(tables);
-// The source store, stopped at its first read of orders: the run holds the lock and is mid-work.
+// The source store, stopped at its first read of orders (a Query of one store, or the full recount's
+// scan): the run holds the lock and is mid-work.
+const hold = () => {
+  process.stdout.write(`HOLDING ${process.pid}\n`);
+  return new Promise<never>(() => {}); // until the parent's SIGKILL; the heartbeat's interval keeps us alive
+};
 const source = new Proxy(deps.source, {
   get(target, prop, receiver) {
-    if (prop !== 'ordersOfStore') return Reflect.get(target, prop, receiver);
-    return () => {
-      process.stdout.write(`HOLDING ${process.pid}\n`);
-      return new Promise(() => {}); // until the parent's SIGKILL; the heartbeat's interval keeps us alive
-    };
+    if (prop === 'ordersOfStore') return hold;
+    if (prop === 'orderPages') return () => ({ [Symbol.asyncIterator]: () => ({ next: hold }) });
+    return Reflect.get(target, prop, receiver);
   },
 });
 await aggregate(

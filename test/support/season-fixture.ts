@@ -108,7 +108,7 @@ export async function scanTable(db: Db, table: string): Promise<Item[]> {
   return items.sort((a, b) => `${a.pk}\u0000${a.sk}`.localeCompare(`${b.pk}\u0000${b.sk}`));
 }
 
-/** Items of a pk-prefixed partition family (`CUR#`, `REV#`, `PRE#`, `RUNS#`, `SD#`, `PC#`, …). */
+/** Items of a pk-prefixed partition family (`CUR#`, `REV#`, `PRE#`, `RUNS#`, `SC#`, `PC#`, …). */
 export const withPk = (items: Item[], prefix: string) => items.filter((i) => String(i.pk).startsWith(prefix));
 
 // ---------------------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ import {
   daysBetween,
   isValidDate,
   localDate,
+  localDateTime,
   localMidnightUtc,
   parseInstant,
   toUtcIso,
+  utcOffsetLabel,
 } from '#shared/rules/index.ts';
 
 describe('parseInstant accepts strict ISO-8601 instants with an offset', () => {
@@ -127,5 +129,26 @@ describe('calendar helpers', () => {
     ['2023-12-01T00:00Z', false],
   ])('isValidDate(%s) = %s', (date, valid) => {
     expect(isValidDate(date)).toBe(valid);
+  });
+});
+
+describe('time for people: the local minute and the offset in words', () => {
+  it('shows an instant as its China date and minute, crossing midnight and the leap day', () => {
+    expect(localDateTime(Date.UTC(2024, 1, 29, 16, 30), CHINA_OFFSET_MINUTES)).toBe('2024-03-01 00:30');
+    expect(localDateTime(Date.UTC(2024, 1, 28, 16, 0), CHINA_OFFSET_MINUTES)).toBe('2024-02-29 00:00');
+    expect(localDateTime(Date.UTC(2024, 2, 1, 2, 0, 59, 999), CHINA_OFFSET_MINUTES)).toBe('2024-03-01 10:00');
+    expect(localDateTime(Date.UTC(2024, 0, 1, 0, 0), -330)).toBe('2023-12-31 18:30');
+  });
+
+  it.each([
+    [480, 'UTC+8'],
+    [0, 'UTC+0'],
+    [330, 'UTC+5:30'],
+    [345, 'UTC+5:45'],
+    [-210, 'UTC-3:30'],
+    [-600, 'UTC-10'],
+    [840, 'UTC+14'],
+  ])('names the offset %d minutes %s', (minutes, label) => {
+    expect(utcOffsetLabel(minutes)).toBe(label);
   });
 });

@@ -1,0 +1,187 @@
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient } from '#shared/aws.ts';
+import { localTableNames, type TableNames } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import type { OrderPaid } from '#shared/events.ts';
+import { ensureTables } from '#shared/local-tables.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { IngestStore } from '#shared/store/ingest.ts';
+import { aggregate } from '#shared/usecases/aggregate.ts';
+import { evaluate } from '#shared/usecases/evaluate.ts';
+import { seasonEvents } from './bench.ts';
+import { feedRecords, toRecords } from './import.ts';
+import { table } from './output.ts';
+import { useLocalStack } from './local-stack.ts';
+
+/**
+ * `npm run bench -- --scale`: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000
+ * stores, each through the real intake, the aggregation, the evaluation and notify on the embedded
+ * stack. Orders arrive in paid-time order in five waves, with an incremental aggregation after each.
+ * The goal is time per order that stays flat as the season grows. Heavy (an hour or more on 2 shared
+ * cores): not in CI. (The full recount's rate is the bench's `aggregationVsRawBatchWrite`.)
+ */
+
+export interface ScaleIO {
+  json?: boolean;
+  sizes: number[];
+  providers: number;
+  storesPerProvider: number;
+  print: (s: string) => void;
+  printJson: (v: unknown) => void;
+  info: (s: string) => void;
+}
+
+const SEASON_START = Date.parse('2023-11-30T16:00:00Z');
+const DAY = 86_400_000;
+const DAYS = 91;
+/** Aggregation runs per season in the scale run: each sees about 18 days of orders. */
+const WAVES = 5;
+/** Orders fed to the intake at once (memory: a chunk's records, not the season's). */
+const CHUNK = 20_000;
+
+interface StageTime {
+  secs: number;
+  units: number;
+}
+
+export interface ScaleRow {
+  orders: number;
+  intake: StageTime;
+  aggregation: StageTime & { runs: number };
+  evaluation: StageTime;
+  notify: StageTime;
+}
+
+/** Orders `from..to` of a season of `total`, in paid-time order, spread over every store. */
+function ordersBetween(total: number, from: number, to: number, storeCount: number, salt: string): OrderPaid[] {
+  return Array.from({ length: to - from }, (_, k) => {
+    const i = from + k;
+    return {
+      type: 'order.paid' as const,
+      orderId: `${salt}-O${i}`,
+      storeId: `S${(i * 7919) % storeCount}`,
+      paidAt: new Date(SEASON_START + Math.floor((i * DAYS * DAY) / total)).toISOString(),
+      gift: i % 50 === 0,
+    };
+  });
+}
+
+export async function runScale(io: ScaleIO): Promise<void> {
+  const status = await useLocalStack(io.info);
+  const { makeIntake } = await import('#functions/intake.ts');
+  const { useLocalMailDefaults } = await import('./mail-commands.ts');
+  useLocalMailDefaults();
+  const { mailConfigFromEnv } = await import('#shared/config.ts');
+  const { makeNotify } = await import('#functions/notify.ts');
+  const { SesMailer } = await import('#shared/mailer.ts');
+  const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+  const endpoint = status.dynamodb!;
+  const run = Date.now().toString(36);
+  const storeCount = io.providers * io.storesPerProvider;
+  const rows: ScaleRow[] = [];
+  const raw = new DynamoDBClient({ endpoint });
+
+  for (const size of io.sizes) {
+    const names: TableNames = localTableNames(`scale-${run}-${size}`);
+    await ensureTables(raw, names);
+    const step = (s: string) => io.info(`scale ${size}: ${s}`);
+    try {
+      const db = createDocumentClient();
+      const deps = { ...stores(names, db), now: () => new Date() };
+      const intake = makeIntake(new IngestStore(db, names));
+      const salt = `s${size}`;
+
+      step(`${io.providers} providers, ${storeCount} stores: profiles, bindings, deposits`);
+      const setup = seasonEvents(io.providers, salt, io.storesPerProvider);
+      await feedRecords(intake, toRecords(setup.map((e) => JSON.stringify(e)).join('\n'), 'setup'), { concurrency: 16, quiet: true });
+      await aggregate(RENEWAL_2024, deps, { full: true });
+
+      const row: ScaleRow = {
+        orders: size,
+        intake: { secs: 0, units: 0 },
+        aggregation: { secs: 0, units: 0, runs: 0 },
+        evaluation: { secs: 0, units: io.providers },
+        notify: { secs: 0, units: 0 },
+      };
+      // The season arrives in WAVES waves in paid-time order, an aggregation run after each.
+      for (let wave = 0; wave < WAVES; wave++) {
+        const end = Math.floor((size * (wave + 1)) / WAVES);
+        for (let from = Math.floor((size * wave) / WAVES); from < end; from += CHUNK) {
+          const orders = ordersBetween(size, from, Math.min(end, from + CHUNK), storeCount, salt);
+          const t0 = performance.now();
+          const r = await feedRecords(intake, toRecords(orders.map((o) => JSON.stringify(o)).join('\n'), `wave-${wave}`), { concurrency: 16, quiet: true });
+          row.intake.secs += (performance.now() - t0) / 1000;
+          row.intake.units += r.accepted;
+          if (r.accepted !== orders.length) throw new Error(`wave ${wave}: ${r.accepted} of ${orders.length} orders accepted`);
+        }
+        const t0 = performance.now();
+        const a = await aggregate(RENEWAL_2024, deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
+        row.aggregation.secs += (performance.now() - t0) / 1000;
+        row.aggregation.runs++;
+        if (a.status !== 'done') throw new Error(`wave ${wave}: aggregation ${a.status}`);
+        row.aggregation.units += a.ordersSeen;
+        step(`wave ${wave + 1}/${WAVES}: intake ${rate(row.intake)} orders/s, aggregation ${rate(row.aggregation)} orders/s`);
+      }
+      if (row.aggregation.units !== size) throw new Error(`the aggregation saw ${row.aggregation.units} of ${size} orders`);
+
+      step('evaluation');
+      let t0 = performance.now();
+      const ev = await evaluate(RENEWAL_2024, { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
+      row.evaluation.secs = (performance.now() - t0) / 1000;
+      if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
+
+      step('notify (outcome mail)');
+      const mailer = new SesMailer(new SESv2Client({}), mailConfigFromEnv());
+      t0 = performance.now();
+      const n = await makeNotify({ ...stores(names, db), mailer }, { ...mailConfigFromEnv(), ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+      row.notify = { secs: (performance.now() - t0) / 1000, units: n.sent };
+      rows.push(row);
+      // Each size as it completes: a long run that is stopped keeps what it measured.
+      io.info(`scale ${size}: done ${JSON.stringify(row)}`);
+      db.destroy();
+    } finally {
+      await Promise.all(Object.values(names).map((TableName) => raw.send(new DeleteTableCommand({ TableName })).catch(() => {})));
+    }
+  }
+  raw.destroy();
+
+  const base = rows[0]!;
+  const perOrderUs = (s: StageTime) => (s.secs * 1e6) / Math.max(1, s.units);
+  const doc = {
+    providers: io.providers,
+    stores: storeCount,
+    rows: rows.map((r) => ({
+      ...r,
+      intakeUsPerOrder: round(perOrderUs(r.intake)),
+      aggregationUsPerOrder: round(perOrderUs(r.aggregation)),
+    })),
+    flat: {
+      intake: round(perOrderUs(rows.at(-1)!.intake) / perOrderUs(base.intake)),
+      aggregation: round(perOrderUs(rows.at(-1)!.aggregation) / perOrderUs(base.aggregation)),
+      goal: '<= 1.3 (time per order at the largest size ÷ at the smallest)',
+    },
+  };
+  if (io.json) {
+    io.printJson(doc);
+    return;
+  }
+  io.print(
+    table(
+      ['orders', 'intake orders/s', 'µs/order', `aggregation (${WAVES} runs) orders/s`, 'µs/order', `evaluation (${io.providers} providers)`, 'notify mails/s'],
+      rows.map((r) => [
+        r.orders.toLocaleString('en-US'),
+        rate(r.intake),
+        perOrderUs(r.intake).toFixed(0),
+        rate(r.aggregation),
+        perOrderUs(r.aggregation).toFixed(0),
+        `${r.evaluation.secs.toFixed(1)} s`,
+        rate(r.notify),
+      ]),
+      ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ),
+  );
+  io.print(`Time per order, ${rows.at(-1)!.orders.toLocaleString('en-US')} ÷ ${base.orders.toLocaleString('en-US')}: intake ${doc.flat.intake}, aggregation ${doc.flat.aggregation} (goal ≤ 1.3).`);
+}
+
+const rate = (s: StageTime) => (s.units / Math.max(1e-9, s.secs)).toFixed(0);
+const round = (x: number) => Math.round(x * 1000) / 1000;
