@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { systemClock } from '#shared/clock.ts';
 import { messageGroupOf } from '#shared/events.ts';
+import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../cdk/names.ts';
 
@@ -89,6 +91,9 @@ export function deduplicationIdOf(body: string): string {
   return createHash('sha256').update(body).digest('hex');
 }
 
+/** Entries SQS failed on its side are sent again after 100 ms, doubling; five sends in all. */
+export const QUEUE_SEND_RETRY: RetryPolicy = { attempts: 5, baseMs: 100, capMs: 800, jitter: 0 };
+
 /**
  * Sends event bodies to the intake FIFO queue in batches of 10, each with MessageGroupId = the event's
  * identity (`messageGroupOf`: what makes the intake's read-then-write exact) and
@@ -101,16 +106,17 @@ export async function sendEvents(
   opts: { client?: SQSClient; concurrency?: number; retries?: number; onProgress?: (sent: number) => void; source?: string } = {},
 ): Promise<SendResult> {
   const client = opts.client ?? new SQSClient({});
-  const retries = opts.retries ?? 4;
+  const policy = opts.retries === undefined ? QUEUE_SEND_RETRY : { ...QUEUE_SEND_RETRY, attempts: opts.retries + 1 };
   const items = lines.map((l) => (typeof l === 'string' ? { body: l } : l));
   const bodies = items.map((l) => l.body);
   const result: SendResult = { sent: 0, failed: [] };
   const batches: number[][] = [];
   for (let i = 0; i < bodies.length; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, bodies.length - i) }, (_, k) => i + k));
 
+  type Failure = SendResult['failed'][number];
   const sendBatch = async (indexes: number[]) => {
     let pending = indexes;
-    for (let attempt = 0; pending.length; attempt++) {
+    const send = async (): Promise<Attempt<void, Failure[]>> => {
       const entries: SendMessageBatchRequestEntry[] = pending.map((index) => ({
         Id: String(index),
         MessageBody: bodies[index]!,
@@ -120,15 +126,17 @@ export async function sendEvents(
       }));
       const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       result.sent += out.Successful?.length ?? 0;
-      const retry: number[] = [];
+      const retryable: Failure[] = [];
       for (const f of out.Failed ?? []) {
-        const index = Number(f.Id);
-        if (!f.SenderFault && attempt < retries) retry.push(index);
-        else result.failed.push({ index, code: f.Code ?? 'unknown', message: f.Message ?? '' });
+        const failure = { index: Number(f.Id), code: f.Code ?? 'unknown', message: f.Message ?? '' };
+        // The sender's fault (a body SQS refuses) fails the same way every time.
+        (f.SenderFault ? result.failed : retryable).push(failure);
       }
-      pending = retry;
-      if (pending.length) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
-    }
+      pending = retryable.map((f) => f.index);
+      return retryable.length ? { again: retryable } : { done: undefined };
+    };
+    const sent = await retry(policy, send, systemClock);
+    if (!sent.ok) result.failed.push(...sent.last);
     opts.onProgress?.(result.sent);
   };
 

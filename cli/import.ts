@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { systemClock } from '#shared/clock.ts';
 import { messageGroupOf } from '#shared/events.ts';
+import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import type { IntakeSummary } from '#shared/usecases/intake.ts';
 import { Progress } from './output.ts';
 
@@ -106,6 +108,12 @@ export interface ImportOptions {
   quiet?: boolean;
 }
 
+/**
+ * How the import redelivers a batch's failed records, as SQS would after their visibility timeout
+ * (shortened: this is one process): 200 ms, doubling; five receives in all (the queue's maxReceiveCount).
+ */
+export const IMPORT_REDELIVERY: RetryPolicy = { attempts: 5, baseMs: 200, capMs: 1_600, jitter: 0 };
+
 export interface ImportResult extends IntakeSummary {
   /** Records still failing after every redelivery: they would sit in the dead-letter queue. */
   failed: number;
@@ -150,7 +158,7 @@ export function toRecords(input: string | EventLine[], source: string): SQSRecor
 export async function feedRecords(handler: IntakeHandler, records: SQSRecord[], opts: ImportOptions = {}): Promise<ImportResult> {
   const batchSize = opts.batchSize ?? 10;
   const concurrency = opts.concurrency ?? 24;
-  const maxReceives = opts.maxReceives ?? 5;
+  const redelivery = { ...IMPORT_REDELIVERY, ...(opts.maxReceives !== undefined ? { attempts: opts.maxReceives } : {}) };
   const maxConsecutive = opts.maxConsecutiveFailures ?? 3;
   const lanes: SQSRecord[][] = Array.from({ length: concurrency }, () => []);
   for (const r of records) {
@@ -172,7 +180,9 @@ export async function feedRecords(handler: IntakeHandler, records: SQSRecord[], 
       for (let i = 0; i < lane.length && !abort; i += batchSize) {
         let batch = lane.slice(i, i + batchSize);
         let storedAny = false;
-        for (let receive = 1; batch.length && !abort; receive++) {
+        // One receive of what is left of the batch; what failed comes back after the redelivery backoff.
+        const receive = async (): Promise<Attempt<void, number>> => {
+          if (abort) return { done: undefined };
           let out: Awaited<ReturnType<IntakeHandler>>;
           try {
             out = await handler({ Records: batch });
@@ -188,12 +198,12 @@ export async function feedRecords(handler: IntakeHandler, records: SQSRecord[], 
           if (failedIds.size < batch.length) storedAny = true;
           done += batch.length - failedIds.size;
           batch = batch.filter((r) => failedIds.has(r.messageId));
-          if (batch.length && receive >= maxReceives) {
-            result.failed += batch.length;
-            done += batch.length;
-            break;
-          }
-          if (batch.length) await new Promise((r) => setTimeout(r, 100 * 2 ** receive));
+          return batch.length ? { again: batch.length } : { done: undefined };
+        };
+        if (!(await retry(redelivery, receive, systemClock)).ok) {
+          // Every receive failed them: they would sit in the dead-letter queue.
+          result.failed += batch.length;
+          done += batch.length;
         }
         failedInARow = storedAny ? 0 : failedInARow + 1;
         if (failedInARow >= maxConsecutive) abort = true;

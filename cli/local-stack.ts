@@ -4,8 +4,10 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSyn
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { systemClock } from '#shared/clock.ts';
 import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
+import { retry, type RetryPolicy } from '#shared/retry.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './local-identity.ts';
@@ -228,14 +230,21 @@ function startDetached(name: string, port: number, token: string): number {
   return child.pid;
 }
 
+/** A service starting is asked every 100 ms, for about 20 s; a process stopping is watched for 5 s. */
+const SERVICE_UP_POLL: RetryPolicy = { attempts: 200, baseMs: 100, capMs: 100, jitter: 0 };
+const SERVICE_EXIT_POLL: RetryPolicy = { attempts: 51, baseMs: 100, capMs: 100, jitter: 0 };
+
 async function waitFor(state: StackState, name: ServiceName, health: string): Promise<void> {
   const svc = state[name]!;
-  for (let i = 0; i < 200; i++) {
-    if ((await serviceIsOurs(state, name)) && (await responds(`${urlOf(svc.port)}${health}`))) return;
-    if (!alive(svc.pid)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not come up on port ${svc.port} (see ${join(LOCAL_DIR, `${name}.log`)})`);
+  const up = await retry(
+    SERVICE_UP_POLL,
+    async () => {
+      if ((await serviceIsOurs(state, name)) && (await responds(`${urlOf(svc.port)}${health}`))) return { done: true };
+      return alive(svc.pid) ? { again: 'starting' } : { done: false }; // it died: no use waiting
+    },
+    systemClock,
+  );
+  if (!up.ok || !up.value) throw new Error(`${name} did not come up on port ${svc.port} (see ${join(LOCAL_DIR, `${name}.log`)})`);
 }
 
 /** Starts what is not running, creates missing tables, and returns the endpoints. Safe to run twice. */
@@ -288,8 +297,8 @@ export async function localDown(): Promise<{ stopped: string[] }> {
     }
   }
   for (const svc of victims) {
-    for (let i = 0; i < 50 && alive(svc.pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (alive(svc.pid)) process.kill(svc.pid, 'SIGKILL');
+    const exited = await retry(SERVICE_EXIT_POLL, async () => (alive(svc.pid) ? { again: 'running' } : { done: true }), systemClock);
+    if (!exited.ok) process.kill(svc.pid, 'SIGKILL');
   }
   rmSync(STATE_FILE, { force: true });
   return { stopped };

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { localDown, localStatus, localUp, useLocalStack } from './local-stack.ts';
 import { table, printable } from './output.ts';
 import { DEMO_SEASON } from './season.ts';
@@ -190,6 +191,12 @@ program
   .addOption(campaignOption())
   .option('--full', 'recount every store instead of what changed since the last run')
   .option('--json', 'print the run result as JSON')
+  .addHelpText(
+    'after',
+    `\nOne run at a time: a second run answers busy (exit 75) and names the holder. The lock's lease is ${durationText(RUN_LOCK_LEASE_MS)}, ` +
+      `renewed every ${durationText(RUN_LOCK_HEARTBEAT_MS)} while the run works, so a run that was killed blocks the next one for at most ` +
+      `${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat.`,
+  )
   .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
     const { localFunctions, aggregateSummary } = await import('./season-commands.ts');
     const payload = { campaignId: o.campaign, ...(o.full ? { full: true } : {}) };
@@ -215,6 +222,7 @@ program
   .option('--dry-run', 'decide and print, write nothing, send nothing')
   .option('--as-of <iso>', 'evaluate as if now were this instant (earlier than the close: a preview)')
   .option('--json', 'print the run result as JSON')
+  .addHelpText('after', `\nIt first catches the aggregation up; while another aggregation holds the lock it waits (up to ${durationText(LOCK_WAIT_MS)}, then exit 75).`)
   .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
     const { localFunctions, evaluationSummary, publishSummary, whoAmI } = await import('./season-commands.ts');
     const { PayloadError } = await import('#shared/payloads.ts');
@@ -270,6 +278,12 @@ program
   .addOption(new Option('--kind <kind>', 'outcome (after the final evaluation) or progress (during the season)').choices(['outcome', 'progress']).default('outcome'))
   .option('--as-of <iso>', 'progress mail: the instant the figures are as of (default now)')
   .option('--json', 'print the run result as JSON')
+  .addHelpText(
+    'after',
+    `\nEach notice is claimed for ${durationText(NOTICE_CLAIM_LEASE_MS)} (renewed before each retry) while it is sent; another run finds it in flight (exit 75). ` +
+      `A notice whose run died is sent again only once SES's evidence shows it never went out, or, on AWS, once MAIL_EVENT_WAIT_SECONDS ` +
+      `(default ${durationText(MAIL_EVENT_WAIT_DEFAULT_MS)}) have passed since its claim ended without any event; until then it is uncertain (exit 75).`,
+  )
   .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
     const { PayloadError } = await import('#shared/payloads.ts');
     const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');

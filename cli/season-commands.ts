@@ -3,6 +3,7 @@ import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
+import { durationText, LOCK_WAIT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/mail/format.ts';
 import { ordersPerWeek } from '#shared/rules/progress.ts';
 import { Progress, table } from './output.ts';
@@ -61,7 +62,7 @@ export async function localFunctions(io: Io, command = 'aggregate') {
         progress,
         holder,
         // Long waits say what they wait for.
-        waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far): held by ${describeHolder(h)}`),
+        waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far, up to ${durationText(LOCK_WAIT_MS)}): held by ${describeHolder(h)}`),
         ...(requestOutcomeMail ? { requestOutcomeMail } : {}),
         ...(requestPublication ? { requestPublication } : {}),
       }),
@@ -78,7 +79,7 @@ export const whoAmI = () => {
 };
 
 export function aggregateSummary(r: AggregateResult): string {
-  if (r.status === 'busy') return `nothing done: the aggregation lock is held by ${r.holder?.holder ?? `run ${r.holder?.owner ?? '?'}`} until ${r.holder?.leaseUntil ?? '?'}${r.holder?.heartbeatAt ? ` (last heartbeat ${r.holder.heartbeatAt})` : ''}; run it again after that`;
+  if (r.status === 'busy') return `nothing done: the aggregation lock is held by ${r.holder?.holder ?? `run ${r.holder?.owner ?? '?'}`} until ${r.holder?.leaseUntil ?? '?'}${r.holder?.heartbeatAt ? ` (last heartbeat ${r.holder.heartbeatAt})` : ''}; run it again after that (a holder that stopped frees it ${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat)`;
   return table(
     ['mode', 'window from', 'window to', 'orders seen', 'stores recounted', 'store-days written', 'providers updated'],
     [[r.mode, r.window.from ?? '(everything)', r.window.to, r.ordersSeen, r.storesRecounted, r.storeDaysWritten, r.providersUpdated]],

@@ -3,14 +3,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { MAIL_EVENT_WAIT_DEFAULT_SECONDS, mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
+import { systemClock, type Clock } from '#shared/clock.ts';
+import { mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
+import { MAIL_EVENT_WAIT_DEFAULT_MS } from '#shared/leases.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { notifyPayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
-import { notify, publishedEvents, type NotifyDeps, type NotifyResult } from '#shared/usecases/notify.ts';
+import { notify, notifyPolicy, publishedEvents, type MailEvidence, type NotifyDeps, type NotifyPolicy, type NotifyResult, type NotifyStores } from '#shared/usecases/notify.ts';
 
 /**
  * Notification: invoked by the evaluation after a final run (`{"campaignId", "kind": "outcome"}`), by
@@ -18,12 +20,16 @@ import { notify, publishedEvents, type NotifyDeps, type NotifyResult } from '#sh
  * yet sent; the outbox ledger keeps every notice to one mail.
  */
 
-type Deps = Omit<NotifyDeps, 'now' | 'settings' | 'ratePerSecond' | 'mailer' | 'evidence'> & {
+type Deps = NotifyStores & {
+  /** Default: SES through the SDK, one attempt per call. */
   mailer?: Mailer;
   /** Default: SES's published events, waited for MAIL_EVENT_WAIT_SECONDS (the CLI hands in the embedded SES's store). */
-  evidence?: NotifyDeps['evidence'];
-  /** Default: the wall clock (the crash tests move it past the claims' leases). */
-  now?: () => Date;
+  evidence?: MailEvidence;
+  /** Default: the wall clock (the crash tests move it past the claims' leases; the fault tests skip the waits). */
+  clock?: Partial<Clock>;
+  /** Default: `notifyPolicy` at MAIL_RATE_PER_SECOND (the fault tests try fewer times). */
+  policy?: Partial<NotifyPolicy>;
+  progress?: NotifyDeps['progress'];
 };
 
 /** The handler over given stores and mailer; tests hand in a mailer with injected faults. */
@@ -31,22 +37,26 @@ export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv())
   // One attempt per call: notify retries itself, after asking the evidence whether an ambiguous failure
   // sent the mail anyway. A bounded request time keeps a send inside its claim's lease.
   const mailer = deps.mailer ?? new SesMailer(new SESv2Client({ maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 } }), config);
-  const evidence = deps.evidence ?? publishedEvents(config.eventWaitMs ?? MAIL_EVENT_WAIT_DEFAULT_SECONDS * 1000);
+  const evidence = deps.evidence ?? publishedEvents(config.eventWaitMs ?? MAIL_EVENT_WAIT_DEFAULT_MS);
+  const { decisions, aggregates, source, outbox } = deps;
   return async function notifyHandler(event: unknown): Promise<NotifyResult> {
     const p = parsePayload(notifyPayload, event);
     const campaign = getCampaign(p.campaignId)!;
     const result = await notify(
       campaign,
       {
-        ...deps,
-        mailer,
-        evidence,
-        now: deps.now ?? (() => new Date()),
-        ratePerSecond: config.ratePerSecond,
-        settings: {
-          feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
-          exitRefundProcedure: config.exitRefundProcedure ?? campaign.exitRefundProcedure,
+        stores: { decisions, aggregates, source, outbox },
+        mail: {
+          sender: mailer,
+          evidence,
+          settings: {
+            feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
+            exitRefundProcedure: config.exitRefundProcedure ?? campaign.exitRefundProcedure,
+          },
         },
+        clock: { ...systemClock, ...deps.clock },
+        policy: { ...notifyPolicy(config.ratePerSecond), ...deps.policy },
+        ...(deps.progress ? { progress: deps.progress } : {}),
       },
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
     );

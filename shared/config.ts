@@ -1,3 +1,4 @@
+import { MAIL_EVENT_WAIT_DEFAULT_MS } from './leases.ts';
 import { TABLES, tableEnvVar, type TableId } from './tables.ts';
 
 /** A configuration value is missing or malformed; the message names the variable. */
@@ -43,12 +44,6 @@ export function overlapFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return Number(raw) * 1000;
 }
 
-/**
- * SES publishes a mail's Send event within seconds as a rule; 15 minutes also covers a backlog in
- * event publishing, SNS's retries and the mail-events function's own retries.
- */
-export const MAIL_EVENT_WAIT_DEFAULT_SECONDS = 900;
-
 export interface MailConfig {
   from: string;
   fromName?: string;
@@ -57,7 +52,7 @@ export interface MailConfig {
   feedbackMailbox?: string;
   exitRefundProcedure?: string;
   ratePerSecond: number;
-  /** How long after a claim ended SES may still publish its first event about the mail (ms). @default MAIL_EVENT_WAIT_DEFAULT_SECONDS */
+  /** How long after a claim ended SES may still publish its first event about the mail (ms). @default MAIL_EVENT_WAIT_DEFAULT_MS */
   eventWaitMs?: number;
   thresholdOrders?: number;
 }
@@ -66,15 +61,15 @@ export interface MailConfig {
  * The notify function's configuration: MAIL_FROM is required (there is no sender to fall back on);
  * MAIL_FROM_NAME, MAIL_REPLY_TO, SES_CONFIGURATION_SET, FEEDBACK_MAILBOX (default: the campaign's),
  * EXIT_REFUND_PROCEDURE, MAIL_RATE_PER_SECOND (default 1, the SES sandbox rate), MAIL_EVENT_WAIT_SECONDS
- * (default 900: how long notify waits for SES's events about a mail whose sender died before it
- * sends that notice again) and THRESHOLD_ORDERS are optional.
+ * (default `MAIL_EVENT_WAIT_DEFAULT_MS`: how long notify waits for SES's events about a mail whose
+ * sender died before it sends that notice again) and THRESHOLD_ORDERS are optional.
  */
 export function mailConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MailConfig {
   const from = env.MAIL_FROM;
   if (!from) throw new ConfigError('environment variable MAIL_FROM is not set');
   const rate = env.MAIL_RATE_PER_SECOND ?? '1';
   if (!/^\d+(\.\d+)?$/.test(rate) || Number(rate) <= 0) throw new ConfigError(`MAIL_RATE_PER_SECOND must be a positive number, got ${JSON.stringify(rate)}`);
-  const wait = env.MAIL_EVENT_WAIT_SECONDS ?? String(MAIL_EVENT_WAIT_DEFAULT_SECONDS);
+  const wait = env.MAIL_EVENT_WAIT_SECONDS ?? String(MAIL_EVENT_WAIT_DEFAULT_MS / 1000);
   if (!/^\d+$/.test(wait)) throw new ConfigError(`MAIL_EVENT_WAIT_SECONDS must be a whole number of seconds, got ${JSON.stringify(wait)}`);
   const threshold = thresholdFromEnv(env);
   const opt = (name: string) => (env[name] ? env[name] : undefined);

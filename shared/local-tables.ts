@@ -5,6 +5,8 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { systemClock } from './clock.ts';
+import { retry, type RetryPolicy } from './retry.ts';
 import { TABLES, type TableDef } from './tables.ts';
 import type { TableNames } from './config.ts';
 
@@ -34,6 +36,9 @@ export function createTableInput(def: TableDef, tableName: string): CreateTableC
   };
 }
 
+/** A new table is asked about every 50 ms, for about ten seconds. */
+const TABLE_ACTIVE_POLL: RetryPolicy = { attempts: 202, baseMs: 50, capMs: 50, jitter: 0 };
+
 /** Creates every missing table and waits until all are ACTIVE. Safe to run again. */
 export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   await Promise.all(
@@ -50,12 +55,12 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
           if ((createErr as Error).name !== 'ResourceInUseException') throw createErr;
         }
       }
-      for (let i = 0; ; i++) {
-        const { Table } = await client.send(new DescribeTableCommand({ TableName }));
-        if (Table?.TableStatus === 'ACTIVE') return;
-        if (i > 200) throw new Error(`table ${TableName} did not become ACTIVE`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const active = await retry(
+        TABLE_ACTIVE_POLL,
+        async () => ((await client.send(new DescribeTableCommand({ TableName }))).Table?.TableStatus === 'ACTIVE' ? { done: true } : { again: 'not ACTIVE' }),
+        systemClock,
+      );
+      if (!active.ok) throw new Error(`table ${TableName} did not become ACTIVE`);
     }),
   );
 }

@@ -8,13 +8,16 @@ import {
   type QueryCommandInput,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { systemClock } from '../clock.ts';
+import { retryDelayMs, type RetryPolicy } from '../retry.ts';
 
 type Key = Record<string, unknown>;
 type Item = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const backoff = (attempt: number) => sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+/** Unprocessed keys and items are sent again after 50 ms, doubling to at most 1 s, jittered; ten tries in all. */
+export const BATCH_RETRY: RetryPolicy = { attempts: 10, baseMs: 50, capMs: 1000, jitter: 0.5 };
+const backoff = (retryNo: number) => systemClock.sleep(retryDelayMs(BATCH_RETRY, retryNo));
 
 function chunks<T>(xs: T[], n: number): T[][] {
   const out: T[][] = [];
@@ -37,7 +40,7 @@ export class UnprocessedItemsError extends Error {
 export async function batchGet(
   db: DynamoDBDocumentClient,
   keysByTable: Record<string, Key[]>,
-  maxAttempts = 10,
+  maxAttempts = BATCH_RETRY.attempts,
 ): Promise<Record<string, Item[]>> {
   const found: Record<string, Item[]> = Object.fromEntries(Object.keys(keysByTable).map((t) => [t, []]));
   const all = Object.entries(keysByTable).flatMap(([table, keys]) => keys.map((key) => [table, key] as const));
@@ -59,7 +62,7 @@ export async function batchGet(
 export async function batchWrite(
   db: DynamoDBDocumentClient,
   itemsByTable: Record<string, Item[]>,
-  maxAttempts = 10,
+  maxAttempts = BATCH_RETRY.attempts,
 ): Promise<void> {
   const all = Object.entries(itemsByTable).flatMap(([table, items]) => items.map((Item) => [table, Item] as const));
   await mapLimit(chunks(all, 25), IN_FLIGHT, async (chunk) => {

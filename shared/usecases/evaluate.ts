@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { systemClock } from '../clock.ts';
+import { LOCK_WAIT_MS } from '../leases.ts';
 import type { Actor, DecisionChange, ProviderProfile, StoredDecision } from '../model.ts';
 import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
+import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
@@ -44,9 +47,15 @@ export interface EvaluateDeps {
   /** Told each time the catch-up finds the aggregation lock held, before it waits. */
   waiting?: (holder: LockHolder | undefined, waitedMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
-  /** How long the catch-up waits for a live holder before giving up with LockBusyError (default 10 minutes). */
+  /** How long the catch-up waits for a live holder before giving up with LockBusyError (default LOCK_WAIT_MS). */
   lockWaitMs?: number;
 }
+
+/**
+ * The catch-up's wait for a held aggregation lock: it tries again when the holder's lease would end if
+ * no heartbeat came, but at least every 2 s and at most every 15 s, for up to LOCK_WAIT_MS.
+ */
+export const LOCK_WAIT_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 2_000, capMs: 15_000, jitter: 0, withinMs: LOCK_WAIT_MS };
 
 export interface EvaluateRequest {
   thresholdOrders?: number;
@@ -155,22 +164,27 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
  * heartbeat keeps the lease), a dead one's lease runs out within a minute. Says what it waits for.
  */
 async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((res) => setTimeout(res, ms)));
   const started = deps.now().getTime();
-  for (;;) {
+  const policy = deps.lockWaitMs === undefined ? LOCK_WAIT_RETRY : { ...LOCK_WAIT_RETRY, withinMs: deps.lockWaitMs };
+  type Done = Extract<AggregateResult, { status: 'done' }>;
+  const run = async (): Promise<Attempt<Done, LockHolder | undefined>> => {
     const r = await aggregate(
       c,
       { source: deps.source, aggregates: deps.aggregates, now: deps.now, ...(deps.progress ? { progress: deps.progress } : {}), ...(deps.holder ? { holder: deps.holder } : {}) },
       deps.overlapMs !== undefined ? { overlapMs: deps.overlapMs } : {},
     );
-    if (r.status === 'done') return r;
-    const waited = deps.now().getTime() - started;
-    if (waited >= (deps.lockWaitMs ?? 10 * 60_000)) throw new LockBusyError(r.holder);
-    deps.waiting?.(r.holder, waited);
-    // Try again when the lease would end if no heartbeat comes, but at least every 2 s and at most every 15 s.
+    if (r.status === 'done') return { done: r };
+    // Worth trying again when the holder's lease would end if no heartbeat came.
     const leaseLeft = r.holder ? Date.parse(r.holder.leaseUntil) - deps.now().getTime() : 0;
-    await sleep(Math.min(15_000, Math.max(2_000, leaseLeft + 100)));
-  }
+    return { again: r.holder, afterMs: leaseLeft + 100 };
+  };
+  const caughtUp = await retry(policy, run, {
+    now: deps.now,
+    sleep: deps.sleep ?? systemClock.sleep,
+    onWait: (holder) => deps.waiting?.(holder, deps.now().getTime() - started),
+  });
+  if (!caughtUp.ok) throw new LockBusyError(caughtUp.last);
+  return caughtUp.value;
 }
 
 function decisionFor(

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { NOTICE_CLAIM_LEASE_MS } from '../leases.ts';
 import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
 import { isEmailAddress } from '../events.ts';
 import { isAmbiguous, isTransient, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
-import { weekOf } from '../rules/progress.ts';
 import { localDate, parseInstant } from '../rules/time.ts';
+import { weekOf } from '../rules/progress.ts';
+import { again, done, retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
@@ -28,23 +31,47 @@ export const NOTIFY_SOURCE = uses(SOURCE_ACCESS, ['providers', 'depositsOfProvid
 export const NOTIFY_OUTBOX = uses(OUTBOX_ACCESS, ['entries', 'claim', 'renewClaim', 'get', 'markSent', 'markFailed', 'markUncertain']);
 export const NOTIFY_NEEDS = [NOTIFY_DECISIONS, NOTIFY_AGGREGATES, NOTIFY_SOURCE, NOTIFY_OUTBOX];
 
-export interface NotifyDeps {
+/** The stores notify reads and writes, each as much of it as declared above. */
+export interface NotifyStores {
   decisions: Needs<typeof NOTIFY_DECISIONS>;
   aggregates: Needs<typeof NOTIFY_AGGREGATES>;
   source: Needs<typeof NOTIFY_SOURCE>;
   outbox: Needs<typeof NOTIFY_OUTBOX>;
-  mailer: Mailer;
+}
+
+/** The mail service: what sends, what it can tell afterwards, and what the copy names. */
+export interface NotifyMail {
+  sender: Mailer;
   /** What SES knows about mails whose sender died or could not tell (see `MailEvidence`). */
   evidence: MailEvidence;
   settings: MailSettings;
+}
+
+/** How notify paces, holds and retries. */
+export interface NotifyPolicy {
   /** Mails per second (the SES sending quota). */
   ratePerSecond: number;
-  now: () => Date;
-  sleep?: (ms: number) => Promise<void>;
-  /** Sends per notice before a transient failure is recorded (a later run tries again). */
-  maxAttempts?: number;
-  /** How long a claim keeps other runs off a notice (default 2 minutes; renewed before each retry). */
-  leaseMs?: number;
+  /** How long a claim keeps other runs off a notice (renewed before each retry). */
+  claimLeaseMs: number;
+  /** The sends of one notice: a transient failure that outlasts them is recorded, and a later run tries again. */
+  send: RetryPolicy;
+  /** Recording a mail SES took: if that still fails, SES's evidence (the Send event, the embedded store) settles it later. */
+  record: RetryPolicy;
+}
+
+/** Throttling and 5xx answers: from 0.4 s, doubling to at most 20 s, jittered so that parallel sends do not return together. */
+export const NOTIFY_SEND_RETRY: RetryPolicy = { attempts: 6, baseMs: 400, capMs: 20_000, jitter: 0.5 };
+/** The ledger's mark after a send: quick, since the mail is already out; the fourth and last wait is 1.6 s. */
+export const NOTIFY_RECORD_RETRY: RetryPolicy = { attempts: 5, baseMs: 200, capMs: 1_600, jitter: 0 };
+
+/** notify's policy at a sending rate: the named claim lease and retries. */
+export const notifyPolicy = (ratePerSecond: number): NotifyPolicy => ({ ratePerSecond, claimLeaseMs: NOTICE_CLAIM_LEASE_MS, send: NOTIFY_SEND_RETRY, record: NOTIFY_RECORD_RETRY });
+
+export interface NotifyDeps {
+  stores: NotifyStores;
+  mail: NotifyMail;
+  clock: Clock;
+  policy: NotifyPolicy;
   progress?: (done: number, total: number, phase: string) => void;
 }
 
@@ -112,10 +139,9 @@ export interface NotifyResult {
   seconds: number;
 }
 
-const DEFAULT_LEASE_MS = 2 * 60_000;
-
 export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest): Promise<NotifyResult> {
-  const started = deps.now();
+  const { stores, mail, clock, policy } = deps;
+  const started = clock.now();
   const { notices, note } = req.kind === 'outcome' ? await outcomeNotices(c, deps) : await progressNotices(c, deps, req, started);
   const result: NotifyResult = {
     campaignId: c.campaignId,
@@ -134,16 +160,16 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
     seconds: 0,
   };
   // Reconcile first: claims whose lease ran out without a result are checked against SES's evidence.
-  const stale = (await deps.outbox.entries(c.campaignId, req.kind)).filter(
+  const stale = (await stores.outbox.entries(c.campaignId, req.kind)).filter(
     (e) => e.status === 'sending' && !e.evidenceAt && e.leaseUntil !== undefined && Date.parse(e.leaseUntil) <= started.getTime(),
   );
   const staleTags = new Set(stale.map(noticeTag));
-  const { neverSent } = stale.length ? await deps.evidence.gather(stale) : { neverSent: new Set<string>() };
+  const { neverSent } = stale.length ? await mail.evidence.gather(stale) : { neverSent: new Set<string>() };
 
-  const pace = pacer(deps.ratePerSecond, deps.now, deps.sleep ?? sleep);
+  const pace = pacer(policy.ratePerSecond, clock);
   const owner = randomUUID();
-  let done = 0;
-  await mapLimit(notices, Math.max(1, Math.min(16, Math.ceil(deps.ratePerSecond))), async (n) => {
+  let delivered = 0;
+  await mapLimit(notices, Math.max(1, Math.min(16, Math.ceil(policy.ratePerSecond))), async (n) => {
     const ref = { campaignId: c.campaignId, kind: req.kind, providerId: n.providerId, seq: n.seq };
     const outcome = await deliver(deps, ref, n, owner, pace, neverSent.has(noticeTag(ref)));
     if (outcome.status === 'sent') {
@@ -157,16 +183,16 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
       if (!result.inFlightUntil || outcome.until > result.inFlightUntil) result.inFlightUntil = outcome.until;
     } else if (outcome.status === 'uncertain') result.uncertain.push({ providerId: n.providerId, seq: n.seq, after: outcome.after, reason: outcome.reason });
     else result.failed.push({ providerId: n.providerId, seq: n.seq, reason: outcome.reason, permanent: outcome.permanent });
-    deps.progress?.(++done, notices.length, `${req.kind} mail`);
+    deps.progress?.(++delivered, notices.length, `${req.kind} mail`);
   });
   // What SES reported back about this campaign's notices: ops must see a bounced outcome.
-  for (const e of await deps.outbox.entries(c.campaignId, req.kind)) {
+  for (const e of await stores.outbox.entries(c.campaignId, req.kind)) {
     if (e.bounce) result.bounced.push({ providerId: e.providerId, seq: e.seq, bounceType: e.bounce.type, bounceSubType: e.bounce.subType, at: e.bounce.at });
     if (e.complaint) result.complained.push({ providerId: e.providerId, seq: e.seq, at: e.complaint.at, ...(e.complaint.type ? { feedbackType: e.complaint.type } : {}) });
   }
   const byProvider = (a: { providerId: string }, b: { providerId: string }) => a.providerId.localeCompare(b.providerId);
   for (const list of [result.failed, result.uncertain, result.bounced, result.complained]) list.sort(byProvider);
-  result.seconds = (deps.now().getTime() - started.getTime()) / 1000;
+  result.seconds = (clock.now().getTime() - started.getTime()) / 1000;
   return result;
 }
 
@@ -177,17 +203,17 @@ type Delivery =
   | { status: 'uncertain'; after: string; reason: string }
   | { status: 'failed'; reason: string; permanent: boolean };
 
-async function deliver(deps: NotifyDeps, id: NoticeRef, n: Notice, owner: string, pace: () => Promise<void>, provenUnsent: boolean): Promise<Delivery> {
-  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
-  const now = deps.now();
+async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, id: NoticeRef, n: Notice, owner: string, pace: () => Promise<void>, provenUnsent: boolean): Promise<Delivery> {
+  const leaseMs = policy.claimLeaseMs;
+  const now = clock.now();
   // A claim that ran out is taken over at once only when SES proved it never took the mail; else
   // only once SES has had time to publish an event about it.
-  const staleBefore = new Date(now.getTime() - (provenUnsent ? 0 : deps.evidence.publishDelayMs));
-  const claim = await deps.outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
-  if (!claim.claimed) return unclaimed(claim.entry, deps);
+  const staleBefore = new Date(now.getTime() - (provenUnsent ? 0 : mail.evidence.publishDelayMs));
+  const claim = await outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
+  if (!claim.claimed) return unclaimed(claim.entry, clock.now(), mail.evidence.publishDelayMs);
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
     try {
-      await deps.outbox.markFailed(id, owner, reason, permanent, deps.now());
+      await outbox.markFailed(id, owner, reason, permanent, clock.now());
     } catch (err) {
       // Our lease ran out and another run holds the notice now: it is theirs to settle.
       if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight', until: '?' };
@@ -197,98 +223,110 @@ async function deliver(deps: NotifyDeps, id: NoticeRef, n: Notice, owner: string
   };
   // The address is checked before anything goes out: it is the provider's own input.
   if (!isEmailAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
-  let mail: RenderedMail;
+  let rendered: RenderedMail;
   try {
-    mail = n.render();
+    rendered = n.render();
   } catch (err) {
     return fail(`cannot render: ${(err as Error).message}`, true);
   }
-  const maxAttempts = deps.maxAttempts ?? 6;
-  const wait = deps.sleep ?? sleep;
   const tag = noticeTag(id);
-  let messageId: string | undefined;
-  for (let attempt = 1; messageId === undefined; attempt++) {
-    await pace();
-    // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
-    if (attempt > 1 && !(await deps.outbox.renewClaim(id, owner, deps.now(), leaseMs))) return { status: 'in-flight', until: '?' };
-    try {
-      ({ messageId } = await deps.mailer.send({ to: n.to, ...mail, notice: tag }));
-    } catch (err) {
-      const reason = `${(err as Error).name}: ${(err as Error).message}`;
-      if (!isTransient(err)) return fail(reason, true);
-      if (isAmbiguous(err)) {
-        // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
-        const claimedAt = now.toISOString();
-        const { neverSent } = await deps.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts: attempt, owner, claimedAt, updatedAt: claimedAt }]);
-        const entry = await deps.outbox.get(id);
-        if (entry?.status === 'sent') return { status: 'sent' }; // SES had it: the evidence marked it sent
-        if (!neverSent.has(tag)) {
-          await deps.outbox.markUncertain(id, owner, reason, deps.now());
-          return { status: 'uncertain', after: new Date(deps.now().getTime() + deps.evidence.publishDelayMs).toISOString(), reason };
+  // Each try either ends the notice (SES took it: its message id; or a Delivery that settles it) or
+  // is a transient failure worth another after the policy's backoff.
+  const sending = await retry(
+    policy.send,
+    async (attempt): Promise<Attempt<{ messageId: string } | Delivery, string>> => {
+      await pace();
+      // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
+      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs))) return done({ status: 'in-flight', until: '?' });
+      try {
+        return done(await mail.sender.send({ to: n.to, ...rendered, notice: tag }));
+      } catch (err) {
+        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        if (!isTransient(err)) return done(await fail(reason, true));
+        if (isAmbiguous(err)) {
+          // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
+          const claimedAt = now.toISOString();
+          const { neverSent } = await mail.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts: attempt, owner, claimedAt, updatedAt: claimedAt }]);
+          const entry = await outbox.get(id);
+          if (entry?.status === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
+          if (!neverSent.has(tag)) {
+            await outbox.markUncertain(id, owner, reason, clock.now());
+            return done({ status: 'uncertain', after: new Date(clock.now().getTime() + mail.evidence.publishDelayMs).toISOString(), reason });
+          }
         }
+        return again(reason);
       }
-      if (attempt >= maxAttempts) return fail(`${reason} (after ${attempt} attempts; a later run retries)`, false);
-      await wait(Math.min(20_000, 200 * 2 ** attempt) * (0.5 + Math.random() / 2));
-    }
-  }
+    },
+    clock,
+  );
+  if (!sending.ok) return fail(`${sending.last} (after ${sending.attempts} attempts; a later run retries)`, false);
+  if ('status' in sending.value) return sending.value;
+  const { messageId } = sending.value;
   // SES has the mail: from here on nothing sends it again. Recording it is retried on its own; if
   // that still fails, SES's evidence (the Send event, or the embedded store) settles it later.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await deps.outbox.markSent(id, owner, { messageId, subject: mail.subject }, deps.now());
-      return { status: 'sent' };
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException' || attempt >= 5) return { status: 'sent', unrecorded: `${(err as Error).name}: ${(err as Error).message}` };
-      await wait(100 * 2 ** attempt);
-    }
-  }
+  const recording = await retry(
+    policy.record,
+    async (): Promise<Attempt<string | undefined, string>> => {
+      try {
+        await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
+        return done(undefined);
+      } catch (err) {
+        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        // Our lease ran out and another run holds the notice: trying again cannot make it ours.
+        return (err as Error).name === 'ConditionalCheckFailedException' ? done(reason) : again(reason);
+      }
+    },
+    clock,
+  );
+  const unrecorded = recording.ok ? recording.value : recording.last;
+  return { status: 'sent', ...(unrecorded ? { unrecorded } : {}) };
 }
 
 /** Why a notice could not be claimed, from its entry as it stands. */
-function unclaimed(e: OutboxEntry, deps: NotifyDeps): Delivery {
+function unclaimed(e: OutboxEntry, now: Date, publishDelayMs: number): Delivery {
   if (e.status === 'sent') return { status: 'already' };
   if (e.status === 'failed') return { status: 'failed', reason: e.error ?? 'failed', permanent: true };
   const leaseEnd = Date.parse(e.leaseUntil ?? '') || 0;
-  if (leaseEnd > deps.now().getTime()) return { status: 'in-flight', until: e.leaseUntil! };
+  if (leaseEnd > now.getTime()) return { status: 'in-flight', until: e.leaseUntil! };
   return {
     status: 'uncertain',
-    after: new Date(leaseEnd + deps.evidence.publishDelayMs).toISOString(),
+    after: new Date(leaseEnd + publishDelayMs).toISOString(),
     reason: e.uncertain ?? `the run that claimed it at ${e.claimedAt ?? '?'} ended without marking it, and SES has reported nothing about it yet`,
   };
 }
 
-async function outcomeNotices(c: Campaign, deps: Pick<NotifyDeps, 'decisions' | 'source' | 'settings'>): Promise<{ notices: Notice[]; note?: string }> {
-  const current = await deps.decisions.current(c.campaignId);
+async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promise<{ notices: Notice[]; note?: string }> {
+  const current = await stores.decisions.current(c.campaignId);
   if (!current.length) return { notices: [], note: 'no final decisions yet: run the evaluation after the close' };
   // Not assessed providers get no outcome mail (RULES.md 2.1).
   const assessed = current.filter((d) => d.final && d.outcome !== 'not_assessed');
   // The mail goes to the provider's address and name as they are now, not as they were at the decision.
-  const profiles = new Map((await deps.source.providers(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
+  const profiles = new Map((await stores.source.providers(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
   return {
     notices: assessed.map((decided: StoredDecision) => {
       const p = profiles.get(decided.providerId);
       const d = p ? { ...decided, email: p.email, providerName: p.name } : decided;
-      return { providerId: d.providerId, seq: d.revision, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: deps.settings }) };
+      return { providerId: d.providerId, seq: d.revision, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: mail.settings }) };
     }),
   };
 }
 
-async function progressNotices(c: Campaign, deps: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
+async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
   const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
   const w = periodWindow(c);
   if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
   const camp = req.thresholdOrders ? withThreshold(c, req.thresholdOrders) : c;
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
   const week = weekOf(c, asOfDate);
-  const providers = (await deps.source.providers()).filter(
+  const providers = (await stores.source.providers()).filter(
     (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
   );
-  const totals = new Map((await deps.aggregates.providerTotalsOf(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
+  const totals = new Map((await stores.aggregates.providerTotalsOf(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);
     // Orders of days before the as-of day: that day is still running.
     const ordersByDay = Object.fromEntries(Object.entries(t?.byDay ?? {}).filter(([day]) => day < asOfDate));
-    const deposits = await deps.source.depositsOfProvider(p.providerId);
+    const deposits = await stores.source.depositsOfProvider(p.providerId);
     const depositBalanceFen = depositBalanceAtClose(
       camp,
       deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) })).filter((d) => d.atMs < asOfMs),
@@ -306,21 +344,19 @@ async function progressNotices(c: Campaign, deps: NotifyDeps, req: NotifyRequest
       periodStartDate: camp.periodStartDate,
       periodEndDate: camp.periodEndDate,
     };
-    return { providerId: p.providerId, seq: week, to: p.email, render: () => renderProgressMail({ snapshot, campaign: camp, settings: deps.settings }) };
+    return { providerId: p.providerId, seq: week, to: p.email, render: () => renderProgressMail({ snapshot, campaign: camp, settings: mail.settings }) };
   });
   return { notices };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** A shared pace for every send of a run: at most `rate` starts per second. */
-function pacer(rate: number, now: () => Date, wait: (ms: number) => Promise<void>) {
+function pacer(rate: number, clock: Clock) {
   const interval = 1000 / rate;
   let next = 0;
   return async () => {
-    const t = now().getTime();
+    const t = clock.now().getTime();
     const slot = Math.max(t, next);
     next = slot + interval;
-    if (slot > t) await wait(slot - t);
+    if (slot > t) await clock.sleep(slot - t);
   };
 }

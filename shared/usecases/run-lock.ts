@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
+import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '../leases.ts';
 
 /** What the run lock uses of the aggregates store. */
 export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['begin', 'renewLock', 'finish', 'lockHolder']);
@@ -12,11 +13,6 @@ export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['begin', 'renewLock'
  * in the aggregates store (`begin`, `renewLock`, `finish`, `lockHolder`): taking it returns the
  * watermark, and giving it back moves the watermark, one request each.
  */
-
-/** How long the lock holds without a heartbeat: the most a dead run blocks the next one. */
-export const RUN_LOCK_LEASE_MS = 60_000;
-/** How often a live run renews it: four beats per lease, so one slow write does not lose it. */
-export const RUN_LOCK_HEARTBEAT_MS = 15_000;
 
 /** Another run holds the lock: nothing was done. The CLI exits 75 (EX_TEMPFAIL) on it. */
 export class LockBusyError extends Error {

@@ -73,13 +73,14 @@ describe('functions', () => {
     ['report', 60, 512],
     ['mailEvents', 30, 512],
     ['publish', 120, 512],
-  ] as const)('%s: timeout %ss, memory %s MB, no reserved concurrency, its own log group', (name, timeout, memory) => {
+  ] as const)('%s: timeout %ss, memory %s MB, no reserved concurrency, its own log group kept 180 days', (name, timeout, memory) => {
     const f = fnOf(name).Properties;
     expect(f.Timeout).toBe(timeout);
     expect(f.MemorySize).toBe(memory);
     expect(f.ReservedConcurrentExecutions).toBeUndefined();
     expect(f.LoggingConfig.LogGroup).toEqual(ref(s.stack.functions[name].logs));
-    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 180 });
+    const logs = t.findResources('AWS::Logs::LogGroup')[logicalId(s.stack.functions[name].logs)] as { Properties: { RetentionInDays?: number } } | undefined;
+    expect(logs?.Properties.RetentionInDays).toBe(180);
   });
 
   it('deploys the memory the bench bills Lambda GB-seconds at (shared/sizing.ts)', () => {

@@ -1,5 +1,6 @@
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { accessOf, type StoreUse } from '#shared/store/access.ts';
+import { accessOf, type BucketId, type StoreUse } from '#shared/store/access.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
 import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
@@ -71,19 +72,23 @@ describe('function access (IAM)', () => {
       const other = statements.filter((st) => !tableIds.some((t) => names(st.Resource, tableLogicalIds[t])));
       const otherActions = sorted(other.flatMap(actionsOf));
       expect(otherActions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+      // What no store declares: the platform's needs (log writing, Lambda's queue poller, an asynchronous
+      // invocation's failure destination) and the calls that are not a store's (SES, invoking a function).
       const logs = ['logs:CreateLogStream', 'logs:PutLogEvents'];
       // Lambda's poller needs exactly these three; an asynchronous invocation's failure needs only SendMessage.
       const asyncFailure = ['sqs:SendMessage'];
-      const expected: Record<FunctionName, string[]> = {
+      const platform: Record<FunctionName, string[]> = {
         intake: [...logs, 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         aggregate: [...logs, ...asyncFailure],
         evaluate: [...logs, ...asyncFailure, 'lambda:InvokeFunction', 'lambda:InvokeFunction'],
         notify: [...logs, ...asyncFailure, 'ses:SendEmail'],
         report: logs,
         mailEvents: [...logs, ...asyncFailure],
-        publish: [...logs, ...asyncFailure, 's3:PutObject'],
+        publish: [...logs, ...asyncFailure],
       };
-      expect(otherActions).toEqual(sorted(expected[fn]));
+      // Bucket access, as the use case's stores declare it (one statement per bucket).
+      const buckets = accessOf(NEEDS[fn]).buckets.flatMap((b) => b.actions.map((a) => `s3:${a}`));
+      expect(otherActions).toEqual(sorted([...platform[fn], ...buckets]));
     });
 
     it('writes logs only to its own log group', () => {
@@ -106,13 +111,15 @@ describe('function access (IAM)', () => {
     ]);
   });
 
-  it('publish may only put objects into the notice bucket; no other function touches S3', () => {
-    const s3 = statementsOf('publish').filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-    expect(s3).toHaveLength(1);
-    expect(actionsOf(s3[0]!)).toEqual(['s3:PutObject']);
-    expect(s3[0]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(s.stack.noticeBucket), 'Arn'] }, '/*']] });
-    for (const fn of FUNCTION_NAMES.filter((f) => f !== 'publish')) expect(statementsOf(fn).flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
+  it.each(FUNCTION_NAMES)('%s: S3 exactly as its stores declare, on the objects of the declared bucket only', (fn) => {
+    const s3 = statementsOf(fn).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    const declared = accessOf(NEEDS[fn]).buckets;
+    const bucketOf: Record<BucketId, IConstruct> = { notice: s.stack.noticeBucket };
+    expect(s3.map((st) => ({ actions: sorted(actionsOf(st)), resource: st.Resource }))).toEqual(
+      declared.map((b) => ({ actions: sorted(b.actions.map((a) => `s3:${a}`)), resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(bucketOf[b.bucket]), 'Arn'] }, '/*']] } })),
+    );
   });
+
 
   it('notify may send mail only as the sender identity, through the configuration set', () => {
     const ses = statementsOf('notify').filter((st) => actionsOf(st).some((a) => a.startsWith('ses:')));

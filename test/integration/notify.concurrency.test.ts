@@ -1,5 +1,6 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
+import { NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec } from '../support/notify-fixture.ts';
@@ -25,8 +26,6 @@ function slowSes(delayMs: number): Mailer {
   const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
   return { send: async (m) => (await new Promise((r) => setTimeout(r, delayMs)), real.send(m)) };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function expectAccounted(r: NotifyResult, due: number) {
   expect(r.due).toBe(due);
@@ -69,29 +68,30 @@ describe('a run that died holding a claim', () => {
   it('blocks the others until its lease runs out (they report it in flight); then a run sends it, once', async () => {
     const s = await stack.season(SEASON.slice(3, 6)); // D retained, E and F revoked
     const dead = { campaignId: CAMPAIGN, kind: 'outcome' as const, providerId: s.id('E'), seq: 1, to: s.email('E') };
-    const leaseMs = 3000;
-    const claimedAt = new Date();
-    expect(await s.deps.outbox.claim(dead, 'run-that-died', claimedAt, leaseMs)).toEqual({ claimed: true, attempts: 1 });
-    const leaseEnds = claimedAt.getTime() + leaseMs;
+    // The runs read a clock of their own: the claim's real lease, and nothing waits for it.
+    const claimedAt = Date.parse('2024-03-01T02:00:00.000Z');
+    const at = (ms: number) => ({ clock: { now: () => new Date(ms) } });
+    expect(await s.deps.outbox.claim(dead, 'run-that-died', new Date(claimedAt), NOTICE_CLAIM_LEASE_MS)).toEqual({ claimed: true, attempts: 1 });
+    const leaseEnds = claimedAt + NOTICE_CLAIM_LEASE_MS;
 
-    // Two runs while the lease holds: both see E in flight, and D and F go out once between them.
-    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }), s.notify({ kind: 'outcome' })]);
-    const c = await s.notify({ kind: 'outcome' });
-    expect(Date.now(), 'the blocked runs finished inside the lease (else this test proves nothing)').toBeLessThan(leaseEnds);
+    // Two runs a second after the claim and one a millisecond before its lease ends: all see E in
+    // flight until then, and D and F go out once between them.
+    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }, at(claimedAt + 1000)), s.notify({ kind: 'outcome' }, at(claimedAt + 1000))]);
+    const c = await s.notify({ kind: 'outcome' }, at(leaseEnds - 1));
     // Racing each other, a and b may also see the other's claims in flight; c runs alone.
     for (const r of [a, b, c]) {
       expectAccounted(r, 3);
       expect(r.inFlight).toBeGreaterThanOrEqual(1);
     }
-    expect(c).toMatchObject({ sent: 0, alreadySent: 2, inFlight: 1 });
+    expect(c).toMatchObject({ sent: 0, alreadySent: 2, inFlight: 1, inFlightUntil: new Date(leaseEnds).toISOString() });
     expect(a.sent + b.sent + c.sent).toBe(2);
     let mails = await s.mail();
     expect(countByRecipient(mails)).toEqual({ [s.email('D')]: 1, [s.email('F')]: 1 });
     const held = (await s.deps.outbox.entries(CAMPAIGN, 'outcome')).find((e) => e.providerId === s.id('E'))!;
     expect(held).toMatchObject({ status: 'sending', owner: 'run-that-died' });
 
-    await sleep(leaseEnds - Date.now() + 50);
-    const after = await s.notify({ kind: 'outcome' });
+    // The instant the lease ends, a run takes the notice over (the embedded SES proves it never went out) and sends it.
+    const after = await s.notify({ kind: 'outcome' }, at(leaseEnds));
     expect(after).toMatchObject({ due: 3, sent: 1, alreadySent: 2, inFlight: 0, failed: [] });
     mails = await s.mail();
     expect(countByRecipient(mails)).toEqual({ [s.email('D')]: 1, [s.email('E')]: 1, [s.email('F')]: 1 });
@@ -102,6 +102,6 @@ describe('a run that died holding a claim', () => {
 
     // The run that died cannot settle the notice it lost: only the current owner may.
     await expect(s.deps.outbox.markFailed(dead, 'run-that-died', 'late', true, new Date())).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    expect(await s.notify({ kind: 'outcome' })).toMatchObject({ sent: 0, alreadySent: 3 });
+    expect(await s.notify({ kind: 'outcome' }, at(leaseEnds + 1000))).toMatchObject({ sent: 0, alreadySent: 3 });
   });
 });

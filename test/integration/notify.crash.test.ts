@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { noticeTag } from '#shared/store/outbox.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type Season } from '../support/notify-fixture.ts';
@@ -16,8 +17,8 @@ import { sesEvent, snsEvent } from '../support/ses-events.ts';
 const stack = await notifyStack();
 const { makeMailEvents } = await import('#functions/mail-events.ts');
 const CHILD = resolve(import.meta.dirname, '../support/notify-child.ts');
-const LEASE_MS = 2 * 60_000; // notify's claim lease (shared/usecases/notify.ts)
-const WAIT_MS = 15 * 60_000; // MAIL_EVENT_WAIT_SECONDS default: SES's event-publishing delay
+const LEASE_MS = NOTICE_CLAIM_LEASE_MS;
+const WAIT_MS = MAIL_EVENT_WAIT_DEFAULT_MS; // SES's event-publishing delay, as the child (no MAIL_EVENT_WAIT_SECONDS) waits for it
 
 interface ChildRun {
   stopped?: string;

@@ -3,13 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { MessageRejected, SendEmailCommand, SESv2Client, SESv2ServiceException, TooManyRequestsException, type SendEmailCommandInput, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { NOTIFY_SEND_RETRY } from '#shared/usecases/notify.ts';
 import { buildReport, mailStatusLookup } from '#shared/usecases/report.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec, type Season } from '../support/notify-fixture.ts';
 
 /**
  * SES faults under the notify function. Throttling and 5xx answers are retried (with backoff) until
  * the mail goes out, once; a permanent rejection is recorded with its reason and blocks nobody else;
- * transient failures that outlast `maxAttempts` are recorded as retryable and a later run sends them.
+ * transient failures that outlast the send policy's attempts are recorded as retryable and a later run sends them.
  * The faults sit on an SESClient (aws-sdk-client-mock, or a middleware answering on the wire as SES
  * would); whatever passes goes to aws-ses-v2-local, where every mail is counted per recipient.
  */
@@ -52,10 +53,10 @@ const unavailable = (name: 'ServiceUnavailable' | 'Unknown') =>
 const rejected = () => new MessageRejected({ message: 'Email address is not verified. The following identities failed the check in region AP-SOUTHEAST-1', $metadata: { httpStatusCode: 400, requestId: 'injected' } });
 const connectionReset = () => Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
 
-/** A sleep that returns at once and remembers what it was asked to wait. */
+/** A clock whose sleep returns at once and remembers what it was asked to wait. */
 function fastSleep() {
   const waits: number[] = [];
-  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+  return { waits, clock: { sleep: async (ms: number) => void waits.push(ms) } };
 }
 
 async function mailStatus(s: Season) {
@@ -77,9 +78,9 @@ describe('transient SES errors are retried', () => {
       if (n === 2) throw unavailable(i % 2 ? 'ServiceUnavailable' : 'Unknown');
       return pass(input);
     });
-    const { waits, sleep } = fastSleep();
+    const { waits, clock } = fastSleep();
 
-    const r = await s.notify({ kind: 'outcome' }, { mailer, sleep });
+    const r = await s.notify({ kind: 'outcome' }, { mailer, clock });
     expect(r).toMatchObject({ due: 5, sent: 5, alreadySent: 0, inFlight: 0, failed: [] });
     expect(mock.commandCalls(SendEmailCommand)).toHaveLength(15);
     expect(Object.fromEntries(tries)).toEqual(Object.fromEntries(s.addresses.map((a) => [a, 3])));
@@ -109,14 +110,14 @@ describe('transient SES errors are retried', () => {
       },
       { step: 'deserialize', priority: 'low', name: 'injectSesFault' },
     );
-    const { sleep } = fastSleep();
-    const r = await s.notify({ kind: 'outcome' }, { mailer: new SesMailer(ses, MAIL), sleep });
+    const { clock } = fastSleep();
+    const r = await s.notify({ kind: 'outcome' }, { mailer: new SesMailer(ses, MAIL), clock });
     expect(r).toMatchObject({ due: 5, sent: 5, failed: [] });
     expect(Object.fromEntries(tries)).toEqual(Object.fromEntries(s.addresses.map((a) => [a, 3])));
     expect(countByRecipient(await s.mail())).toEqual(Object.fromEntries(s.addresses.map((a) => [a, 1])));
   });
 
-  it('transient failures that outlast maxAttempts are recorded as failed, not permanent; a later run sends them', async () => {
+  it('transient failures that outlast the attempts are recorded as failed, not permanent; a later run sends them', async () => {
     const s = await stack.season(SEASON);
     const { mock, pass, mailer } = mockedSes();
     const always = new Set([s.email('B'), s.email('D')]);
@@ -124,8 +125,8 @@ describe('transient SES errors are retried', () => {
       if (always.has(recipientOf(input))) throw throttling('TooManyRequestsException');
       return pass(input);
     });
-    const { sleep } = fastSleep();
-    const r = await s.notify({ kind: 'outcome' }, { mailer, sleep, maxAttempts: 3 });
+    const { clock } = fastSleep();
+    const r = await s.notify({ kind: 'outcome' }, { mailer, clock, policy: { send: { ...NOTIFY_SEND_RETRY, attempts: 3 } } });
     expect(r).toMatchObject({ due: 5, sent: 3, alreadySent: 0, inFlight: 0 });
     expect(r.failed).toEqual([
       { providerId: s.id('B'), seq: 1, reason: expect.stringMatching(/^TooManyRequestsException: Maximum sending rate exceeded\..*after 3 attempts/), permanent: false },
@@ -139,7 +140,7 @@ describe('transient SES errors are retried', () => {
     expect(status[s.id('A')]?.status).toBe('sent');
 
     // SES recovers: the next run (the real SesMailer) sends exactly what is missing.
-    const later = await s.notify({ kind: 'outcome' }, { sleep });
+    const later = await s.notify({ kind: 'outcome' }, { clock });
     expect(later).toMatchObject({ due: 5, sent: 2, alreadySent: 3, inFlight: 0, failed: [] });
     mails = await s.mail();
     expect(countByRecipient(mails)).toEqual(Object.fromEntries(s.addresses.map((a) => [a, 1])));
@@ -156,8 +157,8 @@ describe('permanent failures are recorded and block nobody else', () => {
       if (recipientOf(input) === s.email('C')) throw rejected();
       return pass(input);
     });
-    const { sleep } = fastSleep();
-    const r = await s.notify({ kind: 'outcome' }, { mailer, sleep });
+    const { clock } = fastSleep();
+    const r = await s.notify({ kind: 'outcome' }, { mailer, clock });
     expect(r).toMatchObject({ due: 5, sent: 4, alreadySent: 0, inFlight: 0 });
     expect(r.failed).toEqual([{ providerId: s.id('C'), seq: 1, reason: expect.stringMatching(/^MessageRejected: Email address is not verified/), permanent: true }]);
     expect(mock.commandCalls(SendEmailCommand).filter((c) => recipientOf(c.args[0].input) === s.email('C'))).toHaveLength(1);
@@ -168,7 +169,7 @@ describe('permanent failures are recorded and block nobody else', () => {
     for (const k of KEYS.filter((x) => x !== 'C')) expect(status[s.id(k)]?.status, k).toBe('sent');
 
     // A later run with a healthy SES does not try it again: it stays failed, with the same reason.
-    const later = await s.notify({ kind: 'outcome' }, { sleep });
+    const later = await s.notify({ kind: 'outcome' }, { clock });
     expect(later).toMatchObject({ due: 5, sent: 0, alreadySent: 4 });
     expect(later.failed).toEqual([{ providerId: s.id('C'), seq: 1, reason: r.failed[0]!.reason, permanent: true }]);
     expect(await s.mailOf('C')).toEqual([]);

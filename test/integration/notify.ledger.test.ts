@@ -28,7 +28,7 @@ describe('notify: the ledger fails after SES accepted the mail', () => {
       { key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
       { key: 'B', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
     ]);
-    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), serverError()), sleep: async () => {} });
+    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), serverError()), clock: { sleep: async () => {} } });
     expect(r).toMatchObject({ due: 2, sent: 2, failed: [], unrecorded: [] });
     expect(countByRecipient(await s.mail())).toEqual({ [s.email('A')]: 1, [s.email('B')]: 1 });
     const entries = await s.deps.outbox.entries('renewal-2024', 'outcome');
@@ -40,7 +40,7 @@ describe('notify: the ledger fails after SES accepted the mail', () => {
       { key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
       { key: 'B', orders: december(4), depositFen: FULL_DEPOSIT_FEN },
     ]);
-    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), lostLease()), sleep: async () => {} });
+    const r = await s.notify({ kind: 'outcome' }, { outbox: flakyLedger(s.deps.outbox, s.id('A'), lostLease()), clock: { sleep: async () => {} } });
     expect(r.sent).toBe(2);
     expect(r.failed).toEqual([]);
     expect(r.unrecorded).toEqual([expect.objectContaining({ providerId: s.id('A'), seq: 1 })]);

@@ -2,7 +2,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
-import { notify } from '#shared/usecases/notify.ts';
+import { notify, notifyPolicy } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FEEDBACK, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack } from '../support/notify-fixture.ts';
 
 /**
@@ -67,13 +67,10 @@ describe('pacing', () => {
       const r = await notify(
         getCampaign(CAMPAIGN)!,
         {
-          ...s.deps,
-          mailer,
-          evidence: s.evidence,
-          settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: getCampaign(CAMPAIGN)!.exitRefundProcedure },
-          ratePerSecond: rate,
-          now: clock.now,
-          sleep: clock.sleep,
+          stores: s.deps,
+          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: getCampaign(CAMPAIGN)!.exitRefundProcedure } },
+          clock: { now: clock.now, sleep: clock.sleep },
+          policy: notifyPolicy(rate),
         },
         { kind: 'outcome' },
       );

@@ -23,7 +23,7 @@ import { SOURCE_ACCESS, SourceStore } from '#shared/store/source.ts';
 import type { TableId } from '#shared/tables.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
-import { notify, publishedEvents } from '#shared/usecases/notify.ts';
+import { notify, notifyPolicy, publishedEvents } from '#shared/usecases/notify.ts';
 import { buildReport } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { generateSeason } from '#cli/season.ts';
@@ -134,7 +134,7 @@ beforeAll(async () => {
   // Mail, both kinds, through a mailer that sends nothing (this test is about DynamoDB).
   const mailer: Mailer = { send: async () => ({ messageId: 'm' }) };
   const settings = { feedbackMailbox: c.feedbackMailbox, exitRefundProcedure: 'x' };
-  const mailDeps = { ...s, mailer, now: clock, ratePerSecond: 1000, settings, sleep: async () => {}, evidence: publishedEvents(0) };
+  const mailDeps = { stores: s, mail: { sender: mailer, settings, evidence: publishedEvents(0) }, clock: { now: clock, sleep: async () => {} }, policy: notifyPolicy(1000) };
   await notify(c, mailDeps, { kind: 'outcome' });
   await notify(c, mailDeps, { kind: 'progress', asOf: '2024-01-15T10:00:00+08:00', thresholdOrders: 20 });
   await buildReport(s.decisions, c.campaignId);

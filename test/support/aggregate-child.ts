@@ -13,7 +13,7 @@ const [{ stores }, { aggregate }, { getCampaign }, { RUN_LOCK_HEARTBEAT_MS }] = 
   import('#shared/deps.ts'),
   import('#shared/usecases/aggregate.ts'),
   import('#shared/rules/campaign.ts'),
-  import('#shared/usecases/run-lock.ts'),
+  import('#shared/leases.ts'),
 ]);
 
 const heartbeatMs = Number(process.env.CHILD_HEARTBEAT_MS || RUN_LOCK_HEARTBEAT_MS);

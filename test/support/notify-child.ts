@@ -62,5 +62,5 @@ const mailer = {
   },
 };
 const evidence = process.env.CHILD_EVIDENCE === 'aws' ? undefined : embeddedSesEvidence({ endpoint: process.env.AWS_ENDPOINT_URL_SESV2!, outbox });
-const result = await makeNotify({ ...deps, outbox, mailer, now, ...(evidence ? { evidence } : {}) }, config)({ campaignId: 'renewal-2024', kind: 'outcome' });
+const result = await makeNotify({ ...deps, outbox, mailer, clock: { now }, ...(evidence ? { evidence } : {}) }, config)({ campaignId: 'renewal-2024', kind: 'outcome' });
 process.stdout.write(`${JSON.stringify(result)}\n`);

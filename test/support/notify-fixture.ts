@@ -120,7 +120,7 @@ export async function notifyStack() {
     const evaluation = await evaluate();
 
     type NotifyDeps = Parameters<typeof makeNotify>[0];
-    /** The notify handler over this season's stores; `extra` adds a mailer, sleep, maxAttempts. */
+    /** The notify handler over this season's stores; `extra` adds a mailer, a clock, a policy. */
     // As on the embedded stack (the CLI): SES's evidence is what aws-ses-v2-local holds.
     const evidence = embeddedSesEvidence({ endpoint: sesEndpoint, outbox: deps.outbox });
     const notify = (payload: object, extra: Partial<NotifyDeps> = {}, config: MailConfig = MAIL): Promise<NotifyResult> =>

@@ -57,7 +57,10 @@ describe('retained', () => {
   it('ends with a footer naming the rules version and the decision date in China time', () => {
     // 2024-02-29T16:30Z is 2024-03-01 00:30 in China.
     expect(m.text).toMatch(/规则版本 Rules version: renewal-2024\/1\n决定日期 Decision date: 2024-03-01 /);
-    expect(m.html).toContain('font-size:12px');
+    // The HTML part's last cell is its footer: the same two lines there, after everything else.
+    const footer = m.html.slice(m.html.lastIndexOf('<td'));
+    const text = footer.replace(/<[^>]+>/g, '');
+    expect(text).toMatch(/规则版本 Rules version: renewal-2024\/1\s+决定日期 Decision date: 2024-03-01 /);
   });
 });
 

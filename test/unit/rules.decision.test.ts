@@ -1,7 +1,6 @@
 /** One test (or one group) per row of both tables of RULES.md, named by clause id or decision topic. */
 import { describe, expect, it } from 'vitest';
 import {
-  addDays,
   bindingIntervals,
   CAMPAIGNS,
   CLAUSES,
@@ -74,9 +73,10 @@ describe('RULES.md clauses', () => {
   });
 
   it('2.2.2 deposit: CNY 100,000 (10,000,000 fen) paid in full before the period ends', () => {
-    expect(c.depositRequiredFen).toBe(100_000 * 100);
-    const paidBefore = depositBalanceAtClose(c, [{ kind: 'paid', amountFen: FULL, atMs: at('2024-02-29T23:59:59.999+08:00') }]);
-    expect(decide(c, { ...pass, depositBalanceFen: paidBefore }).outcome).toBe('retained');
+    const outcome = (amountFen: number, iso: string) => decide(c, { ...pass, depositBalanceFen: depositBalanceAtClose(c, [{ kind: 'paid', amountFen, atMs: at(iso) }]) }).outcome;
+    expect(outcome(100_000 * 100, '2024-02-29T23:59:59.999+08:00')).toBe('retained');
+    expect(outcome(100_000 * 100 - 1, '2024-02-29T23:59:59.999+08:00')).toBe('revoked');
+    expect(outcome(100_000 * 100, '2024-03-01T00:00:00+08:00')).toBe('revoked');
   });
 
   it('2.2.3 outcome: threshold reached keeps the status, not reached revokes it', () => {
@@ -91,9 +91,7 @@ describe('RULES.md clauses', () => {
   });
 
   it('2.3 data authority: decisions depend only on recorded figures and store them', () => {
-    const input = { ...pass, paidOrders: 42, depositBalanceFen: 123 };
-    const d = decide(small, input);
-    expect(decide(small, input)).toEqual(d);
+    const d = decide(small, { ...pass, paidOrders: 42, depositBalanceFen: 123 });
     expect(d).toMatchObject({ paidOrders: 42, thresholdOrders: 3, depositBalanceFen: 123, depositRequiredFen: FULL, rulesVersion: 'renewal-2024/1' });
     expect(d.clauses.every((id) => id in CLAUSES)).toBe(true);
   });
@@ -120,9 +118,9 @@ describe('RULES.md clauses', () => {
     expect(localMidnightUtc(c.noticeDate, c.utcOffsetMinutes)).toBe(periodWindow(c).endMs);
   });
 
-  it('3 feedback by email to douyinpartner@bytedance.com', () => {
-    expect(c.feedbackMailbox).toBe('douyinpartner@bytedance.com');
-  });
+  // 3 feedback by email to douyinpartner@bytedance.com: a value, not a rule. What it promises is that the
+  // provider is told where to write: the outcome mail names it (integration/notify.e2e.test.ts, with no
+  // FEEDBACK_MAILBOX configured) and the deployed functions are configured with it (infra/app-stack.test.ts).
 
   it('3 deposit refund: a revoked decision keeps the deposit balance the refund starts from', () => {
     expect(decide(c, { ...pass, paidOrders: 0, depositBalanceFen: 7_500_000 })).toMatchObject({
@@ -141,7 +139,9 @@ describe('RULES.md decisions where the source is silent', () => {
   it('time zone: an instant without offset is rejected; Z and +08:00 agree; rule dates are CST', () => {
     expect(parseInstant('2023-12-01T00:00:00')).toBeUndefined();
     expect(at('2023-12-01T00:00:00+08:00')).toBe(at('2023-11-30T16:00:00Z'));
-    expect(c).toMatchObject({ timeZone: 'Asia/Shanghai', utcOffsetMinutes: 480 });
+    // The rule dates are read in China time: the close is midnight there, 16:00 UTC.
+    expect(isPeriodClosed(c, at('2024-02-29T15:59:59.999Z'))).toBe(false);
+    expect(isPeriodClosed(c, at('2024-02-29T16:00:00Z'))).toBe(true);
   });
 
   it('1 in scope: certifiedAt < 2023-12-01T00:00:00+08:00', () => {
@@ -213,10 +213,9 @@ describe('RULES.md decisions where the source is silent', () => {
       expect(orderCounts(c, { paidAtMs: at('2024-02-10T00:00:00+08:00'), gift: false }, intervalsFor(b, 'p2', 's1'))).toBe(false);
     });
 
-    it('2.3 order count: a later refund is irrelevant, only paidAt and gift are read', () => {
-      const refunded = { paidAtMs, gift: false, refundedAtMs: at('2024-01-11T00:00:00+08:00') };
-      expect(orderCounts(c, refunded, OPEN)).toBe(true);
-    });
+    // 2.3 a later refund does not remove a paid order: refunds are no input of `orderCounts` (its type
+    // has no place for one). The promise is tested where a refund could arrive: the intake rejects the
+    // platform's refund event and the order still counts (integration/season.decisions.test.ts).
 
     it('2.3 order count: rebinding at the same instant is continuous; a lone end waits for its start', () => {
       const rebind = bindingIntervals([
@@ -233,7 +232,8 @@ describe('RULES.md decisions where the source is silent', () => {
 
   describe('2.2.1 threshold', () => {
     it('2.2.1 threshold: renewal-2024 ships 10,000 as a placeholder; withThreshold overrides it', () => {
-      expect(c.thresholdOrders).toBe(10_000);
+      expect(decide(c, { ...pass, paidOrders: 10_000 }).outcome).toBe('retained');
+      expect(decide(c, { ...pass, paidOrders: 9_999 })).toMatchObject({ outcome: 'revoked', thresholdOrders: 10_000 });
       const ops = withThreshold(c, 500);
       expect(ops.thresholdOrders).toBe(500);
       expect(decide(ops, { ...pass, paidOrders: 500 }).outcome).toBe('retained');
@@ -297,7 +297,6 @@ describe('RULES.md decisions where the source is silent', () => {
   });
 
   it('3 decision date: the notice date is 2024-03-01 unless the campaign sets another, and re-runs keep it', () => {
-    expect(c.noticeDate).toBe(addDays(c.periodEndDate, 1));
     expect(decide(c, { ...pass, paidOrders: 0 }).noticeDate).toBe('2024-03-01');
     const later: Campaign = { ...c, noticeDate: '2024-03-05' };
     expect(decide(later, { ...pass, paidOrders: 0 })).toMatchObject({ noticeDate: '2024-03-05', reapplyFrom: '2024-06-03' });

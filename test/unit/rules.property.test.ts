@@ -160,15 +160,21 @@ describe('bindingIntervals depends only on the set of events', () => {
     );
   });
 
-  it('covers t iff the last event at or before t is a start (ends sort first at a tie)', () => {
+  it('covers t iff a start at or before t has no end after it up to t (an end and a start at one instant: still bound)', () => {
+    // Stated from clause 2.3 and RULES.md's rebinding decision, not from the code's walk: a binding
+    // covers [start, end); an end stops coverage only from its instant on, and a start at that same
+    // instant (a rebind) keeps the store bound. So t is covered iff some start s <= t is not followed
+    // by an end in (s, t].
     fc.assert(
       fc.property(events, fc.integer({ min: -1, max: 14 }), (es, t) => {
         const bindings = bindingIntervals(es);
         for (const p of ['p1', 'p2']) {
           for (const s of ['s1', 's2']) {
-            const mine = es.filter((e) => e.providerId === p && e.storeId === s && e.atMs <= t);
-            const last = mine.sort((a, b) => a.atMs - b.atMs || (a.kind === b.kind ? 0 : a.kind === 'ended' ? -1 : 1)).at(-1);
-            expect(isCovered(intervalsFor(bindings, p, s), t)).toBe(last?.kind === 'started');
+            const mine = es.filter((e) => e.providerId === p && e.storeId === s);
+            const starts = mine.filter((e) => e.kind === 'started' && e.atMs <= t).map((e) => e.atMs);
+            const ends = mine.filter((e) => e.kind === 'ended').map((e) => e.atMs);
+            const bound = starts.some((start) => !ends.some((end) => start < end && end <= t));
+            expect(isCovered(intervalsFor(bindings, p, s), t), JSON.stringify({ p, s, t, mine })).toBe(bound);
           }
         }
       }),
