@@ -176,7 +176,7 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
       result.sent++;
       if (outcome.unrecorded) result.unrecorded.push({ providerId: n.providerId, seq: n.seq, reason: outcome.unrecorded });
     } else if (outcome.status === 'already') {
-      if (staleTags.has(noticeTag(ref))) result.recovered++;
+      if (outcome.recovered || staleTags.has(noticeTag(ref))) result.recovered++;
       else result.alreadySent++;
     } else if (outcome.status === 'in-flight') {
       result.inFlight++;
@@ -198,7 +198,7 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
 
 type Delivery =
   | { status: 'sent'; unrecorded?: string }
-  | { status: 'already' }
+  | { status: 'already'; recovered?: true }
   | { status: 'in-flight'; until: string }
   | { status: 'uncertain'; after: string; reason: string }
   | { status: 'failed'; reason: string; permanent: boolean };
@@ -211,6 +211,19 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
   const staleBefore = new Date(now.getTime() - (provenUnsent ? 0 : mail.evidence.publishDelayMs));
   const claim = await outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
   if (!claim.claimed) return unclaimed(claim.entry, clock.now(), mail.evidence.publishDelayMs);
+  const tag = noticeTag(id);
+  const claimedAt = now.toISOString();
+  /** What SES's evidence says about this notice now that we hold it: the evidence records a mail it finds. */
+  const ask = async (attempts: number): Promise<'sent' | 'never-sent' | 'unknown'> => {
+    const { neverSent } = await mail.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts, owner, claimedAt, updatedAt: claimedAt }]);
+    if (neverSent.has(tag)) return 'never-sent';
+    return (await outbox.get(id))?.status === 'sent' ? 'sent' : 'unknown';
+  };
+  // Not our first claim of it: a run that died (its lease ran out while this run was under way, so the
+  // up-front reconciliation did not see it) or a failure before us may have left the mail with SES.
+  // Ask before sending. Where the evidence cannot prove absence (SES's published events), the claim
+  // was only taken once the publishing delay had passed, and that silence is the proof.
+  if (claim.attempts > 1 && !provenUnsent && (await ask(claim.attempts)) === 'sent') return { status: 'already', recovered: true };
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
     try {
       await outbox.markFailed(id, owner, reason, permanent, clock.now());
@@ -229,7 +242,6 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
   } catch (err) {
     return fail(`cannot render: ${(err as Error).message}`, true);
   }
-  const tag = noticeTag(id);
   // Each try either ends the notice (SES took it: its message id; or a Delivery that settles it) or
   // is a transient failure worth another after the policy's backoff.
   const sending = await retry(
@@ -245,11 +257,9 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
         if (!isTransient(err)) return done(await fail(reason, true));
         if (isAmbiguous(err)) {
           // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
-          const claimedAt = now.toISOString();
-          const { neverSent } = await mail.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts: attempt, owner, claimedAt, updatedAt: claimedAt }]);
-          const entry = await outbox.get(id);
-          if (entry?.status === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
-          if (!neverSent.has(tag)) {
+          const said = await ask(attempt);
+          if (said === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
+          if (said === 'unknown') {
             await outbox.markUncertain(id, owner, reason, clock.now());
             return done({ status: 'uncertain', after: new Date(clock.now().getTime() + mail.evidence.publishDelayMs).toISOString(), reason });
           }

@@ -2,6 +2,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { noticeTag, OutboxStore } from '#shared/store/outbox.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec } from '../support/notify-fixture.ts';
 
@@ -103,5 +104,28 @@ describe('a run that died holding a claim', () => {
     // The run that died cannot settle the notice it lost: only the current owner may.
     await expect(s.deps.outbox.markFailed(dead, 'run-that-died', 'late', true, new Date())).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
     expect(await s.notify({ kind: 'outcome' }, at(leaseEnds + 1000))).toMatchObject({ sent: 0, alreadySent: 3 });
+  });
+  it('whose lease runs out while another run is under way: that run asks SES before sending, and SES has the mail', async () => {
+    const s = await stack.season(SEASON.slice(3, 5)); // D retained, E revoked
+    const dead = { campaignId: CAMPAIGN, kind: 'outcome' as const, providerId: s.id('E'), seq: 1 };
+    const claimedAt = Date.parse('2024-03-01T02:00:00.000Z');
+    expect(await s.deps.outbox.claim({ ...dead, to: s.email('E') }, 'run-that-died', new Date(claimedAt), NOTICE_CLAIM_LEASE_MS)).toMatchObject({ claimed: true });
+    // The dead run got its mail to SES and died before the ledger heard of it.
+    const { messageId } = await new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL).send({ to: s.email('E'), subject: 'outcome', html: '<p>outcome</p>', text: 'outcome', notice: noticeTag(dead) });
+
+    // The new run starts a millisecond before that lease ends, so its up-front reconciliation leaves
+    // the claim alone; by the time it reaches the notice, the lease is over.
+    let now = claimedAt + NOTICE_CLAIM_LEASE_MS - 1;
+    class LeaseEndsDuringTheRun extends OutboxStore {
+      override async entries(...args: Parameters<OutboxStore['entries']>) {
+        const found = await super.entries(...args);
+        now = claimedAt + NOTICE_CLAIM_LEASE_MS + 1000;
+        return found;
+      }
+    }
+    const r = await s.notify({ kind: 'outcome' }, { outbox: new LeaseEndsDuringTheRun(s.deps.db, s.tables), clock: { now: () => new Date(now) } });
+    expect(r).toMatchObject({ due: 2, sent: 1, recovered: 1, inFlight: 0, failed: [], uncertain: [] });
+    expect(countByRecipient(await s.mail())).toEqual({ [s.email('D')]: 1, [s.email('E')]: 1 });
+    expect(await s.deps.outbox.get(dead)).toMatchObject({ status: 'sent', messageId, settledBy: 'ses-event' });
   });
 });
