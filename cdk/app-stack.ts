@@ -72,7 +72,7 @@ export const MAIL_FROM_PARAMETER = 'MailFrom';
 
 /** Why an evaluation may hold the aggregation's write grants without using them in a season. */
 const CATCH_UP =
-  "The evaluation's own catch-up aggregation counts (and re-reads the providers' bindings and deposits) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
+  "The evaluation's own catch-up aggregation counts (re-reading the bindings, deposits and store orders that changed) only what arrived after the last scheduled aggregation run, which fires every 15 minutes, so a season may leave it nothing to do";
 
 /** Why an aggregation may hold a read of its run state without using it in a season. */
 const LOCK_HOLDER = 'A run that finds the aggregation lock held reads who holds it and until when, to say so; the schedules never overlap in a season that goes well';
@@ -293,6 +293,7 @@ export class AppStack extends Stack {
       .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
+      .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.orders.tableArn}/index/byStore`)
       .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
 
     const report = new RenewalFunction(this, 'ReportFunction', {

@@ -15,7 +15,7 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const RealDate = Date;
@@ -208,7 +208,7 @@ process.on('message', async (msg) => {
       return;
     }
     timedOut = true;
-    process.send({ type: 'result', id: msg.id, ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${(msg.timeoutMs / 1000).toFixed(2)} seconds` }, virtualDurationMs: now() - started, virtualEndMs: now(), maxRssKb: process.resourceUsage().maxRSS });
+    process.send({ type: 'result', id: msg.id, ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${(msg.timeoutMs / 1000).toFixed(2)} seconds` }, virtualDurationMs: now() - started, virtualEndMs: now(), maxRssKb: peakRssKb() });
     // The environment is discarded, as Lambda discards a timed-out one.
     realSetTimeout(() => process.exit(0), 10);
   };
@@ -227,7 +227,22 @@ process.on('message', async (msg) => {
   if (timedOut) return;
   running = false;
   const payload = JSON.stringify(reply.ok ? reply.value : null);
-  process.send({ type: 'result', id: msg.id, ...reply, ...(reply.ok ? { value: JSON.parse(payload) } : {}), virtualDurationMs: now() - started, virtualEndMs: now(), maxRssKb: process.resourceUsage().maxRSS });
+  process.send({ type: 'result', id: msg.id, ...reply, ...(reply.ok ? { value: JSON.parse(payload) } : {}), virtualDurationMs: now() - started, virtualEndMs: now(), maxRssKb: peakRssKb() });
 });
+
+/**
+ * This environment's peak resident memory (kB). Linux keeps getrusage's maxRSS across fork and exec, so
+ * a runtime forked from a large rehearsal would report the rehearsal's size: VmHWM in /proc is the
+ * high-water mark of this process's own memory.
+ */
+function peakRssKb() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 process.send({ type: 'ready' });
