@@ -48,6 +48,7 @@ import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { PAGE_CSP_HEADER } from '#shared/pages/page.ts';
+import { ENV } from '#shared/config.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
@@ -273,11 +274,11 @@ export class AppStack extends Stack {
         configurationSetName: configurationSet.configurationSetName,
         mailFrom,
       });
-    if (config.mailFromName) notify.addEnvironment('MAIL_FROM_NAME', config.mailFromName);
-    if (config.mailReplyTo) notify.addEnvironment('MAIL_REPLY_TO', config.mailReplyTo);
-    notify.addEnvironment('FEEDBACK_MAILBOX', config.feedbackMailbox);
-    notify.addEnvironment('MAIL_RATE_PER_SECOND', String(config.mailRatePerSecond));
-    notify.addEnvironment('EXIT_REFUND_PROCEDURE', config.exitRefundProcedure);
+    if (config.mailFromName) notify.addEnvironment(ENV.mailFromName, config.mailFromName);
+    if (config.mailReplyTo) notify.addEnvironment(ENV.mailReplyTo, config.mailReplyTo);
+    notify.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
+    notify.addEnvironment(ENV.mailRatePerSecond, String(config.mailRatePerSecond));
+    notify.addEnvironment(ENV.exitRefundProcedure, config.exitRefundProcedure);
 
     const evaluate = new RenewalFunction(this, 'EvaluateFunction', {
       ...common,
@@ -294,7 +295,7 @@ export class AppStack extends Stack {
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.orders.tableArn}/index/byStore`)
-      .useFunction(notify, 'NOTIFY_FUNCTION_NAME');
+      .useFunction(notify, ENV.notifyFunctionName);
 
     const report = new RenewalFunction(this, 'ReportFunction', {
       ...common,
@@ -360,15 +361,14 @@ export class AppStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.publish,
     })
       .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
-    publish.addEnvironment('NOTICE_BASE_URL', noticeBaseUrl);
-    publish.addEnvironment('FEEDBACK_MAILBOX', config.feedbackMailbox);
-    evaluate.useFunction(publish, 'PUBLISH_FUNCTION_NAME');
+    publish.addEnvironment(ENV.noticeBaseUrl, noticeBaseUrl);
+    publish.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
+    evaluate.useFunction(publish, ENV.publishFunctionName);
 
     if (config.thresholdOrders !== undefined) {
-      for (const fn of [evaluate, notify]) fn.addEnvironment('THRESHOLD_ORDERS', String(config.thresholdOrders));
+      for (const fn of [evaluate, notify]) fn.addEnvironment(ENV.thresholdOrders, String(config.thresholdOrders));
     }
     this.functions = { intake, aggregate, evaluate, notify, report, mailEvents, publish };
-    for (const fn of Object.values(this.functions)) fn.nameOtherTables(tables);
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
     // retries lands in the schedule dead-letter queue (and raises its alarm) instead of vanishing.

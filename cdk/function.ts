@@ -8,9 +8,10 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/metric-names.ts';
-import { accessOf, bucketEnvVar, type BucketId, type DynamoAction, type StoreUse } from '#shared/store/access.ts';
+import { ENV } from '#shared/config.ts';
+import { accessOf, type BucketId, type DynamoAction, type StoreUse } from '#shared/store/access.ts';
 import { ACKNOWLEDGED_GRANTS_KEY } from './names.ts';
-import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
+import { TABLES, type TableId } from '#shared/tables.ts';
 
 /** The repository root: entries, package.json (for the `#shared/*` imports) and the lock file live here. */
 export const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -121,8 +122,9 @@ export class RenewalFunction extends NodejsFunction {
   /**
    * Grants exactly what the given store uses declare (shared/store/access.ts): each table's actions
    * on the table, each index's Query or Scan on that index's own ARN (no `index/*`), and sets
-   * `TABLE_<ID>` for every table used. The use case's declared needs are the only source of a
-   * function's DynamoDB access, so the policy cannot drift from the code.
+   * `TABLE_<ID>` for exactly the tables used: the Lambda entry (functions/lambda.ts) requires the same
+   * set, derived from the same needs. The use case's declared needs are the only source of a
+   * function's DynamoDB access and table names, so neither can drift from the code.
    */
   useStores(tables: Record<TableId, ITable>, needs: readonly StoreUse<unknown>[], buckets: Partial<Record<BucketId, IBucket>> = {}): this {
     const access = accessOf(needs);
@@ -139,7 +141,7 @@ export class RenewalFunction extends NodejsFunction {
       );
       if (!this.usedTables.has(a.table)) {
         this.usedTables.add(a.table);
-        this.addEnvironment(tableEnvVar(a.table), table.tableName);
+        this.addEnvironment(ENV.table(a.table), table.tableName);
       }
     }
     for (const a of access.buckets) {
@@ -147,7 +149,7 @@ export class RenewalFunction extends NodejsFunction {
       if (!bucket) throw new Error(`${this.node.path}: its stores use the ${a.bucket} bucket, which was not given`);
       // Object keys are made at run time (one prefix per notice version), so the grant is on `<bucket>/*`.
       this.addToRolePolicy(new PolicyStatement({ actions: a.actions.map((x) => `s3:${x}`), resources: [bucket.arnForObjects('*')] }));
-      this.addEnvironment(bucketEnvVar(a.bucket), bucket.bucketName);
+      this.addEnvironment(ENV.bucket(a.bucket), bucket.bucketName);
     }
     return this;
   }
@@ -158,19 +160,8 @@ export class RenewalFunction extends NodejsFunction {
     return this;
   }
 
-  /**
-   * Sets `TABLE_<ID>` for the tables this function was given no access to: `tableNamesFromEnv()` in
-   * shared/config.ts reads every table name at cold start. A name is not access; call it last.
-   */
-  nameOtherTables(tables: Record<TableId, ITable>): this {
-    for (const id of Object.keys(tables) as TableId[]) {
-      if (!this.usedTables.has(id)) this.addEnvironment(tableEnvVar(id), tables[id].tableName);
-    }
-    return this;
-  }
-
   /** Grants lambda:InvokeFunction on `fn` itself (no versions or aliases) and sets `envVar` to its name. */
-  useFunction(fn: IFunction, envVar: string): this {
+  useFunction(fn: IFunction, envVar: typeof ENV.notifyFunctionName | typeof ENV.publishFunctionName): this {
     this.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }));
     this.addEnvironment(envVar, fn.functionName);
     return this;
@@ -189,8 +180,8 @@ export class RenewalFunction extends NodejsFunction {
         resources: [...props.identityArns, configurationSetArn],
       }),
     );
-    this.addEnvironment('MAIL_FROM', props.mailFrom);
-    this.addEnvironment('SES_CONFIGURATION_SET', props.configurationSetName);
+    this.addEnvironment(ENV.mailFrom, props.mailFrom);
+    this.addEnvironment(ENV.sesConfigurationSet, props.configurationSetName);
     return this;
   }
 

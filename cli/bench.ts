@@ -1,13 +1,16 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
 import { countWrites, meterDynamo, type DynamoMeter, type MeterSnapshot } from '#shared/aws-metrics.ts';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { PlatformEvent, OrderPaid } from '#shared/events.ts';
 import { ensureTables } from '#shared/local-tables.ts';
-import type { Mailer } from '#shared/mailer.ts';
+import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { makeNotify } from '#functions/handlers/notify.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import { batchWrite } from '#shared/store/batch.ts';
@@ -63,8 +66,8 @@ export function storedItems(events: PlatformEvent[], now = new Date().toISOStrin
   return events.map((e) => storedItem(e, now));
 }
 
-async function withTables<T>(endpoint: string, prefix: string, fn: (names: TableNames) => Promise<T>): Promise<T> {
-  const raw = new DynamoDBClient({ endpoint });
+async function withTables<T>(dynamo: DynamoDBClientConfig, prefix: string, fn: (names: TableNames) => Promise<T>): Promise<T> {
+  const raw = new DynamoDBClient(dynamo);
   const names = localTableNames(prefix);
   await ensureTables(raw, names);
   try {
@@ -76,8 +79,8 @@ async function withTables<T>(endpoint: string, prefix: string, fn: (names: Table
 }
 
 /** Plain BatchWriteItem, 25 per request, `concurrency` requests in flight. Returns seconds. */
-export async function rawBatchWrite(items: Record<string, unknown>[], table: string, concurrency: number): Promise<number> {
-  const db = createDocumentClient();
+export async function rawBatchWrite(items: Record<string, unknown>[], table: string, concurrency: number, dynamo: DynamoDBClientConfig): Promise<number> {
+  const db = createDocumentClient(dynamo);
   const t0 = performance.now();
   const per = Math.ceil(items.length / concurrency);
   await Promise.all(
@@ -139,10 +142,9 @@ function timed(handler: IntakeHandler, durations: number[]): IntakeHandler {
 const usageOf = (m: MeterSnapshot): Pick<Usage, 'wru' | 'rru'> => ({ wru: m.wruTable + m.wruIndexes, rru: m.rru });
 
 export async function runBench(io: BenchIO): Promise<void> {
-  const status = await useLocalStack(io.info);
-  // After useLocalStack: the function module reads its configuration when loaded, as on Lambda.
-  const { makeIntake } = await import('#functions/intake.ts');
-  const endpoint = status.dynamodb!;
+  const local = await useLocalStack(io.info);
+  const dynamo = local.clients.dynamodb;
+  const endpoint = local.status.dynamodb;
   const run = Date.now().toString(36);
   const concurrency = 16; // intake invocations in flight, and the baseline's requests in flight alike
   const metrics: Record<string, Metric> = {};
@@ -155,9 +157,9 @@ export async function runBench(io: BenchIO): Promise<void> {
   step('warm-up, and the intake\'s duration per invocation one at a time (what a Lambda bills)');
   // Warm-up: JIT and dynalite's LevelDB, so neither side of a ratio pays for starting.
   const intakeMs: number[] = [];
-  await withTables(endpoint, `bench-${run}-warm`, async (names) => {
-    await rawBatchWrite(storedItems(benchOrders(2000, 'w')), names.orders, concurrency);
-    const store = new IngestStore(createDocumentClient(), names);
+  await withTables(dynamo, `bench-${run}-warm`, async (names) => {
+    await rawBatchWrite(storedItems(benchOrders(2000, 'w')), names.orders, concurrency, dynamo);
+    const store = new IngestStore(createDocumentClient(dynamo), names);
     await feedRecords(makeIntake(store), toRecords(benchOrders(2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
     // On Lambda each invocation has its own CPU: time them one at a time, not 16 sharing 2 cores.
     await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
@@ -165,10 +167,10 @@ export async function runBench(io: BenchIO): Promise<void> {
 
   // 1. Intake against the plain BatchWriteItem of the same items into the same store.
   step('plain BatchWriteItem baseline');
-  const rawSecs = await withTables(endpoint, `bench-${run}-raw`, (names) => rawBatchWrite(storedItems(orders), names.orders, concurrency));
+  const rawSecs = await withTables(dynamo, `bench-${run}-raw`, (names) => rawBatchWrite(storedItems(orders), names.orders, concurrency, dynamo));
   step('intake');
-  const intake = await withTables(endpoint, `bench-${run}-intake`, async (names) => {
-    const db = createDocumentClient();
+  const intake = await withTables(dynamo, `bench-${run}-intake`, async (names) => {
+    const db = createDocumentClient(dynamo);
     const writes = countWrites(db);
     const t0 = performance.now();
     const result = await feedRecords(makeIntake(new IngestStore(db, names)), toRecords(body, 'bench'), { concurrency });
@@ -176,8 +178,8 @@ export async function runBench(io: BenchIO): Promise<void> {
   });
   // Capacity units on a pass of its own, so the meter's own work does not weigh on the timed one.
   step('intake, capacity units counted on the wire');
-  const metered = await withTables(endpoint, `bench-${run}-metered`, async (names) => {
-    const db = createDocumentClient();
+  const metered = await withTables(dynamo, `bench-${run}-metered`, async (names) => {
+    const db = createDocumentClient(dynamo);
     const meter = meterDynamo(db, names);
     let batches = 0;
     const handler = makeIntake(new IngestStore(db, names));
@@ -232,7 +234,7 @@ export async function runBench(io: BenchIO): Promise<void> {
   // table, and the medians are compared, so LevelDB's background work after the big load weighs on
   // both sides alike.
   const baseOrders = io.orders / 2;
-  const raw = new DynamoDBClient({ endpoint });
+  const raw = new DynamoDBClient(dynamo);
   type Season = { scale: number; names: TableNames; secs: number[]; reads: number[]; heap: number; aggregation: { secs: number; meter: MeterSnapshot } };
   const seasons: Season[] = [];
   const extraTables: string[] = [];
@@ -244,8 +246,8 @@ export async function runBench(io: BenchIO): Promise<void> {
       step(`season x${scale}: ${io.providers} providers, ${baseOrders * scale} orders; full recount`);
       const names = localTableNames(`bench-${run}-eval${scale}`);
       await ensureTables(raw, names);
-      for (const part of benchSeason(io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency);
-      const db = createDocumentClient();
+      for (const part of benchSeason(io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency, dynamo);
+      const db = createDocumentClient(dynamo);
       const meter = meterDynamo(db, names);
       const base = liveHeap();
       let peak = 0;
@@ -259,12 +261,12 @@ export async function runBench(io: BenchIO): Promise<void> {
     // The scheduled run with ~10 new orders (what the rehearsal invokes 8,700 times), counted on the
     // wire; then a 15-minute window at a million orders a season (115 orders).
     const one = seasons.find((x) => x.scale === 1)!;
-    const ingest = makeIntake(new IngestStore(createDocumentClient(), one.names));
+    const ingest = makeIntake(new IngestStore(createDocumentClient(dynamo), one.names));
     const fresh = (n: number, salt: string) =>
       Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(SEASON_START + 40 * 86_400_000 + i * 60_000).toISOString(), gift: false }));
     for (const [n, salt] of [[10, 'inc10'], [115, 'inc115']] as const) {
       await feedRecords(ingest, toRecords(fresh(n, salt).map((o) => JSON.stringify(o)).join('\n'), salt), { concurrency: 4, quiet: true });
-      const db = createDocumentClient();
+      const db = createDocumentClient(dynamo);
       const meter: DynamoMeter = meterDynamo(db, one.names);
       const t0 = performance.now();
       const r = await aggregate(RENEWAL_2024, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
@@ -281,7 +283,7 @@ export async function runBench(io: BenchIO): Promise<void> {
         const names = { ...season.names, decisions: `${season.names.decisions}-r${round}` };
         extraTables.push(names.decisions);
         await ensureTables(raw, names);
-        const db = createDocumentClient();
+        const db = createDocumentClient(dynamo);
         const meter = meterDynamo(db, names);
         const t1 = performance.now();
         const r = await evaluate(RENEWAL_2024, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
@@ -338,8 +340,8 @@ export async function runBench(io: BenchIO): Promise<void> {
   step('mail');
   const quota = 20;
   const mailCount = 60;
-  const mail = await withTables(endpoint, `bench-${run}-mail`, async (names) => {
-    const deps = stores(names);
+  const mail = await withTables(dynamo, `bench-${run}-mail`, async (names) => {
+    const deps = stores(names, createDocumentClient(dynamo));
     for (let p = 0; p < mailCount; p++) {
       await deps.decisions.addRevision({
         campaignId: RENEWAL_2024.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
@@ -348,18 +350,12 @@ export async function runBench(io: BenchIO): Promise<void> {
         decidedAt: new Date().toISOString(), decidedBy: { kind: 'person', id: 'bench' }, asOf: new Date().toISOString(),
       });
     }
-    const { useLocalMailDefaults } = await import('./mail-commands.ts');
-    useLocalMailDefaults();
-    const { mailConfigFromEnv } = await import('#shared/config.ts');
-    const { makeNotify } = await import('#functions/notify.ts');
     const sends: number[] = [];
-    const { SesMailer } = await import('#shared/mailer.ts');
-    const { SESv2Client } = await import('@aws-sdk/client-sesv2');
-    const real = new SesMailer(new SESv2Client({}), mailConfigFromEnv());
+    const real = new SesMailer(new SESv2Client(local.clients.ses), local.config.mail);
     const timedMailer: Mailer = { send: async (m) => (sends.push(performance.now()), real.send(m)) };
-    const db = createDocumentClient();
+    const db = createDocumentClient(dynamo);
     const meter = meterDynamo(db, names);
-    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...mailConfigFromEnv(), ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
     return { sent: r.sent, secs: (sends.at(-1)! - sends[0]!) / 1000, meter: meter.snapshot() };
   });
   // Sends per second over the run, counting the intervals between the first and the last send.

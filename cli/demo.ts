@@ -1,13 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { thresholdFromEnv } from '#shared/config.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
-import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
+import { readEnv, thresholdEnv } from '#shared/config.ts';
+import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import { LOCAL_DIR, localUp } from './local-stack.ts';
-import { generateSeason } from './season.ts';
-import type { PublishResult } from '#shared/usecases/publish.ts';
+import { reportCsv } from '#shared/usecases/report.ts';
+import { feedRecords, toRecords } from './import.ts';
+import { LOCAL_DIR, localDown, localUp, useLocalStack } from './local-stack.ts';
+import { notifySummary } from './mail-commands.ts';
 import { table } from './output.ts';
+import { writeReportPage } from './report-page.ts';
+import { generateSeason } from './season.ts';
+import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './season-commands.ts';
+import { localTarget } from './target.ts';
 
 /**
  * `npm start`: the main job on the embedded stack, played as production would. A generated season
@@ -30,26 +34,22 @@ interface DemoIO {
 export async function runDemo(io: DemoIO): Promise<void> {
   const t0 = Date.now();
   // Ops set the threshold for the season before the evaluation (RULES.md 2.2.1); one set by hand wins.
-  const configuredThreshold = thresholdFromEnv();
-  const status = await localUp();
-  io.info(`embedded stack: dynamodb ${status.dynamodb}, ses ${status.ses}`);
-  const { useLocalStack } = await import('./local-stack.ts');
-  await useLocalStack();
+  const configuredThreshold = readEnv({ threshold: thresholdEnv }, process.env).threshold;
+  const up = await localUp();
+  io.info(`embedded stack: dynamodb ${up.dynamodb}, ses ${up.ses}`);
 
   io.info(`generating the demo season (seed ${io.seed}): ${io.providers} providers, ${io.orders} orders`);
   const season = generateSeason({ providers: io.providers, orders: io.orders, seed: io.seed });
   const thresholdOrders = configuredThreshold ?? season.thresholdOrders;
-  // What the evaluation and the mail read, as on a deployment (shared/config.ts).
-  process.env.THRESHOLD_ORDERS = String(thresholdOrders);
+  // What the evaluation and the mail are configured with, as on a deployment (THRESHOLD_ORDERS).
+  const fns = localTarget(await useLocalStack(io.info, { thresholdOrders }), io);
+  const { status } = fns.stack;
   io.info(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ', the demo season\'s'})`);
   mkdirSync(LOCAL_DIR, { recursive: true });
   const file = join(LOCAL_DIR, 'demo-season.ndjson');
   writeFileSync(file, `${season.lines.join('\n')}\n`);
 
-  const { intake } = await import('#functions/intake.ts');
-  const { feedRecords, toRecords } = await import('./import.ts');
-  const { localFunctions, evaluationSummary, aggregateSummary } = await import('./season-commands.ts');
-  const fns = await localFunctions({ print: io.print, info: io.info });
+  const { intake } = fns;
 
   // Delivery in two waves, split at the instant the platform delivered them (mid-January), with the
   // aggregation schedule running in between, as during a season; the evaluation's own catch-up is
@@ -84,17 +84,9 @@ export async function runDemo(io: DemoIO): Promise<void> {
 
   // The period-end schedule's event, exactly as EventBridge sends it; the evaluation hands the mail
   // and (when the list changed) the public notice over, as on AWS.
-  let mail: NotifyResult | undefined;
-  let publication: PublishResult | undefined;
-  const { sendDueMail } = await import('./mail-commands.ts');
-  const result: EvaluateResult = await fns.evaluate(
-    async (campaignId) => {
-      mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print: io.print, info: io.info });
-    },
-    async (campaignId) => {
-      publication = await fns.publish({ campaignId });
-    },
-  )({ campaignId: RENEWAL_2024.campaignId });
+  const evaluation = await fns.evaluate({ campaignId: RENEWAL_2024.campaignId });
+  const { result, mail } = evaluation;
+  let { publication } = evaluation;
   // Then the notice date's one-time schedule, as on AWS: the list is the one just published, so it
   // writes nothing (or finishes a publication an earlier run left undone).
   const scheduled = await fns.publish({ campaignId: RENEWAL_2024.campaignId });
@@ -106,24 +98,20 @@ export async function runDemo(io: DemoIO): Promise<void> {
     return a.outcome !== 'not_assessed' && (!e || e.paidOrders !== a.paidOrders || e.depositBalanceFen !== a.depositBalanceFen);
   });
 
-  const { buildReport, reportCsv, mailStatusLookup } = await import('#shared/usecases/report.ts');
-  const report = await buildReport(fns.deps.decisions, RENEWAL_2024.campaignId, mailStatusLookup(fns.deps));
+  const report = await fns.report(RENEWAL_2024.campaignId);
   writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(LOCAL_DIR, 'report.csv'), reportCsv(report));
-  const { seasonByDay } = await import('./season-commands.ts');
-  const byDay = await seasonByDay(fns.deps, RENEWAL_2024.campaignId);
-  const { writeReportPage } = await import('./report-page.ts');
+  const byDay = await fns.seasonByDay(RENEWAL_2024.campaignId);
   const reportPage = await writeReportPage(join(LOCAL_DIR, 'report.html'), report, RENEWAL_2024, byDay);
 
   // The notice as the public reads it must list exactly the revoked providers.
-  const { readPublishedNotice } = await import('./notice-commands.ts');
-  const { notice } = await readPublishedNotice(RENEWAL_2024.campaignId, { info: io.info });
+  const { notice } = await fns.notice(RENEWAL_2024.campaignId);
   const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId);
   const listed = notice.providers.map((p) => p.providerId);
   const noticeMatches = revoked.length === listed.length && revoked.every((id, i) => id === listed[i]);
 
   // A progress mail as the weekly schedule sent it in mid-January, so both kinds are in the viewer.
-  const progress = await sendDueMail({ campaignId: RENEWAL_2024.campaignId, kind: 'progress', asOf: PROGRESS_AS_OF }, { print: io.print, info: io.info });
+  const progress = await fns.notify({ campaignId: RENEWAL_2024.campaignId, kind: 'progress', asOf: PROGRESS_AS_OF });
 
   const seconds = (Date.now() - t0) / 1000;
   if (io.json) {
@@ -140,11 +128,8 @@ export async function runDemo(io: DemoIO): Promise<void> {
       seconds,
     });
   } else {
-    const { notifySummary } = await import('./mail-commands.ts');
     io.print(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY 100,000)\n`);
     io.print(evaluationSummary(result));
-    const { seasonChart, publishSummary } = await import('./season-commands.ts');
-    const { periodWindow } = await import('#shared/rules/campaign.ts');
     io.print(`\n${seasonChart(periodWindow(RENEWAL_2024).days, byDay)}`);
     io.print(`\nchecked against the season's own expectation: ${mismatches.length === 0 ? `all ${result.assessments.length} providers match` : `${mismatches.length} MISMATCHES: ${mismatches.map((m) => m.providerId).join(', ')}`}`);
     io.print(`public notice (version ${notice.version}) lists ${listed.length} provider(s): ${noticeMatches ? 'exactly the revoked ones' : 'NOT the revoked ones'}`);
@@ -166,7 +151,6 @@ const PROGRESS_AS_OF = '2024-01-15T10:00:00+08:00';
 async function holdViewer(io: DemoIO, viewer: string, notice: string): Promise<void> {
   io.info(`\nthe mail viewer is open at ${viewer} and the public notice at ${notice}: press Ctrl+C to stop the embedded stack and exit`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-  const { localDown } = await import('./local-stack.ts');
   await localDown();
   io.info('embedded stack stopped (data kept under .local/)');
 }

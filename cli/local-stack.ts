@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import type { SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { systemClock } from '#shared/clock.ts';
-import { localTableNames, tableEnv, type TableNames } from '#shared/config.ts';
+import { ENV, localTableNames, mailEnv, noticeEnv, overlapEnv, readEnv, thresholdEnv, type MailConfig, type NoticeConfig, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
@@ -33,7 +35,7 @@ const STATE_FILE = join(LOCAL_DIR, 'stack.json');
 const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
 /** s3rver accepts only its own key; the embedded services never need real credentials. */
-const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** The services, in start order. A new one is one more entry here and in cli/local-service.ts. */
 const SERVICES = [
@@ -315,36 +317,78 @@ async function createLocalTables(endpoint: string): Promise<void> {
   }
 }
 
+/** Settings ops may set in the shell for the embedded stack too (README "Configuration"); the rest is the stack's own. */
+const OVERRIDABLE = [
+  ENV.mailFrom,
+  ENV.mailFromName,
+  ENV.mailReplyTo,
+  ENV.sesConfigurationSet,
+  ENV.feedbackMailbox,
+  ENV.exitRefundProcedure,
+  ENV.mailRatePerSecond,
+  ENV.mailEventWaitSeconds,
+  ENV.thresholdOrders,
+  ENV.aggregationOverlapSeconds,
+] as const;
+
 /**
- * Points this process's SDK clients and table names at the embedded stack, starting it if needed.
- * Uses the SDK's own endpoint variables, so nothing else in the code knows it is local.
+ * The embedded stack configured as ops configure a deployment for the demo season it plays: a made-up
+ * sender whose replies go to the rules' feedback mailbox, a quick pace, the demo's threshold, and a
+ * short re-read window (dynalite's indexes are current the moment a write returns).
  */
-export async function useLocalStack(log: (msg: string) => void = () => {}): Promise<StackStatus> {
+const LOCAL_DEFAULTS: Record<(typeof OVERRIDABLE)[number], string | undefined> = {
+  MAIL_FROM: 'renewal-noreply@provider-renewal.example',
+  MAIL_FROM_NAME: '抖音电商服务市场 Douyin Service Market',
+  MAIL_REPLY_TO: RENEWAL_2024.feedbackMailbox,
+  SES_CONFIGURATION_SET: undefined,
+  FEEDBACK_MAILBOX: undefined,
+  EXIT_REFUND_PROCEDURE: undefined,
+  MAIL_RATE_PER_SECOND: '50',
+  MAIL_EVENT_WAIT_SECONDS: undefined,
+  THRESHOLD_ORDERS: String(DEMO_SEASON.thresholdOrders),
+  AGGREGATION_OVERLAP_SECONDS: '5',
+};
+
+/** The embedded stack as the CLI's functions are built over it: where it is, and their configuration. */
+export interface LocalStack {
+  status: StackStatus & { running: true; dynamodb: string; ses: string; viewer: string; s3: string; notice: string };
+  tables: TableNames;
+  /** SDK client settings for each service: its endpoint, a region, and credentials of its own (never the shell's). */
+  clients: { dynamodb: DynamoDBClientConfig; ses: SESv2ClientConfig; s3: S3ClientConfig };
+  /** The functions' configuration, read with their own schemas (shared/config.ts) over the defaults above and the shell's overrides. */
+  config: { overlapMs: number; thresholdOrders?: number; mail: MailConfig; notice: NoticeConfig };
+}
+
+/**
+ * The embedded stack, started if needed, with the configuration the CLI builds its functions from.
+ * Nothing is written to `process.env`: the shell's variables are read as overrides of `LOCAL_DEFAULTS`
+ * (`thresholdOrders`, when given, wins over both: the demo sets its season's).
+ */
+export async function useLocalStack(log: (msg: string) => void = () => {}, opts: { thresholdOrders?: number } = {}): Promise<LocalStack> {
   let status = await localStatus();
   if (!status.running) {
     log('embedded stack not running: starting it (renewal local up)');
     status = await localUp(log);
   }
-  Object.assign(process.env, localEnv(status), tableEnv(localTables()));
-  // dynalite's indexes are current the moment a write returns: a short re-read window is enough.
-  process.env.AGGREGATION_OVERLAP_SECONDS ??= '5';
-  // The embedded stack is configured as ops configure a deployment for the demo season it plays.
-  process.env.THRESHOLD_ORDERS ??= String(DEMO_SEASON.thresholdOrders);
-  return status;
-}
-
-export function localEnv(status: StackStatus): Record<string, string> {
+  const running = status as LocalStack['status'];
+  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS };
+  for (const name of OVERRIDABLE) if (process.env[name] !== undefined) env[name] = process.env[name];
+  if (opts.thresholdOrders !== undefined) env[ENV.thresholdOrders] = String(opts.thresholdOrders);
+  env[ENV.bucket('notice')] = LOCAL_NOTICE_BUCKET;
+  env[ENV.noticeBaseUrl] = noticeBaseUrl(running.s3);
+  const config = readEnv({ overlapMs: overlapEnv, thresholdOrders: thresholdEnv, mail: mailEnv, notice: noticeEnv }, env);
+  const region = process.env.AWS_REGION ?? 'ap-southeast-1';
+  const common = { region, credentials: LOCAL_CREDENTIALS };
   return {
-    AWS_ENDPOINT_URL_DYNAMODB: status.dynamodb!,
-    AWS_ENDPOINT_URL_SES: status.ses!,
-    // The mailer speaks SES API v2, whose clients read their own endpoint variable.
-    AWS_ENDPOINT_URL_SESV2: status.ses!,
-    AWS_ENDPOINT_URL_S3: status.s3!,
-    AWS_REGION: process.env.AWS_REGION ?? 'ap-southeast-1',
-    // Fixed, whatever the shell holds: the embedded services never need real credentials.
-    ...LOCAL_CREDENTIALS,
-    NOTICE_BUCKET: LOCAL_NOTICE_BUCKET,
-    NOTICE_BASE_URL: noticeBaseUrl(status.s3!),
+    status: running,
+    tables: localTables(),
+    clients: {
+      dynamodb: { ...common, endpoint: running.dynamodb },
+      ses: { ...common, endpoint: running.ses },
+      // s3rver serves buckets path-style.
+      s3: { ...common, endpoint: running.s3, forcePathStyle: true },
+    },
+    config: { overlapMs: config.overlapMs, ...(config.thresholdOrders !== undefined ? { thresholdOrders: config.thresholdOrders } : {}), mail: config.mail, notice: config.notice },
   };
 }
 

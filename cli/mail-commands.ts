@@ -1,38 +1,8 @@
 import { durationText, NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import { phaseProgress } from './season-commands.ts';
 import { table } from './output.ts';
 
-/**
- * The local side of `renewal notify` and of the outcome mail after `renewal evaluate`: the notify
- * function runs in this process and sends through aws-ses-v2-local.
- */
-
-/** The embedded stack's sender: a made-up domain, replies to the rules' feedback mailbox, a quick pace. */
-export function useLocalMailDefaults(): void {
-  process.env.MAIL_FROM ??= 'renewal-noreply@provider-renewal.example';
-  process.env.MAIL_FROM_NAME ??= '抖音电商服务市场 Douyin Service Market';
-  process.env.MAIL_REPLY_TO ??= 'douyinpartner@bytedance.com';
-  process.env.MAIL_RATE_PER_SECOND ??= '50';
-}
-
-export async function sendDueMail(
-  p: { campaignId: string; kind: 'outcome' | 'progress'; asOf?: string },
-  io: { print: (s: string) => void; info: (s: string) => void; quiet?: boolean },
-): Promise<NotifyResult> {
-  useLocalMailDefaults();
-  const [{ stores: makeStores }, { tableNamesFromEnv }, { makeNotify }, { embeddedSesEvidence }] = await Promise.all([
-    import('#shared/deps.ts'),
-    import('#shared/config.ts'),
-    import('#functions/notify.ts'),
-    import('./local-mail-evidence.ts'),
-  ]);
-  const deps = makeStores(tableNamesFromEnv());
-  // A notice whose sender died is settled from what the embedded SES holds (useLocalStack set its endpoint).
-  const evidence = embeddedSesEvidence({ endpoint: process.env.AWS_ENDPOINT_URL_SESV2!, outbox: deps.outbox });
-  const handler = makeNotify({ ...deps, evidence, progress: phaseProgress(io.quiet) });
-  return handler({ campaignId: p.campaignId, kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}) });
-}
+/** What `renewal notify` (and the outcome mail after `renewal evaluate`) prints, and its exit status. */
 
 export function notifySummary(r: NotifyResult, viewer?: string): string {
   const lines = [

@@ -1,8 +1,18 @@
+import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
-import { localDown, localStatus, localUp, useLocalStack } from './local-stack.ts';
+import { PayloadError } from '#shared/payloads.ts';
+import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
+import { reportCsv } from '#shared/usecases/report.ts';
+import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
+import { localDown, localStatus, localUp, type StackStatus } from './local-stack.ts';
+import { notifyExitCode, notifySummary } from './mail-commands.ts';
+import { noticeSummary } from './notice-commands.ts';
 import { table, printable } from './output.ts';
+import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from './season.ts';
+import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, seasonChart, whoAmI } from './season-commands.ts';
+import type { Target, TargetIo } from './target.ts';
 
 /**
  * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
@@ -21,12 +31,7 @@ const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n
 const info = (s: string) => process.stderr.write(`${s}\n`);
 const printJson = (v: unknown) => print(JSON.stringify(v, null, 2));
 
-// The CLI is an operator's tool: Powertools' JSON logs and EMF metrics belong in CloudWatch, not
-// in the middle of a table. RENEWAL_VERBOSE=1 brings the logs back (on stdout, as Lambda prints them).
-if (!process.env.RENEWAL_VERBOSE) {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-}
+// Powertools' logs and metrics are silenced by bin/renewal.js, before any module loads (RENEWAL_VERBOSE=1 keeps them).
 
 const program = new Command('renewal')
   .description('Renewal of Douyin industrial-belt service providers: intake, aggregation, evaluation, mail.')
@@ -35,27 +40,27 @@ const program = new Command('renewal')
   .showHelpAfterError()
   .exitOverride();
 
-/** With --aws: the deployed stack's function names and tables, from its outputs. */
-async function remote() {
-  const g = program.opts<{ aws?: boolean; stage: string }>();
-  if (!g.aws) return undefined;
-  const { awsTarget } = await import('./aws.ts');
-  return awsTarget(g.stage);
+/**
+ * Where this command runs, chosen once from --aws: the deployed stack, or the embedded one (started
+ * if needed). Every command below works through it and never asks which it has.
+ */
+async function target(io: Omit<TargetIo, 'print' | 'info'> = {}, local: { thresholdOrders?: number } = {}): Promise<Target> {
+  // Loaded on first use, only to keep `renewal --help` and `local up` quick: it brings every function and SDK client.
+  const { chooseTarget } = await import('./target.ts');
+  return chooseTarget(program.opts<{ aws?: boolean; stage: string }>(), { print, info, ...io }, local);
 }
+const onAws = () => program.opts<{ aws?: boolean }>().aws === true;
 
-/** Invokes a deployed function; its PayloadError is bad input here too (exit 2). */
-async function invokeRemote<T>(functionName: string, payload: unknown): Promise<T> {
-  const { invokeFunction, RemoteFunctionError } = await import('./aws.ts');
-  try {
-    return await invokeFunction<T>(functionName, payload);
-  } catch (err) {
-    if (err instanceof RemoteFunctionError && err.errorType === 'PayloadError') throw new UsageError(err.message);
-    throw err;
-  }
+/** A payload the functions refused, with the CLI's flag names in place of the payload's fields. */
+function asUsage(err: unknown, flags: Record<string, string>): unknown {
+  if (!(err instanceof PayloadError)) return err;
+  let message = err.message;
+  for (const [field, flag] of Object.entries(flags)) message = message.replace(new RegExp(`^${field}`), flag);
+  return new UsageError(message);
 }
 
 const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
-const stackTable = (s: import('./local-stack.ts').StackStatus) =>
+const stackTable = (s: StackStatus) =>
   table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!], ['s3', s.s3!], ['public notice', s.notice!]]);
 local
   .command('up')
@@ -99,8 +104,6 @@ program
       'Caveat: it runs beside the queue, so while platform events of the same identities flow through the queue, two batches may store one event at once',
   )
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean; direct?: boolean }) => {
-    const { readEventFile, feedRecords, toRecords, InputFileError, ImportAbortedError } = await import('./import.ts');
-    const { basename } = await import('node:path');
     let lines;
     try {
       lines = await readEventFile(file);
@@ -108,39 +111,22 @@ program
       if (err instanceof InputFileError) throw new UsageError(err.message);
       throw err;
     }
-    const aws = await remote();
-    if (o.direct && !aws) throw new UsageError('--direct: only with --aws (the embedded stack has no queue to go around)');
-    if (o.viaQueue && !aws) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
+    if (o.direct && !onAws()) throw new UsageError('--direct: only with --aws (the embedded stack has no queue to go around)');
+    if (o.viaQueue && !onAws()) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
     if (o.viaQueue && o.direct) throw new UsageError('--via-queue and --direct: choose one');
-    if (aws && !o.direct) {
-      // As the platform's events arrive: the FIFO queue keeps each identity's group in one batch at a time.
-      const { sendEvents } = await import('./aws.ts');
-      const r = await sendEvents(aws.intakeQueueUrl, lines, { source: basename(file) });
+    const where = await target();
+    if (where.queue && !o.direct) {
+      const r = await where.queue(lines, file);
       const out = { sent: r.sent, failed: r.failed.length };
       if (o.json) printJson(out);
       else print(table(['sent', 'failed'], [[out.sent, out.failed]], ['right', 'right']));
       if (out.failed) process.exitCode = 1;
       return;
     }
-    let handler;
-    let target: string;
-    let release = async () => {};
-    if (aws) {
-      // The deployed intake function, given the same batches; the lanes keep a message group in one
-      // batch at a time within this import (not against the queue: see --direct).
-      handler = (event: unknown) => invokeRemote<Awaited<ReturnType<import('./import.ts').IntakeHandler>>>(aws.functions.intake, event);
-      target = `function ${aws.functions.intake}`;
-    } else {
-      const status = await useLocalStack(info);
-      // One import per stack at a time: two would each count the other's events as accepted.
-      const { holdImportLock } = await import('./local-stack.ts');
-      release = await holdImportLock(file);
-      handler = (await import('#functions/intake.ts')).intake;
-      target = `DynamoDB at ${status.dynamodb}`;
-    }
+    const intake = await where.openIntake(file);
     let r;
     try {
-      r = await feedRecords(handler, toRecords(lines, basename(file)), { concurrency: o.concurrency, target });
+      r = await feedRecords(intake.handler, toRecords(lines, basename(file)), { concurrency: o.concurrency, target: intake.label });
     } catch (err) {
       if (!(err instanceof ImportAbortedError)) throw err;
       if (o.json) printJson({ ...err.partial, stopped: err.message });
@@ -148,7 +134,7 @@ program
       process.exitCode = 1;
       return;
     } finally {
-      await release();
+      await intake.release();
     }
     const out = { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ...(r.failed ? { failed: r.failed } : {}) };
     if (o.json) printJson(out);
@@ -167,14 +153,7 @@ program
   .description('list rejected events with their reasons')
   .option('--json', 'print an array of {"line"?, "event"?, "reason", ...}')
   .action(async (o: { json?: boolean }) => {
-    const aws = await remote();
-    if (!aws) await useLocalStack(info);
-    const { createDocumentClient } = await import('#shared/aws.ts');
-    const { tableNamesFromEnv } = await import('#shared/config.ts');
-    const { listRejected } = await import('#shared/store/rejected.ts');
-    const db = createDocumentClient();
-    // With --aws the table is read directly (ops' own credentials): there is no function for it.
-    const rows = await listRejected(db, aws ? aws.tables.rejected : tableNamesFromEnv().rejected);
+    const rows = await (await target()).rejected();
     if (o.json) printJson(rows);
     else if (!rows.length) print('no rejected events');
     else {
@@ -198,12 +177,8 @@ program
       `${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat.`,
   )
   .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
-    const { localFunctions, aggregateSummary } = await import('./season-commands.ts');
     const payload = { campaignId: o.campaign, ...(o.full ? { full: true } : {}) };
-    const aws = await remote();
-    const r = aws
-      ? await invokeRemote<import('#shared/usecases/aggregate.ts').AggregateResult>(aws.functions.aggregate, payload)
-      : await (await localFunctions({ print, info, quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
+    const r = await (await target({ quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
     if (r.status === 'busy') {
@@ -224,8 +199,6 @@ program
   .option('--json', 'print the run result as JSON')
   .addHelpText('after', `\nIt first catches the aggregation up; while another aggregation holds the lock it waits (up to ${durationText(LOCK_WAIT_MS)}, then exit 75).`)
   .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
-    const { localFunctions, evaluationSummary, publishSummary, whoAmI } = await import('./season-commands.ts');
-    const { PayloadError } = await import('#shared/payloads.ts');
     const payload = {
       campaignId: o.campaign,
       ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
@@ -234,41 +207,22 @@ program
       ...(o.asOf ? { asOf: o.asOf } : {}),
       requestedBy: whoAmI(),
     };
-    const aws = await remote();
-    if (aws) {
-      // The deployed evaluation hands the outcome mail to the deployed notify function itself.
-      const r = await invokeRemote<import('#shared/usecases/evaluate.ts').EvaluateResult>(aws.functions.evaluate, payload);
-      if (o.json) printJson(r);
-      else {
-        print(evaluationSummary(r));
-        if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
-      }
-      return;
-    }
-    const fns = await localFunctions({ print, info }, 'evaluate');
-    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
-    let mail: import('#shared/usecases/notify.ts').NotifyResult | undefined;
-    let publication: import('#shared/usecases/publish.ts').PublishResult | undefined;
+    const where = await target({ command: 'evaluate' });
+    let run;
     try {
-      const r = await fns.evaluate(
-        async (campaignId) => {
-          mail = await sendDueMail({ campaignId, kind: 'outcome' }, { print, info });
-        },
-        async (campaignId) => {
-          publication = await fns.publish({ campaignId });
-        },
-      )(payload);
-      if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}) });
-      else {
-        print(evaluationSummary(r));
-        if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
-        if (publication) print(`\n${publishSummary(publication)}`);
-      }
-      if (mail) process.exitCode = notifyExitCode(mail);
+      run = await where.evaluate(payload);
     } catch (err) {
-      if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^thresholdOrders/, '--threshold').replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign').replace(/^providerIds/, '--provider'));
-      throw err;
+      throw asUsage(err, { thresholdOrders: '--threshold', asOf: '--as-of', campaignId: '--campaign', providerIds: '--provider' });
     }
+    const { result: r, mail, publication } = run;
+    if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}) });
+    else {
+      print(evaluationSummary(r));
+      if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
+      else if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
+      if (publication) print(`\n${publishSummary(publication)}`);
+    }
+    if (mail) process.exitCode = notifyExitCode(mail);
   });
 
 program
@@ -285,27 +239,17 @@ program
       `(default ${durationText(MAIL_EVENT_WAIT_DEFAULT_MS)}) have passed since its claim ended without any event; until then it is uncertain (exit 75).`,
   )
   .action(async (o: { campaign: string; kind: 'outcome' | 'progress'; asOf?: string; json?: boolean }) => {
-    const { PayloadError } = await import('#shared/payloads.ts');
-    const { sendDueMail, notifySummary, notifyExitCode } = await import('./mail-commands.ts');
     const payload = { campaignId: o.campaign, kind: o.kind, ...(o.asOf ? { asOf: o.asOf } : {}) };
-    const aws = await remote();
-    if (aws) {
-      const r = await invokeRemote<import('#shared/usecases/notify.ts').NotifyResult>(aws.functions.notify, payload);
-      if (o.json) printJson(r);
-      else print(notifySummary(r));
-      process.exitCode = notifyExitCode(r);
-      return;
-    }
-    const status = await useLocalStack(info);
+    const where = await target();
+    let r;
     try {
-      const r = await sendDueMail(payload, { print, info });
-      if (o.json) printJson(r);
-      else print(notifySummary(r, status.viewer));
-      process.exitCode = notifyExitCode(r);
+      r = await where.notify(payload);
     } catch (err) {
-      if (err instanceof PayloadError) throw new UsageError(err.message.replace(/^asOf/, '--as-of').replace(/^campaignId/, '--campaign'));
-      throw err;
+      throw asUsage(err, { asOf: '--as-of', campaignId: '--campaign' });
     }
+    if (o.json) printJson(r);
+    else print(notifySummary(r, where.viewer));
+    process.exitCode = notifyExitCode(r);
   });
 
 program
@@ -317,30 +261,21 @@ program
   .option('--html <file>', 'write the report as a self-contained page to FILE (bars, weekly chart, projection of a preview)')
   .action(async (o: { campaign: string; json?: boolean; csv?: boolean; html?: string }) => {
     if ([o.json, o.csv, o.html].filter(Boolean).length > 1) throw new UsageError('--json, --csv and --html: choose one');
-    const { localFunctions, decisionTable, seasonChart, seasonByDay } = await import('./season-commands.ts');
-    const { buildReport, reportCsv } = await import('#shared/usecases/report.ts');
-    const { getCampaign, periodWindow } = await import('#shared/rules/campaign.ts');
     const campaign = getCampaign(o.campaign);
     if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const aws = await remote();
-    // Locally the aggregates are at hand too, for the season chart; --aws gets the report alone.
-    const deps = aws ? undefined : (await localFunctions({ print, info })).deps;
-    let r: import('#shared/usecases/report.ts').Report;
-    if (!deps) r = await invokeRemote(aws!.functions.report, { campaignId: o.campaign });
-    else {
-      const { mailStatusLookup } = await import('#shared/usecases/report.ts');
-      r = await buildReport(deps.decisions, o.campaign, mailStatusLookup(deps));
-    }
+    const where = await target();
+    const r = await where.report(o.campaign);
+    // Where the aggregates are at hand (the embedded stack), the season chart too; --aws gets the report alone.
+    const byDay = where.seasonByDay ? await where.seasonByDay(o.campaign) : undefined;
     if (o.html) {
-      const { writeReportPage } = await import('./report-page.ts');
-      const file = await writeReportPage(o.html, r, campaign, deps ? await seasonByDay(deps, o.campaign) : {});
-      print(`report page: ${file}${aws ? ' (without the weekly chart: --aws reads the decisions only)' : ''}`);
+      const file = await writeReportPage(o.html, r, campaign, byDay ?? {});
+      print(`report page: ${file}${byDay ? '' : ' (without the weekly chart: --aws reads the decisions only)'}`);
     } else if (o.json) printJson(r);
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
       print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
-      if (deps) print(`\n${seasonChart(periodWindow(campaign).days, await seasonByDay(deps, o.campaign))}`);
+      if (byDay) print(`\n${seasonChart(periodWindow(campaign).days, byDay)}`);
     }
   });
 
@@ -350,13 +285,8 @@ program
   .addOption(campaignOption())
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; json?: boolean }) => {
-    const { localFunctions, publishSummary } = await import('./season-commands.ts');
-    const { getCampaign } = await import('#shared/rules/campaign.ts');
     if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const aws = await remote();
-    const r = aws
-      ? await invokeRemote<import('#shared/usecases/publish.ts').PublishResult>(aws.functions.publish, { campaignId: o.campaign })
-      : await (await localFunctions({ print, info })).publish({ campaignId: o.campaign });
+    const r = await (await target()).publish({ campaignId: o.campaign });
     if (o.json) printJson(r);
     else print(publishSummary(r));
   });
@@ -367,11 +297,8 @@ program
   .addOption(campaignOption())
   .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
   .action(async (o: { campaign: string; json?: boolean }) => {
-    const { getCampaign } = await import('#shared/rules/campaign.ts');
     if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const { readPublishedNotice, noticeSummary } = await import('./notice-commands.ts');
-    const aws = await remote();
-    const { notice, url } = await readPublishedNotice(o.campaign, aws ? { outputs: aws.outputs } : { info });
+    const { notice, url } = await (await target()).notice(o.campaign);
     if (o.json) printJson(notice);
     else print(noticeSummary(notice, url));
   });
@@ -384,7 +311,7 @@ program
   .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
   .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
-    const { runDemo } = await import('./demo.ts');
+    const { runDemo } = await import('./demo.ts'); // start-up speed only, as for every heavy command
     await runDemo({ ...o, print, printJson, info });
   });
 
@@ -444,7 +371,7 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError) {
+  } else if (err instanceof UsageError || err instanceof PayloadError) {
     info(`renewal: ${err.message}`);
     process.exitCode = 2;
   } else if ((err as Error).name === 'LocalStackError') {

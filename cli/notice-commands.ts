@@ -3,7 +3,6 @@ import { REASON_LABEL } from '#shared/mail/labels.ts';
 import { OUTPUTS } from '../cdk/names.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { table } from './output.ts';
-import { useLocalStack } from './local-stack.ts';
 
 /** `renewal notice --json`: OPS.md's shape (`version` 0 and no providers before the first publication). */
 export interface PublishedNotice {
@@ -16,27 +15,18 @@ export interface PublishedNotice {
 }
 
 /**
- * The notice as the public reads it now, and the stable address it is (or will be) at: on the
- * embedded stack from the local S3 server; with --aws through its public CloudFront address (the
- * stack's NoticeBaseUrl output), with no credentials.
+ * The notice as the public reads it on a deployment: through its public CloudFront address (the
+ * stack's NoticeBaseUrl output), with no credentials, and the stable address it is (or will be) at.
  */
-export async function readPublishedNotice(campaignId: string, target: { outputs: Record<string, string> } | { info: (s: string) => void }): Promise<{ notice: PublishedNotice; url: string }> {
-  if ('outputs' in target) {
-    const base = target.outputs[OUTPUTS.noticeBaseUrl];
-    if (!base) throw new Error(`the deployed stack has no output ${OUTPUTS.noticeBaseUrl} (redeploy it with this checkout: docs/DEPLOY.md)`);
-    const url = noticePageUrl(base, campaignId, 'latest');
-    const res = await fetch(url.replace(/index\.html$/, 'notice.json'), { signal: AbortSignal.timeout(15_000) });
-    // CloudFront answers 403 for a key that does not exist (it may not list the bucket).
-    if (res.status === 403 || res.status === 404) return { notice: emptyNotice(campaignId), url };
-    if (!res.ok) throw new Error(`${url.replace(/index\.html$/, 'notice.json')} answered ${res.status}`);
-    return { notice: (await res.json()) as PublishedNotice, url };
-  }
-  await useLocalStack(target.info);
-  const { noticeBucket } = await import('#functions/publish.ts');
-  const { noticeConfigFromEnv } = await import('#shared/config.ts');
-  const url = noticePageUrl(noticeConfigFromEnv().publicBaseUrl, campaignId, 'latest');
-  const json = (await noticeBucket().latestJson(campaignId)) as PublishedNotice | undefined;
-  return { notice: json ?? emptyNotice(campaignId), url };
+export async function readPublicNotice(outputs: Record<string, string>, campaignId: string): Promise<{ notice: PublishedNotice; url: string }> {
+  const base = outputs[OUTPUTS.noticeBaseUrl];
+  if (!base) throw new Error(`the deployed stack has no output ${OUTPUTS.noticeBaseUrl} (redeploy it with this checkout: docs/DEPLOY.md)`);
+  const url = noticePageUrl(base, campaignId, 'latest');
+  const res = await fetch(url.replace(/index\.html$/, 'notice.json'), { signal: AbortSignal.timeout(15_000) });
+  // CloudFront answers 403 for a key that does not exist (it may not list the bucket).
+  if (res.status === 403 || res.status === 404) return { notice: emptyNotice(campaignId), url };
+  if (!res.ok) throw new Error(`${url.replace(/index\.html$/, 'notice.json')} answered ${res.status}`);
+  return { notice: (await res.json()) as PublishedNotice, url };
 }
 
 export function noticeSummary(n: PublishedNotice, url: string): string {

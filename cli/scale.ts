@@ -1,5 +1,9 @@
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { createDocumentClient } from '#shared/aws.ts';
+import { SesMailer } from '#shared/mailer.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { makeNotify } from '#functions/handlers/notify.ts';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { OrderPaid } from '#shared/events.ts';
@@ -67,26 +71,18 @@ function ordersBetween(total: number, from: number, to: number, storeCount: numb
 }
 
 export async function runScale(io: ScaleIO): Promise<void> {
-  const status = await useLocalStack(io.info);
-  const { makeIntake } = await import('#functions/intake.ts');
-  const { useLocalMailDefaults } = await import('./mail-commands.ts');
-  useLocalMailDefaults();
-  const { mailConfigFromEnv } = await import('#shared/config.ts');
-  const { makeNotify } = await import('#functions/notify.ts');
-  const { SesMailer } = await import('#shared/mailer.ts');
-  const { SESv2Client } = await import('@aws-sdk/client-sesv2');
-  const endpoint = status.dynamodb!;
+  const local = await useLocalStack(io.info);
   const run = Date.now().toString(36);
   const storeCount = io.providers * io.storesPerProvider;
   const rows: ScaleRow[] = [];
-  const raw = new DynamoDBClient({ endpoint });
+  const raw = new DynamoDBClient(local.clients.dynamodb);
 
   for (const size of io.sizes) {
     const names: TableNames = localTableNames(`scale-${run}-${size}`);
     await ensureTables(raw, names);
     const step = (s: string) => io.info(`scale ${size}: ${s}`);
     try {
-      const db = createDocumentClient();
+      const db = createDocumentClient(local.clients.dynamodb);
       const deps = { ...stores(names, db), now: () => new Date() };
       const intake = makeIntake(new IngestStore(db, names));
       const salt = `s${size}`;
@@ -131,9 +127,9 @@ export async function runScale(io: ScaleIO): Promise<void> {
       if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
 
       step('notify (outcome mail)');
-      const mailer = new SesMailer(new SESv2Client({}), mailConfigFromEnv());
+      const mailer = new SesMailer(new SESv2Client(local.clients.ses), local.config.mail);
       t0 = performance.now();
-      const n = await makeNotify({ ...stores(names, db), mailer }, { ...mailConfigFromEnv(), ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
       row.notify = { secs: (performance.now() - t0) / 1000, units: n.sent };
       rows.push(row);
       // Each size as it completes: a long run that is stopped keeps what it measured.

@@ -3,16 +3,12 @@ import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
-import { durationText, LOCK_WAIT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
+import { durationText, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/mail/format.ts';
 import { ordersPerWeek } from '#shared/rules/progress.ts';
 import { Progress, table } from './output.ts';
-import { useLocalStack } from './local-stack.ts';
 
-/**
- * The local side of `renewal aggregate | evaluate | report`: the function handlers run in this
- * process against the embedded stack, with a progress bar handed in.
- */
+/** What `renewal aggregate | evaluate | report | publish` print, and the progress bars of a local run. */
 
 export interface Io {
   print: (s: string) => void;
@@ -36,39 +32,6 @@ export function phaseProgress(quiet = false) {
 
 /** Who runs this command, as another run that finds the aggregation lock held is told. */
 export const holderName = (command: string) => `renewal ${command} by ${whoAmI()}@${hostname()} (pid ${process.pid})`;
-
-export async function localFunctions(io: Io, command = 'aggregate') {
-  await useLocalStack(io.info);
-  const [{ stores }, { tableNamesFromEnv }, { makeAggregate }, { makeEvaluate }, { makePublish, noticeBucket }] = await Promise.all([
-    import('#shared/deps.ts'),
-    import('#shared/config.ts'),
-    import('#functions/aggregate.ts'),
-    import('#functions/evaluate.ts'),
-    import('#functions/publish.ts'),
-  ]);
-  const deps = stores(tableNamesFromEnv());
-  const progress = phaseProgress(io.quiet);
-  const holder = holderName(command);
-  const { describeHolder } = await import('#shared/usecases/run-lock.ts');
-  const bucket = noticeBucket();
-  return {
-    deps,
-    bucket,
-    aggregate: makeAggregate({ ...deps, progress, holder }),
-    /** The evaluation, handing the outcome mail and the notice's publication to in-process functions. */
-    evaluate: (requestOutcomeMail?: (campaignId: string) => Promise<void>, requestPublication?: (campaignId: string) => Promise<void>) =>
-      makeEvaluate({
-        ...deps,
-        progress,
-        holder,
-        // Long waits say what they wait for.
-        waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far, up to ${durationText(LOCK_WAIT_MS)}): held by ${describeHolder(h)}`),
-        ...(requestOutcomeMail ? { requestOutcomeMail } : {}),
-        ...(requestPublication ? { requestPublication } : {}),
-      }),
-    publish: makePublish({ decisions: deps.decisions, bucket }),
-  };
-}
 
 export const whoAmI = () => {
   try {

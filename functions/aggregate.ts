@@ -1,40 +1,10 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context } from 'aws-lambda';
-import { overlapFromEnv, tableNamesFromEnv } from '#shared/config.ts';
+import { overlapEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
-import { METRIC } from '#shared/metric-names.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { aggregatePayload, parsePayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
-import { aggregate, type AggregateDeps, type AggregateResult } from '#shared/usecases/aggregate.ts';
+import { createDocumentClient } from '#shared/aws.ts';
+import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
+import { makeAggregate } from './handlers/aggregate.ts';
+import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
 
-/**
- * Order aggregation: run by the season's recurring schedule with `{"campaignId": …}` and by ops
- * (`renewal aggregate`). Safe to run twice or at once: a second concurrent run answers `busy`.
- */
-type Deps = Omit<AggregateDeps, 'now'> & { now?: () => Date };
-
-/**
- * The handler over given stores; the CLI hands in a progress bar and says who runs it. A run that
- * finds the lock held answers `busy` with the holder (the CLI exits 75 on it); the schedule's next
- * run catches up.
- */
-export const makeAggregate = (deps: Deps, overlapMs = overlapFromEnv()) =>
-  async function aggregateHandler(event: unknown, context?: Context): Promise<AggregateResult> {
-    const payload = parsePayload(aggregatePayload, event);
-    const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
-    const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
-    logger.info('aggregation', { result });
-    if (result.status === 'done') {
-      metrics.addMetric(METRIC.ordersAggregated, MetricUnit.Count, result.ordersSeen);
-      metrics.addMetric(METRIC.storeDaysWritten, MetricUnit.Count, result.storeDaysWritten);
-      if (result.lagSeconds !== null) metrics.addMetric(METRIC.aggregationLagSeconds, MetricUnit.Seconds, result.lagSeconds);
-    }
-    return result;
-  };
-
-export const aggregateHandler = makeAggregate(stores(tableNamesFromEnv()));
-export const handler = middy(aggregateHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+/** Lambda entry of the aggregation (functions/handlers/aggregate.ts): its 15-minute schedule and ops. */
+const env = lambdaEnvironment('aggregate', AGGREGATE_NEEDS, { overlapMs: overlapEnv });
+export const handler = lambdaHandler(makeAggregate(stores(env.tables, createDocumentClient()), { overlapMs: env.overlapMs }));

@@ -1,73 +1,13 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { systemClock, type Clock } from '#shared/clock.ts';
-import { mailConfigFromEnv, tableNamesFromEnv, type MailConfig } from '#shared/config.ts';
+import { createDocumentClient } from '#shared/aws.ts';
+import { mailEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
-import { MAIL_EVENT_WAIT_DEFAULT_MS } from '#shared/leases.ts';
-import { SesMailer, type Mailer } from '#shared/mailer.ts';
-import { METRIC } from '#shared/metric-names.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { notifyPayload, parsePayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
-import { notify, notifyPolicy, publishedEvents, type MailEvidence, type NotifyDeps, type NotifyPolicy, type NotifyResult, type NotifyStores } from '#shared/usecases/notify.ts';
+import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
+import { makeNotify, notifyMailer } from './handlers/notify.ts';
+import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
 
 /**
- * Notification: invoked by the evaluation after a final run (`{"campaignId", "kind": "outcome"}`), by
- * the weekly schedule (`"kind": "progress"`) and by ops (`renewal notify`). Sends what is due and not
- * yet sent; the outbox ledger keeps every notice to one mail.
+ * Lambda entry of notify (functions/handlers/notify.ts): invoked by evaluate, the weekly schedule and
+ * ops. Sends through SES, and settles a notice a dead run left from SES's published events.
  */
-
-type Deps = NotifyStores & {
-  /** Default: SES through the SDK, one attempt per call. */
-  mailer?: Mailer;
-  /** Default: SES's published events, waited for MAIL_EVENT_WAIT_SECONDS (the CLI hands in the embedded SES's store). */
-  evidence?: MailEvidence;
-  /** Default: the wall clock (the crash tests move it past the claims' leases; the fault tests skip the waits). */
-  clock?: Partial<Clock>;
-  /** Default: `notifyPolicy` at MAIL_RATE_PER_SECOND (the fault tests try fewer times). */
-  policy?: Partial<NotifyPolicy>;
-  progress?: NotifyDeps['progress'];
-};
-
-/** The handler over given stores and mailer; tests hand in a mailer with injected faults. */
-export const makeNotify = (deps: Deps, config: MailConfig = mailConfigFromEnv()) => {
-  // One attempt per call: notify retries itself, after asking the evidence whether an ambiguous failure
-  // sent the mail anyway. A bounded request time keeps a send inside its claim's lease.
-  const mailer = deps.mailer ?? new SesMailer(new SESv2Client({ maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 } }), config);
-  const evidence = deps.evidence ?? publishedEvents(config.eventWaitMs ?? MAIL_EVENT_WAIT_DEFAULT_MS);
-  const { decisions, aggregates, source, outbox } = deps;
-  return async function notifyHandler(event: unknown): Promise<NotifyResult> {
-    const p = parsePayload(notifyPayload, event);
-    const campaign = getCampaign(p.campaignId)!;
-    const result = await notify(
-      campaign,
-      {
-        stores: { decisions, aggregates, source, outbox },
-        mail: {
-          sender: mailer,
-          evidence,
-          settings: {
-            feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox,
-            exitRefundProcedure: config.exitRefundProcedure ?? campaign.exitRefundProcedure,
-          },
-        },
-        clock: { ...systemClock, ...deps.clock },
-        policy: { ...notifyPolicy(config.ratePerSecond), ...deps.policy },
-        ...(deps.progress ? { progress: deps.progress } : {}),
-      },
-      { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
-    );
-    logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, recovered: result.recovered, uncertain: result.uncertain, failed: result.failed.length, bounced: result.bounced.length });
-    metrics.addMetric(METRIC.mailSent, MetricUnit.Count, result.sent);
-    metrics.addMetric(METRIC.mailFailed, MetricUnit.Count, result.failed.length);
-    // Notices nobody can settle yet: the alarm tells ops to run notify again after their `after` time.
-    metrics.addMetric(METRIC.mailUncertain, MetricUnit.Count, result.uncertain.length);
-    return result;
-  };
-};
-
-export const notifyHandler = makeNotify(stores(tableNamesFromEnv()));
-export const handler = middy(notifyHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+const env = lambdaEnvironment('notify', NOTIFY_NEEDS, { mail: mailEnv });
+export const handler = lambdaHandler(makeNotify({ ...stores(env.tables, createDocumentClient()), mailer: notifyMailer(env.mail) }, env.mail));

@@ -1,45 +1,13 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '#shared/aws.ts';
-import { noticeConfigFromEnv, tableNamesFromEnv, type NoticeConfig } from '#shared/config.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { parsePayload, publishPayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { noticeEnv } from '#shared/config.ts';
 import { DecisionStore } from '#shared/store/decisions.ts';
 import { NoticeBucket } from '#shared/store/notice-bucket.ts';
-import { publish, type PublishDeps, type PublishResult } from '#shared/usecases/publish.ts';
+import { PUBLISH_NEEDS } from '#shared/usecases/publish.ts';
+import { makePublish } from './handlers/publish.ts';
+import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
 
-/**
- * Publication of the public delisting notice (摘牌公示): invoked by the one-time schedule on the notice
- * date (`{"campaignId": …}`), asynchronously by the evaluation when a final revision changed the list,
- * and by ops (`renewal publish`). Writes the next version to the notice bucket when the list changed;
- * the same list writes nothing.
- */
-type Deps = Omit<PublishDeps, 'now' | 'settings'>;
-
-/** The handler over given stores: the CLI and the tests hand in theirs. */
-export const makePublish = (deps: Deps, config: Pick<NoticeConfig, 'publicBaseUrl' | 'feedbackMailbox'> = noticeConfigFromEnv(), now: () => Date = () => new Date()) =>
-  async function publishHandler(event: unknown): Promise<PublishResult> {
-    const p = parsePayload(publishPayload, event);
-    const campaign = getCampaign(p.campaignId)!;
-    const result = await publish(campaign, {
-      ...deps,
-      now,
-      settings: { publicBaseUrl: config.publicBaseUrl, feedbackMailbox: config.feedbackMailbox ?? campaign.feedbackMailbox },
-    });
-    logger.info('publish', { status: result.status, version: result.version, providers: result.providers, written: result.written.length });
-    metrics.addMetric('noticeObjectsWritten', MetricUnit.Count, result.written.length);
-    return result;
-  };
-
-/** The notice bucket of this deployment (or of the embedded stack's S3 server). */
-export function noticeBucket(config: NoticeConfig = noticeConfigFromEnv()): NoticeBucket {
-  return new NoticeBucket(new S3Client({ forcePathStyle: config.forcePathStyle }), config.bucket);
-}
-
-const config = noticeConfigFromEnv();
-export const publishHandler = makePublish({ decisions: new DecisionStore(createDocumentClient(), tableNamesFromEnv()), bucket: noticeBucket(config) }, config);
-export const handler = middy(publishHandler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+/** Lambda entry of publish (functions/handlers/publish.ts): the notice date's schedule, evaluate and ops. */
+const env = lambdaEnvironment('publish', PUBLISH_NEEDS, { notice: noticeEnv });
+const bucket = new NoticeBucket(new S3Client({ forcePathStyle: env.sdk.s3ForcePathStyle }), env.notice.bucket);
+export const handler = lambdaHandler(makePublish({ decisions: new DecisionStore(createDocumentClient(), env.tables), bucket }, env.notice));

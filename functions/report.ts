@@ -1,24 +1,11 @@
-import middy from '@middy/core';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { tableNamesFromEnv } from '#shared/config.ts';
 import { createDocumentClient } from '#shared/aws.ts';
-import { logger } from '#shared/observability.ts';
-import { parsePayload, reportPayload } from '#shared/payloads.ts';
 import { DecisionStore } from '#shared/store/decisions.ts';
 import { OutboxStore } from '#shared/store/outbox.ts';
-import { buildReport, mailStatusLookup, type Report } from '#shared/usecases/report.ts';
+import { REPORT_NEEDS } from '#shared/usecases/report.ts';
+import { makeReport } from './handlers/report.ts';
+import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
 
-/**
- * The decisions as `renewal report --json` prints them, for `renewal report --aws`, with each
- * provider's mail status from the outbox ledger, as the local report shows it. Read only.
- */
-export const makeReport = (deps: { decisions: DecisionStore; outbox: OutboxStore }) =>
-  async function reportHandler(event: unknown): Promise<Report> {
-    const { campaignId } = parsePayload(reportPayload, event);
-    return buildReport(deps.decisions, campaignId, mailStatusLookup(deps));
-  };
-
+/** Lambda entry of the report (functions/handlers/report.ts): `renewal report --aws`. Read only, no metrics. */
+const env = lambdaEnvironment('report', REPORT_NEEDS, {});
 const db = createDocumentClient();
-export const reportHandler = makeReport({ decisions: new DecisionStore(db, tableNamesFromEnv()), outbox: new OutboxStore(db, tableNamesFromEnv()) });
-
-export const handler = middy(reportHandler).use(injectLambdaContext(logger));
+export const handler = lambdaHandler(makeReport({ decisions: new DecisionStore(db, env.tables), outbox: new OutboxStore(db, env.tables) }), { metrics: false });

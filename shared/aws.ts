@@ -2,8 +2,9 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
- * One DocumentClient per process. Endpoints come the SDK's own way (`AWS_ENDPOINT_URL_DYNAMODB`),
- * so the same code talks to dynalite locally and to DynamoDB on AWS.
+ * A DocumentClient (one per process is enough). `config` says where: nothing on Lambda (the SDK's
+ * own defaults and variables), the embedded stack's endpoint, region and credentials in the CLI and
+ * the tests. So the same code talks to dynalite locally and to DynamoDB on AWS.
  */
 export function createDocumentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({ maxAttempts: 8, ...config });

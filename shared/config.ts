@@ -1,26 +1,42 @@
+import { z } from 'zod';
 import { MAIL_EVENT_WAIT_DEFAULT_MS } from './leases.ts';
+import { bucketEnvVar } from './store/access.ts';
 import { TABLES, tableEnvVar, type TableId } from './tables.ts';
 
-/** A configuration value is missing or malformed; the message names the variable. */
+/**
+ * The functions' configuration: what each setting means, the environment variable that carries it
+ * into a deployed function, and the zod schema that reads it. The stack (cdk/) sets the variables by
+ * these names and the Lambda entries (functions/lambda.ts) read them with these schemas, so a name is
+ * written once. The CLI and the tests build the same configuration objects without any environment.
+ */
+
+/** A configuration value is missing or malformed; the message names every such variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export type TableNames = Record<TableId, string>;
+/** The environment variables of the functions, by setting. Set by cdk/, read only through the schemas below. */
+export const ENV = {
+  mailFrom: 'MAIL_FROM',
+  mailFromName: 'MAIL_FROM_NAME',
+  mailReplyTo: 'MAIL_REPLY_TO',
+  sesConfigurationSet: 'SES_CONFIGURATION_SET',
+  feedbackMailbox: 'FEEDBACK_MAILBOX',
+  exitRefundProcedure: 'EXIT_REFUND_PROCEDURE',
+  mailRatePerSecond: 'MAIL_RATE_PER_SECOND',
+  mailEventWaitSeconds: 'MAIL_EVENT_WAIT_SECONDS',
+  thresholdOrders: 'THRESHOLD_ORDERS',
+  aggregationOverlapSeconds: 'AGGREGATION_OVERLAP_SECONDS',
+  notifyFunctionName: 'NOTIFY_FUNCTION_NAME',
+  publishFunctionName: 'PUBLISH_FUNCTION_NAME',
+  noticeBaseUrl: 'NOTICE_BASE_URL',
+  /** `TABLE_<ID>`: the physical name of a table. */
+  table: tableEnvVar,
+  /** `<ID>_BUCKET`: the name of a bucket. */
+  bucket: bucketEnvVar,
+} as const;
 
-/**
- * Physical table names from the environment (`TABLE_ORDERS`, …), read once per process.
- * Throws when one is missing: there is no default table name to write to by accident.
- */
-export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): TableNames {
-  const names = {} as TableNames;
-  for (const id of Object.keys(TABLES) as TableId[]) {
-    const value = env[tableEnvVar(id)];
-    if (!value) throw new ConfigError(`environment variable ${tableEnvVar(id)} is not set`);
-    names[id] = value;
-  }
-  return names;
-}
+export type TableNames = Record<TableId, string>;
 
 /** The local naming scheme: `<prefix>-<id>`, used by the embedded stack and the tests. */
 export function localTableNames(prefix: string): TableNames {
@@ -29,20 +45,33 @@ export function localTableNames(prefix: string): TableNames {
   return names;
 }
 
-export function tableEnv(names: TableNames): Record<string, string> {
-  return Object.fromEntries((Object.keys(names) as TableId[]).map((id) => [tableEnvVar(id), names[id]]));
+/** `TABLE_<ID>` for each table: the environment a child process of the tests is handed. */
+export function tableEnv(names: Partial<TableNames>): Record<string, string> {
+  return Object.fromEntries((Object.keys(names) as TableId[]).map((id) => [ENV.table(id), names[id]!]));
 }
 
+// ---- Schemas over the environment ----------------------------------------------------------------
+
+type Env = Record<string, string | undefined>;
+
+/** An empty variable is an unset one (CloudFormation cannot remove a variable, only blank it). */
+const unset = (v: unknown) => (v === '' ? undefined : v);
+const required = (what: string) => z.preprocess(unset, z.string({ error: `is not set (${what})` }));
+const optional = z.preprocess(unset, z.string().optional());
+const wholeSeconds = (dfltSeconds: number) =>
+  z.preprocess(unset, z.string().regex(/^\d+$/, { error: (i) => `must be a whole number of seconds, got ${JSON.stringify(i.input)}` }).optional()).transform((v) => (v === undefined ? dfltSeconds : Number(v)) * 1000);
+
 /**
- * AGGREGATION_OVERLAP_SECONDS: how far each aggregation run re-reads before the last watermark
- * (default 60). DynamoDB's indexes lag writes by a moment; dynalite's do not, so the embedded stack uses 5.
+ * AGGREGATION_OVERLAP_SECONDS: how far each aggregation run re-reads before the last watermark, in ms
+ * (default 60 s). DynamoDB's indexes lag writes by a moment; dynalite's do not, so the embedded stack uses 5.
  */
-export function overlapFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.AGGREGATION_OVERLAP_SECONDS;
-  if (raw === undefined) return 60_000;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`AGGREGATION_OVERLAP_SECONDS must be a whole number of seconds, got ${JSON.stringify(raw)}`);
-  return Number(raw) * 1000;
-}
+export const overlapEnv = z.object({ [ENV.aggregationOverlapSeconds]: wholeSeconds(60) }).transform((e) => e[ENV.aggregationOverlapSeconds]);
+
+/** THRESHOLD_ORDERS: the deployment's thresholdOrders, when ops set it apart from the campaign's placeholder. */
+const thresholdField = z
+  .preprocess(unset, z.string().regex(/^[1-9]\d*$/, { error: (i) => `must be a positive integer, got ${JSON.stringify(i.input)}` }).optional())
+  .transform((v) => (v === undefined ? undefined : Number(v)));
+export const thresholdEnv = z.object({ [ENV.thresholdOrders]: thresholdField }).transform((e) => e[ENV.thresholdOrders]);
 
 export interface MailConfig {
   from: string;
@@ -64,35 +93,37 @@ export interface MailConfig {
  * (default `MAIL_EVENT_WAIT_DEFAULT_MS`: how long notify waits for SES's events about a mail whose
  * sender died before it sends that notice again) and THRESHOLD_ORDERS are optional.
  */
-export function mailConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MailConfig {
-  const from = env.MAIL_FROM;
-  if (!from) throw new ConfigError('environment variable MAIL_FROM is not set');
-  const rate = env.MAIL_RATE_PER_SECOND ?? '1';
-  if (!/^\d+(\.\d+)?$/.test(rate) || Number(rate) <= 0) throw new ConfigError(`MAIL_RATE_PER_SECOND must be a positive number, got ${JSON.stringify(rate)}`);
-  const wait = env.MAIL_EVENT_WAIT_SECONDS ?? String(MAIL_EVENT_WAIT_DEFAULT_MS / 1000);
-  if (!/^\d+$/.test(wait)) throw new ConfigError(`MAIL_EVENT_WAIT_SECONDS must be a whole number of seconds, got ${JSON.stringify(wait)}`);
-  const threshold = thresholdFromEnv(env);
-  const opt = (name: string) => (env[name] ? env[name] : undefined);
-  return {
-    from,
-    ratePerSecond: Number(rate),
-    eventWaitMs: Number(wait) * 1000,
-    ...(opt('MAIL_FROM_NAME') ? { fromName: opt('MAIL_FROM_NAME')! } : {}),
-    ...(opt('MAIL_REPLY_TO') ? { replyTo: opt('MAIL_REPLY_TO')! } : {}),
-    ...(opt('SES_CONFIGURATION_SET') ? { configurationSet: opt('SES_CONFIGURATION_SET')! } : {}),
-    ...(opt('FEEDBACK_MAILBOX') ? { feedbackMailbox: opt('FEEDBACK_MAILBOX')! } : {}),
-    ...(opt('EXIT_REFUND_PROCEDURE') ? { exitRefundProcedure: opt('EXIT_REFUND_PROCEDURE')! } : {}),
-    ...(threshold ? { thresholdOrders: threshold } : {}),
-  };
-}
-
-/** THRESHOLD_ORDERS: the deployment's thresholdOrders, when ops set it apart from the campaign's placeholder. */
-export function thresholdFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env.THRESHOLD_ORDERS;
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^[1-9]\d*$/.test(raw)) throw new ConfigError(`THRESHOLD_ORDERS must be a positive integer, got ${JSON.stringify(raw)}`);
-  return Number(raw);
-}
+export const mailEnv = z
+  .object({
+    [ENV.mailFrom]: required('the sender address'),
+    [ENV.mailFromName]: optional,
+    [ENV.mailReplyTo]: optional,
+    [ENV.sesConfigurationSet]: optional,
+    [ENV.feedbackMailbox]: optional,
+    [ENV.exitRefundProcedure]: optional,
+    [ENV.mailRatePerSecond]: z.preprocess(
+      unset,
+      z
+        .string()
+        .refine((v) => /^\d+(\.\d+)?$/.test(v) && Number(v) > 0, { error: (i) => `must be a positive number, got ${JSON.stringify(i.input)}` })
+        .default('1'),
+    ),
+    [ENV.mailEventWaitSeconds]: wholeSeconds(MAIL_EVENT_WAIT_DEFAULT_MS / 1000),
+    [ENV.thresholdOrders]: thresholdField,
+  })
+  .transform(
+    (e): MailConfig => ({
+      from: e[ENV.mailFrom],
+      ratePerSecond: Number(e[ENV.mailRatePerSecond]),
+      eventWaitMs: e[ENV.mailEventWaitSeconds],
+      ...(e[ENV.mailFromName] ? { fromName: e[ENV.mailFromName] } : {}),
+      ...(e[ENV.mailReplyTo] ? { replyTo: e[ENV.mailReplyTo] } : {}),
+      ...(e[ENV.sesConfigurationSet] ? { configurationSet: e[ENV.sesConfigurationSet] } : {}),
+      ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
+      ...(e[ENV.exitRefundProcedure] ? { exitRefundProcedure: e[ENV.exitRefundProcedure] } : {}),
+      ...(e[ENV.thresholdOrders] ? { thresholdOrders: e[ENV.thresholdOrders] } : {}),
+    }),
+  );
 
 export interface NoticeConfig {
   /** The bucket the notice versions are written to (NOTICE_BUCKET). */
@@ -101,24 +132,74 @@ export interface NoticeConfig {
   publicBaseUrl: string;
   /** Where objections go (FEEDBACK_MAILBOX; default: the campaign's). */
   feedbackMailbox?: string;
-  /**
-   * Path-style bucket addressing, for an S3-compatible server at AWS_ENDPOINT_URL_S3 (the embedded
-   * stack's s3rver); AWS itself gets virtual-hosted addressing.
-   */
-  forcePathStyle: boolean;
 }
 
 /** The publish function's configuration: NOTICE_BUCKET and NOTICE_BASE_URL are required. */
-export function noticeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NoticeConfig {
-  const bucket = env.NOTICE_BUCKET;
-  if (!bucket) throw new ConfigError('environment variable NOTICE_BUCKET is not set');
-  const publicBaseUrl = env.NOTICE_BASE_URL;
-  if (!publicBaseUrl) throw new ConfigError('environment variable NOTICE_BASE_URL is not set');
-  if (!/^https?:\/\/[^\s"'<>]+$/.test(publicBaseUrl)) throw new ConfigError(`NOTICE_BASE_URL must be an http(s) URL, got ${JSON.stringify(publicBaseUrl)}`);
-  return {
-    bucket,
-    publicBaseUrl,
-    ...(env.FEEDBACK_MAILBOX ? { feedbackMailbox: env.FEEDBACK_MAILBOX } : {}),
-    forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
-  };
+export const noticeEnv = z
+  .object({
+    [ENV.bucket('notice')]: required('the notice bucket'),
+    [ENV.noticeBaseUrl]: z.preprocess(
+      unset,
+      z.string({ error: 'is not set (the public base URL of the notice)' }).regex(/^https?:\/\/[^\s"'<>]+$/, { error: (i) => `must be an http(s) URL, got ${JSON.stringify(i.input)}` }),
+    ),
+    [ENV.feedbackMailbox]: optional,
+  })
+  .transform(
+    (e): NoticeConfig => ({
+      bucket: e[ENV.bucket('notice')] as string,
+      publicBaseUrl: e[ENV.noticeBaseUrl] as string,
+      ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
+    }),
+  );
+
+/** A function name another function hands work to (NOTIFY_FUNCTION_NAME, PUBLISH_FUNCTION_NAME): required. */
+export const functionNameEnv = (name: typeof ENV.notifyFunctionName | typeof ENV.publishFunctionName, what: string) =>
+  z.object({ [name]: required(what) }).transform((e) => e[name] as string);
+
+/**
+ * The physical names of exactly the tables `ids` (`TABLE_<ID>`), each required. A function is
+ * given the tables its use case needs and no others; see `onlyTables`.
+ */
+export function tablesEnv(ids: readonly TableId[]) {
+  return z
+    .object(Object.fromEntries(ids.map((id) => [ENV.table(id), required(`the ${id} table`)])) as Record<string, ReturnType<typeof required>>)
+    .transform((e) => Object.fromEntries(ids.map((id) => [id, e[ENV.table(id)] as string])) as Partial<TableNames>);
+}
+
+/**
+ * Table names where only `names` are known: reading another table's name throws a ConfigError
+ * saying so. A store built over it works for every method the function declared it needs (those
+ * touch only its tables), and a method outside them fails with that message instead of an
+ * AccessDenied from IAM, which grants the same tables and no others.
+ */
+export function onlyTables(names: Partial<TableNames>, who: string): TableNames {
+  const out = {} as TableNames;
+  for (const id of Object.keys(TABLES) as TableId[]) {
+    const name = names[id];
+    Object.defineProperty(out, id, {
+      enumerable: name !== undefined,
+      get: () => {
+        if (name === undefined) throw new ConfigError(`${who} has no ${ENV.table(id)}: table ${id} is not among what its use case needs (shared/usecases/*_NEEDS)`);
+        return name;
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Reads every schema over `env` and returns their results by key; throws one ConfigError naming
+ * every missing or malformed variable (not just the first), e.g.
+ * `configuration: MAIL_FROM is not set (the sender address); THRESHOLD_ORDERS must be a positive integer, got "x"`.
+ */
+export function readEnv<S extends Record<string, z.ZodType>>(schemas: S, env: Env): { [K in keyof S]: z.output<S[K]> } {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, schema] of Object.entries(schemas)) {
+    const r = schema.safeParse(env);
+    if (r.success) out[key] = r.data;
+    else for (const issue of r.error.issues) problems.push(`${String(issue.path[0] ?? key)} ${issue.message}`);
+  }
+  if (problems.length) throw new ConfigError(`configuration: ${[...new Set(problems)].join('; ')}`);
+  return out as { [K in keyof S]: z.output<S[K]> };
 }

@@ -1,4 +1,3 @@
-import { createDocumentClient } from './aws.ts';
 import type { TableNames } from './config.ts';
 import { AggregateStore } from './store/aggregates.ts';
 import { SourceStore } from './store/source.ts';
@@ -7,7 +6,7 @@ import { OutboxStore } from './store/outbox.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The stores over one DocumentClient: what the use cases are handed. */
-export function stores(tables: TableNames, db: DynamoDBDocumentClient = createDocumentClient()) {
+export function stores(tables: TableNames, db: DynamoDBDocumentClient) {
   return {
     db,
     tables,

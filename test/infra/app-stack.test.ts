@@ -88,16 +88,34 @@ describe('functions', () => {
   });
 
   const POWERTOOLS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
-  const TABLE_VARS = (Object.keys(TABLES) as TableId[]).map(tableEnvVar);
   const MAIL = ['MAIL_FROM', 'FEEDBACK_MAILBOX', 'MAIL_RATE_PER_SECOND', 'SES_CONFIGURATION_SET', 'EXIT_REFUND_PROCEDURE'];
+  /**
+   * The tables each function works on, by what it does (README): a function is told the names of
+   * these and of no other table, as its role reaches these and no others.
+   */
+  const TABLES_OF: Record<FunctionName, TableId[]> = {
+    // stores each event once: orders or events, the change log, and what it rejects
+    intake: ['orders', 'events', 'changes', 'rejected'],
+    // recounts from the stored events what the change log announces, into the aggregates
+    aggregate: ['orders', 'events', 'changes', 'aggregates'],
+    // catches the aggregation up, then decides from the aggregates
+    evaluate: ['orders', 'events', 'changes', 'aggregates', 'decisions'],
+    // mails the decisions and the progress (providers' addresses from the events) through the outbox ledger
+    notify: ['events', 'aggregates', 'decisions', 'outbox'],
+    report: ['decisions', 'outbox'],
+    mailEvents: ['outbox'],
+    // the notice ledger lives in the decisions table
+    publish: ['decisions'],
+  };
+  const tableVars = (name: FunctionName) => TABLES_OF[name].map(tableEnvVar);
   const EXPECTED_ENV: Record<FunctionName, string[]> = {
-    intake: [...POWERTOOLS, ...TABLE_VARS],
-    aggregate: [...POWERTOOLS, ...TABLE_VARS],
-    evaluate: [...POWERTOOLS, ...TABLE_VARS, 'NOTIFY_FUNCTION_NAME', 'PUBLISH_FUNCTION_NAME'],
-    notify: [...POWERTOOLS, ...TABLE_VARS, ...MAIL],
-    report: [...POWERTOOLS, ...TABLE_VARS],
-    mailEvents: [...POWERTOOLS, ...TABLE_VARS],
-    publish: [...POWERTOOLS, ...TABLE_VARS, 'NOTICE_BUCKET', 'NOTICE_BASE_URL', 'FEEDBACK_MAILBOX'],
+    intake: [...POWERTOOLS, ...tableVars('intake')],
+    aggregate: [...POWERTOOLS, ...tableVars('aggregate')],
+    evaluate: [...POWERTOOLS, ...tableVars('evaluate'), 'NOTIFY_FUNCTION_NAME', 'PUBLISH_FUNCTION_NAME'],
+    notify: [...POWERTOOLS, ...tableVars('notify'), ...MAIL],
+    report: [...POWERTOOLS, ...tableVars('report')],
+    mailEvents: [...POWERTOOLS, ...tableVars('mailEvents')],
+    publish: [...POWERTOOLS, ...tableVars('publish'), 'NOTICE_BUCKET', 'NOTICE_BASE_URL', 'FEEDBACK_MAILBOX'],
   };
 
   it.each(FUNCTION_NAMES)('%s: exactly its environment variables', (name) => {
@@ -110,10 +128,11 @@ describe('functions', () => {
     });
   });
 
-  it('each TABLE_<ID> holds the name of that table', () => {
+  it('each TABLE_<ID> holds the name of that table, and only the tables a function works on are named', () => {
     for (const name of FUNCTION_NAMES) {
       for (const id of Object.keys(TABLES) as TableId[]) {
-        expect(JSON.stringify(envOf(name)[tableEnvVar(id)])).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
+        if (TABLES_OF[name].includes(id)) expect(JSON.stringify(envOf(name)[tableEnvVar(id)]), `${name} ${id}`).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
+        else expect(envOf(name)[tableEnvVar(id)], `${name} is told of table ${id}`).toBeUndefined();
       }
     }
   });

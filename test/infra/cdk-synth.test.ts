@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TABLES, tableEnvVar, type TableId } from '#shared/tables.ts';
+import { tableEnvVar } from '#shared/tables.ts';
 import { PROJECT_ROOT } from '../../cdk/function.ts';
 import { FUNCTION_NAMES } from '../../cdk/names.ts';
 
@@ -63,25 +63,63 @@ describe('npx cdk synth', () => {
     for (const s of stacks) expect(s.environment).toBe('aws://unknown-account/unknown-region');
   }, 300_000);
 
-  it('bundles each function into an ESM module with a source map, and Node loads it', async () => {
+  type Fn = { Type: string; Properties: { Handler: string; Environment?: { Variables?: Record<string, unknown> } }; Metadata?: Record<string, string> };
+  const functionsOf = () => {
+    const template = JSON.parse(readFileSync(join(outdir, 'App.template.json'), 'utf8')) as { Resources: Record<string, Fn> };
+    return Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  };
+  /** The function's environment as the template sets it, each unresolved reference (a table name, a URL) given a stand-in value. */
+  const deployedEnv = (fn: Fn) =>
+    Object.fromEntries(Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'NOTICE_BASE_URL' ? 'https://d111111abcdef8.cloudfront.net' : `stand-in-${k.toLowerCase()}`]));
+  /** Imports a bundle in a fresh Node process, with `env` as its whole function environment. */
+  const load = (fn: Fn, env: Record<string, string>) => {
+    const dir = join(outdir, fn.Metadata!['aws:asset:path']!);
+    // Lambda imports index.mjs and calls `handler`: do the same.
+    const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
+    return run(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: work, // no node_modules to fall back on: the bundle must be complete
+      env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_METRICS_DISABLED: 'true', ...env }),
+      timeout: 30_000,
+    });
+  };
+
+  it('bundles each function into an ESM module with a source map, and Node loads it with exactly the environment its stack gives it', async () => {
     await synth();
-    const template = JSON.parse(readFileSync(join(outdir, 'App.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Handler: string }; Metadata?: Record<string, string> }> };
-    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    const functions = functionsOf();
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    const tableEnv = Object.fromEntries((Object.keys(TABLES) as TableId[]).map((id) => [tableEnvVar(id), `t-${id}`]));
     for (const [id, fn] of functions) {
       expect(fn.Properties.Handler, id).toBe('index.handler');
       const dir = join(outdir, fn.Metadata!['aws:asset:path']!);
       expect(readdirSync(dir).sort(), id).toEqual(['index.mjs', 'index.mjs.map']);
-      // Lambda imports index.mjs and calls `handler`: do the same, in a fresh Node process.
-      const probe = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)}); if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
-      await run(process.execPath, ['--input-type=module', '-e', probe], {
-        cwd: work, // no node_modules to fall back on: the bundle must be complete
-        env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', NOTIFY_FUNCTION_NAME: 'fn-notify', MAIL_FROM: 'noreply@renewal.example.com', SES_CONFIGURATION_SET: 'cs', FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com', MAIL_RATE_PER_SECOND: '1', EXIT_REFUND_PROCEDURE: 'x', PUBLISH_FUNCTION_NAME: 'fn-publish', NOTICE_BUCKET: 'notice-bucket', NOTICE_BASE_URL: 'https://d111111abcdef8.cloudfront.net', ...tableEnv }),
-        timeout: 30_000,
-      }).catch((err: { stderr?: string }) => {
+      await load(fn, { ...deployedEnv(fn), POWERTOOLS_LOG_LEVEL: 'SILENT' }).catch((err: { stderr?: string }) => {
         throw new Error(`${id}: the bundle does not load: ${err.stderr ?? err}`);
       });
     }
+  }, 300_000);
+
+  it('a function whose environment lacks what it needs fails at start-up, naming every missing variable', async () => {
+    await synth();
+    const fnNamed = (prefix: string) => functionsOf().find(([id]) => id.startsWith(prefix))![1];
+    const failure = async (fn: Fn, without: string[]) => {
+      const env = deployedEnv(fn);
+      for (const k of without) delete env[k];
+      const err = (await load(fn, env).then(() => undefined, (e: { stderr?: string }) => e)) as { stderr?: string } | undefined;
+      expect(err, `loads without ${without.join(', ')}`).toBeDefined();
+      return err!.stderr ?? '';
+    };
+    // A deployed evaluation that could not hand the outcome mail over would decide without telling anyone.
+    const evaluate = fnNamed('EvaluateFunction');
+    expect(await failure(evaluate, ['NOTIFY_FUNCTION_NAME'])).toMatch(/ConfigError.*NOTIFY_FUNCTION_NAME is not set/s);
+    expect(await failure(evaluate, ['PUBLISH_FUNCTION_NAME'])).toMatch(/PUBLISH_FUNCTION_NAME is not set/);
+    const both = await failure(evaluate, ['NOTIFY_FUNCTION_NAME', tableEnvVar('decisions')]);
+    expect(both).toMatch(/NOTIFY_FUNCTION_NAME is not set/);
+    expect(both).toMatch(/TABLE_DECISIONS is not set/);
+    expect(await failure(fnNamed('NotifyFunction'), ['MAIL_FROM'])).toMatch(/MAIL_FROM is not set/);
+    const publish = fnNamed('PublishFunction');
+    expect(await failure(publish, ['NOTICE_BUCKET'])).toMatch(/NOTICE_BUCKET is not set/);
+    const badUrl = deployedEnv(publish);
+    badUrl.NOTICE_BASE_URL = 'not a url';
+    const bad = await load(publish, badUrl).then(() => '', (e: { stderr?: string }) => e.stderr ?? 'failed');
+    expect(bad).toMatch(/NOTICE_BASE_URL must be an http\(s\) URL/);
   }, 300_000);
 });

@@ -6,6 +6,7 @@ import { getCampaign } from '#shared/rules/campaign.ts';
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { takeRunLock } from '#shared/usecases/run-lock.ts';
 import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
+import { childEnv } from '../support/stack.ts';
 
 /**
  * The aggregation lock: a short lease renewed by a heartbeat. A run that holds it is never taken over
@@ -28,7 +29,7 @@ async function season(): Promise<Season> {
 /** Starts the child and resolves once it holds the lock mid-run. */
 function holdingChild(s: Season, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, CHILD_TABLES: JSON.stringify(s.tables), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));

@@ -19,6 +19,8 @@ import {
   type GetCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
+import { makeAggregate } from '#functions/handlers/aggregate.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import { stores } from '#shared/deps.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { scanAll } from '#shared/store/batch.ts';
@@ -26,8 +28,7 @@ import { toRecords } from '#cli/import.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';
 import { CAMPAIGN, ev } from '../support/season-fixture.ts';
 
-const { db } = await useTestStack();
-const [{ makeIntake }, { makeAggregate }] = await Promise.all([import('#functions/intake.ts'), import('#functions/aggregate.ts')]);
+const { db, clients: sdk } = await useTestStack();
 
 const clients: DynamoDBDocumentClient[] = [];
 afterEach(() => {
@@ -47,7 +48,7 @@ class Killed extends Error {
  * entries in that order) and then dies; every later request goes through.
  */
 function dyingIntake(tables: Awaited<ReturnType<typeof freshTables>>, order: number[], written: number) {
-  const doc = createDocumentClient();
+  const doc = createDocumentClient(sdk.dynamodb);
   clients.push(doc);
   const real = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
   const mock = mockClient(doc);
@@ -81,7 +82,7 @@ describe('a batch that dies midway through its write', () => {
       fc.asyncProperty(scenario, async ({ order, written, aggregateBetween }) => {
         const tables = await freshTables();
         const s = stores(tables, db);
-        const aggregate = makeAggregate(s, 0);
+        const aggregate = makeAggregate(s, { overlapMs: 0 });
         const setup = makeIntake(new IngestStore(db, tables));
         expect((await setup({ Records: toRecords([ev.provider('P1', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'), ev.bind('P1', 'S1', '2023-11-01T00:00:00+08:00')].join('\n'), 'setup.ndjson') })).summary).toMatchObject({ accepted: 2 });
         expect(await aggregate({ campaignId: CAMPAIGN })).toMatchObject({ status: 'done', mode: 'full' });
@@ -118,7 +119,7 @@ describe('a batch that dies midway through its write', () => {
     // here, and the counts would stay at zero for good.
     const tables = await freshTables();
     const s = stores(tables, db);
-    const aggregate = makeAggregate(s, 0);
+    const aggregate = makeAggregate(s, { overlapMs: 0 });
     await makeIntake(new IngestStore(db, tables))({ Records: toRecords([ev.bind('P1', 'S1', '2023-11-01T00:00:00+08:00')].join('\n'), 'setup.ndjson') });
     await aggregate({ campaignId: CAMPAIGN });
     const recordLast = [...Array(10).keys()].map((i) => i + 1).concat([0]); // entry 0 is the change record

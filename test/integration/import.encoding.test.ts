@@ -7,6 +7,7 @@ import { IngestStore } from '#shared/store/ingest.ts';
 import { listRejected } from '#shared/store/rejected.ts';
 import { scanAll } from '#shared/store/batch.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 
 /**
  * The import's input encoding (issue 9): invalid UTF-8 is rejected per line with reason `encoding`
@@ -15,7 +16,6 @@ import { freshTables, useTestStack } from '../support/stack.ts';
  * is refused. Each case is read through the real intake into dynalite.
  */
 const { db } = await useTestStack();
-const { makeIntake } = await import('#functions/intake.ts');
 const dir = mkdtempSync(join(tmpdir(), 'renewal-encoding-'));
 
 const order = (id: string) => JSON.stringify({ type: 'order.paid', orderId: id, storeId: 'S1', paidAt: '2023-12-05T10:00:00+08:00' });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { IngestStore } from '#shared/store/ingest.ts';
 import { normalized, render, type LogicalEvent } from '../support/events.ts';
 import { toRecords } from '#cli/import.ts';
 import { listRejected } from '#shared/store/rejected.ts';
@@ -15,7 +17,7 @@ import type { OrderPaid, PlatformEvent } from '#shared/events.ts';
  */
 
 const { db, tables } = await useTestStack();
-const { intake } = await import('#functions/intake.ts');
+const intake = makeIntake(new IngestStore(db, tables));
 
 type Json = Record<string, unknown>;
 const ORDER: Json = { type: 'order.paid', orderId: 'X1', storeId: 'S1', paidAt: '2023-12-05T10:00:00+08:00' };

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { scanAll as scanItems } from '#shared/store/batch.ts';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { IngestStore } from '#shared/store/ingest.ts';
 import { normalized, render, PLAIN, type LogicalEvent, type RenderStyle } from '../support/events.ts';
 import { toRecords } from '#cli/import.ts';
 import { listRejected, type RejectedEvent } from '#shared/store/rejected.ts';
@@ -14,7 +16,7 @@ import { listRejected, type RejectedEvent } from '#shared/store/rejected.ts';
  */
 
 const { db, tables } = await useTestStack();
-const { intake } = await import('#functions/intake.ts');
+const intake = makeIntake(new IngestStore(db, tables));
 
 let sources = 0;
 const nextSource = (what: string) => `dup-${what}-${++sources}`;

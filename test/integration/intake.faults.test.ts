@@ -18,6 +18,7 @@ import { useTestStack, freshTables } from '../support/stack.ts';
 import { render, type LogicalEvent } from '../support/events.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { createDocumentClient } from '#shared/aws.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { listRejected } from '#shared/store/rejected.ts';
 import type { TableNames } from '#shared/config.ts';
@@ -29,15 +30,14 @@ import type { TableNames } from '#shared/config.ts';
  * handed a DocumentClient with the fault (`makeIntake`), dynalite does the rest.
  */
 
-const { db } = await useTestStack();
-const { makeIntake } = await import('#functions/intake.ts');
+const { db, clients: sdk } = await useTestStack();
 
 const clients: DynamoDBDocumentClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
 });
 function newClient(): DynamoDBDocumentClient {
-  const c = createDocumentClient();
+  const c = createDocumentClient(sdk.dynamodb);
   clients.push(c);
   return c;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scanAll as scanItems } from '#shared/store/batch.ts';
 import fc from 'fast-check';
 import { freshTables, useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import {
   arbConflictingVersions,
   arbDeliveries,
@@ -26,7 +27,6 @@ import type { TableNames } from '#shared/config.ts';
  */
 
 const { db } = await useTestStack();
-const { makeIntake } = await import('#functions/intake.ts');
 
 /** Attributes that record when an item arrived, which legitimately differ between two deliveries. */
 const ARRIVAL = new Set(['ingestedAt', 'cr']); // when it arrived and the change record that announced it

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { IngestStore } from '#shared/store/ingest.ts';
 import { toRecords } from '#cli/import.ts';
 import { listRejected } from '#shared/store/rejected.ts';
 
@@ -9,7 +11,7 @@ import { listRejected } from '#shared/store/rejected.ts';
  * event of the same batch is stored, and the batch must settle (never hang, never fail).
  */
 const { db, tables } = await useTestStack();
-const { intake } = await import('#functions/intake.ts');
+const intake = makeIntake(new IngestStore(db, tables));
 
 const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
 let seq = 0;

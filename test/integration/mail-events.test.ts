@@ -1,3 +1,5 @@
+import { makeMailEvents } from '#functions/handlers/mail-events.ts';
+import { makeReport } from '#functions/handlers/report.ts';
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '#shared/payloads.ts';
 import { noticeTag } from '#shared/store/outbox.ts';
@@ -12,7 +14,6 @@ import { sesEvent, snsEvent, type SesEventKind } from '../support/ses-events.ts'
  * notify summary; nothing else changes.
  */
 const stack = await notifyStack();
-const { makeMailEvents } = await import('#functions/mail-events.ts'); // after the env, as on Lambda
 const SEASON: ProviderSpec[] = ['BNC', 'CPL', 'DLV', 'DLY', 'REJ', 'QUIET'].map((key) => ({ key, orders: december(4), depositFen: FULL_DEPOSIT_FEN }));
 
 async function sentSeason() {
@@ -46,7 +47,6 @@ describe('mail-events: SES events through SNS land on their ledger entries', () 
     expect(await s.deps.outbox.get({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('QUIET'), seq: 1 })).toEqual(before);
 
     // The report function (renewal report --aws) shows the same mail status as the local report.
-    const { makeReport } = await import('#functions/report.ts');
     const remote = await makeReport(s.deps)({ campaignId: CAMPAIGN });
     expect(Object.fromEntries(remote.assessments.map((a) => [a.providerId, a.mail?.status]))).toEqual(Object.fromEntries(Object.entries(mail).map(([p, m]) => [p, m?.status])));
 

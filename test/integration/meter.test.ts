@@ -7,19 +7,19 @@
 import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import { meterDelta, meterDynamo } from '#shared/aws-metrics.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';
 import { ev } from '../support/season-fixture.ts';
 
-await useTestStack();
-const { makeIntake } = await import('#functions/intake.ts');
+const { clients: sdk } = await useTestStack();
 
 describe('meterDynamo', () => {
   it('one batch of ten new orders: 11 item writes and 10 index writes, 10 strongly consistent reads; a redelivery writes nothing', async () => {
     const tables = await freshTables();
-    const db = createDocumentClient();
+    const db = createDocumentClient(sdk.dynamodb);
     const meter = meterDynamo(db, tables);
     const intake = makeIntake(new IngestStore(db, tables));
     const records = toRecords(Array.from({ length: 10 }, (_, i) => ev.order(`M${i}`, `S${i}`, '2024-01-10T10:00:00+08:00')).join('\n'), 'm.ndjson');
@@ -43,7 +43,7 @@ describe('meterDynamo', () => {
 
   it('a projecting Scan is billed by the whole items it reads', async () => {
     const tables = await freshTables();
-    const db = createDocumentClient();
+    const db = createDocumentClient(sdk.dynamodb);
     const intake = makeIntake(new IngestStore(db, tables));
     const big = Array.from({ length: 10 }, (_, i) => JSON.stringify({ type: 'order.paid', orderId: `B${i}-${'x'.repeat(100)}`, storeId: `S-${'y'.repeat(120)}`, paidAt: '2024-01-10T10:00:00+08:00' }));
     expect((await intake({ Records: toRecords(big.join('\n'), 'b.ndjson') })).summary.accepted).toBe(10);

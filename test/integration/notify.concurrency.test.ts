@@ -24,7 +24,7 @@ const ASSESSED = SEASON.filter((p) => p.regularized !== false).map((p) => p.key)
 
 /** The real SesMailer, each send held back a little so that racing runs overlap on the wire. */
 function slowSes(delayMs: number): Mailer {
-  const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
+  const real = new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL);
   return { send: async (m) => (await new Promise((r) => setTimeout(r, delayMs)), real.send(m)) };
 }
 

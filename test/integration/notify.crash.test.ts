@@ -1,3 +1,4 @@
+import { makeMailEvents } from '#functions/handlers/mail-events.ts';
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { noticeTag } from '#shared/store/outbox.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type Season } from '../support/notify-fixture.ts';
 import { sesEvent, snsEvent } from '../support/ses-events.ts';
+import { childEnv } from '../support/stack.ts';
 
 /**
  * notify killed with SIGKILL, as a crashed Lambda or a killed CLI dies: a real child process
@@ -15,7 +17,6 @@ import { sesEvent, snsEvent } from '../support/ses-events.ts';
  * reconcile against SES's evidence. What counts is the SES store: every notice exactly once.
  */
 const stack = await notifyStack();
-const { makeMailEvents } = await import('#functions/mail-events.ts');
 const CHILD = resolve(import.meta.dirname, '../support/notify-child.ts');
 const LEASE_MS = NOTICE_CLAIM_LEASE_MS;
 const WAIT_MS = MAIL_EVENT_WAIT_DEFAULT_MS; // SES's event-publishing delay, as the child (no MAIL_EVENT_WAIT_SECONDS) waits for it
@@ -31,7 +32,7 @@ interface ChildRun {
 function runChild(s: Season, clockMs: number, stop: string, evidence: 'embedded' | 'aws' = 'embedded'): Promise<ChildRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: { ...process.env, CHILD_TABLES: JSON.stringify(s.tables), CHILD_CLOCK: new Date(clockMs).toISOString(), CHILD_STOP: stop, CHILD_EVIDENCE: evidence, MAIL_FROM: MAIL.from, MAIL_RATE_PER_SECOND: '4' },
+      env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), CHILD_CLOCK: new Date(clockMs).toISOString(), CHILD_STOP: stop, CHILD_EVIDENCE: evidence, MAIL_FROM: MAIL.from, MAIL_RATE_PER_SECOND: '4' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -33,7 +33,7 @@ afterEach(() => {
 
 /** An SESv2Client under aws-sdk-client-mock, its real send kept aside to pass a command on to aws-ses-v2-local. */
 function mockedSes() {
-  const ses = new SESv2Client({ maxAttempts: 1 });
+  const ses = new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 });
   clients.push(ses);
   const real = ses.send.bind(ses) as (c: SendEmailCommand) => Promise<SendEmailCommandOutput>;
   const pass = (input: SendEmailCommandInput) => real(new SendEmailCommand(input));
@@ -93,7 +93,7 @@ describe('transient SES errors are retried', () => {
 
   it('the same, answered on the wire: SES\'s JSON TooManyRequestsException (429) and a bare 503 go through the SDK\'s own deserializer', async () => {
     const s = await stack.season(SEASON);
-    const ses = new SESv2Client({ maxAttempts: 1 });
+    const ses = new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 });
     clients.push(ses);
     const tries = new Map<string, number>();
     ses.middlewareStack.add(
@@ -187,7 +187,7 @@ describe('permanent failures are recorded and block nobody else', () => {
       expect(await s.deps.decisions.addRevision({ ...model, providerId, providerName: `Bad ${providerId}`, email })).toBe(true);
     }
     const calls: string[] = [];
-    const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
+    const real = new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL);
     const spy: Mailer = { send: (m) => (calls.push(m.to), real.send(m)) };
 
     const r = await s.notify({ kind: 'outcome' }, { mailer: spy });

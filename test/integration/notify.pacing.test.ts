@@ -60,7 +60,7 @@ describe('pacing', () => {
       const keys = Array.from({ length: n }, (_, i) => `P${i}`);
       const s = await stack.season(keys.map((key, i) => ({ key, orders: december(i % 2 ? 1 : 4), depositFen: FULL_DEPOSIT_FEN })));
       const clock = new FakeClock();
-      const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), MAIL);
+      const real = new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL);
       const stamps: number[] = [];
       const mailer: Mailer = { send: (m) => (stamps.push(clock.stamp()), real.send(m)) };
 

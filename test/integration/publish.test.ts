@@ -1,3 +1,4 @@
+import { readPublicNotice } from '#cli/notice-commands.ts';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
@@ -241,15 +242,14 @@ describe('the evaluation hands the notice over only when a final revision change
 
 describe('renewal notice --aws reads the notice through its public address', () => {
   it('the published notice.json; version 0 where the CDN answers 403 or 404 for a missing key', async () => {
-    const { readPublishedNotice } = await import('#cli/notice-commands.ts');
     const t = await setup([decision('P1', 'revoked')]);
     const r = await publish(RENEWAL_2024, t.deps());
     // s3rver's bucket URL stands in for the CloudFront base URL (NoticeBaseUrl).
-    const read = await readPublishedNotice('renewal-2024', { outputs: { NoticeBaseUrl: t.baseUrl } });
+    const read = await readPublicNotice({ NoticeBaseUrl: t.baseUrl }, 'renewal-2024');
     expect(read.url).toBe(r.url);
     expect(read.notice).toMatchObject({ campaignId: 'renewal-2024', version: 1, url: r.url, providers: [{ providerId: 'P1' }] });
     const empty = await freshNoticeBucket();
-    expect((await readPublishedNotice('renewal-2024', { outputs: { NoticeBaseUrl: empty.baseUrl } })).notice).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
-    await expect(readPublishedNotice('renewal-2024', { outputs: {} })).rejects.toThrow(/NoticeBaseUrl/);
+    expect((await readPublicNotice({ NoticeBaseUrl: empty.baseUrl }, 'renewal-2024')).notice).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
+    await expect(readPublicNotice({}, 'renewal-2024')).rejects.toThrow(/NoticeBaseUrl/);
   });
 });

@@ -28,6 +28,7 @@ import { buildReport } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { generateSeason } from '#cli/season.ts';
 import { freshNoticeBucket, useTestStack } from '../support/stack.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import { NOTICE_BUCKET_ACCESS } from '#shared/store/notice-bucket.ts';
 import { publish } from '#shared/usecases/publish.ts';
 
@@ -109,7 +110,6 @@ beforeAll(async () => {
     outbox: attributed('outbox', new OutboxStore(db, tables)),
   };
   const ingest = attributed('ingest', new IngestStore(db, tables));
-  const { makeIntake } = await import('#functions/intake.ts');
   const season = generateSeason({ providers: 14, orders: 600, seed: 11 });
   const half = Math.floor(season.lines.length / 2);
   const clock = () => new Date();

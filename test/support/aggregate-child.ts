@@ -1,23 +1,22 @@
 /**
  * An aggregation run in a process of its own, for the lock tests: it takes the lock, starts working
  * and stops at its first read of orders, prints `HOLDING <pid>` and waits there to be SIGKILLed, its
- * heartbeat still beating. Configured by the environment (the parent's test stack, plus):
+ * heartbeat still beating. Configured by the environment (`childEnv` in stack.ts: the run's stack, plus):
  *   CHILD_TABLES      JSON table names of the season
  *   CHILD_LEASE_MS, CHILD_HEARTBEAT_MS  the lock's lease and heartbeat (default: production's)
  */
-import { tableEnv, type TableNames } from '#shared/config.ts';
+import { createDocumentClient } from '#shared/aws.ts';
+import type { TableNames } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import { RUN_LOCK_HEARTBEAT_MS } from '#shared/leases.ts';
+import { getCampaign } from '#shared/rules/campaign.ts';
+import { aggregate } from '#shared/usecases/aggregate.ts';
+import { childClients } from './child-clients.ts';
 
 const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
-Object.assign(process.env, tableEnv(tables));
-const [{ stores }, { aggregate }, { getCampaign }, { RUN_LOCK_HEARTBEAT_MS }] = await Promise.all([
-  import('#shared/deps.ts'),
-  import('#shared/usecases/aggregate.ts'),
-  import('#shared/rules/campaign.ts'),
-  import('#shared/leases.ts'),
-]);
 
 const heartbeatMs = Number(process.env.CHILD_HEARTBEAT_MS || RUN_LOCK_HEARTBEAT_MS);
-const deps = stores(tables);
+const deps = stores(tables, createDocumentClient(childClients().dynamodb));
 // The source store, stopped at its first read of orders (a Query of one store, or the full recount's
 // scan): the run holds the lock and is mid-work.
 const hold = () => {

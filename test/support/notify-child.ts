@@ -1,6 +1,6 @@
 /**
  * A notify run in a process of its own, for the crash tests: the parent SIGKILLs it at a chosen
- * point. Configured by the environment (the parent's test stack, plus):
+ * point. Configured by the environment (`childEnv` in stack.ts: the run's stack, plus):
  *   CHILD_TABLES  JSON table names of the season
  *   CHILD_CLOCK   the instant this run's clock starts at (it then runs at real speed)
  *   CHILD_STOP    `claim:N` (after the Nth claim, before its send), `send:N` (after SES accepted the
@@ -10,20 +10,18 @@
  * At the stop point it prints `STOP <point>` on stdout and waits to be killed; otherwise it prints the
  * notify result as JSON.
  */
-import { tableEnv, type TableNames } from '#shared/config.ts';
-import type { NoticeRef, OutboxStore as OutboxStoreType } from '#shared/store/outbox.ts';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { makeNotify } from '#functions/handlers/notify.ts';
+import { embeddedSesEvidence } from '#cli/local-mail-evidence.ts';
+import { createDocumentClient } from '#shared/aws.ts';
+import { mailEnv, readEnv, type TableNames } from '#shared/config.ts';
+import { stores } from '#shared/deps.ts';
+import { SesMailer } from '#shared/mailer.ts';
+import { OutboxStore, type NoticeRef } from '#shared/store/outbox.ts';
+import { childClients } from './child-clients.ts';
 
 const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
-Object.assign(process.env, tableEnv(tables));
-const [{ stores }, { OutboxStore }, { SesMailer }, { SESv2Client }, { makeNotify }, { embeddedSesEvidence }, { mailConfigFromEnv }] = await Promise.all([
-  import('#shared/deps.ts'),
-  import('#shared/store/outbox.ts'),
-  import('#shared/mailer.ts'),
-  import('@aws-sdk/client-sesv2'),
-  import('#functions/notify.ts'),
-  import('#cli/local-mail-evidence.ts'),
-  import('#shared/config.ts'),
-]);
+const clients = childClients();
 
 const [point, nth] = (process.env.CHILD_STOP || 'none:0').split(':') as [string, string];
 const counts = { claim: 0, send: 0, mark: 0 };
@@ -39,7 +37,7 @@ const t0 = Date.now();
 const now = () => new Date(started + (Date.now() - t0));
 
 class StoppingOutbox extends OutboxStore {
-  override async claim(...args: Parameters<OutboxStoreType['claim']>) {
+  override async claim(...args: Parameters<OutboxStore['claim']>) {
     const r = await super.claim(...args);
     if (r.claimed) await maybeStop('claim');
     return r;
@@ -50,10 +48,11 @@ class StoppingOutbox extends OutboxStore {
   }
 }
 
-const deps = stores(tables);
+const deps = stores(tables, createDocumentClient(clients.dynamodb));
 const outbox = new StoppingOutbox(deps.db, tables);
-const config = mailConfigFromEnv();
-const real = new SesMailer(new SESv2Client({ maxAttempts: 1 }), config);
+// The parent configures this run's mail as a deployment does (MAIL_FROM, MAIL_RATE_PER_SECOND, …), read with notify's own schema.
+const { mail: config } = readEnv({ mail: mailEnv }, process.env);
+const real = new SesMailer(new SESv2Client({ ...clients.ses, maxAttempts: 1 }), config);
 const mailer = {
   async send(m: Parameters<typeof real.send>[0]) {
     const r = await real.send(m);
@@ -61,6 +60,6 @@ const mailer = {
     return r;
   },
 };
-const evidence = process.env.CHILD_EVIDENCE === 'aws' ? undefined : embeddedSesEvidence({ endpoint: process.env.AWS_ENDPOINT_URL_SESV2!, outbox });
+const evidence = process.env.CHILD_EVIDENCE === 'aws' ? undefined : embeddedSesEvidence({ endpoint: clients.ses.endpoint, outbox });
 const result = await makeNotify({ ...deps, outbox, mailer, clock: { now }, ...(evidence ? { evidence } : {}) }, config)({ campaignId: 'renewal-2024', kind: 'outcome' });
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { embeddedSesEvidence } from '#cli/local-mail-evidence.ts';
+import { makeEvaluate } from '#functions/handlers/evaluate.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
+import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';
+import { createDocumentClient } from '#shared/aws.ts';
 import type { MailConfig, TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
@@ -52,16 +56,9 @@ export interface StoredMail {
 
 type Stores = ReturnType<typeof stores>;
 
-/** Points the SDK at the run's embedded stack and loads the handlers (after the env, as on Lambda). */
+/** The run's embedded stack, and seasons on it whose handlers are built as the CLI builds them. */
 export async function notifyStack() {
-  const { sesEndpoint } = await useTestStack();
-  // functions/notify.ts builds its module-level handler from the env at load: it needs a sender.
-  process.env.MAIL_FROM ??= MAIL.from;
-  const [{ makeIntake }, { makeEvaluate }, { makeNotify }] = await Promise.all([
-    import('#functions/intake.ts'),
-    import('#functions/evaluate.ts'),
-    import('#functions/notify.ts'),
-  ]);
+  const { sesEndpoint, clients } = await useTestStack();
 
   /** Everything sent so far to `addresses` (To, Cc or Bcc), in the order SES took it. */
   async function mailTo(addresses: readonly string[]): Promise<StoredMail[]> {
@@ -81,7 +78,7 @@ export async function notifyStack() {
   async function season(specs: ProviderSpec[]) {
     const token = randomBytes(5).toString('hex');
     const tables: TableNames = await freshTables();
-    const deps: Stores = stores(tables);
+    const deps: Stores = stores(tables, createDocumentClient(clients.dynamodb));
     const intake = makeIntake(new IngestStore(deps.db, tables));
     const id = (key: string) => `${key}-${token}`;
     const email = (key: string) => `${key.toLowerCase()}.${token}@renewal-test.example`;
@@ -113,7 +110,7 @@ export async function notifyStack() {
     await ingest(events);
 
     const evaluate = async () => {
-      const r = await makeEvaluate(deps, 0)({ campaignId: CAMPAIGN, thresholdOrders: THRESHOLD });
+      const r = await makeEvaluate(deps, { overlapMs: 0 })({ campaignId: CAMPAIGN, thresholdOrders: THRESHOLD });
       expect(r.mode).toBe('final');
       return r;
     };
@@ -124,7 +121,7 @@ export async function notifyStack() {
     // As on the embedded stack (the CLI): SES's evidence is what aws-ses-v2-local holds.
     const evidence = embeddedSesEvidence({ endpoint: sesEndpoint, outbox: deps.outbox });
     const notify = (payload: object, extra: Partial<NotifyDeps> = {}, config: MailConfig = MAIL): Promise<NotifyResult> =>
-      makeNotify({ ...deps, evidence, ...extra }, config)({ campaignId: CAMPAIGN, ...payload });
+      makeNotify({ ...deps, mailer: notifyMailer(config, clients.ses), evidence, ...extra }, config)({ campaignId: CAMPAIGN, ...payload });
 
     const addresses = specs.map((p) => email(p.key));
     return {
@@ -148,7 +145,7 @@ export async function notifyStack() {
     };
   }
 
-  return { sesEndpoint, season, mailTo, allMail };
+  return { sesEndpoint, clients, season, mailTo, allMail };
 }
 
 export type Season = Awaited<ReturnType<Awaited<ReturnType<typeof notifyStack>>['season']>>;

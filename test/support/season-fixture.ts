@@ -4,15 +4,15 @@
  * built with their factories over those tables. Plus small builders that write one platform event
  * as the JSON line the platform would send (RULES.md, input contract), and readers of what the
  * tables hold.
- *
- * Function modules read their configuration when loaded, so they are imported only after
- * `useTestStack()` has pointed this test file at the stack.
  */
 import { vi, type Mock } from 'vitest';
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
+import { makeAggregate } from '#functions/handlers/aggregate.ts';
+import { makeEvaluate } from '#functions/handlers/evaluate.ts';
+import { makeIntake } from '#functions/handlers/intake.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { feedRecords, toRecords, type ImportResult } from '#cli/import.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
@@ -44,7 +44,7 @@ export function testStack(): Promise<{ db: Db }> {
 }
 
 export interface SeasonOptions {
-  /** The deployment's THRESHOLD_ORDERS (`makeEvaluate`'s third argument); undefined = the campaign's 10,000. */
+  /** The deployment's THRESHOLD_ORDERS (`makeEvaluate`'s `thresholdOrders`); undefined = the campaign's 10,000. */
   configuredThreshold?: number;
   /** Replaces the decisions store handed to the evaluation (to hold a run at a chosen point). */
   decisions?: (db: Db, tables: TableNames) => DecisionStore;
@@ -69,19 +69,17 @@ export interface Season {
 /** A season on fresh tables. Aggregation overlap 0: dynalite's indexes do not lag. */
 export async function newSeason(opts: SeasonOptions = {}): Promise<Season> {
   const { db } = await testStack();
-  const [{ makeIntake }, { makeAggregate }, { makeEvaluate }] = await Promise.all([
-    import('#functions/intake.ts'),
-    import('#functions/aggregate.ts'),
-    import('#functions/evaluate.ts'),
-  ]);
   const tables = await freshTables();
   const s = stores(tables, db);
   const mail = vi.fn(async (_campaignId: string) => {});
   const publication = vi.fn(async (_campaignId: string) => {});
   const intake = makeIntake(new IngestStore(db, tables));
-  const aggregateHandler = makeAggregate(s, 0);
+  const aggregateHandler = makeAggregate(s, { overlapMs: 0 });
   const decisions = opts.decisions ? opts.decisions(db, tables) : s.decisions;
-  const evaluateHandler = makeEvaluate({ ...s, decisions, requestOutcomeMail: mail, requestPublication: publication }, 0, opts.configuredThreshold);
+  const evaluateHandler = makeEvaluate(
+    { ...s, decisions, requestOutcomeMail: mail, requestPublication: publication },
+    { overlapMs: 0, ...(opts.configuredThreshold !== undefined ? { thresholdOrders: opts.configuredThreshold } : {}) },
+  );
   let feeds = 0;
   return {
     db,

@@ -1,0 +1,55 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { METRIC } from '#shared/metric-names.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
+import { getCampaign } from '#shared/rules/campaign.ts';
+import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecases/evaluate.ts';
+
+/**
+ * Period-end evaluation: invoked by the one-time EventBridge schedule with `{"campaignId": …}` and by
+ * ops with the OPS.md payload. Final decisions hand the outcome mail to the notify function
+ * (asynchronous invoke), so no one has to send it by hand; a final revision that changes the public
+ * delisting list hands its publication to the publish function the same way.
+ */
+type Deps = Omit<EvaluateDeps, 'now'>;
+
+/** The evaluation's configuration (AGGREGATION_OVERLAP_SECONDS and THRESHOLD_ORDERS on Lambda). */
+export interface EvaluateConfig {
+  /** The catch-up aggregation's re-read window (ms). */
+  overlapMs: number;
+  /** The deployment's threshold, when ops set one: a payload's wins over it, it wins over the campaign's placeholder. */
+  thresholdOrders?: number;
+}
+
+/**
+ * The handler over given stores and hand-offs. On Lambda `requestOutcomeMail` and `requestPublication`
+ * invoke the notify and publish functions (functions/evaluate.ts requires both); the CLI hands in
+ * in-process ones; without one, the result says `mailRequested: false` (or `publicationRequested`).
+ */
+export const makeEvaluate = (deps: Deps, { overlapMs, thresholdOrders: configuredThreshold }: EvaluateConfig) =>
+  async function evaluateHandler(event: unknown, context?: Context): Promise<EvaluateResult> {
+    const p = parsePayload(evaluatePayload, event);
+    const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
+    const result = await evaluate(
+      getCampaign(p.campaignId)!,
+      { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
+      {
+        // The payload's threshold wins over the deployment's, which wins over the campaign's placeholder.
+        ...((p.thresholdOrders ?? configuredThreshold) !== undefined ? { thresholdOrders: (p.thresholdOrders ?? configuredThreshold)! } : {}),
+        ...(p.providerIds ? { providerIds: p.providerIds } : {}),
+        ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
+        ...(p.asOf ? { asOf: p.asOf } : {}),
+        // The schedule sends only the campaign; a person says who they are.
+        by: p.requestedBy ? { kind: 'person', id: p.requestedBy } : { kind: 'schedule', id: 'eventbridge-scheduler' },
+      },
+    );
+    logger.info('evaluation', { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated });
+    if (result.mode === 'final') {
+      metrics.addMetric(METRIC.providersRetained, MetricUnit.Count, result.counts.retained);
+      metrics.addMetric(METRIC.providersRevoked, MetricUnit.Count, result.counts.revoked);
+      metrics.addMetric(METRIC.providersNotAssessed, MetricUnit.Count, result.counts.not_assessed);
+      metrics.addMetric(METRIC.decisionRevisions, MetricUnit.Count, result.revisionsCreated);
+    }
+    return result;
+  };
