@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { PlatformEvent } from '../events.ts';
 import { queryAll } from './batch.ts';
-import { mapLimit } from './limit.ts';
+import { mapLimit } from '../limit.ts';
 
 /**
  * The change log: what the aggregation reads to learn what changed since its watermark. One record

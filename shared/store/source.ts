@@ -193,8 +193,6 @@ export function toBinding(it: Record<string, unknown>): StoredBinding {
   };
 }
 
-export { mapLimit } from './limit.ts';
-
 /** What each method sends (shared/store/access.ts). */
 export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   changesBetween: [{ table: 'changes', actions: ['Query'] }],

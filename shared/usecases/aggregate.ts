@@ -6,7 +6,7 @@ import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type CachedBinding, type LockHolder, type ProviderTotals, type StoreCounts, type StoreDaily } from '../store/aggregates.ts';
 import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
-import { mapLimit } from '../store/limit.ts';
+import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS, toBinding, toDeposit, type Changes } from '../store/source.ts';
 import { RUN_LOCK_AGGREGATES, takeRunLock, type RunLockOptions } from './run-lock.ts';
 import { StoreDayTally } from './tally.ts';

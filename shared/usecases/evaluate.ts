@@ -9,7 +9,8 @@ import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
-import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
+import { mapLimit } from '../limit.ts';
+import { SOURCE_ACCESS } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
 import { LockBusyError } from './run-lock.ts';
 

@@ -14,7 +14,8 @@ import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { noticeTag, OUTBOX_ACCESS, type NoticeKind, type NoticeRef, type OutboxEntry } from '../store/outbox.ts';
-import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
+import { mapLimit } from '../limit.ts';
+import { SOURCE_ACCESS } from '../store/source.ts';
 
 /**
  * Sends the notices that are due and not yet sent (RULES.md 2.2.3, 3): the outcome of every
