@@ -3,6 +3,7 @@ import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { getCampaign, periodWindow } from '../rules/campaign.ts';
 import { declareAccess } from './access.ts';
+import { conditionHeld, ifConditionHolds } from './conditional.ts';
 
 /**
  * The aggregates table. Layout (one module owns it):
@@ -82,8 +83,8 @@ export class AggregateStore {
    */
   async begin(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<RunStart> {
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
-    try {
-      const out = await this.db.send(
+    const out = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.runKey(campaignId),
@@ -93,12 +94,9 @@ export class AggregateStore {
           ExpressionAttributeValues: { ':o': owner, ':l': leaseUntil, ':now': now.toISOString(), ...(holder ? { ':h': holder } : {}) },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return { acquired: true, through: out.Attributes?.through as string | undefined };
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return { acquired: false };
-      throw err;
-    }
+      ),
+    );
+    return out ? { acquired: true, through: out.Attributes?.through as string | undefined } : { acquired: false };
   }
 
   /**
@@ -106,8 +104,8 @@ export class AggregateStore {
    * the lock is no longer ours (our lease ran out and another run took it).
    */
   async renewLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.runKey(campaignId),
@@ -116,12 +114,8 @@ export class AggregateStore {
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':o': owner, ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Who holds the lock and until when (GetItem, consistent), or undefined when nobody does. */
@@ -144,8 +138,8 @@ export class AggregateStore {
    * now: the watermark is then theirs to move.
    */
   async finish(campaignId: string, owner: string, through?: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.runKey(campaignId),
@@ -154,12 +148,8 @@ export class AggregateStore {
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':o': owner, ...(through ? { ':t': through } : {}) },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** The ingest instant fully aggregated (DynamoDB: GetItem on aggregates). */

@@ -4,6 +4,7 @@ import type { StoredDecision } from '../model.ts';
 import type { NoticeVersion } from '../notice/notice.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
+import { conditionHeld } from './conditional.ts';
 
 /**
  * The decisions table. Layout (one module owns it):
@@ -85,20 +86,17 @@ export class DecisionStore {
    * run recorded it first); the caller re-reads and decides again.
    */
   async addRevision(d: StoredDecision): Promise<boolean> {
-    try {
-      await this.db.send(
+    const added = await conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...d, pk: `REV#${d.campaignId}#${d.providerId}`, sk: rev(d.revision) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
-    await this.makeCurrent(d);
-    return true;
+      ),
+    );
+    if (added) await this.makeCurrent(d);
+    return added;
   }
 
   /**
@@ -106,18 +104,17 @@ export class DecisionStore {
    * a pointer that an earlier run died before writing (the revision stored, the pointer not).
    */
   async makeCurrent(d: StoredDecision): Promise<void> {
-    try {
-      await this.db.send(
+    // A condition that does not hold means a newer revision is current already: nothing to do.
+    await conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...d, pk: `CUR#${d.campaignId}`, sk: d.providerId },
           ConditionExpression: 'attribute_not_exists(pk) OR revision < :r',
           ExpressionAttributeValues: { ':r': d.revision },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err; // a newer one is current already
-    }
+      ),
+    );
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {
@@ -153,19 +150,15 @@ export class DecisionStore {
 
   /** Records notice version `v.version`. Returns false when that number is taken (another publication was first). */
   async addNoticeVersion(v: NoticeVersion): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...v, pk: `NOTICE#${v.campaignId}`, sk: rev(v.version) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Marks a notice version's files as written to the bucket. */
