@@ -213,13 +213,8 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
   const claim = await outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
   if (!claim.claimed) return unclaimed(claim.entry, clock.now(), mail.evidence.publishDelayMs);
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
-    try {
-      await outbox.markFailed(id, owner, reason, permanent, clock.now());
-    } catch (err) {
-      // Our lease ran out and another run holds the notice now: it is theirs to settle.
-      if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight', until: '?' };
-      throw err;
-    }
+    // Our lease ran out and another run holds the notice now: it is theirs to settle.
+    if (!(await outbox.markFailed(id, owner, reason, permanent, clock.now())).ok) return { status: 'in-flight', until: '?' };
     return { status: 'failed', reason, permanent };
   };
   // The address is checked before anything goes out: it is the provider's own input.
@@ -238,7 +233,7 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
     async (attempt): Promise<Attempt<{ messageId: string } | Delivery, string>> => {
       await pace();
       // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
-      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs))) return done({ status: 'in-flight', until: '?' });
+      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs)).ok) return done({ status: 'in-flight', until: '?' });
       try {
         return done(await mail.sender.send({ to: n.to, ...rendered, notice: tag }));
       } catch (err) {
@@ -251,7 +246,7 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
           const entry = await outbox.get(id);
           if (entry?.status === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
           if (!neverSent.has(tag)) {
-            await outbox.markUncertain(id, owner, reason, clock.now());
+            if (!(await outbox.markUncertain(id, owner, reason, clock.now())).ok) return done({ status: 'in-flight', until: '?' });
             return done({ status: 'uncertain', after: new Date(clock.now().getTime() + mail.evidence.publishDelayMs).toISOString(), reason });
           }
         }
@@ -269,12 +264,11 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
     policy.record,
     async (): Promise<Attempt<string | undefined, string>> => {
       try {
-        await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
-        return done(undefined);
-      } catch (err) {
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        const marked = await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
         // Our lease ran out and another run holds the notice: trying again cannot make it ours.
-        return (err as Error).name === 'ConditionalCheckFailedException' ? done(reason) : again(reason);
+        return done(marked.ok ? undefined : 'lease lost: another run holds the notice now');
+      } catch (err) {
+        return again(`${(err as Error).name}: ${(err as Error).message}`);
       }
     },
     clock,
