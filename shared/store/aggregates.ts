@@ -1,7 +1,7 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
-import { getCampaign, periodWindow } from '../rules/campaign.ts';
+import { periodWindow, type Campaign } from '../rules/campaign.ts';
 import { declareAccess } from './access.ts';
 import { conditionHeld, ifConditionHolds } from './conditional.ts';
 
@@ -175,21 +175,24 @@ export class AggregateStore {
     });
   }
 
-  /** Every provider's totals (one Query). */
-  async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
-    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PC#${campaignId}` }, ConsistentRead: true });
-    return this.decodeTotals(campaignId, items);
+  /**
+   * Every provider's totals (one Query). Totals are stored per campaign, their day counts as one
+   * number per season day: the campaign names the partition and its season's days.
+   */
+  async providerTotals(c: Campaign): Promise<ProviderTotals[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PC#${c.campaignId}` }, ConsistentRead: true });
+    return this.decodeTotals(c, items);
   }
 
   /** The totals of the given providers (BatchGetItem). */
-  async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+  async providerTotalsOf(c: Campaign, providerIds: readonly string[]): Promise<ProviderTotals[]> {
     if (!providerIds.length) return [];
-    const pk = `PC#${campaignId}`;
-    return this.decodeTotals(campaignId, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!);
+    const pk = `PC#${c.campaignId}`;
+    return this.decodeTotals(c, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!);
   }
 
-  private decodeTotals(campaignId: string, items: Record<string, unknown>[]): ProviderTotals[] {
-    const days = seasonDays(campaignId);
+  private decodeTotals(c: Campaign, items: Record<string, unknown>[]): ProviderTotals[] {
+    const { days } = periodWindow(c);
     return items.map(({ pk: _pk, sk, daily, ...rest }) => ({
       ...(rest as Omit<ProviderTotals, 'providerId' | 'byDay'>),
       providerId: sk as string,
@@ -198,9 +201,9 @@ export class AggregateStore {
   }
 
   /** Writes provider totals (DynamoDB: BatchWriteItem on aggregates). */
-  async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
-    const pk = `PC#${campaignId}`;
-    const days = seasonDays(campaignId);
+  async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+    const pk = `PC#${c.campaignId}`;
+    const { days } = periodWindow(c);
     await batchWrite(this.db, {
       [this.table]: totals.map(({ providerId, byDay, ...rest }) => ({ pk, sk: providerId, ...rest, daily: days.map((d) => byDay[d] ?? 0) })),
     });
@@ -247,26 +250,20 @@ class ScratchAggregates extends AggregateStore {
   override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<void> {
     for (const [s, counts] of stores) this.stores.set(`${campaignId}#${s}`, counts);
   }
-  override async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
-    return this.merged(campaignId, await super.providerTotals(campaignId));
+  override async providerTotals(c: Campaign): Promise<ProviderTotals[]> {
+    return this.merged(c.campaignId, await super.providerTotals(c));
   }
-  override async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
-    return this.merged(campaignId, await super.providerTotalsOf(campaignId, providerIds), new Set(providerIds));
+  override async providerTotalsOf(c: Campaign, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+    return this.merged(c.campaignId, await super.providerTotalsOf(c, providerIds), new Set(providerIds));
   }
   private merged(campaignId: string, stored: ProviderTotals[], wanted?: Set<string>): ProviderTotals[] {
     const merged = new Map(stored.map((t) => [t.providerId, t]));
     for (const [key, t] of this.totals) if (key.startsWith(`${campaignId}#`) && (!wanted || wanted.has(t.providerId))) merged.set(t.providerId, t);
     return [...merged.values()];
   }
-  override async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
-    for (const t of totals) this.totals.set(`${campaignId}#${t.providerId}`, t);
+  override async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+    for (const t of totals) this.totals.set(`${c.campaignId}#${t.providerId}`, t);
   }
-}
-
-function seasonDays(campaignId: string): readonly string[] {
-  const c = getCampaign(campaignId);
-  if (!c) throw new RangeError(`unknown campaign ${campaignId}`);
-  return periodWindow(c).days;
 }
 
 /** What each method sends (shared/store/access.ts). */

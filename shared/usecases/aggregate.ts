@@ -189,7 +189,7 @@ async function incremental(c: Campaign, deps: AggregateDeps, changes: Changes, c
 
   const totals = await resum(c, deps, [...touched].sort(), current, boundNow, changes.depositProviders, computedAt);
   // Totals first: if the run dies before the store counts, the next run still finds them changed.
-  await deps.aggregates.putProviderTotals(c.campaignId, totals);
+  await deps.aggregates.putProviderTotals(c, totals);
   await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
   return { ordersSeen: changes.orders.length, storesRecounted: storeIds.length, storeDaysWritten, providersUpdated: totals.length };
 }
@@ -209,7 +209,7 @@ async function resum(
   computedAt: string,
 ): Promise<ProviderTotals[]> {
   if (!providers.length) return [];
-  const cached = new Map((await deps.aggregates.providerTotalsOf(c.campaignId, providers)).map((t) => [t.providerId, t]));
+  const cached = new Map((await deps.aggregates.providerTotalsOf(c, providers)).map((t) => [t.providerId, t]));
   const facts = await mapLimit(providers, 8, async (providerId) => {
     const old = cached.get(providerId);
     if (old && !depositMoved.has(providerId)) {
@@ -278,7 +278,7 @@ async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string,
     ...sumOver(c, providerId, [...(intervals.get(providerId)?.keys() ?? [])], counts),
     computedAt,
   }));
-  await deps.aggregates.putProviderTotals(c.campaignId, totals);
+  await deps.aggregates.putProviderTotals(c, totals);
 
   // Store counts, 100 stores at a time: what is stored is read back and only what moved is written.
   const stores = tally.stores().sort();

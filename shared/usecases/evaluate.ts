@@ -102,7 +102,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
 
   const [providers, totals] = await Promise.all([
     deps.source.providers(req.providerIds),
-    req.providerIds ? aggregates.providerTotalsOf(c.campaignId, req.providerIds) : aggregates.providerTotals(c.campaignId),
+    req.providerIds ? aggregates.providerTotalsOf(c, req.providerIds) : aggregates.providerTotals(c),
   ]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();

@@ -316,7 +316,7 @@ async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: N
   const providers = (await stores.source.providers()).filter(
     (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
   );
-  const totals = new Map((await stores.aggregates.providerTotalsOf(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
+  const totals = new Map((await stores.aggregates.providerTotalsOf(c, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);
     // Orders of days before the as-of day: that day is still running.
