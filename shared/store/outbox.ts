@@ -4,10 +4,11 @@ import { ID } from '../events.ts';
 import { queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
 import { ifConditionHolds } from './conditional.ts';
+import { outboxKey, outboxPk } from './layout/outbox.ts';
 
 /**
  * The mail ledger: one entry per provider × campaign × kind × decision revision (outcome) or season
- * week (progress). Layout: pk `OB#<campaign>#<kind>`, sk `<providerId>#<revision or week, 4 digits>`.
+ * week (progress); its keys are `layout/outbox.ts`.
  *
  * A notice is claimed with a conditional write before it is sent and marked sent after, so a notice
  * is sent once however many runs race for it. A sender that dies between SES accepting the mail and
@@ -74,11 +75,6 @@ export type MailEvidenceEvent = {
   | { type: 'DeliveryDelay'; at: string; delayType: string; expiresAt?: string }
 );
 
-const key = (campaignId: string, kind: NoticeKind, providerId: string, seq: number) => ({
-  pk: `OB#${campaignId}#${kind}`,
-  sk: `${providerId}#${String(seq).padStart(4, '0')}`,
-});
-
 /*
  * The notice id as an SES message tag value. SES allows only ASCII letters, digits, `_`, `-`, `.` and
  * `@` there, at most 256 characters. Provider ids may hold `:`, which SES refuses, and every other id
@@ -133,7 +129,7 @@ export class OutboxStore {
    * the mail, else `now` minus SES's event-publishing delay.
    */
   async claim(n: NoticeRef & { to: string }, owner: string, now: Date, leaseMs: number, staleBefore: Date = now): Promise<ClaimResult> {
-    const k = key(n.campaignId, n.kind, n.providerId, n.seq);
+    const k = outboxKey(n);
     const out = await ifConditionHolds(
       this.db.send(
         new UpdateCommand({
@@ -168,7 +164,7 @@ export class OutboxStore {
 
   /** One entry (GetItem, consistent), or undefined. */
   async get(n: NoticeRef): Promise<OutboxEntry | undefined> {
-    const got = await this.db.send(new GetCommand({ TableName: this.tables.outbox, Key: key(n.campaignId, n.kind, n.providerId, n.seq), ConsistentRead: true }));
+    const got = await this.db.send(new GetCommand({ TableName: this.tables.outbox, Key: outboxKey(n), ConsistentRead: true }));
     return got.Item ? strip(got.Item) : undefined;
   }
 
@@ -178,7 +174,7 @@ export class OutboxStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
-          Key: key(n.campaignId, n.kind, n.providerId, n.seq),
+          Key: outboxKey(n),
           UpdateExpression: 'SET leaseUntil = :lease, updatedAt = :now',
           ConditionExpression: '#o = :owner AND #st = :sending',
           ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
@@ -208,7 +204,7 @@ export class OutboxStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
-          Key: key(n.campaignId, n.kind, n.providerId, n.seq),
+          Key: outboxKey(n),
           UpdateExpression: 'SET uncertain = :why, leaseUntil = :now, updatedAt = :now',
           ConditionExpression: '#o = :owner AND #st = :sending',
           ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
@@ -224,7 +220,7 @@ export class OutboxStore {
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
-          Key: key(n.campaignId, n.kind, n.providerId, n.seq),
+          Key: outboxKey(n),
           UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')} REMOVE leaseUntil, uncertain`,
           // Only the claim's owner settles it: a sender whose lease ran out must not overwrite the next.
           ConditionExpression: '#o = :owner',
@@ -242,7 +238,7 @@ export class OutboxStore {
    * Returns false when no entry exists for the notice (an event about a mail this ledger never sent).
    */
   async recordEvent(n: NoticeRef, e: MailEvidenceEvent, now: Date): Promise<boolean> {
-    const k = key(n.campaignId, n.kind, n.providerId, n.seq);
+    const k = outboxKey(n);
     const set: Record<string, unknown> = {};
     let expr = 'SET updatedAt = :now, evidenceAt = if_not_exists(evidenceAt, :now)';
     if (e.type === 'Send') expr += ', sendAt = if_not_exists(sendAt, :v)', (set[':v'] = e.acceptedAt);
@@ -284,7 +280,7 @@ export class OutboxStore {
     const items = await queryAll(this.db, {
       TableName: this.tables.outbox,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `OB#${campaignId}#${kind}` },
+      ExpressionAttributeValues: { ':pk': outboxPk(campaignId, kind) },
       ConsistentRead: true,
     });
     return items.map(strip);
