@@ -1,4 +1,4 @@
-import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
+import { contentHash, entityKey, type BindingEvent, type DepositEvent, type PlatformEvent } from '../events.ts';
 import { eventIndexKeys, eventItemKey } from './layout/events.ts';
 import { storePaid } from './layout/orders.ts';
 
@@ -59,21 +59,15 @@ export function storedEvent(it: Record<string, unknown>): { binding: StoredBindi
   return undefined;
 }
 
+/** A deposit as stored: the fields of its event (`storedFields`), the paid or deducted instant as `at`. */
 export function toDeposit(it: Record<string, unknown>): StoredDeposit {
-  return {
-    providerId: it.providerId as string,
-    paymentId: it.paymentId as string,
-    kind: it.type === 'deposit.paid' ? 'paid' : 'deducted',
-    amountFen: it.amountFen as number,
-    at: (it.type === 'deposit.paid' ? it.paidAt : it.at) as string,
-  };
+  const e = it as unknown as DepositEvent;
+  const { providerId, paymentId, amountFen } = e;
+  return e.type === 'deposit.paid' ? { providerId, paymentId, kind: 'paid', amountFen, at: e.paidAt } : { providerId, paymentId, kind: 'deducted', amountFen, at: e.at };
 }
 
+/** A binding as stored: the fields of its event. */
 export function toBinding(it: Record<string, unknown>): StoredBinding {
-  return {
-    providerId: it.providerId as string,
-    storeId: it.storeId as string,
-    kind: it.type === 'binding.started' ? 'started' : 'ended',
-    at: it.at as string,
-  };
+  const { type, providerId, storeId, at } = it as unknown as BindingEvent;
+  return { providerId, storeId, kind: type === 'binding.started' ? 'started' : 'ended', at };
 }

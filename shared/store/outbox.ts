@@ -170,18 +170,7 @@ export class OutboxStore {
 
   /** Extends our claim's lease (UpdateItem, conditional on owner and `sending`). */
   async renewClaim(n: NoticeRef, owner: string, now: Date, leaseMs: number): Promise<HolderWrite> {
-    return asHolderWrite(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.outbox,
-          Key: outboxKey(n),
-          UpdateExpression: 'SET leaseUntil = :lease, updatedAt = :now',
-          ConditionExpression: '#o = :owner AND #st = :sending',
-          ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
-          ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
-        }),
-      ),
-    );
+    return this.whileSending(n, owner, 'leaseUntil = :lease, updatedAt = :now', { ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() });
   }
 
   /** Sender's own mark after SES accepted the mail (UpdateItem, conditional on owner). */
@@ -200,15 +189,20 @@ export class OutboxStore {
    * evidence instead of waiting for the lease.
    */
   async markUncertain(n: NoticeRef, owner: string, reason: string, now: Date): Promise<HolderWrite> {
+    return this.whileSending(n, owner, 'uncertain = :why, leaseUntil = :now, updatedAt = :now', { ':why': reason, ':now': now.toISOString() });
+  }
+
+  /** Sets `set` on the entry only while `owner` holds it `sending` (UpdateItem, conditional). */
+  private whileSending(n: NoticeRef, owner: string, set: string, values: Record<string, unknown>): Promise<HolderWrite> {
     return asHolderWrite(
       this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
           Key: outboxKey(n),
-          UpdateExpression: 'SET uncertain = :why, leaseUntil = :now, updatedAt = :now',
+          UpdateExpression: `SET ${set}`,
           ConditionExpression: '#o = :owner AND #st = :sending',
           ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
-          ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ':why': reason, ':now': now.toISOString() },
+          ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ...values },
         }),
       ),
     );
