@@ -3,7 +3,7 @@
  * (`cli/local-stack.ts`) both build their tables from these definitions, so the tables
  * run locally are the tables deployed.
  *
- * Key layouts of the items inside each table are owned by the store modules in `shared/store/`.
+ * Key layouts of the items inside each table are owned by one module per table in `shared/store/layout/`.
  */
 export type AttributeType = 'S' | 'N';
 

@@ -1,17 +1,19 @@
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
-import { getCampaign, periodWindow } from '../rules/campaign.ts';
+import { periodWindow, type Campaign } from '../rules/campaign.ts';
 import { declareAccess } from './access.ts';
+import { conditionHeld, ifConditionHolds } from './conditional.ts';
+import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, storeCountsKey, storeOfCountsKey } from './layout/aggregates.ts';
 
 /**
- * The aggregates table. Layout (one module owns it):
+ * The aggregates table. Keys: `layout/aggregates.ts`; what the items hold:
  *
- * | item            | pk                           | sk             | attributes                                   |
- * |-----------------|------------------------------|----------------|----------------------------------------------|
- * | store counts    | `SC#<campaign>#<storeId>`    | `COUNTS`       | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt` |
- * | provider totals | `PC#<campaign>`              | `<providerId>` | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt` |
- * | run state       | `RUN#<campaign>`             | `STATE`        | `through`: ingest instant fully aggregated; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
+ * | item            | one per                 | attributes                                   |
+ * |-----------------|-------------------------|----------------------------------------------|
+ * | store counts    | campaign × store        | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt` |
+ * | provider totals | campaign × provider     | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt` |
+ * | run state       | campaign                | `through`: ingest instant fully aggregated; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
  *
  * Counts are recomputed from the orders, never incremented, so writing one twice is harmless. Day
  * counts are arrays with one number per day of the season, so an item has the same size whatever
@@ -72,33 +74,26 @@ export class AggregateStore {
     return this.tables.aggregates;
   }
 
-  private runKey(campaignId: string) {
-    return { pk: `RUN#${campaignId}`, sk: 'STATE' };
-  }
-
   /**
    * Takes the run lock if it is free or its lease ran out, and returns the watermark with it: one
    * conditional UpdateItem. `holder` says who takes it, for the run that finds it busy.
    */
   async begin(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<RunStart> {
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
-    try {
-      const out = await this.db.send(
+    const out = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.runKey(campaignId),
+          Key: runStateKey(campaignId),
           UpdateExpression: `SET #o = :o, leaseUntil = :l, acquiredAt = :now, heartbeatAt = :now${holder ? ', holder = :h' : ''}${holder ? '' : ' REMOVE holder'}`,
           ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':o': owner, ':l': leaseUntil, ':now': now.toISOString(), ...(holder ? { ':h': holder } : {}) },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return { acquired: true, through: out.Attributes?.through as string | undefined };
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return { acquired: false };
-      throw err;
-    }
+      ),
+    );
+    return out ? { acquired: true, through: out.Attributes?.through as string | undefined } : { acquired: false };
   }
 
   /**
@@ -106,27 +101,23 @@ export class AggregateStore {
    * the lock is no longer ours (our lease ran out and another run took it).
    */
   async renewLock(campaignId: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.runKey(campaignId),
+          Key: runStateKey(campaignId),
           UpdateExpression: 'SET leaseUntil = :lease, heartbeatAt = :now',
           ConditionExpression: '#o = :o',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':o': owner, ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Who holds the lock and until when (GetItem, consistent), or undefined when nobody does. */
   async lockHolder(campaignId: string): Promise<LockHolder | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: this.runKey(campaignId), ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runStateKey(campaignId), ConsistentRead: true }));
     const it = out.Item;
     if (!it?.owner) return undefined;
     return {
@@ -144,75 +135,70 @@ export class AggregateStore {
    * now: the watermark is then theirs to move.
    */
   async finish(campaignId: string, owner: string, through?: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.runKey(campaignId),
+          Key: runStateKey(campaignId),
           UpdateExpression: `${through ? 'SET through = :t ' : ''}${LOCK_FIELDS}`,
           ConditionExpression: '#o = :o',
           ExpressionAttributeNames: { '#o': 'owner' },
           ExpressionAttributeValues: { ':o': owner, ...(through ? { ':t': through } : {}) },
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** The ingest instant fully aggregated (DynamoDB: GetItem on aggregates). */
   async watermark(campaignId: string): Promise<string | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: this.runKey(campaignId), ConsistentRead: true }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runStateKey(campaignId), ConsistentRead: true }));
     return out.Item?.through as string | undefined;
   }
 
   /** Store counts of the given stores, missing ones left out (DynamoDB: BatchGetItem on aggregates, 100 keys a request). */
   async storeCounts(campaignId: string, storeIds: readonly string[]): Promise<Map<string, StoreCounts>> {
     if (!storeIds.length) return new Map();
-    const keys = [...new Set(storeIds)].map((s) => ({ pk: storePk(campaignId, s), sk: 'COUNTS' }));
+    const keys = [...new Set(storeIds)].map((s) => storeCountsKey(campaignId, s));
     const items = (await batchGet(this.db, { [this.table]: keys }))[this.table]!;
-    return new Map(
-      items.map((it) => [(it.pk as string).slice(storePk(campaignId, '').length), { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[] }]),
-    );
+    return new Map(items.map((it) => [storeOfCountsKey(campaignId, it), { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[] }]));
   }
 
   /** Writes store counts (DynamoDB: BatchWriteItem on aggregates, 25 items a request). */
   async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>, computedAt: string): Promise<void> {
     await batchWrite(this.db, {
-      [this.table]: [...stores].map(([storeId, s]) => ({ pk: storePk(campaignId, storeId), sk: 'COUNTS', daily: s.daily, bindings: s.bindings, computedAt })),
+      [this.table]: [...stores].map(([storeId, s]) => ({ ...storeCountsKey(campaignId, storeId), daily: s.daily, bindings: s.bindings, computedAt })),
     });
   }
 
-  /** Every provider's totals (one Query). */
-  async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
-    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PC#${campaignId}` }, ConsistentRead: true });
-    return this.decodeTotals(campaignId, items);
+  /**
+   * Every provider's totals (one Query). Totals are stored per campaign, their day counts as one
+   * number per season day: the campaign names the partition and its season's days.
+   */
+  async providerTotals(c: Campaign): Promise<ProviderTotals[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': providerTotalsPk(c.campaignId) }, ConsistentRead: true });
+    return this.decodeTotals(c, items);
   }
 
   /** The totals of the given providers (BatchGetItem). */
-  async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+  async providerTotalsOf(c: Campaign, providerIds: readonly string[]): Promise<ProviderTotals[]> {
     if (!providerIds.length) return [];
-    const pk = `PC#${campaignId}`;
-    return this.decodeTotals(campaignId, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((sk) => ({ pk, sk })) }))[this.table]!);
+    return this.decodeTotals(c, (await batchGet(this.db, { [this.table]: [...new Set(providerIds)].map((p) => providerTotalsKey(c.campaignId, p)) }))[this.table]!);
   }
 
-  private decodeTotals(campaignId: string, items: Record<string, unknown>[]): ProviderTotals[] {
-    const days = seasonDays(campaignId);
+  private decodeTotals(c: Campaign, items: Record<string, unknown>[]): ProviderTotals[] {
+    const { days } = periodWindow(c);
     return items.map(({ pk: _pk, sk, daily, ...rest }) => ({
       ...(rest as Omit<ProviderTotals, 'providerId' | 'byDay'>),
-      providerId: sk as string,
+      providerId: providerOfTotalsKey({ sk }),
       byDay: Object.fromEntries((daily as number[]).flatMap((n, i) => (n ? [[days[i]!, n]] : []))),
     }));
   }
 
   /** Writes provider totals (DynamoDB: BatchWriteItem on aggregates). */
-  async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
-    const pk = `PC#${campaignId}`;
-    const days = seasonDays(campaignId);
+  async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+    const { days } = periodWindow(c);
     await batchWrite(this.db, {
-      [this.table]: totals.map(({ providerId, byDay, ...rest }) => ({ pk, sk: providerId, ...rest, daily: days.map((d) => byDay[d] ?? 0) })),
+      [this.table]: totals.map(({ providerId, byDay, ...rest }) => ({ ...providerTotalsKey(c.campaignId, providerId), ...rest, daily: days.map((d) => byDay[d] ?? 0) })),
     });
   }
 
@@ -221,8 +207,6 @@ export class AggregateStore {
     return new ScratchAggregates(this.db, this.tables);
   }
 }
-
-const storePk = (campaignId: string, storeId: string) => `SC#${campaignId}#${storeId}`;
 
 /**
  * Reads through to the table and keeps every write in memory, so a dry run can bring the counts up
@@ -257,26 +241,20 @@ class ScratchAggregates extends AggregateStore {
   override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<void> {
     for (const [s, counts] of stores) this.stores.set(`${campaignId}#${s}`, counts);
   }
-  override async providerTotals(campaignId: string): Promise<ProviderTotals[]> {
-    return this.merged(campaignId, await super.providerTotals(campaignId));
+  override async providerTotals(c: Campaign): Promise<ProviderTotals[]> {
+    return this.merged(c.campaignId, await super.providerTotals(c));
   }
-  override async providerTotalsOf(campaignId: string, providerIds: readonly string[]): Promise<ProviderTotals[]> {
-    return this.merged(campaignId, await super.providerTotalsOf(campaignId, providerIds), new Set(providerIds));
+  override async providerTotalsOf(c: Campaign, providerIds: readonly string[]): Promise<ProviderTotals[]> {
+    return this.merged(c.campaignId, await super.providerTotalsOf(c, providerIds), new Set(providerIds));
   }
   private merged(campaignId: string, stored: ProviderTotals[], wanted?: Set<string>): ProviderTotals[] {
     const merged = new Map(stored.map((t) => [t.providerId, t]));
     for (const [key, t] of this.totals) if (key.startsWith(`${campaignId}#`) && (!wanted || wanted.has(t.providerId))) merged.set(t.providerId, t);
     return [...merged.values()];
   }
-  override async putProviderTotals(campaignId: string, totals: ProviderTotals[]): Promise<void> {
-    for (const t of totals) this.totals.set(`${campaignId}#${t.providerId}`, t);
+  override async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+    for (const t of totals) this.totals.set(`${c.campaignId}#${t.providerId}`, t);
   }
-}
-
-function seasonDays(campaignId: string): readonly string[] {
-  const c = getCampaign(campaignId);
-  if (!c) throw new RangeError(`unknown campaign ${campaignId}`);
-  return periodWindow(c).days;
 }
 
 /** What each method sends (shared/store/access.ts). */

@@ -1,4 +1,4 @@
-import { mapLimit } from './limit.ts';
+import { mapLimit } from '../limit.ts';
 import {
   BatchGetCommand,
   BatchWriteCommand,

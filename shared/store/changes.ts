@@ -3,7 +3,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { PlatformEvent } from '../events.ts';
 import { queryAll } from './batch.ts';
-import { mapLimit } from './limit.ts';
+import { mapLimit } from '../limit.ts';
+import { changeKey, changePk, recordRef, writtenRange } from './layout/changes.ts';
 
 /**
  * The change log: what the aggregation reads to learn what changed since its watermark. One record
@@ -11,9 +12,9 @@ import { mapLimit } from './limit.ts';
  * ingest-time index entry per event (an index entry costs a write unit per event; a record costs
  * one per batch of up to ten).
  *
- * | item          | pk            | sk                          | attributes                                  |
- * |---------------|---------------|-----------------------------|---------------------------------------------|
- * | change record | `CH#<shard>`  | `<writtenAt>#<recordId>`    | `o`: storeId → paid instants; `b`: stores whose bindings changed; `d`: providers whose deposits changed; `p`: providers whose profile changed; `expiresAt` (TTL) |
+ * | item          | key (`layout/changes.ts`)        | attributes                                  |
+ * |---------------|----------------------------------|---------------------------------------------|
+ * | change record | by shard, then written-at instant | `o`: storeId → paid instants; `b`: stores whose bindings changed; `d`: providers whose deposits changed; `p`: providers whose profile changed; `expiresAt` (TTL) |
  *
  * Crash safety: BatchWriteItem is not atomic and a Lambda can die between its requests, so a record
  * can be lost while some of the batch's items are stored. Every stored item names the record that
@@ -43,13 +44,6 @@ export interface Changes {
 }
 
 export const noChanges = (): Changes => ({ orders: [], bindingStores: new Set(), depositProviders: new Set(), profileProviders: new Set() });
-
-/** The key of the record an item names as its announcement (`cr` on stored items). */
-export function recordKey(ref: string): { pk: string; sk: string } {
-  const i = ref.indexOf('|');
-  return { pk: ref.slice(0, i), sk: ref.slice(i + 1) };
-}
-const recordRef = (item: Record<string, unknown>) => `${item.pk}|${item.sk}`;
 
 /**
  * The change record of one intake batch: the events it stores, and the stored ones whose record is
@@ -86,8 +80,7 @@ export function changeRecord(
   if (!events.length) return undefined;
   const at = writtenAt.toISOString();
   const item = {
-    pk: `CH#${shardOf(recordId)}`,
-    sk: `${at}#${recordId}`,
+    ...changeKey(shardOf(recordId), at, recordId),
     ...(Object.keys(o).length ? { o } : {}),
     ...(b.size ? { b: [...b].sort() } : {}),
     ...(d.size ? { d: [...d].sort() } : {}),
@@ -112,14 +105,15 @@ export class ChangeLog {
   async between(fromIso: string, toIso: string): Promise<Changes> {
     const changes = noChanges();
     await mapLimit(Array.from({ length: CHANGE_SHARDS }, (_, i) => i), CHANGE_SHARDS, async (shard) => {
+      const range = writtenRange(fromIso, toIso);
       const items = await queryAll(this.db, {
         TableName: this.tables.changes,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': `CH#${shard}`, ':from': fromIso, ':to': toIso },
+        ExpressionAttributeValues: { ':pk': changePk(shard), ':from': range.from, ':to': range.to },
         ConsistentRead: true,
       });
       for (const it of items) {
-        if ((it.sk as string) >= toIso) continue; // BETWEEN is inclusive; the window is half-open
+        if (!range.within(it.sk as string)) continue; // BETWEEN is inclusive; the window is half-open
         for (const [storeId, paid] of Object.entries((it.o ?? {}) as Record<string, string[]>)) for (const paidAt of paid) changes.orders.push({ storeId, paidAt });
         for (const s of (it.b ?? []) as string[]) changes.bindingStores.add(s);
         for (const pr of (it.d ?? []) as string[]) changes.depositProviders.add(pr);

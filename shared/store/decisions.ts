@@ -4,17 +4,12 @@ import type { StoredDecision } from '../model.ts';
 import type { NoticeVersion } from '../notice/notice.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
+import { conditionHeld } from './conditional.ts';
+import { currentKey, currentPk, noticeKey, noticesPk, previewKey, previewPk, revisionKey, revisionsPk, runKey, runsPk } from './layout/decisions.ts';
 
 /**
- * The decisions table. Layout (one module owns it):
- *
- * | item              | pk                            | sk                   |
- * |-------------------|-------------------------------|----------------------|
- * | current decision  | `CUR#<campaign>`              | `<providerId>`       |
- * | every revision    | `REV#<campaign>#<providerId>` | `<revision, 6 digits>` |
- * | latest preview    | `PRE#<campaign>`              | `<providerId>`       |
- * | run log           | `RUNS#<campaign>`             | `<startedAt>#<runId>` |
- * | notice version    | `NOTICE#<campaign>`           | `<version, 6 digits>` |
+ * The decisions table: each provider's current decision, every revision, the latest preview, the
+ * run log and the notice versions (keys: `layout/decisions.ts`).
  *
  * Notice versions are the ledger of the public delisting notice: each published version with its list
  * and corrections, numbered by a conditional put (a number is taken once, even by two publications at
@@ -37,8 +32,6 @@ export interface EvaluationRun {
   revisionsCreated: number;
 }
 
-const rev = (n: number) => String(n).padStart(6, '0');
-
 /** A notice version as the ledger keeps it. */
 export interface StoredNoticeVersion extends NoticeVersion {
   /** Set once the version's files (and `latest/`) were written to the bucket. */
@@ -57,24 +50,24 @@ export class DecisionStore {
 
   /** Every provider's current decision (one Query). */
   async current(campaignId: string): Promise<StoredDecision[]> {
-    return this.list(`CUR#${campaignId}`);
+    return this.list(currentPk(campaignId));
   }
 
   /** The current decisions of the given providers (BatchGetItem): a run for chosen providers. */
   async currentOf(campaignId: string, providerIds: readonly string[]): Promise<StoredDecision[]> {
-    return this.get(`CUR#${campaignId}`, providerIds);
+    return this.get(currentPk(campaignId), providerIds);
   }
 
   /** The latest preview of every provider (one Query). */
   async previews(campaignId: string): Promise<StoredDecision[]> {
-    return this.list(`PRE#${campaignId}`);
+    return this.list(previewPk(campaignId));
   }
 
   async revisions(campaignId: string, providerId: string): Promise<StoredDecision[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `REV#${campaignId}#${providerId}` },
+      ExpressionAttributeValues: { ':pk': revisionsPk(campaignId, providerId) },
       ConsistentRead: true,
     });
     return items.map(strip);
@@ -85,20 +78,17 @@ export class DecisionStore {
    * run recorded it first); the caller re-reads and decides again.
    */
   async addRevision(d: StoredDecision): Promise<boolean> {
-    try {
-      await this.db.send(
+    const added = await conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...d, pk: `REV#${d.campaignId}#${d.providerId}`, sk: rev(d.revision) },
+          Item: { ...d, ...revisionKey(d.campaignId, d.providerId, d.revision) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
-    await this.makeCurrent(d);
-    return true;
+      ),
+    );
+    if (added) await this.makeCurrent(d);
+    return added;
   }
 
   /**
@@ -106,30 +96,29 @@ export class DecisionStore {
    * a pointer that an earlier run died before writing (the revision stored, the pointer not).
    */
   async makeCurrent(d: StoredDecision): Promise<void> {
-    try {
-      await this.db.send(
+    // A condition that does not hold means a newer revision is current already: nothing to do.
+    await conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...d, pk: `CUR#${d.campaignId}`, sk: d.providerId },
+          Item: { ...d, ...currentKey(d.campaignId, d.providerId) },
           ConditionExpression: 'attribute_not_exists(pk) OR revision < :r',
           ExpressionAttributeValues: { ':r': d.revision },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err; // a newer one is current already
-    }
+      ),
+    );
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {
-    await batchWrite(this.db, { [this.table]: decisions.map((d) => ({ ...d, pk: `PRE#${d.campaignId}`, sk: d.providerId })) });
+    await batchWrite(this.db, { [this.table]: decisions.map((d) => ({ ...d, ...previewKey(d.campaignId, d.providerId) })) });
   }
 
   async logRun(run: EvaluationRun): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...run, pk: `RUNS#${run.campaignId}`, sk: `${run.startedAt}#${run.runId}` } }));
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...run, ...runKey(run.campaignId, run.startedAt, run.runId) } }));
   }
 
   async runs(campaignId: string): Promise<EvaluationRun[]> {
-    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RUNS#${campaignId}` } });
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': runsPk(campaignId) } });
     return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as EvaluationRun);
   }
 
@@ -139,7 +128,7 @@ export class DecisionStore {
       new QueryCommand({
         TableName: this.table,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `NOTICE#${campaignId}` },
+        ExpressionAttributeValues: { ':pk': noticesPk(campaignId) },
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: true,
@@ -153,19 +142,15 @@ export class DecisionStore {
 
   /** Records notice version `v.version`. Returns false when that number is taken (another publication was first). */
   async addNoticeVersion(v: NoticeVersion): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
-          Item: { ...v, pk: `NOTICE#${v.campaignId}`, sk: rev(v.version) },
+          Item: { ...v, ...noticeKey(v.campaignId, v.version) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+      ),
+    );
   }
 
   /** Marks a notice version's files as written to the bucket. */
@@ -173,7 +158,7 @@ export class DecisionStore {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
-        Key: { pk: `NOTICE#${campaignId}`, sk: rev(version) },
+        Key: noticeKey(campaignId, version),
         UpdateExpression: 'SET writtenAt = :at',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':at': writtenAt },

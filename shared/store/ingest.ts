@@ -1,10 +1,13 @@
-import { createHash } from 'node:crypto';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 import { batchGet, batchWrite } from './batch.ts';
-import { changeRecord, recordKey } from './changes.ts';
-import { eventItemKey, orderKey, storedFields, storedItem } from './items.ts';
+import { changeRecord } from './changes.ts';
+import { storedFields, storedItem } from './items.ts';
+import { recordKey, recordRef } from './layout/changes.ts';
+import { eventItemKey } from './layout/events.ts';
+import { orderKey } from './layout/orders.ts';
+import { rejectedItem, type Origin } from './layout/rejected.ts';
 import { declareAccess } from './access.ts';
 
 /**
@@ -23,19 +26,10 @@ export type IngestEntry =
   | { kind: 'event'; event: PlatformEvent; raw: string; origin: Origin }
   | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin };
 
-/** Where an event came from, kept with a rejection so ops can find and replay it. */
-export interface Origin {
-  messageId?: string;
-  source?: string;
-  line?: number;
-}
-
 export type IngestOutcome =
   | { status: 'accepted' }
   | { status: 'duplicate' }
   | { status: 'rejected'; field: string; reason: string };
-
-const REJECTED_RETENTION_DAYS = 400;
 
 export class IngestStore {
   constructor(
@@ -75,7 +69,7 @@ export class IngestStore {
     const reject = (item: Record<string, unknown>) => rejections.set(item.rejectId as string, item);
     const outcomes = entries.map((entry): IngestOutcome => {
       if (entry.kind === 'invalid') {
-        reject(this.rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
+        reject(rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: entry.field, reason: entry.reason };
       }
       const { event } = entry;
@@ -101,7 +95,7 @@ export class IngestStore {
         const fields = differingFields(storedFields(stored), event);
         const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
         const reason = `conflict: ${idField} ${(event as Record<string, unknown>)[idField]} is already stored with a different ${fields.join(', ')}; the first version stays`;
-        reject(this.rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
+        reject(rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: fields[0] ?? idField, reason };
       }
       const item = storedItem(event, ingestedAt);
@@ -139,7 +133,7 @@ export class IngestStore {
       keys.length === 1
         ? [(await this.db.send(new GetCommand({ TableName: this.tables.changes, Key: keys[0], ConsistentRead: true }))).Item].filter((i) => i !== undefined)
         : (await batchGet(this.db, { [this.tables.changes]: keys }))[this.tables.changes]!;
-    for (const r of found) refs.delete(`${r.pk}|${r.sk}`);
+    for (const r of found) refs.delete(recordRef(r));
     return [...refs.values()].flat().map((item) => storedFields(item) as unknown as PlatformEvent);
   }
 
@@ -149,35 +143,6 @@ export class IngestStore {
 
   private keyOf(e: PlatformEvent): Record<string, unknown> {
     return e.type === 'order.paid' ? orderKey(e.orderId) : eventItemKey(e);
-  }
-
-  private rejectedItem(raw: string, event: unknown, field: string, reason: string, origin: Origin, receivedAt: string) {
-    // Same raw body, origin and reason → same id: a redelivered bad message is kept once.
-    const rejectId = createHash('sha256')
-      .update(JSON.stringify([raw, reason, origin.source ?? null, origin.line ?? null]))
-      .digest('base64url')
-      .slice(0, 26);
-    // Whatever the sender put in, the record must fit one item (400 KB): the raw body is cut to
-    // 64 KB, and the parsed event is kept only while its JSON is whole and small.
-    const eventJson = event === undefined ? undefined : safeJson(event);
-    return {
-      rejectId,
-      receivedAt,
-      field: field.slice(0, 200),
-      reason: reason.length > 2000 ? `${reason.slice(0, 1999)}…` : reason,
-      raw: raw.length > 64_000 ? raw.slice(0, 64_000) : raw,
-      ...(eventJson !== undefined && eventJson.length <= 64_000 ? { event: eventJson } : {}),
-      ...origin,
-      expiresAt: Math.floor(Date.parse(receivedAt) / 1000) + REJECTED_RETENTION_DAYS * 86_400,
-    };
-  }
-}
-
-function safeJson(v: unknown): string | undefined {
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return undefined; // nested too deep to serialize: the raw body is kept instead
   }
 }
 

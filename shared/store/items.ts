@@ -1,21 +1,31 @@
-import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
+import { contentHash, entityKey, type BindingEvent, type DepositEvent, type PlatformEvent } from '../events.ts';
+import { eventIndexKeys, eventItemKey } from './layout/events.ts';
+import { storePaid } from './layout/orders.ts';
 
 /**
- * The key layout of every stored event, in one place. Orders live in the `orders` table keyed by
- * `orderId`; everything else lives in `events`:
- *
- * | entity   | pk                | sk                                  | gpk / gsk (byProvider)         |
- * |----------|-------------------|-------------------------------------|--------------------------------|
- * | provider | `P#<providerId>`  | `PROFILE` (+ listKey `provider`)    | –                              |
- * | binding  | `S#<storeId>`     | `B#<providerId>#<at>#<started/ended>` | `P#<providerId>` / `B#<storeId>#<at>#<kind>` |
- * | deposit  | `PAY#<paymentId>` | `PAYMENT`                           | `P#<providerId>` / `D#<at>#<paymentId>` |
- *
- * Every item also carries `key` (the event identity), `h` (content hash), `ingestedAt` and `cr`, the
- * change record that announced it. What changed since the aggregation's watermark is told by the
- * change log (`changes.ts`), not by an index on these tables.
+ * A platform event as a stored item, and back. Orders go to the `orders` table, everything else to
+ * `events`; the keys come from each table's layout (`layout/orders.ts`, `layout/events.ts`), and every
+ * other attribute is a field of the event itself, plus the store's bookkeeping: `key` (the event
+ * identity), `h` (content hash), `ingestedAt`, `cr` (the change record that announced it, see
+ * `changes.ts`) and, on profiles, `seen` (every version's hash).
  */
 
-export const PROVIDER_LIST_KEY = 'provider';
+/** A binding event as the stores read it back. */
+export interface StoredBinding {
+  providerId: string;
+  storeId: string;
+  kind: 'started' | 'ended';
+  at: string;
+}
+
+/** A deposit event as the stores read it back. */
+export interface StoredDeposit {
+  providerId: string;
+  paymentId: string;
+  kind: 'paid' | 'deducted';
+  amountFen: number;
+  at: string;
+}
 
 /**
  * Attributes the store adds; everything else on an item is a field of the event itself. (`ib`/`ik`
@@ -23,40 +33,10 @@ export const PROVIDER_LIST_KEY = 'provider';
  */
 const INTERNAL = new Set(['pk', 'sk', 'gpk', 'gsk', 'listKey', 'storePaid', 'key', 'h', 'ingestedAt', 'cr', 'ib', 'ik', 'seen']);
 
-export const orderKey = (orderId: string) => ({ orderId });
-export const providerKey = (providerId: string) => ({ pk: `P#${providerId}`, sk: 'PROFILE' });
-export const storePk = (storeId: string) => `S#${storeId}`;
-export const providerGpk = (providerId: string) => `P#${providerId}`;
-
-export function eventItemKey(e: Exclude<PlatformEvent, { type: 'order.paid' }>): { pk: string; sk: string } {
-  switch (e.type) {
-    case 'provider.upserted':
-      return providerKey(e.providerId);
-    case 'binding.started':
-    case 'binding.ended':
-      return { pk: storePk(e.storeId), sk: `B#${e.providerId}#${e.at}#${bindingKind(e.type)}` };
-    case 'deposit.paid':
-    case 'deposit.deducted':
-      return { pk: `PAY#${e.paymentId}`, sk: 'PAYMENT' };
-  }
-}
-
-const bindingKind = (type: 'binding.started' | 'binding.ended') => (type === 'binding.started' ? 'started' : 'ended');
-
 /** The item for an event, without the store's bookkeeping attributes. */
 export function toStoredItem(e: PlatformEvent): Record<string, unknown> {
-  switch (e.type) {
-    case 'order.paid':
-      return { ...e, storePaid: `${e.paidAt}#${e.orderId}` };
-    case 'provider.upserted':
-      return { ...e, ...providerKey(e.providerId), listKey: PROVIDER_LIST_KEY };
-    case 'binding.started':
-    case 'binding.ended':
-      return { ...e, ...eventItemKey(e), gpk: providerGpk(e.providerId), gsk: `B#${e.storeId}#${e.at}#${bindingKind(e.type)}` };
-    case 'deposit.paid':
-    case 'deposit.deducted':
-      return { ...e, ...eventItemKey(e), gpk: providerGpk(e.providerId), gsk: `D#${e.type === 'deposit.paid' ? e.paidAt : e.at}#${e.paymentId}` };
-  }
+  if (e.type === 'order.paid') return { ...e, storePaid: storePaid(e.paidAt, e.orderId) };
+  return { ...e, ...eventItemKey(e), ...eventIndexKeys(e) };
 }
 
 /** The event fields of a stored item (the inverse of `toStoredItem`). */
@@ -70,4 +50,24 @@ export function storedFields(item: Record<string, unknown>): Record<string, unkn
  */
 export function storedItem(e: PlatformEvent, ingestedAt: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...toStoredItem(e), ...extra, key: entityKey(e), h: contentHash(e), ingestedAt };
+}
+
+/** What a stored item of the `events` table holds, decoded; undefined for a provider profile. */
+export function storedEvent(it: Record<string, unknown>): { binding: StoredBinding } | { deposit: StoredDeposit } | undefined {
+  if (it.type === 'binding.started' || it.type === 'binding.ended') return { binding: toBinding(it) };
+  if (it.type === 'deposit.paid' || it.type === 'deposit.deducted') return { deposit: toDeposit(it) };
+  return undefined;
+}
+
+/** A deposit as stored: the fields of its event (`storedFields`), the paid or deducted instant as `at`. */
+export function toDeposit(it: Record<string, unknown>): StoredDeposit {
+  const e = it as unknown as DepositEvent;
+  const { providerId, paymentId, amountFen } = e;
+  return e.type === 'deposit.paid' ? { providerId, paymentId, kind: 'paid', amountFen, at: e.paidAt } : { providerId, paymentId, kind: 'deducted', amountFen, at: e.at };
+}
+
+/** A binding as stored: the fields of its event. */
+export function toBinding(it: Record<string, unknown>): StoredBinding {
+  const { type, providerId, storeId, at } = it as unknown as BindingEvent;
+  return { providerId, storeId, kind: type === 'binding.started' ? 'started' : 'ended', at };
 }

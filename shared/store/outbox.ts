@@ -3,10 +3,12 @@ import type { TableNames } from '../config.ts';
 import { ID } from '../events.ts';
 import { queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
+import { ifConditionHolds } from './conditional.ts';
+import { outboxKey, outboxPk } from './layout/outbox.ts';
 
 /**
  * The mail ledger: one entry per provider × campaign × kind × decision revision (outcome) or season
- * week (progress). Layout: pk `OB#<campaign>#<kind>`, sk `<providerId>#<revision or week, 4 digits>`.
+ * week (progress); its keys are `layout/outbox.ts`.
  *
  * A notice is claimed with a conditional write before it is sent and marked sent after, so a notice
  * is sent once however many runs race for it. A sender that dies between SES accepting the mail and
@@ -73,11 +75,6 @@ export type MailEvidenceEvent = {
   | { type: 'DeliveryDelay'; at: string; delayType: string; expiresAt?: string }
 );
 
-const key = (campaignId: string, kind: NoticeKind, providerId: string, seq: number) => ({
-  pk: `OB#${campaignId}#${kind}`,
-  sk: `${providerId}#${String(seq).padStart(4, '0')}`,
-});
-
 /*
  * The notice id as an SES message tag value. SES allows only ASCII letters, digits, `_`, `-`, `.` and
  * `@` there, at most 256 characters. Provider ids may hold `:`, which SES refuses, and every other id
@@ -109,6 +106,15 @@ export function parseNoticeTag(tag: string): NoticeRef | undefined {
 
 export type ClaimResult = { claimed: true; attempts: number } | { claimed: false; entry: OutboxEntry };
 
+/**
+ * What a write that only the claim's holder may make found: made, or the claim is no longer ours
+ * (`lease-lost`: our lease ran out and another run took the notice, or SES's evidence settled it).
+ * Trying again cannot make it ours; the notice is the new holder's (or the evidence's) to settle.
+ */
+export type HolderWrite = { ok: true } | { ok: false; reason: 'lease-lost' };
+
+const asHolderWrite = async (write: Promise<object>): Promise<HolderWrite> => ((await ifConditionHolds(write)) ? { ok: true } : { ok: false, reason: 'lease-lost' });
+
 export class OutboxStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -123,9 +129,9 @@ export class OutboxStore {
    * the mail, else `now` minus SES's event-publishing delay.
    */
   async claim(n: NoticeRef & { to: string }, owner: string, now: Date, leaseMs: number, staleBefore: Date = now): Promise<ClaimResult> {
-    const k = key(n.campaignId, n.kind, n.providerId, n.seq);
-    try {
-      const out = await this.db.send(
+    const k = outboxKey(n);
+    const out = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
           Key: k,
@@ -151,48 +157,30 @@ export class OutboxStore {
           },
           ReturnValues: 'ALL_NEW',
         }),
-      );
-      return { claimed: true, attempts: out.Attributes?.attempts as number };
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-      return { claimed: false, entry: (await this.get(n))! };
-    }
+      ),
+    );
+    return out ? { claimed: true, attempts: out.Attributes?.attempts as number } : { claimed: false, entry: (await this.get(n))! };
   }
 
   /** One entry (GetItem, consistent), or undefined. */
   async get(n: NoticeRef): Promise<OutboxEntry | undefined> {
-    const got = await this.db.send(new GetCommand({ TableName: this.tables.outbox, Key: key(n.campaignId, n.kind, n.providerId, n.seq), ConsistentRead: true }));
+    const got = await this.db.send(new GetCommand({ TableName: this.tables.outbox, Key: outboxKey(n), ConsistentRead: true }));
     return got.Item ? strip(got.Item) : undefined;
   }
 
-  /** Extends our claim's lease (UpdateItem, conditional on owner and `sending`). False when it is no longer ours. */
-  async renewClaim(n: NoticeRef, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.outbox,
-          Key: key(n.campaignId, n.kind, n.providerId, n.seq),
-          UpdateExpression: 'SET leaseUntil = :lease, updatedAt = :now',
-          ConditionExpression: '#o = :owner AND #st = :sending',
-          ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
-          ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
+  /** Extends our claim's lease (UpdateItem, conditional on owner and `sending`). */
+  async renewClaim(n: NoticeRef, owner: string, now: Date, leaseMs: number): Promise<HolderWrite> {
+    return this.whileSending(n, owner, 'leaseUntil = :lease, updatedAt = :now', { ':lease': new Date(now.getTime() + leaseMs).toISOString(), ':now': now.toISOString() });
   }
 
   /** Sender's own mark after SES accepted the mail (UpdateItem, conditional on owner). */
-  async markSent(n: NoticeRef, owner: string, result: { messageId: string; subject: string }, now: Date): Promise<void> {
-    await this.settle(n, owner, { status: 'sent', messageId: result.messageId, subject: result.subject, sentAt: now.toISOString(), settledBy: 'sender', updatedAt: now.toISOString() });
+  async markSent(n: NoticeRef, owner: string, result: { messageId: string; subject: string }, now: Date): Promise<HolderWrite> {
+    return this.settle(n, owner, { status: 'sent', messageId: result.messageId, subject: result.subject, sentAt: now.toISOString(), settledBy: 'sender', updatedAt: now.toISOString() });
   }
 
   /** Sender's mark after SES refused the mail or retries ran out (UpdateItem, conditional on owner). */
-  async markFailed(n: NoticeRef, owner: string, error: string, permanent: boolean, now: Date): Promise<void> {
-    await this.settle(n, owner, { status: 'failed', error, permanent, updatedAt: now.toISOString() });
+  async markFailed(n: NoticeRef, owner: string, error: string, permanent: boolean, now: Date): Promise<HolderWrite> {
+    return this.settle(n, owner, { status: 'failed', error, permanent, updatedAt: now.toISOString() });
   }
 
   /**
@@ -200,31 +188,40 @@ export class OutboxStore {
    * the entry stays `sending` with its lease ended now, so the next run reconciles it against SES's
    * evidence instead of waiting for the lease.
    */
-  async markUncertain(n: NoticeRef, owner: string, reason: string, now: Date): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tables.outbox,
-        Key: key(n.campaignId, n.kind, n.providerId, n.seq),
-        UpdateExpression: 'SET uncertain = :why, leaseUntil = :now, updatedAt = :now',
-        ConditionExpression: '#o = :owner AND #st = :sending',
-        ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
-        ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ':why': reason, ':now': now.toISOString() },
-      }),
+  async markUncertain(n: NoticeRef, owner: string, reason: string, now: Date): Promise<HolderWrite> {
+    return this.whileSending(n, owner, 'uncertain = :why, leaseUntil = :now, updatedAt = :now', { ':why': reason, ':now': now.toISOString() });
+  }
+
+  /** Sets `set` on the entry only while `owner` holds it `sending` (UpdateItem, conditional). */
+  private whileSending(n: NoticeRef, owner: string, set: string, values: Record<string, unknown>): Promise<HolderWrite> {
+    return asHolderWrite(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.outbox,
+          Key: outboxKey(n),
+          UpdateExpression: `SET ${set}`,
+          ConditionExpression: '#o = :owner AND #st = :sending',
+          ExpressionAttributeNames: { '#o': 'owner', '#st': 'status' },
+          ExpressionAttributeValues: { ':owner': owner, ':sending': 'sending', ...values },
+        }),
+      ),
     );
   }
 
-  private async settle(n: NoticeRef, owner: string, fields: Record<string, unknown>): Promise<void> {
+  private async settle(n: NoticeRef, owner: string, fields: Record<string, unknown>): Promise<HolderWrite> {
     const names = Object.keys(fields);
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tables.outbox,
-        Key: key(n.campaignId, n.kind, n.providerId, n.seq),
-        UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')} REMOVE leaseUntil, uncertain`,
-        // Only the claim's owner settles it: a sender whose lease ran out must not overwrite the next.
-        ConditionExpression: '#o = :owner',
-        ExpressionAttributeNames: { '#o': 'owner', ...Object.fromEntries(names.map((f, i) => [`#f${i}`, f])) },
-        ExpressionAttributeValues: { ':owner': owner, ...Object.fromEntries(names.map((f, i) => [`:v${i}`, fields[f]])) },
-      }),
+    return asHolderWrite(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.outbox,
+          Key: outboxKey(n),
+          UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')} REMOVE leaseUntil, uncertain`,
+          // Only the claim's owner settles it: a sender whose lease ran out must not overwrite the next.
+          ConditionExpression: '#o = :owner',
+          ExpressionAttributeNames: { '#o': 'owner', ...Object.fromEntries(names.map((f, i) => [`#f${i}`, f])) },
+          ExpressionAttributeValues: { ':owner': owner, ...Object.fromEntries(names.map((f, i) => [`:v${i}`, fields[f]])) },
+        }),
+      ),
     );
   }
 
@@ -235,7 +232,7 @@ export class OutboxStore {
    * Returns false when no entry exists for the notice (an event about a mail this ledger never sent).
    */
   async recordEvent(n: NoticeRef, e: MailEvidenceEvent, now: Date): Promise<boolean> {
-    const k = key(n.campaignId, n.kind, n.providerId, n.seq);
+    const k = outboxKey(n);
     const set: Record<string, unknown> = {};
     let expr = 'SET updatedAt = :now, evidenceAt = if_not_exists(evidenceAt, :now)';
     if (e.type === 'Send') expr += ', sendAt = if_not_exists(sendAt, :v)', (set[':v'] = e.acceptedAt);
@@ -244,8 +241,8 @@ export class OutboxStore {
     if (e.type === 'Complaint') expr += ', complaint = :v', (set[':v'] = { at: e.at, ...(e.feedbackType ? { type: e.feedbackType } : {}) });
     if (e.type === 'Reject') expr += ', rejected = :v', (set[':v'] = { reason: e.reason, at: e.acceptedAt });
     if (e.type === 'DeliveryDelay') expr += ', delay = :v', (set[':v'] = { type: e.delayType, at: e.at, ...(e.expiresAt ? { until: e.expiresAt } : {}) });
-    try {
-      await this.db.send(
+    const recorded = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
           Key: k,
@@ -253,13 +250,12 @@ export class OutboxStore {
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':now': now.toISOString(), ':ids': new Set([e.messageId]), ...set },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-      throw err;
-    }
-    try {
-      await this.db.send(
+      ),
+    );
+    if (!recorded) return false;
+    // Already `sent` (by its sender or an earlier event): the condition fails and the mark stays as it is.
+    await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.outbox,
           Key: k,
@@ -268,10 +264,8 @@ export class OutboxStore {
           ExpressionAttributeNames: { '#st': 'status', '#err': 'error' },
           ExpressionAttributeValues: { ':sent': 'sent', ':m': e.messageId, ':at': e.acceptedAt, ':by': 'ses-event', ':now': now.toISOString() },
         }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-    }
+      ),
+    );
     return true;
   }
 
@@ -280,7 +274,7 @@ export class OutboxStore {
     const items = await queryAll(this.db, {
       TableName: this.tables.outbox,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `OB#${campaignId}#${kind}` },
+      ExpressionAttributeValues: { ':pk': outboxPk(campaignId, kind) },
       ConsistentRead: true,
     });
     return items.map(strip);

@@ -1,37 +1,17 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { fromRejectedItem, type RejectedEvent } from './layout/rejected.ts';
 
-export interface RejectedEvent {
-  reason: string;
-  field: string;
-  receivedAt: string;
-  source?: string;
-  line?: number;
-  messageId?: string;
-  /** The event as parsed, when the body was a JSON value. */
-  event?: unknown;
-  /** The body as received, for replay; base64 of the bytes when `rawEncoding` says so (field `encoding`). */
-  raw: string;
-  rawEncoding?: 'base64';
-}
-
-/** Every rejected event, oldest first, then by file and line. Rejections are few: a Scan serves. */
+/**
+ * Every rejected event, oldest first, then by file and line. Rejections are few: a Scan serves. The
+ * items' layout (`layout/rejected.ts`) is the one the intake writes them with.
+ */
 export async function listRejected(db: DynamoDBDocumentClient, table: string): Promise<RejectedEvent[]> {
   const out: RejectedEvent[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await db.send(new ScanCommand({ TableName: table, ExclusiveStartKey }));
     for (const item of page.Items ?? []) {
-      out.push({
-        reason: item.reason,
-        field: item.field,
-        receivedAt: item.receivedAt,
-        raw: item.raw,
-        ...(item.field === 'encoding' ? { rawEncoding: 'base64' as const } : {}),
-        ...(item.source !== undefined ? { source: item.source } : {}),
-        ...(item.line !== undefined ? { line: item.line } : {}),
-        ...(item.messageId !== undefined ? { messageId: item.messageId } : {}),
-        ...(item.event !== undefined ? { event: JSON.parse(item.event) } : {}),
-      });
+      out.push(fromRejectedItem(item));
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);

@@ -2,14 +2,16 @@ import { ScanCommand, type DynamoDBDocumentClient, type QueryCommandInput, type 
 import type { TableNames } from '../config.ts';
 import type { ProviderProfile } from '../model.ts';
 import { batchGet, queryAll } from './batch.ts';
-import { PROVIDER_LIST_KEY, providerGpk, providerKey, storePk, storedFields } from './items.ts';
+import { storedEvent, storedFields, toBinding, toDeposit, type StoredBinding, type StoredDeposit } from './items.ts';
+import { BINDING_PREFIX, DEPOSIT_PREFIX, PROVIDER_LIST_KEY, providerEntryKind, providerGpk, providerKey, storePk } from './layout/events.ts';
+import { parseStorePaid, storePaidRange } from './layout/orders.ts';
 import { declareAccess } from './access.ts';
 import { ChangeLog, type Changes } from './changes.ts';
-export type { Changes };
+export type { Changes, StoredBinding, StoredDeposit };
 
 /**
  * The read side of the stored events, for the aggregation and the evaluation. Key layouts come from
- * `items.ts`; nothing here writes.
+ * `layout/orders.ts` and `layout/events.ts`, items are decoded by `items.ts`; nothing here writes.
  */
 
 export interface StoredOrder {
@@ -17,19 +19,6 @@ export interface StoredOrder {
   paidAt: string;
   gift: boolean;
 }
-export interface StoredBinding {
-  providerId: string;
-  storeId: string;
-  kind: 'started' | 'ended';
-  at: string;
-}
-export interface StoredDeposit {
-  paymentId: string;
-  kind: 'paid' | 'deducted';
-  amountFen: number;
-  at: string;
-}
-
 const PAGE_ORDERS = 500;
 
 /** An order as the full recount reads it. */
@@ -39,7 +28,7 @@ export interface OrderRow {
   gift: boolean;
 }
 
-/** The events of one provider (bindings and deposits), from one Query. */
+/** Bindings and deposits: of one provider (one Query), or one page of every one stored (a Scan page). */
 export interface ProviderEvents {
   bindings: StoredBinding[];
   deposits: StoredDeposit[];
@@ -91,8 +80,16 @@ export class SourceStore {
   }
 
   /** Every binding and deposit event stored, page by page (DynamoDB: Scan on events). */
-  async *eventPages(): AsyncGenerator<Record<string, unknown>[]> {
-    yield* this.scanPages(this.tables.events, 0, 1);
+  async *eventPages(): AsyncGenerator<ProviderEvents> {
+    for await (const items of this.scanPages(this.tables.events, 0, 1)) {
+      const page: ProviderEvents = { bindings: [], deposits: [] };
+      for (const it of items) {
+        const e = storedEvent(it);
+        if (e && 'binding' in e) page.bindings.push(e.binding);
+        else if (e) page.deposits.push(e.deposit);
+      }
+      yield page;
+    }
   }
 
   private async *scanPages(table: string, segment: number, segments: number, extra: Partial<ScanCommandInput> = {}): AsyncGenerator<Record<string, unknown>[]> {
@@ -106,26 +103,21 @@ export class SourceStore {
 
   /** Orders of one store with `fromIso <= paidAt < toIso`, from the byStore index. */
   async ordersOfStore(storeId: string, fromIso: string, toIso: string): Promise<StoredOrder[]> {
+    const range = storePaidRange(fromIso, toIso);
     const items = await this.queryAll({
       TableName: this.tables.orders,
       IndexName: 'byStore',
       KeyConditionExpression: 'storeId = :s AND storePaid BETWEEN :from AND :to',
-      // '#' sorts before every id character, so `${toIso}#` bounds the orders paid before toIso.
-      ExpressionAttributeValues: { ':s': storeId, ':from': fromIso, ':to': `${toIso}#` },
+      ExpressionAttributeValues: { ':s': storeId, ':from': range.from, ':to': range.to },
     });
-    return items
-      .map((it) => {
-        const [paidAt, orderId] = (it.storePaid as string).split('#') as [string, string];
-        return { orderId, paidAt, gift: it.gift === true };
-      })
-      .filter((o) => o.paidAt < toIso);
+    return items.map((it) => ({ ...parseStorePaid(it.storePaid as string), gift: it.gift === true })).filter((o) => o.paidAt < toIso);
   }
 
   async bindingsOfStore(storeId: string): Promise<StoredBinding[]> {
     const items = await this.queryAll({
       TableName: this.tables.events,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :b)',
-      ExpressionAttributeValues: { ':pk': storePk(storeId), ':b': 'B#' },
+      ExpressionAttributeValues: { ':pk': storePk(storeId), ':b': BINDING_PREFIX },
     });
     return items.map(toBinding);
   }
@@ -139,8 +131,8 @@ export class SourceStore {
       ExpressionAttributeValues: { ':p': providerGpk(providerId) },
     });
     return {
-      bindings: items.filter((it) => (it.gsk as string).startsWith('B#')).map(toBinding),
-      deposits: items.filter((it) => (it.gsk as string).startsWith('D#')).map(toDeposit),
+      bindings: items.filter((it) => providerEntryKind(it.gsk as string) === 'binding').map(toBinding),
+      deposits: items.filter((it) => providerEntryKind(it.gsk as string) === 'deposit').map(toDeposit),
     };
   }
 
@@ -149,7 +141,7 @@ export class SourceStore {
       TableName: this.tables.events,
       IndexName: 'byProvider',
       KeyConditionExpression: 'gpk = :p AND begins_with(gsk, :d)',
-      ExpressionAttributeValues: { ':p': providerGpk(providerId), ':d': 'D#' },
+      ExpressionAttributeValues: { ':p': providerGpk(providerId), ':d': DEPOSIT_PREFIX },
     });
     return items.map(toDeposit);
   }
@@ -174,26 +166,6 @@ export class SourceStore {
       .sort((a, b) => a.providerId.localeCompare(b.providerId));
   }
 }
-
-export function toDeposit(it: Record<string, unknown>): StoredDeposit {
-  return {
-    paymentId: it.paymentId as string,
-    kind: it.type === 'deposit.paid' ? 'paid' : 'deducted',
-    amountFen: it.amountFen as number,
-    at: (it.type === 'deposit.paid' ? it.paidAt : it.at) as string,
-  };
-}
-
-export function toBinding(it: Record<string, unknown>): StoredBinding {
-  return {
-    providerId: it.providerId as string,
-    storeId: it.storeId as string,
-    kind: it.type === 'binding.started' ? 'started' : 'ended',
-    at: it.at as string,
-  };
-}
-
-export { mapLimit } from './limit.ts';
 
 /** What each method sends (shared/store/access.ts). */
 export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {

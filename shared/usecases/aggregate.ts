@@ -6,8 +6,8 @@ import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type CachedBinding, type LockHolder, type ProviderTotals, type StoreCounts, type StoreDaily } from '../store/aggregates.ts';
 import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
-import { mapLimit } from '../store/limit.ts';
-import { SOURCE_ACCESS, toBinding, toDeposit, type Changes } from '../store/source.ts';
+import { mapLimit } from '../limit.ts';
+import { SOURCE_ACCESS, type Changes } from '../store/source.ts';
 import { RUN_LOCK_AGGREGATES, takeRunLock, type RunLockOptions } from './run-lock.ts';
 import { StoreDayTally } from './tally.ts';
 
@@ -189,7 +189,7 @@ async function incremental(c: Campaign, deps: AggregateDeps, changes: Changes, c
 
   const totals = await resum(c, deps, [...touched].sort(), current, boundNow, changes.depositProviders, computedAt);
   // Totals first: if the run dies before the store counts, the next run still finds them changed.
-  await deps.aggregates.putProviderTotals(c.campaignId, totals);
+  await deps.aggregates.putProviderTotals(c, totals);
   await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
   return { ordersSeen: changes.orders.length, storesRecounted: storeIds.length, storeDaysWritten, providersUpdated: totals.length };
 }
@@ -209,7 +209,7 @@ async function resum(
   computedAt: string,
 ): Promise<ProviderTotals[]> {
   if (!providers.length) return [];
-  const cached = new Map((await deps.aggregates.providerTotalsOf(c.campaignId, providers)).map((t) => [t.providerId, t]));
+  const cached = new Map((await deps.aggregates.providerTotalsOf(c, providers)).map((t) => [t.providerId, t]));
   const facts = await mapLimit(providers, 8, async (providerId) => {
     const old = cached.get(providerId);
     if (old && !depositMoved.has(providerId)) {
@@ -252,17 +252,11 @@ async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string,
   const bindingsOf = new Map<string, CachedBinding[]>();
   const depositsOf = new Map<string, DepositEntry[]>();
   for await (const page of deps.source.eventPages()) {
-    for (const it of page) {
-      const type = it.type as string;
-      if (type === 'binding.started' || type === 'binding.ended') {
-        const b = toBinding(it);
-        bindingEvents.push({ ...b, atMs: Date.parse(b.at) });
-        (bindingsOf.get(b.storeId) ?? bindingsOf.set(b.storeId, []).get(b.storeId)!).push({ providerId: b.providerId, kind: b.kind, at: b.at });
-      } else if (type === 'deposit.paid' || type === 'deposit.deducted') {
-        const d = toDeposit(it);
-        (depositsOf.get(it.providerId as string) ?? depositsOf.set(it.providerId as string, []).get(it.providerId as string)!).push({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) });
-      }
+    for (const b of page.bindings) {
+      bindingEvents.push({ ...b, atMs: Date.parse(b.at) });
+      (bindingsOf.get(b.storeId) ?? bindingsOf.set(b.storeId, []).get(b.storeId)!).push({ providerId: b.providerId, kind: b.kind, at: b.at });
     }
+    for (const d of page.deposits) (depositsOf.get(d.providerId) ?? depositsOf.set(d.providerId, []).get(d.providerId)!).push({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) });
   }
   const intervals = bindingIntervals(bindingEvents);
   const tally = new StoreDayTally(c, intervals);
@@ -278,7 +272,7 @@ async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string,
     ...sumOver(c, providerId, [...(intervals.get(providerId)?.keys() ?? [])], counts),
     computedAt,
   }));
-  await deps.aggregates.putProviderTotals(c.campaignId, totals);
+  await deps.aggregates.putProviderTotals(c, totals);
 
   // Store counts, 100 stores at a time: what is stored is read back and only what moved is written.
   const stores = tally.stores().sort();

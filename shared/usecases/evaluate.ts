@@ -9,7 +9,8 @@ import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
-import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
+import { mapLimit } from '../limit.ts';
+import { SOURCE_ACCESS } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
 import { LockBusyError } from './run-lock.ts';
 
@@ -101,7 +102,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
 
   const [providers, totals] = await Promise.all([
     deps.source.providers(req.providerIds),
-    req.providerIds ? aggregates.providerTotalsOf(c.campaignId, req.providerIds) : aggregates.providerTotals(c.campaignId),
+    req.providerIds ? aggregates.providerTotalsOf(c, req.providerIds) : aggregates.providerTotals(c),
   ]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();

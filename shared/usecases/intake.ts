@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { parseEvent } from '../events.ts';
 import { uses, type Needs } from '../store/access.ts';
-import { INGEST_ACCESS, type IngestEntry, type IngestOutcome, type Origin } from '../store/ingest.ts';
+import { INGEST_ACCESS, type IngestEntry, type IngestOutcome } from '../store/ingest.ts';
 
 /** What the intake uses of its store: its IAM policy is derived from this. */
 export const INTAKE_INGEST = uses(INGEST_ACCESS, ['ingest']);
@@ -86,7 +86,7 @@ function bodyOf(record: SQSRecord): { ok: true; text: string } | { ok: false; re
 }
 
 /** Import provenance travels as message attributes; SQS's own messageId identifies the rest. */
-function originOf(record: SQSRecord): Origin {
+function originOf(record: SQSRecord): IngestEntry['origin'] {
   const attrs = record.messageAttributes ?? {};
   const line = attrs.line?.stringValue;
   return {

@@ -14,7 +14,8 @@ import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { noticeTag, OUTBOX_ACCESS, type NoticeKind, type NoticeRef, type OutboxEntry } from '../store/outbox.ts';
-import { mapLimit, SOURCE_ACCESS } from '../store/source.ts';
+import { mapLimit } from '../limit.ts';
+import { SOURCE_ACCESS } from '../store/source.ts';
 
 /**
  * Sends the notices that are due and not yet sent (RULES.md 2.2.3, 3): the outcome of every
@@ -225,13 +226,8 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
   // was only taken once the publishing delay had passed, and that silence is the proof.
   if (claim.attempts > 1 && !provenUnsent && (await ask(claim.attempts)) === 'sent') return { status: 'already', recovered: true };
   const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
-    try {
-      await outbox.markFailed(id, owner, reason, permanent, clock.now());
-    } catch (err) {
-      // Our lease ran out and another run holds the notice now: it is theirs to settle.
-      if ((err as Error).name === 'ConditionalCheckFailedException') return { status: 'in-flight', until: '?' };
-      throw err;
-    }
+    // Our lease ran out and another run holds the notice now: it is theirs to settle.
+    if (!(await outbox.markFailed(id, owner, reason, permanent, clock.now())).ok) return { status: 'in-flight', until: '?' };
     return { status: 'failed', reason, permanent };
   };
   // The address is checked before anything goes out: it is the provider's own input.
@@ -249,7 +245,7 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
     async (attempt): Promise<Attempt<{ messageId: string } | Delivery, string>> => {
       await pace();
       // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
-      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs))) return done({ status: 'in-flight', until: '?' });
+      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs)).ok) return done({ status: 'in-flight', until: '?' });
       try {
         return done(await mail.sender.send({ to: n.to, ...rendered, notice: tag }));
       } catch (err) {
@@ -260,7 +256,7 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
           const said = await ask(attempt);
           if (said === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
           if (said === 'unknown') {
-            await outbox.markUncertain(id, owner, reason, clock.now());
+            if (!(await outbox.markUncertain(id, owner, reason, clock.now())).ok) return done({ status: 'in-flight', until: '?' });
             return done({ status: 'uncertain', after: new Date(clock.now().getTime() + mail.evidence.publishDelayMs).toISOString(), reason });
           }
         }
@@ -278,12 +274,11 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
     policy.record,
     async (): Promise<Attempt<string | undefined, string>> => {
       try {
-        await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
-        return done(undefined);
-      } catch (err) {
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        const marked = await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
         // Our lease ran out and another run holds the notice: trying again cannot make it ours.
-        return (err as Error).name === 'ConditionalCheckFailedException' ? done(reason) : again(reason);
+        return done(marked.ok ? undefined : 'lease lost: another run holds the notice now');
+      } catch (err) {
+        return again(`${(err as Error).name}: ${(err as Error).message}`);
       }
     },
     clock,
@@ -331,7 +326,7 @@ async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: N
   const providers = (await stores.source.providers()).filter(
     (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
   );
-  const totals = new Map((await stores.aggregates.providerTotalsOf(c.campaignId, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
+  const totals = new Map((await stores.aggregates.providerTotalsOf(c, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);
     // Orders of days before the as-of day: that day is still running.

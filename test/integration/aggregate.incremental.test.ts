@@ -10,6 +10,7 @@
  *  - P3 is bound to nothing (yet); S4 has orders but no binding.
  */
 import { describe, expect, it } from 'vitest';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import { CAMPAIGN, dailyOrders, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
@@ -54,7 +55,7 @@ async function baseSeason(): Promise<Season> {
 
 /** The provider totals as read back from the aggregates table. */
 async function totals(s: Season) {
-  const items = await s.stores.aggregates.providerTotals(CAMPAIGN);
+  const items = await s.stores.aggregates.providerTotals(RENEWAL_2024);
   return Object.fromEntries(
     items.sort((a, b) => a.providerId.localeCompare(b.providerId)).map((t) => [t.providerId, { paidOrders: t.paidOrders, depositBalanceFen: t.depositBalanceFen, stores: t.stores, byDay: t.byDay }]),
   );

@@ -63,7 +63,7 @@ describe('aggregation lock with a heartbeat', () => {
     // Just past it: taken over, and the counts are exact.
     const done = await aggregate(c, { ...s.stores, now: at(lastBeat + RUN_LOCK_LEASE_MS + 1) });
     expect(done).toMatchObject({ status: 'done', providersUpdated: 1 });
-    expect((await s.stores.aggregates.providerTotalsOf(CAMPAIGN, ['PA']))[0]!.paidOrders).toBe(1);
+    expect((await s.stores.aggregates.providerTotalsOf(c, ['PA']))[0]!.paidOrders).toBe(1);
     expect(await s.stores.aggregates.lockHolder(CAMPAIGN)).toBeUndefined();
   });
 

@@ -26,6 +26,7 @@ import { IngestStore } from '#shared/store/ingest.ts';
 import { scanAll } from '#shared/store/batch.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { CAMPAIGN, ev } from '../support/season-fixture.ts';
 
 const { db, clients: sdk } = await useTestStack();
@@ -103,7 +104,7 @@ describe('a batch that dies midway through its write', () => {
         expect(redelivery.summary.accepted + redelivery.summary.duplicates).toBe(10);
         expect(await aggregate({ campaignId: CAMPAIGN })).toMatchObject({ status: 'done', mode: 'incremental' });
 
-        const [p1] = await s.aggregates.providerTotalsOf(CAMPAIGN, ['P1']);
+        const [p1] = await s.aggregates.providerTotalsOf(RENEWAL_2024, ['P1']);
         expect(p1).toMatchObject({ paidOrders: 10, byDay: EXPECTED_BY_DAY });
         // And a later full recount agrees: nothing was counted twice either.
         expect(await aggregate({ campaignId: CAMPAIGN, full: true })).toMatchObject({ status: 'done', storeDaysWritten: 0 });
@@ -130,6 +131,6 @@ describe('a batch that dies midway through its write', () => {
     const redelivery = await dying.intake({ Records: records });
     expect(redelivery.summary).toEqual({ accepted: 0, duplicates: 10, rejected: 0 });
     expect(await aggregate({ campaignId: CAMPAIGN })).toMatchObject({ ordersSeen: 10, storeDaysWritten: 6 });
-    expect((await s.aggregates.providerTotalsOf(CAMPAIGN, ['P1']))[0]).toMatchObject({ paidOrders: 10 });
+    expect((await s.aggregates.providerTotalsOf(RENEWAL_2024, ['P1']))[0]).toMatchObject({ paidOrders: 10 });
   });
 });

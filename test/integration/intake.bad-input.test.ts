@@ -6,7 +6,8 @@ import { IngestStore } from '#shared/store/ingest.ts';
 import { normalized, render, type LogicalEvent } from '../support/events.ts';
 import { toRecords } from '#cli/import.ts';
 import { listRejected } from '#shared/store/rejected.ts';
-import { eventItemKey, orderKey } from '#shared/store/items.ts';
+import { eventItemKey } from '#shared/store/layout/events.ts';
+import { orderKey } from '#shared/store/layout/orders.ts';
 import type { OrderPaid, PlatformEvent } from '#shared/events.ts';
 
 /**
@@ -139,7 +140,7 @@ function goodEvents(i: number): LogicalEvent[] {
   ];
 }
 
-/** Reads each event's item back by its key (the layout `shared/store/items.ts` owns) and checks its fields. */
+/** Reads each event's item back by its key (the layouts `shared/store/layout/orders.ts` and `events.ts` own) and checks its fields. */
 async function expectStored(events: LogicalEvent[]) {
   const items = await Promise.all(
     events.map(async (e) => {

@@ -6,7 +6,8 @@ import { makeIntake } from '#functions/handlers/intake.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { normalized, render, PLAIN, type LogicalEvent, type RenderStyle } from '../support/events.ts';
 import { toRecords } from '#cli/import.ts';
-import { listRejected, type RejectedEvent } from '#shared/store/rejected.ts';
+import type { RejectedEvent } from '#shared/store/layout/rejected.ts';
+import { listRejected } from '#shared/store/rejected.ts';
 
 /**
  * RULES.md, input contract: "Events may arrive late, out of order and more than once: the outcome must

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutboxStore } from '#shared/store/outbox.ts';
+import { OutboxStore, type HolderWrite } from '#shared/store/outbox.ts';
 import { FULL_DEPOSIT_FEN, countByRecipient, december, notifyStack } from '../support/notify-fixture.ts';
 
 /**
@@ -8,19 +8,25 @@ import { FULL_DEPOSIT_FEN, countByRecipient, december, notifyStack } from '../su
  */
 const stack = await notifyStack();
 
-/** An outbox whose markSent fails `times` times for one recipient's provider with `error`. */
-function flakyLedger(base: OutboxStore, providerId: string, error: Error, times = 1): OutboxStore {
+/**
+ * An outbox whose markSent fails `times` times for one recipient's provider: it throws `fault` (a
+ * DynamoDB error) or answers as the store does when the claim is no longer ours.
+ */
+function flakyLedger(base: OutboxStore, providerId: string, fault: Error | HolderWrite, times = 1): OutboxStore {
   let left = times;
   const flaky = Object.create(base) as OutboxStore;
   flaky.markSent = async (...args: Parameters<OutboxStore['markSent']>) => {
-    if (args[0].providerId === providerId && left-- > 0) throw error;
+    if (args[0].providerId === providerId && left-- > 0) {
+      if (fault instanceof Error) throw fault;
+      return fault;
+    }
     return base.markSent(...args);
   };
   return flaky;
 }
 
 const serverError = () => Object.assign(new Error('internal error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
-const lostLease = () => Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+const lostLease = (): HolderWrite => ({ ok: false, reason: 'lease-lost' });
 
 describe('notify: the ledger fails after SES accepted the mail', () => {
   it('a transient ledger error is retried on its own: one mail, recorded as sent', async () => {

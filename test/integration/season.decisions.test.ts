@@ -14,6 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '#shared/usecases/report.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
+import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
 
 const T = 4;
@@ -197,7 +198,7 @@ const decisionView = (d: object) => Object.fromEntries(Object.entries(d).filter(
 async function feedSeason(season: Season) {
   const wave1 = await season.feed(WAVE_1);
   const afterWave1 = await season.aggregate();
-  const totalsAfterWave1 = await season.stores.aggregates.providerTotals(CAMPAIGN);
+  const totalsAfterWave1 = await season.stores.aggregates.providerTotals(RENEWAL_2024);
   const wave2 = await season.feed(WAVE_2);
   return { wave1, afterWave1, totalsAfterWave1, wave2 };
 }
@@ -304,7 +305,7 @@ describe('the hand-written season, decided by the schedule payload', () => {
   });
 
   it('the aggregates hold the counted orders of every bound provider, including those not assessed', async () => {
-    const totals = await season.stores.aggregates.providerTotals(CAMPAIGN);
+    const totals = await season.stores.aggregates.providerTotals(RENEWAL_2024);
     const view = Object.fromEntries(totals.map((t) => [t.providerId, [t.paidOrders, t.depositBalanceFen, t.stores]]));
     expect(view).toEqual({
       'P01-OUT': [5, 10_000_000, ['S01']],

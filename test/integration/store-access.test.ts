@@ -147,7 +147,7 @@ beforeAll(async () => {
   await s.decisions.runs(c.campaignId);
   await s.decisions.revisions(c.campaignId, final.assessments[0]!.providerId);
   await s.decisions.makeCurrent(final.assessments[0]!);
-  await s.aggregates.providerTotals(c.campaignId);
+  await s.aggregates.providerTotals(c);
   await s.aggregates.watermark(c.campaignId);
   // A heartbeat beats only in a run longer than its period: renew a lock by hand.
   await s.aggregates.begin(c.campaignId, 'owner-x', new Date(), 60_000);

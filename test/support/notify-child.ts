@@ -43,8 +43,9 @@ class StoppingOutbox extends OutboxStore {
     return r;
   }
   override async markSent(n: NoticeRef, owner: string, result: { messageId: string; subject: string }, at: Date) {
-    await super.markSent(n, owner, result, at);
+    const marked = await super.markSent(n, owner, result, at);
     await maybeStop('mark');
+    return marked;
   }
 }
 

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The `rejected` table's layout, keys and attributes, in one place: the intake writes these items
+ * (`../ingest.ts`) and `renewal rejected` reads them (`../rejected.ts`).
+ *
+ * | attribute    | what                                                                          |
+ * |--------------|-------------------------------------------------------------------------------|
+ * | `rejectId`   | key: a hash of the raw body, the reason and the origin, so a redelivery is kept once |
+ * | `receivedAt` | when the intake met it                                                        |
+ * | `field`, `reason` | what was wrong (cut to 200 and 2,000 characters)                         |
+ * | `raw`        | the body as received, cut to 64 KB (base64 when `field` is `encoding`)        |
+ * | `event`      | the parsed event as JSON, when whole and at most 64 KB                        |
+ * | `messageId`, `source`, `line` | where it came from                                           |
+ * | `expiresAt`  | TTL: `REJECTED_RETENTION_DAYS` after `receivedAt`                             |
+ */
+
+export const REJECTED_RETENTION_DAYS = 400;
+
+/** Where an event came from, kept with a rejection so ops can find and replay it. */
+export interface Origin {
+  messageId?: string;
+  source?: string;
+  line?: number;
+}
+
+export interface RejectedEvent {
+  reason: string;
+  field: string;
+  receivedAt: string;
+  source?: string;
+  line?: number;
+  messageId?: string;
+  /** The event as parsed, when the body was a JSON value. */
+  event?: unknown;
+  /** The body as received, for replay; base64 of the bytes when `rawEncoding` says so (field `encoding`). */
+  raw: string;
+  rawEncoding?: 'base64';
+}
+
+/** The item recording one rejection; whatever the sender put in, it fits one item (400 KB). */
+export function rejectedItem(raw: string, event: unknown, field: string, reason: string, origin: Origin, receivedAt: string): Record<string, unknown> {
+  // Same raw body, origin and reason → same id: a redelivered bad message is kept once.
+  const rejectId = createHash('sha256')
+    .update(JSON.stringify([raw, reason, origin.source ?? null, origin.line ?? null]))
+    .digest('base64url')
+    .slice(0, 26);
+  // The raw body is cut to 64 KB, and the parsed event is kept only while its JSON is whole and small.
+  const eventJson = event === undefined ? undefined : safeJson(event);
+  return {
+    rejectId,
+    receivedAt,
+    field: field.slice(0, 200),
+    reason: reason.length > 2000 ? `${reason.slice(0, 1999)}…` : reason,
+    raw: raw.length > 64_000 ? raw.slice(0, 64_000) : raw,
+    ...(eventJson !== undefined && eventJson.length <= 64_000 ? { event: eventJson } : {}),
+    ...origin,
+    expiresAt: Math.floor(Date.parse(receivedAt) / 1000) + REJECTED_RETENTION_DAYS * 86_400,
+  };
+}
+
+/** The rejection a stored item records (the inverse of `rejectedItem`, bar what was cut). */
+export function fromRejectedItem(item: Record<string, unknown>): RejectedEvent {
+  return {
+    reason: item.reason as string,
+    field: item.field as string,
+    receivedAt: item.receivedAt as string,
+    raw: item.raw as string,
+    ...(item.field === 'encoding' ? { rawEncoding: 'base64' as const } : {}),
+    ...(item.source !== undefined ? { source: item.source as string } : {}),
+    ...(item.line !== undefined ? { line: item.line as number } : {}),
+    ...(item.messageId !== undefined ? { messageId: item.messageId as string } : {}),
+    ...(item.event !== undefined ? { event: JSON.parse(item.event as string) } : {}),
+  };
+}
+
+function safeJson(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return undefined; // nested too deep to serialize: the raw body is kept instead
+  }
+}
