@@ -24,7 +24,8 @@ const byId = (prefix: string) => {
   expect(found, prefix).toHaveLength(1);
   return found[0]![1].Properties;
 };
-const fnArn = (name: 'aggregate' | 'evaluate' | 'notify' | 'publish') => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
+type Fn = 'aggregate' | 'evaluate' | 'notify' | 'publish';
+const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
 const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] });
 const iso = (d: string | undefined) => new Date(d!).toISOString();
 
@@ -34,6 +35,33 @@ function atInstant(expression: string, zone: string | undefined): string {
   const offsets: Record<string, string> = { 'Asia/Shanghai': '+08:00', UTC: 'Z', 'Etc/UTC': 'Z' };
   if (!wall || !zone || !offsets[zone]) throw new Error(`cannot read ${expression} in ${zone}`);
   return new Date(`${wall}${offsets[zone]}`).toISOString();
+}
+
+const RETRY_FOR_A_DAY = { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 };
+
+/** A recurring schedule: its expression in its zone, between a start and an end. */
+function expectRecurring(p: ScheduleProps, want: { expression: string; zone: string; start: string; end: string }) {
+  expect(p.ScheduleExpression).toBe(want.expression);
+  expect(p.ScheduleExpressionTimezone).toBe(want.zone);
+  expect(iso(p.StartDate)).toBe(want.start);
+  expect(iso(p.EndDate)).toBe(want.end);
+}
+
+/** A one-time `at(...)` schedule in China time. Scheduler ignores start and end for these: none are set. */
+function expectOnce(p: ScheduleProps, want: { expression: string; instant: string }) {
+  expect(p.ScheduleExpression).toBe(want.expression);
+  expect(p.ScheduleExpressionTimezone).toBe('Asia/Shanghai');
+  expect(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone)).toBe(want.instant);
+  expect(p.StartDate).toBeUndefined();
+  expect(p.EndDate).toBeUndefined();
+}
+
+/** What a schedule invokes: its function with exactly this payload, failures to the schedule dead-letter queue. */
+function expectTarget(p: ScheduleProps, want: { fn: Fn; input: string; retry: ScheduleProps['Target']['RetryPolicy'] }) {
+  expect(p.Target.Input).toBe(want.input);
+  expect(p.Target.Arn).toEqual(fnArn(want.fn));
+  expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
+  expect(p.Target.RetryPolicy).toEqual(want.retry);
 }
 
 describe('season schedules', () => {
@@ -53,56 +81,30 @@ describe('season schedules', () => {
 
   it('(a) aggregation: rate(15 minutes) from 2023-11-30T16:00Z to 2024-02-29T17:00Z with {"campaignId":"renewal-2024"}', () => {
     const p = byId('AggregationSchedule');
-    expect(p.ScheduleExpression).toBe('rate(15 minutes)');
-    expect(p.ScheduleExpressionTimezone).toBe('Etc/UTC'); // irrelevant to a rate, but stated
-    expect(iso(p.StartDate)).toBe('2023-11-30T16:00:00.000Z');
-    expect(iso(p.EndDate)).toBe('2024-02-29T17:00:00.000Z');
-    expect(p.Target.Input).toBe('{"campaignId":"renewal-2024"}');
-    expect(p.Target.Arn).toEqual(fnArn('aggregate'));
-    expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
-    expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 });
+    // The zone is irrelevant to a rate, but stated.
+    expectRecurring(p, { expression: 'rate(15 minutes)', zone: 'Etc/UTC', start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T17:00:00.000Z' });
+    expectTarget(p, { fn: 'aggregate', input: '{"campaignId":"renewal-2024"}', retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
   });
 
   it('(b) evaluation: once, at(2024-03-01T00:30:00) Asia/Shanghai = 2024-02-29T16:30:00Z, exactly {"campaignId":"renewal-2024"}', () => {
     const p = byId('EvaluationSchedule');
-    expect(p.ScheduleExpression).toBe('at(2024-03-01T00:30:00)');
-    expect(p.ScheduleExpressionTimezone).toBe('Asia/Shanghai');
-    expect(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone)).toBe('2024-02-29T16:30:00.000Z');
-    // Scheduler ignores start and end for one-time schedules: none are set.
-    expect(p.StartDate).toBeUndefined();
-    expect(p.EndDate).toBeUndefined();
-    expect(p.Target.Input).toBe('{"campaignId":"renewal-2024"}');
+    expectOnce(p, { expression: 'at(2024-03-01T00:30:00)', instant: '2024-02-29T16:30:00.000Z' });
+    expectTarget(p, { fn: 'evaluate', input: '{"campaignId":"renewal-2024"}', retry: RETRY_FOR_A_DAY });
     expect(JSON.parse(p.Target.Input)).toEqual({ campaignId: 'renewal-2024' });
-    expect(p.Target.Arn).toEqual(fnArn('evaluate'));
-    expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
-    expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
   });
 
   it('(c) progress mail: cron(0 10 ? * MON *) Asia/Shanghai (Monday 10:00 China = 02:00Z) within the period', () => {
     const p = byId('ProgressMailSchedule');
-    expect(p.ScheduleExpression).toBe('cron(0 10 ? * MON *)');
-    expect(p.ScheduleExpressionTimezone).toBe('Asia/Shanghai');
-    expect(iso(p.StartDate)).toBe('2023-11-30T16:00:00.000Z');
-    expect(iso(p.EndDate)).toBe('2024-02-29T16:00:00.000Z');
-    expect(p.Target.Input).toBe('{"campaignId":"renewal-2024","kind":"progress"}');
-    expect(p.Target.Arn).toEqual(fnArn('notify'));
-    expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
-    expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
+    expectRecurring(p, { expression: 'cron(0 10 ? * MON *)', zone: 'Asia/Shanghai', start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T16:00:00.000Z' });
+    expectTarget(p, { fn: 'notify', input: '{"campaignId":"renewal-2024","kind":"progress"}', retry: RETRY_FOR_A_DAY });
   });
 
   it('(d) delisting notice: once, at(2024-03-01T10:00:00) Asia/Shanghai = 2024-03-01T02:00:00Z, after the evaluation, exactly {"campaignId":"renewal-2024"}', () => {
     const p = byId('NoticeSchedule');
-    expect(p.ScheduleExpression).toBe('at(2024-03-01T10:00:00)');
-    expect(p.ScheduleExpressionTimezone).toBe('Asia/Shanghai');
-    expect(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone)).toBe('2024-03-01T02:00:00.000Z');
+    expectOnce(p, { expression: 'at(2024-03-01T10:00:00)', instant: '2024-03-01T02:00:00.000Z' });
     const evaluation = byId('EvaluationSchedule');
     expect(Date.parse(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone))).toBeGreaterThan(Date.parse(atInstant(evaluation.ScheduleExpression, evaluation.ScheduleExpressionTimezone)));
-    expect(p.StartDate).toBeUndefined();
-    expect(p.EndDate).toBeUndefined();
-    expect(p.Target.Input).toBe('{"campaignId":"renewal-2024"}');
-    expect(p.Target.Arn).toEqual(fnArn('publish'));
-    expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
-    expect(p.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 });
+    expectTarget(p, { fn: 'publish', input: '{"campaignId":"renewal-2024"}', retry: RETRY_FOR_A_DAY });
   });
 
   it.each([

@@ -13,31 +13,20 @@ import { describe, expect, it } from 'vitest';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
-import { CAMPAIGN, dailyOrders, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, newSeason, withPk, type Season } from '../support/season-fixture.ts';
 
 const BASE = [
-  ev.provider('P1', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('P2', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('P3', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.bind('P1', 'S1', '2023-11-01T00:00:00+08:00'),
-  ev.bind('P1', 'S2', '2023-11-01T00:00:00+08:00'),
-  ev.bind('P2', 'S2', '2023-11-01T00:00:00+08:00'),
-  ev.bind('P2', 'S3', '2023-11-01T00:00:00+08:00'),
-  ev.order('S1-a', 'S1', '2023-12-10T10:00:00+08:00'),
-  ev.order('S1-b', 'S1', '2023-12-11T10:00:00+08:00'),
-  ev.order('S2-a', 'S2', '2023-12-01T00:00:00+08:00'),
-  ev.order('S2-b', 'S2', '2023-12-20T10:00:00+08:00'),
-  ev.order('S2-c', 'S2', '2024-01-20T10:00:00+08:00'),
+  ...ev.providers(['P1', 'P2', 'P3'], AT.certified, AT.regularized),
+  ...ev.binds('P1', ['S1', 'S2'], AT.boundBefore),
+  ...ev.binds('P2', ['S2', 'S3'], AT.boundBefore),
+  ...ev.ordersAt('S1', { 'S1-a': '2023-12-10T10:00:00+08:00', 'S1-b': '2023-12-11T10:00:00+08:00' }),
+  ...ev.ordersAt('S2', { 'S2-a': '2023-12-01T00:00:00+08:00', 'S2-b': '2023-12-20T10:00:00+08:00', 'S2-c': '2024-01-20T10:00:00+08:00' }),
   ev.order('S2-gift', 'S2', '2024-01-21T10:00:00+08:00', true),
-  ev.order('S3-a', 'S3', '2023-12-15T10:00:00+08:00'),
-  ev.order('S3-b', 'S3', '2024-02-29T23:59:59+08:00'),
+  ...ev.ordersAt('S3', { 'S3-a': '2023-12-15T10:00:00+08:00', 'S3-b': '2024-02-29T23:59:59+08:00' }),
   ev.order('S3-late', 'S3', '2024-03-01T00:00:00+08:00'), // after the period
-  ev.order('S4-a', 'S4', '2023-12-05T10:00:00+08:00'),
-  ev.order('S4-b', 'S4', '2024-01-10T10:00:00+08:00'),
-  ev.order('S4-c', 'S4', '2024-01-20T12:00:00+08:00'),
-  ev.order('S4-d', 'S4', '2024-02-10T10:00:00+08:00'),
-  ev.paid('PAY-1', 'P1', 10_000_000, '2023-12-01T10:00:00+08:00'),
-  ev.paid('PAY-2', 'P2', 3_000_000, '2023-12-01T10:00:00+08:00'),
+  ...ev.ordersAt('S4', { 'S4-a': '2023-12-05T10:00:00+08:00', 'S4-b': '2024-01-10T10:00:00+08:00', 'S4-c': '2024-01-20T12:00:00+08:00', 'S4-d': '2024-02-10T10:00:00+08:00' }),
+  ev.paid('PAY-1', 'P1', 10_000_000, AT.depositPaid),
+  ev.paid('PAY-2', 'P2', 3_000_000, AT.depositPaid),
 ];
 
 const BASE_TOTALS = {
@@ -47,11 +36,7 @@ const BASE_TOTALS = {
 
 type Done = Extract<AggregateResult, { status: 'done' }>;
 
-async function baseSeason(): Promise<Season> {
-  const s = await newSeason();
-  expect(await s.feed(BASE)).toMatchObject({ accepted: BASE.length, rejected: 0 });
-  return s;
-}
+const baseSeason = () => fedSeason(BASE);
 
 /** The provider totals as read back from the aggregates table. */
 async function totals(s: Season) {

@@ -8,22 +8,19 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '#shared/payloads.ts';
 import { buildReport } from '#shared/usecases/report.ts';
-import { CAMPAIGN, ev, newSeason, verdicts, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season } from '../support/season-fixture.ts';
 
 const T = 3;
 
 const SEASON = [
-  ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('PB', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('PN', '2024-01-01T00:00:00+08:00'),
-  ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'),
-  ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00'),
-  ev.order('OA2', 'SA', '2024-01-03T10:00:00+08:00'),
-  ev.order('OA3', 'SA', '2024-02-03T10:00:00+08:00'),
-  ev.paid('PAY-A', 'PA', 10_000_000, '2023-12-01T10:00:00+08:00'),
-  ev.bind('PB', 'SB', '2023-11-01T00:00:00+08:00'),
+  ...ev.providers(['PA', 'PB'], AT.certified, AT.regularized),
+  ev.provider('PN', '2024-01-01T00:00:00+08:00'), // certified during the season: not in scope
+  ev.bind('PA', 'SA', AT.boundBefore),
+  ...ev.ordersAt('SA', { OA1: '2023-12-03T10:00:00+08:00', OA2: '2024-01-03T10:00:00+08:00', OA3: '2024-02-03T10:00:00+08:00' }),
+  ev.paid('PAY-A', 'PA', 10_000_000, AT.depositPaid),
+  ev.bind('PB', 'SB', AT.boundBefore),
   ev.order('OB1', 'SB', '2023-12-04T10:00:00+08:00'),
-  ev.paid('PAY-B', 'PB', 10_000_000, '2023-12-01T10:00:00+08:00'),
+  ev.paid('PAY-B', 'PB', 10_000_000, AT.depositPaid),
 ];
 
 const EXPECTED = {
@@ -32,11 +29,7 @@ const EXPECTED = {
   PN: { outcome: 'not_assessed', reasons: ['not_in_scope'] },
 };
 
-async function season(): Promise<Season> {
-  const s = await newSeason({ configuredThreshold: T });
-  expect(await s.feed(SEASON)).toMatchObject({ accepted: SEASON.length, rejected: 0 });
-  return s;
-}
+const season = () => fedSeason(SEASON, { configuredThreshold: T });
 
 describe('preview before the close', () => {
   it('changes no status and asks for no mail; the final run after the close does, once', async () => {

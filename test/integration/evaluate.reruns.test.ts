@@ -12,29 +12,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DecisionStore } from '#shared/store/decisions.ts';
-import type { TableNames } from '#shared/config.ts';
-import { CAMPAIGN, ev, newSeason, verdicts, withPk, type Db, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season, type SeasonOptions } from '../support/season-fixture.ts';
 
 const T = 3;
 
 const SEASON = [
-  ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('PB', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('PC', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-  ev.provider('PD', '2023-01-01T00:00:00+08:00'),
-  ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'),
-  ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00'),
-  ev.order('OB1', 'SB', '2023-12-04T10:00:00+08:00'),
-  ev.order('OB2', 'SB', '2024-01-04T10:00:00+08:00'),
-  ev.paid('PAY-A', 'PA', 10_000_000, '2023-12-01T10:00:00+08:00'),
-  ev.bind('PB', 'SC', '2023-11-01T00:00:00+08:00'),
-  ev.order('OC1', 'SC', '2023-12-05T10:00:00+08:00'),
-  ev.order('OC2', 'SC', '2024-01-05T10:00:00+08:00'),
-  ev.order('OC3', 'SC', '2024-02-05T10:00:00+08:00'),
-  ev.paid('PAY-B', 'PB', 10_000_000, '2023-12-01T10:00:00+08:00'),
-  ev.bind('PC', 'SD', '2023-11-01T00:00:00+08:00'),
+  ...ev.providers(['PA', 'PB', 'PC'], AT.certified, AT.regularized),
+  ev.provider('PD', AT.certified), // on probation
+  ev.bind('PA', 'SA', AT.boundBefore),
+  ...ev.ordersAt('SA', { OA1: '2023-12-03T10:00:00+08:00' }),
+  ...ev.ordersAt('SB', { OB1: '2023-12-04T10:00:00+08:00', OB2: '2024-01-04T10:00:00+08:00' }), // SB: bound to no one (yet)
+  ev.paid('PAY-A', 'PA', 10_000_000, AT.depositPaid),
+  ev.bind('PB', 'SC', AT.boundBefore),
+  ...ev.ordersAt('SC', { OC1: '2023-12-05T10:00:00+08:00', OC2: '2024-01-05T10:00:00+08:00', OC3: '2024-02-05T10:00:00+08:00' }),
+  ev.paid('PAY-B', 'PB', 10_000_000, AT.depositPaid),
+  ev.bind('PC', 'SD', AT.boundBefore),
   ev.order('OD1', 'SD', '2023-12-06T10:00:00+08:00'),
-  ev.bind('PD', 'SE', '2023-11-01T00:00:00+08:00'),
+  ev.bind('PD', 'SE', AT.boundBefore),
   ev.order('OE1', 'SE', '2023-12-07T10:00:00+08:00'),
 ];
 
@@ -45,11 +39,7 @@ const FIRST = {
   PD: { outcome: 'not_assessed', reasons: ['not_regularized'] },
 };
 
-async function finalSeason(opts: { decisions?: (db: Db, tables: TableNames) => DecisionStore } = {}): Promise<Season> {
-  const season = await newSeason({ configuredThreshold: T, ...opts });
-  expect(await season.feed(SEASON)).toMatchObject({ accepted: SEASON.length, rejected: 0 });
-  return season;
-}
+const finalSeason = (opts: Pick<SeasonOptions, 'decisions'> = {}) => fedSeason(SEASON, { configuredThreshold: T, ...opts });
 
 const decisionsTable = async (season: Season) => {
   const all = await season.scan('decisions');

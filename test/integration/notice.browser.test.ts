@@ -10,6 +10,7 @@ import { publish } from '#shared/usecases/publish.ts';
 import { A4_PRINTABLE_PX, axeViolations, expectOnlyLocalRequests, launchChromium, openPage, overflowing } from '../support/browser.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
 import { testStack } from '../support/season-fixture.ts';
+import { finalDecision } from '../support/decisions.ts';
 
 /**
  * The public delisting notice in a real headless Chromium, as the embedded stack serves it (s3rver
@@ -45,29 +46,13 @@ const WORDS = {
   en: { orders_below_threshold: 'paid orders below the threshold', deposit_not_paid_in_full: 'deposit not paid in full' },
 } as const;
 
-function decision(providerId: string, outcome: 'revoked' | 'retained', revision: number): StoredDecision {
-  const revoked = outcome === 'revoked';
-  return {
-    campaignId: 'renewal-2024',
-    providerId,
-    providerName: NAMES[providerId] ?? `服务商${providerId}`,
-    email: `${providerId.toLowerCase()}@example.com`,
+const decision = (providerId: string, outcome: 'revoked' | 'retained', revision: number): StoredDecision =>
+  finalDecision(providerId, outcome, {
     revision,
-    final: true,
-    decidedAt: '2024-02-29T16:30:05.000Z',
-    decidedBy: { kind: 'schedule', id: 'eventbridge-scheduler' },
-    asOf: '2024-02-29T16:30:05.000Z',
-    outcome,
-    reasons: revoked ? (REASONS[providerId] ?? ['orders_below_threshold']) : [],
-    clauses: ['1'],
-    rulesVersion: 'renewal-2024/1',
-    paidOrders: revoked ? 120 : 900,
-    thresholdOrders: 300,
-    depositBalanceFen: 10_000_000,
-    depositRequiredFen: 10_000_000,
-    ...(revoked ? { noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' } : {}),
-  };
-}
+    providerName: NAMES[providerId],
+    reasons: outcome === 'revoked' ? REASONS[providerId] : undefined,
+    paidOrders: outcome === 'revoked' ? 120 : 900,
+  });
 
 let browser: Browser;
 let url: string;

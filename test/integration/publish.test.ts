@@ -8,6 +8,7 @@ import { publish, type PublishDeps } from '#shared/usecases/publish.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
 import { CAMPAIGN, dailyOrders, ev, newSeason, testStack } from '../support/season-fixture.ts';
 import { stores } from '#shared/deps.ts';
+import { finalDecision } from '../support/decisions.ts';
 
 /**
  * Publication of the public delisting notice against real local services: decisions and the notice
@@ -15,26 +16,7 @@ import { stores } from '#shared/deps.ts';
  */
 const NOTICE_TIME = Date.parse('2024-03-01T02:00:00Z'); // 2024-03-01 10:00 CST
 
-function decision(providerId: string, outcome: 'revoked' | 'retained' | 'not_assessed', revision = 1, reasons?: StoredDecision['reasons']): StoredDecision {
-  const revoked = outcome === 'revoked';
-  return {
-    campaignId: CAMPAIGN,
-    providerId,
-    providerName: `服务商${providerId}`,
-    email: `${providerId.toLowerCase()}@example.com`,
-    revision,
-    final: true,
-    decidedAt: '2024-02-29T16:30:05.000Z',
-    decidedBy: { kind: 'schedule', id: 'eventbridge-scheduler' },
-    asOf: '2024-02-29T16:30:05.000Z',
-    outcome,
-    reasons: reasons ?? (revoked ? ['orders_below_threshold'] : outcome === 'retained' ? [] : ['not_in_scope']),
-    clauses: ['1'],
-    rulesVersion: 'renewal-2024/1',
-    ...(outcome !== 'not_assessed' ? { paidOrders: revoked ? 10 : 500, thresholdOrders: 300, depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000 } : {}),
-    ...(revoked ? { noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' } : {}),
-  };
-}
+const decision = (providerId: string, outcome: StoredDecision['outcome'], revision = 1, reasons?: StoredDecision['reasons']) => finalDecision(providerId, outcome, { revision, reasons });
 
 async function setup(decisions: StoredDecision[]) {
   const { db } = await testStack();

@@ -15,7 +15,7 @@ import { buildReport } from '#shared/usecases/report.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
-import { CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
 
 const T = 4;
 
@@ -49,19 +49,12 @@ const PROVIDERS = [
 
 const NOT_ASSESSED_DATA = [
   // Out-of-scope and probation providers have orders and a full deposit: not assessed all the same.
-  ev.bind('P01-OUT', 'S01', '2023-11-01T00:00:00+08:00'),
-  ev.order('A1', 'S01', '2023-12-10T10:00:00+08:00'),
-  ev.order('A2', 'S01', '2023-12-11T10:00:00+08:00'),
-  ev.order('A3', 'S01', '2023-12-12T10:00:00+08:00'),
-  ev.order('A4', 'S01', '2023-12-13T10:00:00+08:00'),
-  ev.order('A5', 'S01', '2023-12-14T10:00:00+08:00'),
-  ev.paid('PAY-01', 'P01-OUT', 10_000_000, '2023-12-01T10:00:00+08:00'),
-  ev.bind('P02-PROB', 'S02', '2023-11-01T00:00:00+08:00'),
-  ev.order('B1', 'S02', '2023-12-10T10:00:00+08:00'),
-  ev.order('B2', 'S02', '2024-01-10T10:00:00+08:00'),
-  ev.order('B3', 'S02', '2024-02-10T10:00:00+08:00'),
-  ev.order('B4', 'S02', '2024-02-20T10:00:00+08:00'),
-  ev.paid('PAY-02', 'P02-PROB', 10_000_000, '2023-12-01T10:00:00+08:00'),
+  ev.bind('P01-OUT', 'S01', AT.boundBefore),
+  ...ev.ordersAt('S01', { A1: '2023-12-10T10:00:00+08:00', A2: '2023-12-11T10:00:00+08:00', A3: '2023-12-12T10:00:00+08:00', A4: '2023-12-13T10:00:00+08:00', A5: '2023-12-14T10:00:00+08:00' }),
+  ev.paid('PAY-01', 'P01-OUT', 10_000_000, AT.depositPaid),
+  ev.bind('P02-PROB', 'S02', AT.boundBefore),
+  ...ev.ordersAt('S02', { B1: '2023-12-10T10:00:00+08:00', B2: '2024-01-10T10:00:00+08:00', B3: '2024-02-10T10:00:00+08:00', B4: '2024-02-20T10:00:00+08:00' }),
+  ev.paid('PAY-02', 'P02-PROB', 10_000_000, AT.depositPaid),
 ];
 
 const P04 = [

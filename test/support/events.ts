@@ -162,6 +162,33 @@ const arbEmail = fc
 
 const arbAmount = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 20_000_000 }) }, { weight: 1, arbitrary: fc.constant(Number.MAX_SAFE_INTEGER) });
 
+/** How `arbProfiles` draws each field of a provider's profile. */
+export interface ProfileArbitraries {
+  name: (providerId: string) => fc.Arbitrary<string>;
+  email: (providerId: string) => fc.Arbitrary<string>;
+  /** Both `certifiedAt` and `regularizedAt` (which is now and then left out: a provider on probation). */
+  at: fc.Arbitrary<number>;
+}
+
+/** One `provider.upserted` per provider id, in that order. */
+export function arbProfiles(providerIds: readonly string[], draw: ProfileArbitraries): fc.Arbitrary<LogicalEvent[]> {
+  return fc.tuple(
+    ...providerIds.map((providerId) =>
+      fc.record(
+        {
+          type: fc.constant('provider.upserted' as const),
+          providerId: fc.constant(providerId),
+          name: draw.name(providerId),
+          email: draw.email(providerId),
+          certifiedAt: draw.at,
+          regularizedAt: draw.at,
+        },
+        { requiredKeys: ['type', 'providerId', 'name', 'email', 'certifiedAt'] },
+      ),
+    ),
+  );
+}
+
 export interface StreamOptions {
   maxProviders?: number;
   maxStores?: number;
@@ -187,21 +214,7 @@ export function arbStream(opts: StreamOptions = {}): fc.Arbitrary<LogicalEvent[]
     .chain(({ providerIds, storeIds, orderIds, paymentIds }) => {
       const provider = fc.constantFrom(...providerIds);
       const store = fc.constantFrom(...storeIds);
-      const profiles = fc.tuple(
-        ...providerIds.map((providerId) =>
-          fc.record(
-            {
-              type: fc.constant('provider.upserted' as const),
-              providerId: fc.constant(providerId),
-              name: arbName,
-              email: arbEmail,
-              certifiedAt: arbInstant,
-              regularizedAt: arbInstant,
-            },
-            { requiredKeys: ['type', 'providerId', 'name', 'email', 'certifiedAt'] },
-          ),
-        ),
-      );
+      const profiles = arbProfiles(providerIds, { name: () => arbName, email: () => arbEmail, at: arbInstant });
       const bindings = fc.uniqueArray(
         fc.record({ type: fc.constantFrom('binding.started' as const, 'binding.ended' as const), providerId: provider, storeId: store, at: arbInstant }),
         { maxLength: maxBindings, selector: (b) => identity(b) },

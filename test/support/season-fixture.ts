@@ -5,7 +5,7 @@
  * as the JSON line the platform would send (RULES.md, input contract), and readers of what the
  * tables hold.
  */
-import { vi, type Mock } from 'vitest';
+import { expect, vi, type Mock } from 'vitest';
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '#shared/config.ts';
@@ -29,7 +29,7 @@ import {
   withThreshold,
 } from '#shared/rules/index.ts';
 import { freshTables, useTestStack } from './stack.ts';
-import { timeOf, type LogicalEvent } from './events.ts';
+import { arbProfiles, timeOf, type LogicalEvent } from './events.ts';
 
 export const CAMPAIGN = 'renewal-2024';
 
@@ -95,6 +95,13 @@ export async function newSeason(opts: SeasonOptions = {}): Promise<Season> {
   };
 }
 
+/** A season on fresh tables (as `newSeason`) fed `lines`, every one of them accepted. */
+export async function fedSeason(lines: readonly string[], opts: SeasonOptions = {}): Promise<Season> {
+  const season = await newSeason(opts);
+  expect(await season.feed(lines)).toMatchObject({ accepted: lines.length, rejected: 0 });
+  return season;
+}
+
 export async function scanTable(db: Db, table: string): Promise<Item[]> {
   const items: Item[] = [];
   let ExclusiveStartKey: Item | undefined;
@@ -113,8 +120,22 @@ export const withPk = (items: Item[], prefix: string) => items.filter((i) => Str
 // Event lines, written the way the platform sends them. Instants are passed through verbatim, so a
 // test chooses its form (`Z` or `+08:00`) and the intake must normalize it.
 
+/**
+ * Instants the hand-written seasons share: providers certified and regularized long before the season
+ * (in scope, assessed), stores bound to them before it starts, deposits paid on its first day (CST).
+ */
+export const AT = {
+  certified: '2023-01-01T00:00:00+08:00',
+  regularized: '2023-02-01T00:00:00+08:00',
+  boundBefore: '2023-11-01T00:00:00+08:00',
+  depositPaid: '2023-12-01T10:00:00+08:00',
+} as const;
+
+// An integer-like key ('123') would be listed before the others by JavaScript, not where it is written.
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
 export const ev = {
-  provider: (providerId: string, certifiedAt: string, regularizedAt?: string, name = `Provider ${providerId}`) =>
+  provider: (providerId: string, certifiedAt: string, regularizedAt?: string, name = `Provider ${providerId}`): string =>
     JSON.stringify({
       type: 'provider.upserted',
       providerId,
@@ -131,6 +152,17 @@ export const ev = {
     JSON.stringify({ type: 'deposit.paid', paymentId, providerId, amountFen, paidAt }),
   deducted: (paymentId: string, providerId: string, amountFen: number, at: string) =>
     JSON.stringify({ type: 'deposit.deducted', paymentId, providerId, amountFen, at }),
+  /** One profile each, all certified (and regularized, when given) at the same instants. */
+  providers: (providerIds: readonly string[], certifiedAt: string, regularizedAt?: string): string[] =>
+    providerIds.map((providerId) => ev.provider(providerId, certifiedAt, regularizedAt)),
+  /** One provider's bindings to several stores, all started at `at`. */
+  binds: (providerId: string, storeIds: readonly string[], at: string): string[] => storeIds.map((storeId) => ev.bind(providerId, storeId, at)),
+  /** Paid orders (not gifts) of one store, `{ orderId: paidAt }`, in the order written. */
+  ordersAt: (storeId: string, paidAt: Readonly<Record<string, string>>): string[] =>
+    Object.entries(paidAt).map(([orderId, at]) => {
+      if (ARRAY_INDEX.test(orderId)) throw new Error(`ev.ordersAt: order id ${orderId} would not keep its place; use ev.order`);
+      return ev.order(orderId, storeId, at);
+    }),
 };
 
 /** `n` orders of one store, `<prefix>-1…n`, one per CST day from `firstDay` (a 'YYYY-MM-DD'), at 10:00 CST. */
@@ -260,21 +292,11 @@ export function arbSeason(): fc.Arbitrary<LogicalEvent[]> {
       const storeIds = Array.from({ length: storeCount }, (_, i) => `S${i + 1}`);
       const provider = fc.constantFrom(...providerIds);
       const store = fc.constantFrom(...storeIds);
-      const profiles = fc.tuple(
-        ...providerIds.map((providerId) =>
-          fc.record(
-            {
-              type: fc.constant('provider.upserted' as const),
-              providerId: fc.constant(providerId),
-              name: fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
-              email: fc.constant(`${providerId.toLowerCase()}@example.com`),
-              certifiedAt: arbStatusAt,
-              regularizedAt: arbStatusAt,
-            },
-            { requiredKeys: ['type', 'providerId', 'name', 'email', 'certifiedAt'] },
-          ),
-        ),
-      );
+      const profiles = arbProfiles(providerIds, {
+        name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
+        email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
+        at: arbStatusAt,
+      });
       const bindings = fc.uniqueArray(
         fc.record({
           type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),

@@ -8,15 +8,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { addDays, datesInRange } from '#shared/rules/time.ts';
-import {
-  type MailSettings,
-  type ProgressSnapshot,
-  type RenderedMail,
-  renderOutcomeMail,
-  renderProgressMail,
-} from '#shared/mail/templates.ts';
+import type { ProgressSnapshot, RenderedMail } from '#shared/mail/templates.ts';
+import { outcomeMail as outcome, progressMail, progressSnapshot, SETTINGS as settings } from '../support/mail.ts';
 
 const GOLDEN_DIR = fileURLToPath(new URL('./__golden__/mail/', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -37,11 +31,6 @@ function goldenMail(name: string, mail: RenderedMail): void {
   golden(`${name}.txt`, `Subject: ${mail.subject}\n\n${mail.text}`);
   golden(`${name}.html`, mail.html);
 }
-
-const settings: MailSettings = {
-  feedbackMailbox: 'douyinpartner@bytedance.com',
-  exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
-};
 
 const base: StoredDecision = {
   campaignId: 'renewal-2024',
@@ -127,22 +116,16 @@ function ordersByDay(asOf: string): Record<string, number> {
 
 function snapshot(asOfDate: string): ProgressSnapshot {
   const byDay = ordersByDay(asOfDate);
-  return {
+  return progressSnapshot({
     providerId: 'prov-0002',
     providerName: '义乌小商品供应链服务中心',
     email: 'bd@yiwu-supply.example.cn',
     asOfDate,
     paidOrders: Object.values(byDay).reduce((a, b) => a + b, 0),
-    thresholdOrders: 10_000,
     ordersByDay: byDay,
     depositBalanceFen: 6_000_000,
-    depositRequiredFen: 10_000_000,
-    periodStartDate: '2023-12-01',
-    periodEndDate: '2024-02-29',
-  };
+  });
 }
-
-const outcome = (decision: StoredDecision, s: MailSettings = settings) => renderOutcomeMail({ decision, campaign: RENEWAL_2024, settings: s });
 
 describe('golden mails', () => {
   it('retained', () => goldenMail('retained', outcome(FIXTURES.retained)));
@@ -151,13 +134,13 @@ describe('golden mails', () => {
     goldenMail('revoked-deposit', outcome(FIXTURES.revokedDeposit, { ...settings, exitRefundProcedure: 'https://example.com/exit-refund' })));
   it('corrected, revision 2', () => goldenMail('corrected-rev2', outcome(FIXTURES.corrected)));
   it('progress, week 7', () =>
-    goldenMail('progress-week7', renderProgressMail({ snapshot: snapshot('2024-01-15'), campaign: RENEWAL_2024, settings })));
+    goldenMail('progress-week7', progressMail(snapshot('2024-01-15'))));
 });
 
 describe('every golden mail', () => {
   const mails: [string, RenderedMail][] = [
     ...Object.entries(FIXTURES).map(([k, d]): [string, RenderedMail] => [k, outcome(d)]),
-    ['progress', renderProgressMail({ snapshot: snapshot('2024-01-15'), campaign: RENEWAL_2024, settings })],
+    ['progress', progressMail(snapshot('2024-01-15'))],
   ];
 
   it.each(mails)('%s: is a complete, self-contained HTML document', (_, m) => {

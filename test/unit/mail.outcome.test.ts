@@ -5,6 +5,7 @@ import { RENEWAL_2024, withThreshold } from '#shared/rules/campaign.ts';
 import { decide } from '#shared/rules/rules.ts';
 import { parseInstant } from '#shared/rules/time.ts';
 import { MailTemplateError, type MailSettings, renderOutcomeMail } from '#shared/mail/templates.ts';
+import { bothParts as both, expectPhrases, outcomeMail } from '../support/mail.ts';
 
 const settings: MailSettings = { feedbackMailbox: 'feedback@example.cn', exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》（测试版）' };
 
@@ -33,8 +34,8 @@ function stored(paidOrders: number, depositBalanceFen: number, more: Partial<Sto
   };
 }
 
-const render = (decision: StoredDecision, s: MailSettings = settings) => renderOutcomeMail({ decision, campaign: RENEWAL_2024, settings: s });
-const both = (m: { text: string; html: string }) => [m.text, m.html];
+// Settings of its own, unlike the campaign's, so that what the mail says of them can only come from them.
+const render = (decision: StoredDecision, s: MailSettings = settings) => outcomeMail(decision, s);
 
 describe('retained', () => {
   const m = render(stored(10_000, 10_000_000));
@@ -44,14 +45,8 @@ describe('retained', () => {
   });
 
   it('states the figures against the requirements and that the regular rules apply from now on', () => {
-    for (const part of both(m)) {
-      expect(part).toContain('10,000 单');
-      expect(part).toContain('不低于 10,000 单');
-      expect(part).toContain('¥100,000.00');
-      expect(part).toContain('《抖音电商产业带服务商常规考核规则》');
-      expect(part).toContain('Regular Assessment Rules');
-      expect(part).not.toContain('摘牌');
-    }
+    expectPhrases(m, ['10,000 单', '不低于 10,000 单', '¥100,000.00', '《抖音电商产业带服务商常规考核规则》', 'Regular Assessment Rules']);
+    for (const part of both(m)) expect(part).not.toContain('摘牌');
   });
 
   it('ends with a footer naming the rules version and the decision date in China time', () => {
@@ -68,28 +63,28 @@ describe('revoked', () => {
   const m = render(stored(8_000, 6_000_000));
 
   it('states each failing figure against its requirement, with what is missing', () => {
-    for (const part of both(m)) {
-      expect(part).toContain('绑定店铺支付订单量 8,000 单，考核线 10,000 单，差 2,000 单');
-      expect(part).toContain('保证金余额 ¥60,000.00，须缴足 ¥100,000.00，尚差 ¥40,000.00');
-      expect(part).toContain('8,000 paid orders against a threshold of 10,000, 2,000 short');
-      expect(part).toContain('¥60,000.00 against the required ¥100,000.00, ¥40,000.00 missing');
-    }
+    expectPhrases(m, [
+      '绑定店铺支付订单量 8,000 单，考核线 10,000 单，差 2,000 单',
+      '保证金余额 ¥60,000.00，须缴足 ¥100,000.00，尚差 ¥40,000.00',
+      '8,000 paid orders against a threshold of 10,000, 2,000 short',
+      '¥60,000.00 against the required ¥100,000.00, ¥40,000.00 missing',
+    ]);
   });
 
   it('states the delisting, the bar on presenting as an industrial-belt provider, re-application, refund and feedback', () => {
-    for (const part of both(m)) {
-      expect(part).toContain('平台将于 2024-03-01 在抖店服务市场进行摘牌公示');
-      expect(part).toContain('不得以“抖音电商产业带服务商”身份对外开展业务，仅作为抖店服务市场服务商');
-      expect(part).toContain('原则上自公示之日起 90 天内不接受');
-      expect(part).toContain('最早可于 2024-05-30 起再次申请');
-      expect(part).toContain('特别说明');
-      expect(part).toContain('《抖店服务市场服务商退出退保流程说明》（测试版）');
-      expect(part).toContain('feedback@example.cn');
-      expect(part).toContain('in principle');
-      expect(part).toContain('you may re-apply from 2024-05-30');
-      expect(part).toContain('must state explicitly');
-      expect(part).toContain('on 2024-03-01 the platform publishes a delisting notice');
-    }
+    expectPhrases(m, [
+      '平台将于 2024-03-01 在抖店服务市场进行摘牌公示',
+      '不得以“抖音电商产业带服务商”身份对外开展业务，仅作为抖店服务市场服务商',
+      '原则上自公示之日起 90 天内不接受',
+      '最早可于 2024-05-30 起再次申请',
+      '特别说明',
+      '《抖店服务市场服务商退出退保流程说明》（测试版）',
+      'feedback@example.cn',
+      'in principle',
+      'you may re-apply from 2024-05-30',
+      'must state explicitly',
+      'on 2024-03-01 the platform publishes a delisting notice',
+    ]);
     expect(m.subject).toBe('【产业带服务商续牌结果】已取消认证 / Renewal result: certification revoked — 测试服务商');
   });
 
@@ -133,13 +128,13 @@ describe('correction (revision > 1)', () => {
   });
 
   it('says which revision it replaces and lists the changes, money formatted, reasons named', () => {
-    for (const part of both(m)) {
-      expect(part).toContain('取代此前发送的第 2 版通知');
-      expect(part).toContain('replaces the earlier notice of revision 2');
-      expect(part).toContain('¥50,000.00 → ¥60,000.00');
-      expect(part).toContain('支付订单量未达考核线、保证金未缴足 → 保证金未缴足');
-      expect(part).toContain('paid orders below the threshold, deposit not paid in full → deposit not paid in full');
-    }
+    expectPhrases(m, [
+      '取代此前发送的第 2 版通知',
+      'replaces the earlier notice of revision 2',
+      '¥50,000.00 → ¥60,000.00',
+      '支付订单量未达考核线、保证金未缴足 → 保证金未缴足',
+      'paid orders below the threshold, deposit not paid in full → deposit not paid in full',
+    ]);
     expect(m.text).toContain('custom<field>：{"a":1} → （无）');
     expect(m.html).toContain('custom&lt;field&gt;');
   });

@@ -5,19 +5,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
-import {
-  escapeHtml,
-  headerSafe,
-  type MailSettings,
-  type ProgressSnapshot,
-  type RenderedMail,
-  renderOutcomeMail,
-  renderProgressMail,
-} from '#shared/mail/templates.ts';
+import { escapeHtml, headerSafe, type RenderedMail } from '#shared/mail/templates.ts';
+import { outcomeMail, progressMail, progressSnapshot, SETTINGS } from '../support/mail.ts';
 
 const HOSTILE = `<script>alert(1)</script>\r\nBcc: evil@x.com "quoted" & 'apos'`;
-const settings: MailSettings = { feedbackMailbox: 'douyinpartner@bytedance.com', exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》' };
 
 const revoked: StoredDecision = {
   campaignId: 'renewal-2024',
@@ -42,24 +33,20 @@ const revoked: StoredDecision = {
   changes: [{ field: 'paidOrders', from: 7_999, to: 8_000 }],
 };
 
-const snapshot: ProgressSnapshot = {
+const snapshot = progressSnapshot({
   providerId: 'prov-0002',
   providerName: 'placeholder',
   email: 'bd@yiwu.example.cn',
   asOfDate: '2024-01-15',
   paidOrders: 300,
-  thresholdOrders: 10_000,
   ordersByDay: { '2023-12-01': 100, '2024-01-15': 200 },
   depositBalanceFen: 0,
-  depositRequiredFen: 10_000_000,
-  periodStartDate: '2023-12-01',
-  periodEndDate: '2024-02-29',
-};
+});
 
 type Render = (name: string) => RenderedMail;
 const renders: [string, Render][] = [
-  ['outcome', (name) => renderOutcomeMail({ decision: { ...revoked, providerName: name }, campaign: RENEWAL_2024, settings })],
-  ['progress', (name) => renderProgressMail({ snapshot: { ...snapshot, providerName: name }, campaign: RENEWAL_2024, settings })],
+  ['outcome', (name) => outcomeMail({ ...revoked, providerName: name })],
+  ['progress', (name) => progressMail({ ...snapshot, providerName: name })],
 ];
 
 /** Every tag of a document, in order: if a name could add or alter one, this list would change. */
@@ -94,29 +81,25 @@ describe.each(renders)('%s mail with a hostile provider name', (_, render) => {
 
 describe('other provider-supplied fields', () => {
   it('escapes a hostile providerId and email in the outcome mail', () => {
-    const m = renderOutcomeMail({
-      decision: { ...revoked, providerId: '<b>id</b>', email: '"x"<i>@e.com' },
-      campaign: RENEWAL_2024,
-      settings,
-    });
+    const m = outcomeMail({ ...revoked, providerId: '<b>id</b>', email: '"x"<i>@e.com' });
     expect(m.html).not.toMatch(/<b>|<i>|"x"/);
     expect(m.html).toContain('&lt;b&gt;id&lt;/b&gt;');
     expect(m.html).toContain('&quot;x&quot;&lt;i&gt;@e.com');
   });
 
   it('escapes a hostile providerId and email in the progress mail', () => {
-    const m = renderProgressMail({ snapshot: { ...snapshot, providerId: '<u>p</u>', email: '<s>@e.com' }, campaign: RENEWAL_2024, settings });
+    const m = progressMail({ ...snapshot, providerId: '<u>p</u>', email: '<s>@e.com' });
     expect(m.html).not.toMatch(/<u>|<s>/);
     expect(m.html).toContain('&lt;u&gt;p&lt;/u&gt;');
   });
 
   it('links only an https exit procedure, never a javascript: or data: one', () => {
     for (const exitRefundProcedure of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'http://insecure.example.com/x']) {
-      const m = renderOutcomeMail({ decision: revoked, campaign: RENEWAL_2024, settings: { ...settings, exitRefundProcedure } });
+      const m = outcomeMail(revoked, { ...SETTINGS, exitRefundProcedure });
       expect(m.html).not.toMatch(/href="(javascript|data|http):/);
       expect(m.html).not.toContain('<b>x</b>');
     }
-    const linked = renderOutcomeMail({ decision: revoked, campaign: RENEWAL_2024, settings: { ...settings, exitRefundProcedure: 'https://e.example.com/exit?a=1&b=2' } });
+    const linked = outcomeMail(revoked, { ...SETTINGS, exitRefundProcedure: 'https://e.example.com/exit?a=1&b=2' });
     expect(linked.html).toContain('href="https://e.example.com/exit?a=1&amp;b=2"');
   });
 
