@@ -62,34 +62,25 @@ function asUsage(err: unknown, flags: Record<string, string>): unknown {
 const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
 const stackTable = (s: StackStatus) =>
   table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!], ['s3', s.s3!], ['public notice', s.notice!]]);
-local
-  .command('up')
-  .description('start the embedded stack in the background (data under .local/), create the tables')
-  .option('--json', 'print the endpoints as JSON')
-  .action(async (o: { json?: boolean }) => {
-    const s = await localUp();
-    if (o.json) printJson(s);
-    else print(stackTable(s));
-  });
-local
-  .command('down')
-  .description('stop the embedded stack (data stays under .local/)')
-  .option('--json', 'print what was stopped as JSON')
-  .action(async (o: { json?: boolean }) => {
-    const r = await localDown();
-    if (o.json) printJson(r);
-    else print(r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running');
-  });
-local
-  .command('status')
-  .description('say what runs where')
-  .option('--json', 'print {"running", "dynamodb", "ses", "viewer", "s3", "notice"}')
-  .action(async (o: { json?: boolean }) => {
-    const s = await localStatus();
-    if (o.json) printJson(s);
-    else if (!s.running) print('embedded stack: not running (renewal local up)');
-    else print(stackTable(s));
-  });
+/** A `local` subcommand: its result as JSON with --json, else as `text` says it. */
+function localCommand<T>(name: string, description: string, json: string, run: () => Promise<T>, text: (r: T) => string) {
+  local
+    .command(name)
+    .description(description)
+    .option('--json', json)
+    .action(async (o: { json?: boolean }) => {
+      const r = await run();
+      if (o.json) printJson(r);
+      else print(text(r));
+    });
+}
+localCommand('up', 'start the embedded stack in the background (data under .local/), create the tables', 'print the endpoints as JSON', localUp, stackTable);
+localCommand('down', 'stop the embedded stack (data stays under .local/)', 'print what was stopped as JSON', localDown, (r) =>
+  r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running',
+);
+localCommand('status', 'say what runs where', 'print {"running", "dynamodb", "ses", "viewer", "s3", "notice"}', localStatus, (s) =>
+  s.running ? stackTable(s) : 'embedded stack: not running (renewal local up)',
+);
 
 program
   .command('import')

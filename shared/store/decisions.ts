@@ -39,13 +39,14 @@ export interface StoredNoticeVersion extends NoticeVersion {
 }
 
 export class DecisionStore {
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tables: Pick<TableNames, 'decisions'>,
-  ) {}
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly tables: Pick<TableNames, 'decisions'>) {}
 
-  private get table() {
-    return this.tables.decisions;
+  // Read when used, not when built: a function builds every store, and is named only the tables it uses.
+  private get table() { return this.tables.decisions; }
+
+  /** One conditional PutItem: false when the condition did not hold (the number was taken, a newer revision is current). */
+  private putIf(Item: Record<string, unknown>, ConditionExpression: string, ExpressionAttributeValues?: Record<string, unknown>): Promise<boolean> {
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.table, Item, ConditionExpression, ...(ExpressionAttributeValues ? { ExpressionAttributeValues } : {}) })));
   }
 
   /** Every provider's current decision (one Query). */
@@ -78,15 +79,7 @@ export class DecisionStore {
    * run recorded it first); the caller re-reads and decides again.
    */
   async addRevision(d: StoredDecision): Promise<boolean> {
-    const added = await conditionHeld(
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...d, ...revisionKey(d.campaignId, d.providerId, d.revision) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    const added = await this.putIf({ ...d, ...revisionKey(d.campaignId, d.providerId, d.revision) }, 'attribute_not_exists(pk)');
     if (added) await this.makeCurrent(d);
     return added;
   }
@@ -97,16 +90,7 @@ export class DecisionStore {
    */
   async makeCurrent(d: StoredDecision): Promise<void> {
     // A condition that does not hold means a newer revision is current already: nothing to do.
-    await conditionHeld(
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...d, ...currentKey(d.campaignId, d.providerId) },
-          ConditionExpression: 'attribute_not_exists(pk) OR revision < :r',
-          ExpressionAttributeValues: { ':r': d.revision },
-        }),
-      ),
-    );
+    await this.putIf({ ...d, ...currentKey(d.campaignId, d.providerId) }, 'attribute_not_exists(pk) OR revision < :r', { ':r': d.revision });
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {
@@ -142,15 +126,7 @@ export class DecisionStore {
 
   /** Records notice version `v.version`. Returns false when that number is taken (another publication was first). */
   async addNoticeVersion(v: NoticeVersion): Promise<boolean> {
-    return conditionHeld(
-      this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...v, ...noticeKey(v.campaignId, v.version) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    return this.putIf({ ...v, ...noticeKey(v.campaignId, v.version) }, 'attribute_not_exists(pk)');
   }
 
   /** Marks a notice version's files as written to the bucket. */

@@ -7,7 +7,7 @@
  * stored but never announced would be lost to the counts for good.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   BatchGetCommand,
@@ -15,26 +15,20 @@ import {
   GetCommand,
   type BatchGetCommandInput,
   type BatchWriteCommandInput,
-  type DynamoDBDocumentClient,
   type GetCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '#shared/aws.ts';
 import { makeAggregate } from '#functions/handlers/aggregate.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { stores } from '#shared/deps.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { scanAll } from '#shared/store/batch.ts';
 import { toRecords } from '#cli/import.ts';
-import { freshTables, useTestStack } from '../support/stack.ts';
+import { freshTables, ownDocumentClient, useTestStack } from '../support/stack.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { CAMPAIGN, ev } from '../support/season-fixture.ts';
 
-const { db, clients: sdk } = await useTestStack();
+const { db } = await useTestStack();
 
-const clients: DynamoDBDocumentClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.destroy();
-});
 
 /** Ten orders of S1 on six season days (CST), and what P1 must count for them. */
 const ORDERS = Array.from({ length: 10 }, (_, i) => ev.order(`O${i}`, 'S1', `2024-01-${String(10 + (i % 6)).padStart(2, '0')}T1${i % 10}:00:00+08:00`));
@@ -49,8 +43,7 @@ class Killed extends Error {
  * entries in that order) and then dies; every later request goes through.
  */
 function dyingIntake(tables: Awaited<ReturnType<typeof freshTables>>, order: number[], written: number) {
-  const doc = createDocumentClient(sdk.dynamodb);
-  clients.push(doc);
+  const doc = ownDocumentClient();
   const real = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
   const mock = mockClient(doc);
   mock.on(BatchGetCommand).callsFake((input: BatchGetCommandInput) => real(new BatchGetCommand(input)));

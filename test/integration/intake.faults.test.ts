@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { scanAll as scanItems } from '#shared/store/batch.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
@@ -12,12 +12,10 @@ import {
   type BatchGetCommandOutput,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { useTestStack, freshTables } from '../support/stack.ts';
+import { useTestStack, freshTables, ownDocumentClient } from '../support/stack.ts';
 import { render, type LogicalEvent } from '../support/events.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
-import { createDocumentClient } from '#shared/aws.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { listRejected } from '#shared/store/rejected.ts';
@@ -30,17 +28,9 @@ import type { TableNames } from '#shared/config.ts';
  * handed a DocumentClient with the fault (`makeIntake`), dynalite does the rest.
  */
 
-const { db, clients: sdk } = await useTestStack();
+const { db } = await useTestStack();
 
-const clients: DynamoDBDocumentClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.destroy();
-});
-function newClient(): DynamoDBDocumentClient {
-  const c = createDocumentClient(sdk.dynamodb);
-  clients.push(c);
-  return c;
-}
+const newClient = ownDocumentClient;
 
 /** Every item of a table, strongly consistent. */
 const scanAll = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SESv2ClientConfig } from '@aws-sdk/client-sesv2';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#shared/local-tables.ts';
 import { createDocumentClient } from '#shared/aws.ts';
@@ -38,6 +38,16 @@ export async function useTestStack(): Promise<{ tables: TableNames; db: ReturnTy
   const clients = testClients();
   const tables = await freshTables();
   return { tables, db: createDocumentClient(clients.dynamodb), sesEndpoint: inject('sesEndpoint'), clients };
+}
+
+/**
+ * A DocumentClient of the test's own, for a test that mocks it to inject a fault (aws-sdk-client-mock
+ * patches the client it is given): destroyed when the test ends.
+ */
+export function ownDocumentClient(): ReturnType<typeof createDocumentClient> {
+  const doc = createDocumentClient(testClients().dynamodb);
+  onTestFinished(() => doc.destroy());
+  return doc;
 }
 
 /** A new, empty set of all tables under a unique prefix. */
