@@ -154,6 +154,12 @@ program
   });
 
 const campaignOption = () => new Option('--campaign <id>', 'campaign id').default('renewal-2024');
+/** The campaign --campaign names, or bad usage (exit 2). */
+function knownCampaign(id: string) {
+  const campaign = getCampaign(id);
+  if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(id)}`);
+  return campaign;
+}
 
 program
   .command('aggregate')
@@ -252,8 +258,7 @@ program
   .option('--html <file>', 'write the report as a self-contained page to FILE (bars, weekly chart, projection of a preview)')
   .action(async (o: { campaign: string; json?: boolean; csv?: boolean; html?: string }) => {
     if ([o.json, o.csv, o.html].filter(Boolean).length > 1) throw new UsageError('--json, --csv and --html: choose one');
-    const campaign = getCampaign(o.campaign);
-    if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
+    const campaign = knownCampaign(o.campaign);
     const where = await target();
     const r = await where.report(o.campaign);
     // Where the aggregates are at hand (the embedded stack), the season chart too; --aws gets the report alone.
@@ -276,10 +281,8 @@ program
   .addOption(campaignOption())
   .option('--json', 'print the run result as JSON')
   .action(async (o: { campaign: string; json?: boolean }) => {
-    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const r = await (await target()).publish({ campaignId: o.campaign });
-    if (o.json) printJson(r);
-    else print(publishSummary(r));
+    const r = await (await target()).publish({ campaignId: knownCampaign(o.campaign).campaignId });
+    print(o.json ? JSON.stringify(r, null, 2) : publishSummary(r));
   });
 
 program
@@ -288,8 +291,7 @@ program
   .addOption(campaignOption())
   .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
   .action(async (o: { campaign: string; json?: boolean }) => {
-    if (!getCampaign(o.campaign)) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(o.campaign)}`);
-    const { notice, url } = await (await target()).notice(o.campaign);
+    const { notice, url } = await (await target()).notice(knownCampaign(o.campaign).campaignId);
     if (o.json) printJson(notice);
     else print(noticeSummary(notice, url));
   });
