@@ -48,6 +48,8 @@ const require = createRequire(import.meta.url);
  * not invoked (the aggregation: it reads what was ingested since its watermark, nothing else).
  */
 const IDLE_WITHOUT_ARRIVALS = new Set(['aggregate']);
+/** Functions whose scheduled runs go on while the intake works (the others run alone in the season's order). */
+const BESIDE_INTAKE = new Set(['aggregate']);
 
 /** Lambda's asynchronous retries wait about a minute, then two. */
 const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
@@ -351,7 +353,17 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
       }
       stats.invoked++;
       if (IDLE_WITHOUT_ARRIVALS.has(fn.spec.name)) receivedSinceAggregation = 0;
-      await runAsync({ kind: 'async', at, fn, payload: JSON.parse(s.target.input ?? '{}'), attempt: 0, firstAt: at, source: s.logicalId, schedule: s });
+      const invocation = runAsync({ kind: 'async', at, fn, payload: JSON.parse(s.target.input ?? '{}'), attempt: 0, firstAt: at, source: s.logicalId, schedule: s });
+      if (!BESIDE_INTAKE.has(fn.spec.name)) return invocation;
+      // As on AWS, the intake goes on while the aggregation counts: the season's arrivals keep being
+      // delivered, and the next firing (of any schedule) waits for this run to end.
+      const tracked: Promise<void> = invocation.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+    const inFlight = new Set<Promise<void>>();
+    /** Waits for the runs that work beside the intake. */
+    const settle = async () => {
+      while (inFlight.size) await Promise.all([...inFlight]);
     };
 
     // ---- SES events, SNS and its subscribers --------------------------------------------------------
@@ -408,13 +420,15 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
         now = Math.max(now, action.at);
         if (action.kind === 'fire') {
           await pollIntake();
+          await settle();
           await fire(action.schedule, action.at);
-        } else if (action.kind === 'async') await runAsync(action);
-        else if (action.kind === 'sns') await deliverSns(action);
+        } else if (action.kind === 'async') await settle().then(() => runAsync(action));
+        else if (action.kind === 'sns') await settle().then(() => deliverSns(action));
         else await pollIntake();
       }
       show();
     }
+    await settle();
     if (!stopped) await pollIntake();
     show(true);
 
