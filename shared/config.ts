@@ -45,11 +45,6 @@ export function localTableNames(prefix: string): TableNames {
   return names;
 }
 
-/** `TABLE_<ID>` for each table: the environment a child process of the tests is handed. */
-export function tableEnv(names: Partial<TableNames>): Record<string, string> {
-  return Object.fromEntries((Object.keys(names) as TableId[]).map((id) => [ENV.table(id), names[id]!]));
-}
-
 // ---- Schemas over the environment ----------------------------------------------------------------
 
 type Env = Record<string, string | undefined>;
