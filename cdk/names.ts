@@ -47,6 +47,6 @@ export const OUTPUTS = {
 /**
  * Metadata key on a role listing grants the code uses only on a path a season may not take
  * (`{ action, resource?, reason }`): written by cdk/function.ts `acknowledgeGrant`, read by
- * `renewal rehearse` (cli/rehearsal/iam.ts).
+ * `renewal rehearse` (tools/rehearsal/iam.ts).
  */
 export const ACKNOWLEDGED_GRANTS_KEY = 'renewal:acknowledged-grants';

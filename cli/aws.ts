@@ -3,12 +3,11 @@
  * URL come from the stateless stack's outputs (cdk/names.ts); the functions get the same payloads the
  * local run hands them. Credentials and region come the SDK's usual way (AWS_PROFILE, AWS_REGION, …).
  */
-import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { systemClock } from '#shared/clock.ts';
-import { messageGroupOf } from '#shared/events.ts';
+import { deduplicationIdOf, messageGroupOf } from '#shared/events.ts';
 import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../cdk/names.ts';
@@ -86,10 +85,6 @@ export interface SendResult {
 /** SQS caps a batch at 10 entries. */
 const BATCH = 10;
 
-/** MessageDeduplicationId: the body's sha256, so a re-sent line is dropped by SQS within 5 minutes. */
-export function deduplicationIdOf(body: string): string {
-  return createHash('sha256').update(body).digest('hex');
-}
 
 /** Entries SQS failed on its side are sent again after 100 ms, doubling; five sends in all. */
 export const QUEUE_SEND_RETRY: RetryPolicy = { attempts: 5, baseMs: 100, capMs: 800, jitter: 0 };

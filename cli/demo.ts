@@ -5,11 +5,11 @@ import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from './import.ts';
-import { LOCAL_DIR, localDown, localUp, useLocalStack } from './local-stack.ts';
+import { LOCAL_DIR, localDown, localUp, useLocalStack } from '#tools/local/stack.ts';
 import { notifySummary } from './mail-commands.ts';
-import { table } from './output.ts';
+import { table } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
-import { generateSeason } from './season.ts';
+import { generateSeason } from '#tools/demo-season/season.ts';
 import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './season-commands.ts';
 import { localTarget } from './target.ts';
 

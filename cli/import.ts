@@ -6,7 +6,7 @@ import { systemClock } from '#shared/clock.ts';
 import { messageGroupOf } from '#shared/events.ts';
 import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import type { IntakeSummary } from '#shared/usecases/intake.ts';
-import { Progress } from './output.ts';
+import { Progress } from '#shared/text/terminal.ts';
 
 export type IntakeHandler = (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[]; summary: IntakeSummary; error?: string }>;
 

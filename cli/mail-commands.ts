@@ -1,6 +1,6 @@
 import { durationText, NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import { table } from './output.ts';
+import { table } from '#shared/text/terminal.ts';
 
 /** What `renewal notify` (and the outcome mail after `renewal evaluate`) prints, and its exit status. */
 

@@ -5,12 +5,12 @@ import { PayloadError } from '#shared/payloads.ts';
 import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
-import { localDown, localStatus, localUp, type StackStatus } from './local-stack.ts';
+import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary } from './notice-commands.ts';
-import { table, printable } from './output.ts';
+import { table, printable } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
-import { DEMO_SEASON } from './season.ts';
+import { DEMO_SEASON } from '#tools/demo-season/season.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, seasonChart, whoAmI } from './season-commands.ts';
 import type { Target, TargetIo } from './target.ts';
 
@@ -321,33 +321,10 @@ program
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
   .action(async (o: { events?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
-    const { runRehearsal } = await import('./rehearsal/command.ts');
+    const { runRehearsal } = await import('#tools/rehearsal/command.ts');
     const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
   });
-
-program
-  .command('bench')
-  .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run or as work counted on the wire, and what it costs on AWS')
-  .option('--json', 'print {"metrics": {...}, ...}')
-  .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half, four and ten times half)').default(20000).argParser(positiveInt('--orders')))
-  .addOption(new Option('--providers <n>', 'providers of the evaluation measurement (--scale: 2000)').argParser(positiveInt('--providers')))
-  .option('--scale', 'the scale run instead: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000 stores through every stage (about half an hour; not in CI)')
-  .addOption(new Option('--sizes <list>', 'with --scale: the season sizes, comma-separated').default('100000,300000,1000000').argParser(positiveIntList('--sizes')))
-  .action(async (o: { json?: boolean; orders: number; providers?: number; scale?: boolean; sizes: number[] | string }) => {
-    if (o.scale) {
-      const { runScale } = await import('./scale.ts');
-      const sizes = typeof o.sizes === 'string' ? positiveIntList('--sizes')(o.sizes) : o.sizes;
-      await runScale({ json: o.json, sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
-      return;
-    }
-    const { runBench } = await import('./bench.ts');
-    await runBench({ json: o.json, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
-  });
-
-function positiveIntList(flag: string) {
-  return (v: string): number[] => v.split(',').map((x) => positiveInt(flag)(x.trim()));
-}
 
 function positiveInt(flag: string) {
   return (v: string): number => {

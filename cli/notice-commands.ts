@@ -1,8 +1,8 @@
 import { emptyNotice, type NoticeCorrection, type NoticeEntry } from '#shared/notice/notice.ts';
-import { REASON_LABEL } from '#shared/mail/labels.ts';
+import { REASON_LABEL } from '#shared/text/labels.ts';
 import { OUTPUTS } from '../cdk/names.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
-import { table } from './output.ts';
+import { table } from '#shared/text/terminal.ts';
 
 /** `renewal notice --json`: OPS.md's shape (`version` 0 and no providers before the first publication). */
 export interface PublishedNotice {

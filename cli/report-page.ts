@@ -6,8 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { displayName, formatCount, formatFen, html, type SafeHtml } from '#shared/mail/format.ts';
-import { labelOf, OUTCOME_LABEL, REASON_LABEL } from '#shared/mail/labels.ts';
+import { displayName, formatCount, formatFen, html, type SafeHtml } from '#shared/text/format.ts';
+import { labelOf, OUTCOME_LABEL, REASON_LABEL } from '#shared/text/labels.ts';
 import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { daysElapsed, ordersPerWeek, projectedOrders } from '#shared/rules/progress.ts';
 import { localDate, localDateTime, parseInstant, utcOffsetLabel } from '#shared/rules/time.ts';

@@ -4,10 +4,10 @@ import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
 import { durationText, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
-import { formatFen } from '#shared/mail/format.ts';
+import { formatFen } from '#shared/text/format.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
 import { ordersPerWeek } from '#shared/rules/progress.ts';
-import { Progress, table } from './output.ts';
+import { Progress, table } from '#shared/text/terminal.ts';
 
 /** What `renewal aggregate | evaluate | report | publish` print, and the progress bars of a local run. */
 

@@ -22,8 +22,8 @@ import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';
 import { makePublish } from '#functions/handlers/publish.ts';
 import { awsTarget, invokeFunction, RemoteFunctionError, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
 import type { EventLine, IntakeHandler } from './import.ts';
-import { embeddedSesEvidence } from './local-mail-evidence.ts';
-import { holdImportLock, useLocalStack, type LocalStack } from './local-stack.ts';
+import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
+import { holdImportLock, useLocalStack, type LocalStack } from '#tools/local/stack.ts';
 import { readPublicNotice, type PublishedNotice } from './notice-commands.ts';
 import { holderName, phaseProgress, seasonByDay } from './season-commands.ts';
 

@@ -197,3 +197,8 @@ export function contentHash(e: PlatformEvent): string {
   const canonical = JSON.stringify(Object.keys(e).sort().map((k) => [k, (e as Record<string, unknown>)[k]]));
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
+
+/** MessageDeduplicationId: the body's sha256, so a re-sent line is dropped by SQS within 5 minutes. */
+export function deduplicationIdOf(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
+}

@@ -1,6 +1,6 @@
 /**
  * The DynamoDB tables, defined once: the CDK stack (`cdk/`) and the local bootstrap
- * (`cli/local-stack.ts`) both build their tables from these definitions, so the tables
+ * (`tools/local/stack.ts`) both build their tables from these definitions, so the tables
  * run locally are the tables deployed.
  *
  * Key layouts of the items inside each table are owned by one module per table in `shared/store/layout/`.

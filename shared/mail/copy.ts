@@ -9,7 +9,7 @@
  */
 import type { Bilingual } from '../rules/campaign.ts';
 import type { Inline, Lang, Runs } from './document.ts';
-import { FIELD_LABEL, OUTCOME_LABEL, REASON_LABEL } from './labels.ts';
+import { FIELD_LABEL, OUTCOME_LABEL, REASON_LABEL } from '../text/labels.ts';
 
 export interface MailCopy {
   /** The words for the decision's values (./labels.ts). */

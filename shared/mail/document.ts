@@ -5,7 +5,7 @@
  * The HTML targets mail clients, not browsers: tables for layout, inline styles only (no <style>, no
  * classes), no scripts, no images; bars are table cells with a background colour and a width in percent.
  */
-import { displayWidth, html, type HtmlPart, rawHtml, type SafeHtml } from './format.ts';
+import { displayWidth, html, type HtmlPart, rawHtml, type SafeHtml } from '../text/format.ts';
 
 export type Lang = 'zh' | 'en';
 export type Tone = 'good' | 'bad' | 'info' | 'warn';

@@ -17,10 +17,10 @@ import { type Figures, shortfall, unmetRequirements } from '../rules/rules.ts';
 import { daysBetween, isValidDate, localDate, parseInstant, utcOffsetLabel } from '../rules/time.ts';
 import { COPY, type MailCopy } from './copy.ts';
 import { type Block, type FooterItem, type Inline, type MailDocument, renderHtml, renderText, type Runs, type TableRow, type Tone, type WeekRow } from './document.ts';
-import { displayName, formatCount, formatFen, headerSafe } from './format.ts';
-import { labelOf } from './labels.ts';
+import { displayName, formatCount, formatFen, headerSafe } from '../text/format.ts';
+import { labelOf } from '../text/labels.ts';
 
-export { escapeHtml, formatFen, headerSafe } from './format.ts';
+export { escapeHtml, formatFen, headerSafe } from '../text/format.ts';
 
 export interface RenderedMail {
   subject: string;

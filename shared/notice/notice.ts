@@ -13,8 +13,8 @@ import type { Campaign } from '../rules/campaign.ts';
 import type { Reason } from '../rules/rules.ts';
 import { localDateTime, parseInstant, utcOffsetLabel } from '../rules/time.ts';
 import { csv } from '../csv.ts';
-import { displayName, html, type SafeHtml } from '../mail/format.ts';
-import { REASON_LABEL } from '../mail/labels.ts';
+import { displayName, html, type SafeHtml } from '../text/format.ts';
+import { REASON_LABEL } from '../text/labels.ts';
 import { renderPage } from '../pages/page.ts';
 
 /** One delisted provider, as the public sees it. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { html, rawHtml, type SafeHtml } from '../mail/format.ts';
+import { html, rawHtml, type SafeHtml } from '../text/format.ts';
 
 /**
  * The shell of the pages this project writes (the public delisting notice and the ops report):

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSeason } from '#cli/season.ts';
+import { generateSeason } from '#tools/demo-season/season.ts';
 import { CAMPAIGN, newSeason } from '../support/season-fixture.ts';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The bench's meter (shared/aws-metrics.ts) on the wire against dynalite: what one intake batch of ten
+ * The bench's meter (tools/bench/meter.ts) on the wire against dynalite: what one intake batch of ten
  * orders is billed (ten items, ten byStore entries and one change record written; ten consistent key
  * reads), a redelivery (reads only, plus the change record looked up), and a projecting Scan billed by
  * whole items, not by what it returns.
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
-import { meterDelta, meterDynamo } from '#shared/aws-metrics.ts';
+import { meterDelta, meterDynamo } from '#tools/bench/meter.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';

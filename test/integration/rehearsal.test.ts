@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearse, type RehearsalResult } from '#cli/rehearsal/rehearse.ts';
-import { REHEARSAL_MAIL_FROM } from '#cli/rehearsal/command.ts';
-import { synthesize } from '#cli/rehearsal/synth.ts';
-import { demoThreshold } from '#cli/season.ts';
+import { rehearse, type RehearsalResult } from '#tools/rehearsal/rehearse.ts';
+import { REHEARSAL_MAIL_FROM } from '#tools/rehearsal/command.ts';
+import { synthesize } from '#tools/rehearsal/synth.ts';
+import { demoThreshold } from '#tools/demo-season/season.ts';
 import { PROJECT_ROOT } from '../../cdk/function.ts';
 
 const run = promisify(execFile);

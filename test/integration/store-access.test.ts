@@ -26,7 +26,7 @@ import { evaluate } from '#shared/usecases/evaluate.ts';
 import { notify, notifyPolicy, publishedEvents } from '#shared/usecases/notify.ts';
 import { buildReport } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
-import { generateSeason } from '#cli/season.ts';
+import { generateSeason } from '#tools/demo-season/season.ts';
 import { freshNoticeBucket, useTestStack } from '../support/stack.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { NOTICE_BUCKET_ACCESS } from '#shared/store/notice-bucket.ts';

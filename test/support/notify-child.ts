@@ -12,7 +12,7 @@
  */
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { makeNotify } from '#functions/handlers/notify.ts';
-import { embeddedSesEvidence } from '#cli/local-mail-evidence.ts';
+import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
 import { createDocumentClient } from '#shared/aws.ts';
 import { mailEnv, readEnv, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { feedRecords, toRecords } from '#cli/import.ts';
-import { embeddedSesEvidence } from '#cli/local-mail-evidence.ts';
+import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
 import { makeEvaluate } from '#functions/handlers/evaluate.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';

@@ -4,7 +4,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { inject, onTestFinished } from 'vitest';
 import { localTableNames, type TableNames } from '#shared/config.ts';
-import { ensureTables } from '#shared/local-tables.ts';
+import { ensureTables } from '#tools/local/tables.ts';
 import { createDocumentClient } from '#shared/aws.ts';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NoticeBucket } from '#shared/store/notice-bucket.ts';

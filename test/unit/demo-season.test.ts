@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival } from '#cli/season.ts';
+import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival } from '#tools/demo-season/season.ts';
 import { decide, parseInstant, periodWindow, RENEWAL_2024, withThreshold } from '#shared/rules/index.ts';
 
 /**

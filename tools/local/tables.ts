@@ -5,10 +5,10 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { systemClock } from './clock.ts';
-import { retry, type RetryPolicy } from './retry.ts';
-import { TABLES, type TableDef } from './tables.ts';
-import type { TableNames } from './config.ts';
+import { systemClock } from '#shared/clock.ts';
+import { retry, type RetryPolicy } from '#shared/retry.ts';
+import { TABLES, type TableDef } from '#shared/tables.ts';
+import type { TableNames } from '#shared/config.ts';
 
 /** CreateTable input for a table definition: on-demand, the same keys and indexes CDK deploys. */
 export function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {

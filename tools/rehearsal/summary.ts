@@ -1,5 +1,5 @@
 /** The rehearsal's result as a person reads it: one table per concern, problems first. */
-import { table } from '../output.ts';
+import { table } from '#shared/text/terminal.ts';
 import type { RehearsalResult } from './rehearse.ts';
 
 export function rehearsalSummary(r: RehearsalResult): string {

@@ -1,5 +1,5 @@
 /** Terminal output: tables for people, progress on stderr. stdout carries only results. */
-import { displayWidth } from '#shared/mail/format.ts';
+import { displayWidth } from '#shared/text/format.ts';
 
 /** Control characters (a provider name may carry any) are shown escaped, never sent to the terminal. */
 export function printable(s: string): string {

@@ -1,6 +1,6 @@
 /** `npx cdk synth` as a new user runs it: no credentials, no network, into a directory of our own. */
 import { spawn } from 'node:child_process';
-import { PROJECT_ROOT } from '../local-stack.ts';
+import { PROJECT_ROOT } from '#tools/local/stack.ts';
 
 export async function synthesize(outdir: string, context: Record<string, string>, info: (s: string) => void): Promise<void> {
   const args = ['cdk', 'synth', '--quiet', '--no-notices', '-o', outdir, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseEvent, type PlatformEvent } from '#shared/events.ts';
 import { parseInstant } from '#shared/rules/time.ts';
-import { DEMO_SEASON, generateSeason } from '../season.ts';
+import { DEMO_SEASON, generateSeason } from '#tools/demo-season/season.ts';
 
 export interface Arrival {
   /** 1-based line of the season file. */

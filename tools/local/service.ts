@@ -1,19 +1,19 @@
 /**
  * One service of the embedded stack, run as its own detached process by `renewal local up`:
- *   node --import tsx cli/local-service.ts <service> <port> <token> <dataDir>
+ *   node --import tsx tools/local/service.ts <service> <port> <token> <dataDir>
  * It serves the service on 127.0.0.1:<port> and answers `GET /renewal-local/identity` with
  * `{service, token, dataDir, pid}`, so `local status`, `local up` and every command recognise their
  * own stack by the token in `.local/stack.json`, never by a port that merely answers.
  *
  * Each service is a factory returning the request listener of its server; a new service is a new
- * entry in SERVICES (and in cli/local-stack.ts's list).
+ * entry in SERVICES (and in tools/local/stack.ts's list).
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './local-identity.ts';
+import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
 
 /** The request listener of a server built but not listening (its own listen is not used). */
 const listenerOf = (server: Server) => server.listeners('request')[0] as RequestListener;

@@ -8,19 +8,19 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SESv2ClientConfig } from '@aws-sdk/client-sesv2';
 import { systemClock } from '#shared/clock.ts';
 import { ENV, localTableNames, mailEnv, noticeEnv, overlapEnv, readEnv, thresholdEnv, type MailConfig, type NoticeConfig, type TableNames } from '#shared/config.ts';
-import { ensureTables } from '#shared/local-tables.ts';
+import { ensureTables } from '#tools/local/tables.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
-import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './local-identity.ts';
+import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
 
 export { LOCAL_NOTICE_BUCKET };
-import { DEMO_SEASON } from './season.ts';
+import { DEMO_SEASON } from '#tools/demo-season/season.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
  * (SES API and mail viewer) and s3rver (S3 API, files under `.local/s3`: the public delisting
- * notice), each a detached background process (cli/local-service.ts) whose pid and
+ * notice), each a detached background process (tools/local/service.ts) whose pid and
  * port are kept in `.local/stack.json` with a token of this checkout's stack. Every service answers
  * `GET /renewal-local/identity` with that token: a command takes a stack to be its own only when the
  * recorded process is alive AND the port answers with its token, never because a port answers.
@@ -29,7 +29,7 @@ import { DEMO_SEASON } from './season.ts';
  * who holds it (0 asks for any free port). Without it, the default port, or any free one if that is
  * taken (said on stderr).
  */
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.RENEWAL_LOCAL_DIR) : join(PROJECT_ROOT, '.local');
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
 const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
@@ -37,7 +37,7 @@ export const LOCAL_TABLE_PREFIX = 'renewal-local';
 /** s3rver accepts only its own key; the embedded services never need real credentials. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-/** The services, in start order. A new one is one more entry here and in cli/local-service.ts. */
+/** The services, in start order. A new one is one more entry here and in tools/local/service.ts. */
 const SERVICES = [
   { name: 'dynamodb', portVar: 'RENEWAL_DYNAMODB_PORT', defaultPort: 18567, health: '/' },
   { name: 'ses', portVar: 'RENEWAL_SES_PORT', defaultPort: 18005, health: '/health-check' },
@@ -222,7 +222,7 @@ async function choosePort(s: (typeof SERVICES)[number], log: (msg: string) => vo
 
 function startDetached(name: string, port: number, token: string): number {
   const log = openSync(join(LOCAL_DIR, `${name}.log`), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli', 'local-service.ts'), name, String(port), token, LOCAL_DIR], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'service.ts'), name, String(port), token, LOCAL_DIR], {
     detached: true,
     stdio: ['ignore', log, log],
     cwd: PROJECT_ROOT,
@@ -281,7 +281,7 @@ export async function localDown(): Promise<{ stopped: string[] }> {
     // Not answering (hung, or still starting): ours if its command line is our service's for this data dir.
     try {
       const cmd = readFileSync(`/proc/${svc.pid}/cmdline`, 'utf8');
-      return cmd.includes('local-service') && cmd.includes(LOCAL_DIR);
+      return cmd.includes('local/service.ts') && cmd.includes(LOCAL_DIR);
     } catch {
       return false;
     }

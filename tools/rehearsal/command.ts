@@ -1,9 +1,9 @@
 /** `renewal rehearse`: options checked, the assembly synthesized (or given), the season played, the result printed. */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LOCAL_DIR } from '../local-stack.ts';
-import { Progress } from '../output.ts';
-import { DEMO_SEASON, demoThreshold } from '../season.ts';
+import { LOCAL_DIR } from '#tools/local/stack.ts';
+import { Progress } from '#shared/text/terminal.ts';
+import { DEMO_SEASON, demoThreshold } from '#tools/demo-season/season.ts';
 import { rehearse } from './rehearse.ts';
 import { rehearsalSummary } from './summary.ts';
 import { synthesize } from './synth.ts';

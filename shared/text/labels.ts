@@ -3,7 +3,7 @@
  * a correction may list. The mails, the public notice and the report page all name them so.
  */
 import type { Decision, Reason } from '../rules/rules.ts';
-import type { Lang } from './document.ts';
+import type { Lang } from '../mail/document.ts';
 
 /** Each outcome in words. */
 export const OUTCOME_LABEL: Record<Lang, Record<Decision['outcome'], string>> = {

@@ -1,9 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { TableNames } from './config.ts';
-import { itemReadUnits, itemSize, pageReadUnits, putWriteUnits, writeUnits } from './store/capacity.ts';
-import { TABLES, type TableDef, type TableId } from './tables.ts';
+import type { TableNames } from '#shared/config.ts';
+import { itemReadUnits, itemSize, pageReadUnits, putWriteUnits, writeUnits } from '#shared/store/capacity.ts';
+import { TABLES, type TableDef, type TableId } from '#shared/tables.ts';
 
 /** Items written, counted from the requests the SDK sends (retries of unprocessed items included). */
 export interface WriteCounter {

@@ -7,15 +7,15 @@ import { makeNotify } from '#functions/handlers/notify.ts';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { OrderPaid } from '#shared/events.ts';
-import { ensureTables } from '#shared/local-tables.ts';
+import { ensureTables } from '#tools/local/tables.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { seasonEvents } from './bench.ts';
-import { feedRecords, toRecords } from './import.ts';
-import { table } from './output.ts';
-import { useLocalStack } from './local-stack.ts';
+import { feedRecords, toRecords } from '#cli/import.ts';
+import { table } from '#shared/text/terminal.ts';
+import { useLocalStack } from '#tools/local/stack.ts';
 
 /**
  * `npm run bench -- --scale`: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000

@@ -2,11 +2,11 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { DeleteTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
-import { countWrites, meterDynamo, type DynamoMeter, type MeterSnapshot } from '#shared/aws-metrics.ts';
+import { countWrites, meterDynamo, type DynamoMeter, type MeterSnapshot } from '#tools/bench/meter.ts';
 import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { PlatformEvent, OrderPaid } from '#shared/events.ts';
-import { ensureTables } from '#shared/local-tables.ts';
+import { ensureTables } from '#tools/local/tables.ts';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { makeIntake } from '#functions/handlers/intake.ts';
@@ -19,14 +19,14 @@ import { storedItem } from '#shared/store/items.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, sqsRequests, type Usage } from './cost.ts';
-import { feedRecords, toRecords, type IntakeHandler } from './import.ts';
-import { table } from './output.ts';
-import { useLocalStack } from './local-stack.ts';
+import { feedRecords, toRecords, type IntakeHandler } from '#cli/import.ts';
+import { table } from '#shared/text/terminal.ts';
+import { useLocalStack } from '#tools/local/stack.ts';
 
 /**
  * `npm run bench`: every goal is a ratio against a baseline measured in the same run on the same
  * embedded stack, or work counted on the wire, so the numbers mean the same on a slow machine as on
- * a fast one. The cost model bills the counted work at list prices (cli/cost.ts).
+ * a fast one. The cost model bills the counted work at list prices (tools/bench/cost.ts).
  */
 
 export interface BenchIO {
