@@ -1,13 +1,16 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { TABLES, type AttributeType as DefAttributeType, type TableDef, type TableId } from '#shared/tables.ts';
+import { projectionOf, TABLES, type AttributeType as DefAttributeType, type Projection, type TableDef, type TableId } from '#shared/tables.ts';
 
 export interface DataStackProps extends StackProps {
   stage: string;
 }
 
 const ATTRIBUTE_TYPES: Record<DefAttributeType, AttributeType> = { S: AttributeType.STRING, N: AttributeType.NUMBER };
+
+const projection = (p: Projection) =>
+  p.type === 'INCLUDE' ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: p.nonKeyAttributes } : { projectionType: ProjectionType[p.type] };
 
 /** Construct id of a table: `OrdersTable`, … */
 const constructId = (id: TableId) => `${id.charAt(0).toUpperCase()}${id.slice(1)}Table`;
@@ -47,11 +50,7 @@ export class DataStack extends Stack {
         indexName: index.name,
         partitionKey: key(index.partitionKey),
         ...(index.sortKey ? { sortKey: key(index.sortKey) } : {}),
-        ...(index.project === 'ALL'
-          ? { projectionType: ProjectionType.ALL }
-          : index.project.length === 0
-            ? { projectionType: ProjectionType.KEYS_ONLY }
-            : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: index.project }),
+        ...projection(projectionOf(index)),
       });
     }
     return table;

@@ -11,8 +11,16 @@ export interface IndexDef {
   name: string;
   partitionKey: string;
   sortKey?: string;
-  /** Non-key attributes projected into the index (INCLUDE); `'ALL'` projects the whole item. */
+  /** Non-key attributes projected into the index (INCLUDE; none: KEYS_ONLY); `'ALL'` projects the whole item. */
   project: string[] | 'ALL';
+}
+
+/** How an index projects, as both the CDK stack and the local bootstrap create it. */
+export type Projection = { type: 'ALL' } | { type: 'KEYS_ONLY' } | { type: 'INCLUDE'; nonKeyAttributes: string[] };
+
+export function projectionOf(index: IndexDef): Projection {
+  if (index.project === 'ALL') return { type: 'ALL' };
+  return index.project.length === 0 ? { type: 'KEYS_ONLY' } : { type: 'INCLUDE', nonKeyAttributes: index.project };
 }
 
 export interface TableDef {

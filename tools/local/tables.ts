@@ -2,15 +2,16 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '#shared/clock.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
-import { TABLES, type TableDef } from '#shared/tables.ts';
+import { projectionOf, TABLES, type TableDef } from '#shared/tables.ts';
 import type { TableNames } from '#shared/config.ts';
 
-/** CreateTable input for a table definition: on-demand, the same keys and indexes CDK deploys. */
+/** CreateTable input for a table definition: on-demand, the same keys, indexes and projections CDK deploys. */
 export function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
   const keySchema = (pk: string, sk?: string) => [
     { AttributeName: pk, KeyType: 'HASH' as const },
@@ -26,10 +27,7 @@ export function createTableInput(def: TableDef, tableName: string): CreateTableC
           GlobalSecondaryIndexes: def.indexes.map((ix) => ({
             IndexName: ix.name,
             KeySchema: keySchema(ix.partitionKey, ix.sortKey),
-            Projection:
-              ix.project === 'ALL'
-                ? { ProjectionType: 'ALL' as const }
-                : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: ix.project },
+            Projection: ((p) => (p.type === 'INCLUDE' ? { ProjectionType: p.type, NonKeyAttributes: p.nonKeyAttributes } : { ProjectionType: p.type }))(projectionOf(ix)),
           })),
         }
       : {}),
@@ -61,6 +59,22 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
         systemClock,
       );
       if (!active.ok) throw new Error(`table ${TableName} did not become ACTIVE`);
+      if (def.ttlAttribute) await enableTtl(client, TableName, def.ttlAttribute);
     }),
   );
+}
+
+/**
+ * Turns on the table's TTL as the Data stack does. dynalite implements no UpdateTimeToLive (it answers
+ * UnknownOperationException, and its items never expire): the request is still made, so a store that
+ * has TTL (DynamoDB Local, moto) gets the deployed setting.
+ */
+async function enableTtl(client: DynamoDBClient, TableName: string, AttributeName: string): Promise<void> {
+  try {
+    await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName, Enabled: true } }));
+  } catch (err) {
+    const name = (err as Error).name;
+    // Unknown to dynalite; already enabled (a second `local up`) is the state we want.
+    if (name !== 'UnknownOperationException' && !(name === 'ValidationException' && /already enabled/i.test((err as Error).message))) throw err;
+  }
 }
