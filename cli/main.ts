@@ -4,14 +4,15 @@ import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LE
 import { PayloadError } from '#shared/payloads.ts';
 import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
+import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
 import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
-import { noticeSummary } from './notice-commands.ts';
+import { noticeSummary, pendingWarning } from './notice-commands.ts';
 import { table, printable } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
-import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, seasonChart, whoAmI } from './season-commands.ts';
+import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './season-commands.ts';
 import type { Target, TargetIo } from './target.ts';
 
 /**
@@ -190,15 +191,28 @@ program
   .description('run the period-end evaluation as the EventBridge schedule would, then send the outcome mail')
   .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
   .addOption(new Option('--threshold <n>', "override the campaign's thresholdOrders for this run").argParser(positiveInt('--threshold')))
+  .addOption(
+    new Option('--change-threshold <from:to>', 'change the threshold of the current final decisions from FROM to TO (TO is --threshold, or stands in for it); needs --reason').argParser(thresholdChange),
+  )
+  .option('--reason <text>', 'why the decided threshold changes (with --change-threshold; recorded with who changed it)')
   .option('--provider <id>', 'evaluate only this provider (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('--dry-run', 'decide and print, write nothing, send nothing')
   .option('--as-of <iso>', 'evaluate as if now were this instant (earlier than the close: a preview)')
   .option('--json', 'print the run result as JSON')
-  .addHelpText('after', `\nIt first catches the aggregation up; while another aggregation holds the lock it waits (up to ${durationText(LOCK_WAIT_MS)}, then exit 75).`)
-  .action(async (o: { campaign: string; threshold?: number; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
+  .addHelpText(
+    'after',
+    `\nIt first catches the aggregation up; while another aggregation holds the lock it waits (up to ${durationText(LOCK_WAIT_MS)}, then exit 75).` +
+      `\nA final run whose threshold differs from that of the current final decisions prints what it would change and exits 2, changing nothing, ` +
+      `unless --change-threshold FROM:TO --reason TEXT states that change. Then each steps: decisions, outcome mail, public notice; ` +
+      `a step that fails stops the rest and the command says what is done and what to run (exit 1).`,
+  )
+  .action(async (o: { campaign: string; threshold?: number; changeThreshold?: { from: number; to: number }; reason?: string; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
+    if (o.changeThreshold && o.reason === undefined) throw new UsageError('--reason: required with --change-threshold (why the decided threshold changes)');
+    if (o.reason !== undefined && !o.changeThreshold) throw new UsageError('--reason: only with --change-threshold');
     const payload = {
       campaignId: o.campaign,
       ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
+      ...(o.changeThreshold ? { changeThreshold: { ...o.changeThreshold, reason: o.reason! } } : {}),
       ...(o.provider ? { providerIds: o.provider } : {}),
       ...(o.dryRun ? { dryRun: true } : {}),
       ...(o.asOf ? { asOf: o.asOf } : {}),
@@ -209,17 +223,46 @@ program
     try {
       run = await where.evaluate(payload);
     } catch (err) {
-      throw asUsage(err, { thresholdOrders: '--threshold', asOf: '--as-of', campaignId: '--campaign', providerIds: '--provider' });
+      // A threshold change that was not stated (or not as decided): what it would change, as a table.
+      const preview = err instanceof PayloadError ? (err.cause as { preview?: ThresholdChangePreview } | undefined)?.preview : undefined;
+      if (preview) {
+        if (o.json) printJson({ refused: err instanceof Error ? err.message.split('\n')[0] : String(err), wouldChange: preview });
+        else print(thresholdChangeTable(preview));
+      }
+      const usage = asUsage(err, {
+        'changeThreshold.from': '--change-threshold FROM',
+        'changeThreshold.to': '--change-threshold TO',
+        'changeThreshold.reason': '--reason',
+        changeThreshold: '--change-threshold',
+        thresholdOrders: '--threshold',
+        asOf: '--as-of',
+        campaignId: '--campaign',
+        providerIds: '--provider',
+      });
+      // The table above lists the providers; the message keeps its first line.
+      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]!) : usage;
     }
-    const { result: r, mail, publication } = run;
-    if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}) });
+    const { result: r, mail, publication, failed } = run;
+    if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...(failed ? { failed } : {}) });
     else {
       print(evaluationSummary(r));
       if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
       else if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
       if (publication) print(`\n${publishSummary(publication)}`);
+      if (failed) print(`\n${stepsTable(failed.steps)}`);
     }
     if (mail) process.exitCode = notifyExitCode(mail);
+    if (failed) {
+      info(`renewal: ${printable(failed.message)}`);
+      process.exitCode = 1;
+    } else if (mail && notifyExitCode(mail) !== 0) {
+      info(`renewal: decisions recorded (${r.revisionsCreated} new revision(s)), outcome mail NOT complete (${mail.sent} sent now, ${mail.failed.length} failed, ${mail.inFlight + mail.uncertain.length} held or uncertain); run \`renewal ${onAws() ? '--aws ' : ''}notify --campaign ${r.campaignId}\``);
+    }
+    // Nothing decided is not a run that worked: no provider was recorded.
+    if (!r.assessments.length) {
+      info(`renewal: no provider to evaluate in ${r.campaignId}: no provider.upserted event was recorded (import the platform events first: renewal import FILE)`);
+      process.exitCode = 1;
+    }
   });
 
 program
@@ -271,6 +314,8 @@ program
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
       print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+      const notes = revisionNotes(r.assessments);
+      if (notes) print(`\n${notes}`);
       if (byDay) print(`\n${seasonChart(periodWindow(campaign).days, byDay)}`);
     }
   });
@@ -291,9 +336,11 @@ program
   .addOption(campaignOption())
   .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
   .action(async (o: { campaign: string; json?: boolean }) => {
-    const { notice, url } = await (await target()).notice(knownCampaign(o.campaign).campaignId);
-    if (o.json) printJson(notice);
+    const { notice, url, pending } = await (await target()).notice(knownCampaign(o.campaign).campaignId);
+    if (o.json) printJson({ ...notice, ...(pending ? { pending } : {}) });
     else print(noticeSummary(notice, url));
+    // The ledger claimed a newer version than the public reads: a publication failed after its claim (or runs right now).
+    if (pending) info(`renewal: ${pendingWarning(notice.campaignId, pending)}`);
   });
 
 program
@@ -325,6 +372,13 @@ program
     const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
   });
+
+/** `--change-threshold FROM:TO`, two positive integers. */
+function thresholdChange(v: string): { from: number; to: number } {
+  const m = /^([1-9]\d*):([1-9]\d*)$/.exec(v);
+  if (!m) throw new UsageError(`--change-threshold: must be FROM:TO, two positive integers (the decided threshold and the new one), got ${JSON.stringify(v)}`);
+  return { from: Number(m[1]), to: Number(m[2]) };
+}
 
 function positiveInt(flag: string) {
   return (v: string): number => {

@@ -2,6 +2,7 @@ import { emptyNotice, type NoticeCorrection, type NoticeEntry } from '#shared/no
 import { REASON_LABEL } from '#shared/text/labels.ts';
 import { OUTPUTS } from '../cdk/names.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
+import type { PendingNotice } from '#shared/usecases/publish.ts';
 import { table } from '#shared/text/terminal.ts';
 
 /** `renewal notice --json`: OPS.md's shape (`version` 0 and no providers before the first publication). */
@@ -27,6 +28,11 @@ export async function readPublicNotice(outputs: Record<string, string>, campaign
   if (res.status === 403 || res.status === 404) return { notice: emptyNotice(campaignId), url };
   if (!res.ok) throw new Error(`${url.replace(/index\.html$/, 'notice.json')} answered ${res.status}`);
   return { notice: (await res.json()) as PublishedNotice, url };
+}
+
+/** The warning `renewal notice` gives about a version claimed but never written. */
+export function pendingWarning(campaignId: string, p: PendingNotice): string {
+  return `version ${p.version} of the notice was claimed at ${p.claimedAt} (${p.providers} delisted provider(s)) but its files were never written: the public still reads the version before it. A publication failed after its claim (or runs right now); \`renewal publish --campaign ${campaignId}\` completes it`;
 }
 
 export function noticeSummary(n: PublishedNotice, url: string): string {

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
-import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
-import type { Report } from '#shared/usecases/report.ts';
+import { summaryOf, thresholdSourceText, type EvaluateResult, type EvaluateStep, type ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
+import { changesText, thresholdChangeText, type Report } from '#shared/usecases/report.ts';
 import type { PublishResult } from '#shared/usecases/publish.ts';
 import { durationText, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/text/format.ts';
@@ -68,7 +68,7 @@ export function publishSummary(r: PublishResult): string {
 export function evaluationSummary(r: EvaluateResult): string {
   const banner =
     r.mode === 'final'
-      ? `FINAL evaluation of ${r.campaignId} as of ${r.asOf}: ${r.revisionsCreated} new decision revision(s), ${r.unchanged} unchanged`
+      ? `FINAL evaluation of ${r.campaignId} as of ${r.asOf}: ${r.revisionsCreated} new decision revision(s)${r.figuresOnly ? ` (${r.figuresOnly} in figures only: recorded, no mail)` : ''}, ${r.unchanged} unchanged`
       : r.mode === 'preview'
         ? `PREVIEW of ${r.campaignId} as of ${r.asOf}: the period has not closed; no status changed, no mail sent`
         : `DRY RUN of ${r.campaignId} as of ${r.asOf}: nothing was written`;
@@ -82,7 +82,47 @@ export function evaluationSummary(r: EvaluateResult): string {
     ],
     ['left', 'right'],
   );
-  return `${banner}\n\n${counts}\n\n${decisionTable(r.assessments)}`;
+  const threshold = `threshold: ${r.thresholdOrders} paid orders, from ${thresholdSourceText(r.thresholdSource ?? 'campaign')}${r.thresholdChange ? `; changed ${thresholdChangeText(r.thresholdChange)}` : ''}`;
+  return `${banner}\n${threshold}\n\n${counts}\n\n${decisionTable(r.assessments)}`;
+}
+
+/** What a threshold change would change, refused until it is stated: counts, then the providers. */
+export function thresholdChangeTable(p: ThresholdChangePreview): string {
+  const head = `a change of the decided threshold of ${p.campaignId}: ${p.decided.join(', ')} → ${p.to} (from ${thresholdSourceText(p.source)}); NOT made`;
+  const counts = table(
+    ['what would change', 'providers'],
+    [
+      ['outcomes', p.outcomes],
+      ['  newly revoked', p.revocations],
+      ['  reinstated', p.reinstatements],
+      ['reasons only', p.providers.length - p.outcomes],
+      ['public notice entries', p.noticeEntries],
+      ['figures only (no mail)', p.figuresOnly],
+    ],
+    ['left', 'right'],
+  );
+  const rows = p.providers.map((x) => [x.providerId, truncate(x.providerName, 22), x.from.outcome, x.from.reasons.join(', '), x.to.outcome, x.to.reasons.join(', '), x.to.paidOrders ?? '']);
+  const list = rows.length ? `\n\n${table(['provider', 'name', 'outcome now', 'reasons now', 'would be', 'reasons', 'paid orders'], rows, ['left', 'left', 'left', 'left', 'left', 'left', 'right'])}` : '';
+  return `${head}\n${summaryOf(p)}\n\n${counts}${list}`;
+}
+
+/** The steps of an evaluation whose later step failed: what is done and what is not. */
+export function stepsTable(steps: readonly EvaluateStep[]): string {
+  const status = { done: 'done', failed: 'FAILED', not_run: 'not run' } as const;
+  return table(['step', 'status', 'detail'], steps.map((st) => [st.step, status[st.status], st.detail]));
+}
+
+/** Under the report's table: revisions that changed figures only (no mail), and threshold changes with who and why. */
+export function revisionNotes(rows: Report['assessments']): string {
+  const lines: string[] = [];
+  const quiet = rows.filter((a) => a.figuresOnly);
+  if (quiet.length) {
+    lines.push(`${quiet.length} revision(s) changed figures only: recorded, no correction mail (what the provider was told still holds)`);
+    lines.push(table(['provider', 'rev', 'mail of rev', 'changed'], quiet.map((a) => [a.providerId, a.revision, a.mailRevision ?? '', changesText(a.changes)])));
+  }
+  const changes = new Map(rows.flatMap((a) => (a.thresholdChange ? [[a.thresholdChange.runId, a.thresholdChange] as const] : [])));
+  for (const t of changes.values()) lines.push(`${lines.length ? '\n' : ''}threshold changed ${thresholdChangeText(t)}`);
+  return lines.join('\n');
 }
 
 /** Providers with their orders against the threshold and their deposit, revoked first. */

@@ -7,11 +7,12 @@ import { PayloadError } from '#shared/payloads.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { NoticeBucket, noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { listRejected } from '#shared/store/rejected.ts';
+import { DecisionStore } from '#shared/store/decisions.ts';
 import type { RejectedEvent } from '#shared/store/layout/rejected.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
-import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
+import { EvaluateStepError, type EvaluateResult, type EvaluateStep } from '#shared/usecases/evaluate.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
-import type { PublishResult } from '#shared/usecases/publish.ts';
+import { pendingNotice, type PendingNotice, type PublishResult } from '#shared/usecases/publish.ts';
 import { buildReport, mailStatusLookup, type Report } from '#shared/usecases/report.ts';
 import { describeHolder } from '#shared/usecases/run-lock.ts';
 import { durationText, LOCK_WAIT_MS } from '#shared/leases.ts';
@@ -47,16 +48,30 @@ export interface Target {
    * The evaluation. Locally its outcome mail and publication run in this process and come back
    * with it; on AWS the deployed evaluation hands them to the deployed functions asynchronously.
    */
-  evaluate(payload: object): Promise<{ result: EvaluateResult; mail?: NotifyResult; publication?: PublishResult }>;
+  evaluate(payload: object): Promise<EvaluateRun>;
   notify(payload: { campaignId: string; kind: 'outcome' | 'progress'; asOf?: string }): Promise<NotifyResult>;
   report(campaignId: string): Promise<Report>;
   /** The season's counted orders per day (the report's chart); only where the aggregates are at hand. */
   readonly seasonByDay?: (campaignId: string) => Promise<Record<string, number>>;
   publish(payload: { campaignId: string }): Promise<PublishResult>;
-  /** The public delisting notice as the public reads it now, and its stable address. */
-  notice(campaignId: string): Promise<{ notice: PublishedNotice; url: string }>;
+  /**
+   * The public delisting notice as the public reads it now, its stable address, and a version the
+   * ledger claimed whose files were never written (`renewal publish` completes it).
+   */
+  notice(campaignId: string): Promise<{ notice: PublishedNotice; url: string; pending?: PendingNotice }>;
   /** The mail viewer, where there is one. */
   readonly viewer?: string;
+}
+
+/**
+ * An evaluation as a command sees it. `failed`: the decisions are recorded but a later step (the
+ * outcome mail, the public notice) failed; the steps done and not, and the commands that finish it.
+ */
+export interface EvaluateRun {
+  result: EvaluateResult;
+  mail?: NotifyResult;
+  publication?: PublishResult;
+  failed?: { steps: EvaluateStep[]; next: string[]; message: string };
 }
 
 export interface TargetIo {
@@ -126,12 +141,20 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
           holder,
           // Long waits say what they wait for.
           waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far, up to ${durationText(LOCK_WAIT_MS)}): held by ${describeHolder(h)}`),
-          requestOutcomeMail: async (campaignId) => void (mail = await notify({ campaignId, kind: 'outcome' })),
-          requestPublication: async (campaignId) => void (publication = await publish({ campaignId })),
+          requestOutcomeMail: async (campaignId) => {
+            const m = (mail = await notify({ campaignId, kind: 'outcome' }));
+            return `sent (${m.sent} now, ${m.alreadySent} before${m.failed.length ? `, ${m.failed.length} NOT sent` : ''})`;
+          },
+          requestPublication: async (campaignId) => `${(publication = await publish({ campaignId })).status} (version ${publication.version})`,
         },
         { overlapMs: config.overlapMs, ...(config.thresholdOrders !== undefined ? { thresholdOrders: config.thresholdOrders } : {}) },
-      )(payload);
-      return { result, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}) };
+      )(payload).catch((err: unknown) => {
+        // A later step failed: the decisions stand, and the command says what is done and what is not.
+        if (err instanceof EvaluateStepError) return { failed: { steps: err.steps, next: err.next, message: err.message }, result: err.result };
+        throw err;
+      });
+      const run = 'failed' in result ? result : { result };
+      return { result: run.result, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...('failed' in run ? { failed: run.failed } : {}) };
     },
     notify,
     report: (campaignId) => buildReport(deps.decisions, campaignId, mailStatusLookup(deps)),
@@ -139,8 +162,8 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
     publish,
     async notice(campaignId) {
       const url = noticePageUrl(config.notice.publicBaseUrl, campaignId, 'latest');
-      const json = (await bucket.latestJson(campaignId)) as PublishedNotice | undefined;
-      return { notice: json ?? emptyNotice(campaignId), url };
+      const [json, pending] = await Promise.all([bucket.latestJson(campaignId) as Promise<PublishedNotice | undefined>, pendingNotice(deps.decisions, campaignId)]);
+      return { notice: json ?? emptyNotice(campaignId), url, ...(pending ? { pending } : {}) };
     },
   };
 }
@@ -153,6 +176,8 @@ export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTa
     } catch (err) {
       // The function refused the payload: bad input here too (exit 2).
       if (err instanceof RemoteFunctionError && err.errorType === 'PayloadError') throw new PayloadError(err.message);
+      // A later step of the evaluation failed: its message names the steps and the commands to run, here with --aws.
+      if (err instanceof RemoteFunctionError && err.errorType === 'EvaluateStepError') throw new RemoteFunctionError(err.functionName, err.errorType, err.message.replaceAll('`renewal ', '`renewal --aws '));
       throw err;
     }
   };
@@ -174,6 +199,10 @@ export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTa
     notify: (payload) => invoke('notify', payload),
     report: (campaignId) => invoke('report', { campaignId }),
     publish: (payload) => invoke('publish', payload),
-    notice: (campaignId) => readPublicNotice(aws.outputs, campaignId),
+    async notice(campaignId) {
+      // The ledger is read directly (ops' own credentials), as the rejected events are.
+      const [read, pending] = await Promise.all([readPublicNotice(aws.outputs, campaignId), pendingNotice(new DecisionStore(createDocumentClient(), { decisions: aws.tables.decisions }), campaignId)]);
+      return { ...read, ...(pending ? { pending } : {}) };
+    },
   };
 }

@@ -44,4 +44,29 @@ export interface StoredDecision extends Decision {
   ordersByDay?: Record<string, number>;
   /** Present from revision 2 on: what changed against the previous revision. */
   changes?: DecisionChange[];
+  /**
+   * Set on a revision that changed only figures (RULES.md, "correction mail"): the earlier revision
+   * whose outcome mail still tells this decision. Such a revision sends no mail of its own.
+   */
+  mailRevision?: number;
+  /**
+   * Set on a revision that changes the outcome or reasons after figures-only revisions: the revision
+   * the provider was last told, which its correction mail replaces (else the previous revision).
+   */
+  corrects?: number;
+  /** Set on the revisions of a run that changed the decided threshold: who changed it, and why. */
+  thresholdChange?: ThresholdChange;
 }
+
+/** A deliberate change of a campaign's decided threshold (OPS.md, "Changing a decided threshold"). */
+export interface ThresholdChange {
+  from: number;
+  to: number;
+  reason: string;
+  by: Actor;
+  at: string;
+  runId: string;
+}
+
+/** Where an evaluation's threshold came from: the run (flag or payload), the deployment (THRESHOLD_ORDERS), or the campaign file. */
+export type ThresholdSource = 'run' | 'deployment' | 'campaign';

@@ -19,18 +19,44 @@ export const aggregatePayload = z.strictObject({
   full: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
-export const evaluatePayload = z.strictObject({
-  campaignId,
-  thresholdOrders: z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' }).optional(),
-  providerIds: z.array(id, { error: 'must be an array of provider ids' }).min(1, { error: 'must name at least one provider' }).optional(),
-  dryRun: z.boolean({ error: 'must be true or false' }).optional(),
-  asOf: z
-    .string({ error: 'must be a string' })
-    .refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' })
-    .optional(),
-  /** Who asks, for the audit trail; the schedule sends none. */
-  requestedBy: z.string().min(1).max(200).optional(),
-});
+const positiveInt = () => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' });
+
+export const evaluatePayload = z
+  .strictObject({
+    campaignId,
+    thresholdOrders: positiveInt().optional(),
+    /**
+     * The explicit change of a decided threshold (OPS.md, "Changing a decided threshold"): `from` the
+     * threshold of the current final decisions, `to` the run's (it stands in for `thresholdOrders`).
+     */
+    changeThreshold: z
+      .strictObject(
+        {
+          from: positiveInt(),
+          to: positiveInt(),
+          reason: z.string({ error: 'must be a string' }).trim().min(1, { error: 'must say why' }).max(1000, { error: 'must be at most 1000 characters' }),
+        },
+        { error: 'must be {"from": N, "to": N, "reason": "…"}' },
+      )
+      .optional(),
+    providerIds: z.array(id, { error: 'must be an array of provider ids' }).min(1, { error: 'must name at least one provider' }).optional(),
+    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+    asOf: z
+      .string({ error: 'must be a string' })
+      .refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' })
+      .optional(),
+    /** Who asks, for the audit trail; the schedule sends none. */
+    requestedBy: z.string().min(1).max(200).optional(),
+  })
+  .superRefine((p, ctx) => {
+    const change = p.changeThreshold;
+    if (!change) return;
+    if (p.thresholdOrders !== undefined && change.to !== p.thresholdOrders) {
+      ctx.addIssue({ code: 'custom', path: ['changeThreshold', 'to'], message: `must equal thresholdOrders (${p.thresholdOrders}), got ${change.to}` });
+    }
+    // A change of a decided threshold is recorded with who made it.
+    if (p.requestedBy === undefined) ctx.addIssue({ code: 'custom', path: ['requestedBy'], message: 'is required with changeThreshold (who changes the threshold)' });
+  });
 
 export const notifyPayload = z.strictObject({
   campaignId,
@@ -57,7 +83,8 @@ export function parsePayload<T extends z.ZodType>(schema: T, value: unknown): z.
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw new PayloadError(`${issue.keys.join(', ')}: not a field of this payload`);
+  if (issue.code === 'unrecognized_keys') throw new PayloadError(`${issue.keys.map((k) => [...issue.path, k].join('.')).join(', ')}: not a field of this payload`);
   const path = issue.path.join('.') || 'payload';
-  throw new PayloadError(`${path}: ${issue.path.length && (value as Record<string, unknown>)[String(issue.path[0])] === undefined ? 'is required' : issue.message}`);
+  const missing = issue.code !== 'custom' && issue.path.length && (value as Record<string, unknown>)[String(issue.path[0])] === undefined;
+  throw new PayloadError(`${path}: ${missing ? 'is required' : issue.message}`);
 }

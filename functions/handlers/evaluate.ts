@@ -2,9 +2,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
+import { evaluatePayload, parsePayload, PayloadError } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
-import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecases/evaluate.ts';
+import { evaluate, EvaluateInputError, type EvaluateDeps, type EvaluateRequest, type EvaluateResult } from '#shared/usecases/evaluate.ts';
 
 /**
  * Period-end evaluation: invoked by the one-time EventBridge schedule with `{"campaignId": …}` and by
@@ -31,20 +31,31 @@ export const makeEvaluate = (deps: Deps, { overlapMs, thresholdOrders: configure
   async function evaluateHandler(event: unknown, context?: Context): Promise<EvaluateResult> {
     const p = parsePayload(evaluatePayload, event);
     const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
-    const result = await evaluate(
-      getCampaign(p.campaignId)!,
-      { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
-      {
-        // The payload's threshold wins over the deployment's, which wins over the campaign's placeholder.
-        ...((p.thresholdOrders ?? configuredThreshold) !== undefined ? { thresholdOrders: (p.thresholdOrders ?? configuredThreshold)! } : {}),
-        ...(p.providerIds ? { providerIds: p.providerIds } : {}),
-        ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
-        ...(p.asOf ? { asOf: p.asOf } : {}),
-        // The schedule sends only the campaign; a person says who they are.
-        by: p.requestedBy ? { kind: 'person', id: p.requestedBy } : { kind: 'schedule', id: 'eventbridge-scheduler' },
-      },
-    );
-    logger.info('evaluation', { mode: result.mode, counts: result.counts, revisionsCreated: result.revisionsCreated });
+    // The payload's threshold (or the `to` of its stated change) wins over the deployment's, which wins over the campaign's.
+    const runThreshold = p.thresholdOrders ?? p.changeThreshold?.to;
+    const threshold: Pick<EvaluateRequest, 'thresholdOrders' | 'thresholdSource'> =
+      runThreshold !== undefined ? { thresholdOrders: runThreshold, thresholdSource: 'run' } : configuredThreshold !== undefined ? { thresholdOrders: configuredThreshold, thresholdSource: 'deployment' } : {};
+    let result: EvaluateResult;
+    try {
+      result = await evaluate(
+        getCampaign(p.campaignId)!,
+        { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
+        {
+          ...threshold,
+          ...(p.changeThreshold ? { changeThreshold: p.changeThreshold } : {}),
+          ...(p.providerIds ? { providerIds: p.providerIds } : {}),
+          ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
+          ...(p.asOf ? { asOf: p.asOf } : {}),
+          // The schedule sends only the campaign; a person says who they are.
+          by: p.requestedBy ? { kind: 'person', id: p.requestedBy } : { kind: 'schedule', id: 'eventbridge-scheduler' },
+        },
+      );
+    } catch (err) {
+      // What only the stores can tell is wrong with the payload (unknown providers, an unstated threshold change): bad input.
+      if (err instanceof EvaluateInputError) throw new PayloadError(err.message, { cause: err });
+      throw err;
+    }
+    logger.info('evaluation', { mode: result.mode, thresholdOrders: result.thresholdOrders, thresholdSource: result.thresholdSource, counts: result.counts, revisionsCreated: result.revisionsCreated, figuresOnly: result.figuresOnly, ...(result.thresholdChange ? { thresholdChange: result.thresholdChange } : {}) });
     if (result.mode === 'final') {
       metrics.addMetric(METRIC.providersRetained, MetricUnit.Count, result.counts.retained);
       metrics.addMetric(METRIC.providersRevoked, MetricUnit.Count, result.counts.revoked);

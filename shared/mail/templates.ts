@@ -188,7 +188,7 @@ export function renderOutcomeMail(input: { decision: StoredDecision; campaign: C
     periodEnd: campaign.periodEndDate,
     ev,
     revoked,
-    correction: d.revision > 1 ? { previousRevision: d.revision - 1, changes: d.changes } : undefined,
+    correction: d.revision > 1 ? { previousRevision: d.corrects ?? d.revision - 1, changes: d.changes } : undefined,
     settings,
     campaign,
   };

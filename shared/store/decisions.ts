@@ -1,6 +1,6 @@
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
-import type { StoredDecision } from '../model.ts';
+import type { StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
 import type { NoticeVersion } from '../notice/notice.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
@@ -27,9 +27,15 @@ export interface EvaluationRun {
   by: StoredDecision['decidedBy'];
   mode: 'final' | 'preview' | 'dry-run';
   thresholdOrders: number;
+  /** Where the threshold came from (absent on runs logged before it was recorded). */
+  thresholdSource?: ThresholdSource;
+  /** The change of the decided threshold this run made: who, why. */
+  thresholdChange?: ThresholdChange;
   providerIds?: string[];
   counts: Record<string, number>;
   revisionsCreated: number;
+  /** Of them, revisions that changed only figures (no mail). */
+  figuresOnly?: number;
 }
 
 /** A notice version as the ledger keeps it. */

@@ -310,8 +310,13 @@ async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promis
   return {
     notices: assessed.map((decided: StoredDecision) => {
       const p = profiles.get(decided.providerId);
-      const d = p ? { ...decided, email: p.email, providerName: p.name } : decided;
-      return { providerId: d.providerId, seq: d.revision, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: mail.settings }) };
+      const now = p ? { ...decided, email: p.email, providerName: p.name } : decided;
+      // A revision that changed only figures has no mail of its own (RULES.md, "correction mail"): its
+      // notice is that of the revision the provider is told by, sent already or (still due) with today's figures.
+      const seq = now.mailRevision ?? now.revision;
+      const { changes: _figures, ...asTold } = now;
+      const d = seq === now.revision ? now : { ...asTold, revision: seq };
+      return { providerId: d.providerId, seq, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: mail.settings }) };
     }),
   };
 }

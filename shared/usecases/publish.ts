@@ -116,6 +116,29 @@ export async function publish(campaign: Campaign, deps: PublishDeps): Promise<Pu
   };
 }
 
+/** What reading the ledger for a pending version uses. */
+export const PENDING_DECISIONS = uses(DECISIONS_ACCESS, ['latestNotice']);
+
+/** A version the ledger claimed whose files were never written: a publication failed (or runs right now). */
+export interface PendingNotice {
+  version: number;
+  /** When it was claimed (the version's `publishedAt`). */
+  claimedAt: string;
+  providers: number;
+  corrections: number;
+}
+
+/**
+ * The newest version of the notice ledger when its files are not written yet, else undefined. The
+ * public reads the version before it until a publication (`publish`, here or by the next run)
+ * writes it: files are rendered from the ledger entry alone.
+ */
+export async function pendingNotice(decisions: Needs<typeof PENDING_DECISIONS>, campaignId: string): Promise<PendingNotice | undefined> {
+  const latest = await decisions.latestNotice(campaignId);
+  if (!latest || latest.writtenAt) return undefined;
+  return { version: latest.version, claimedAt: latest.publishedAt, providers: latest.providers.length, corrections: latest.corrections.length };
+}
+
 /**
  * Points `latest/` at the ledger's newest version, starting from `mine`. A newer version claimed
  * meanwhile wins: `latest/` is rewritten from it until the ledger's newest is what `latest/` holds.

@@ -1,4 +1,4 @@
-import type { StoredDecision } from '../model.ts';
+import type { DecisionChange, StoredDecision, ThresholdChange } from '../model.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { OUTBOX_ACCESS, type OutboxEntry } from '../store/outbox.ts';
@@ -32,6 +32,16 @@ export interface ReportRow {
   revision: number;
   decidedAt: string;
   decidedBy: string;
+  /** From revision 2 on: what this revision changed against the previous one. */
+  changes?: DecisionChange[];
+  /**
+   * This revision changed only figures: recorded, with no mail of its own, since what the provider
+   * was told (revision `mailRevision`) still holds (RULES.md, "correction mail").
+   */
+  figuresOnly?: true;
+  mailRevision?: number;
+  /** The change of the decided threshold this decision was made under: who changed it, when, and why. */
+  thresholdChange?: ThresholdChange;
   mail?: MailStatus;
 }
 
@@ -111,20 +121,39 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
         revision: d.revision,
         decidedAt: d.decidedAt,
         decidedBy: `${d.decidedBy.kind}:${d.decidedBy.id}`,
+        ...(d.changes?.length ? { changes: d.changes } : {}),
+        ...(d.mailRevision !== undefined ? { figuresOnly: true as const, mailRevision: d.mailRevision } : {}),
+        ...(d.thresholdChange ? { thresholdChange: d.thresholdChange } : {}),
         ...(m ? { mail: m } : {}),
       };
     }),
   };
 }
 
-const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus', 'mailAt', 'mailBounceType', 'mailDetail'] as const;
+const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus', 'mailAt', 'mailBounceType', 'mailDetail', 'changed', 'figuresOnly', 'thresholdChange'] as const;
+
+/** A revision's changes in one cell: `thresholdOrders 25→30; paidOrders 16→22`. */
+export const changesText = (changes: readonly DecisionChange[] | undefined) =>
+  (changes ?? []).map((ch) => `${ch.field} ${JSON.stringify(ch.from)}→${JSON.stringify(ch.to)}`).join('; ');
+
+/** A threshold change in one cell: `25→30 by person:alice at … : why`. */
+export const thresholdChangeText = (t: ThresholdChange) => `${t.from}→${t.to} by ${t.by.kind}:${t.by.id} at ${t.at}: ${t.reason}`;
 
 /** RFC 4180 CSV of the report, one row per provider (shared/csv.ts guards formula cells). */
 export function reportCsv(r: Report): string {
   return csv(
     CSV_COLUMNS,
     r.assessments.map((a) => {
-      const row: Record<string, unknown> = { ...a, mailStatus: a.mail?.status, mailAt: a.mail?.at, mailBounceType: a.mail?.bounceType, mailDetail: a.mail?.detail };
+      const row: Record<string, unknown> = {
+        ...a,
+        mailStatus: a.mail?.status,
+        mailAt: a.mail?.at,
+        mailBounceType: a.mail?.bounceType,
+        mailDetail: a.mail?.detail,
+        changed: changesText(a.changes),
+        figuresOnly: a.figuresOnly ? `no mail: revision ${a.mailRevision}'s still holds` : undefined,
+        thresholdChange: a.thresholdChange ? thresholdChangeText(a.thresholdChange) : undefined,
+      };
       return CSV_COLUMNS.map((k) => row[k]);
     }),
   );

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#shared/aws.ts';
+import { DecisionStore } from '#shared/store/decisions.ts';
+import { localTables } from '#tools/local/stack.ts';
 
 /**
  * The OPS.md contract of the `renewal` command, run as a user runs it: a separate process, its own
@@ -159,12 +162,24 @@ describe('renewal evaluate / report', () => {
     const status = run('local', 'status', '--json').json() as { notice: string };
     // Nobody revoked: the evaluation had no list to hand over (the notice date's schedule publishes it).
     expect(run('notice', '--json').json()).toMatchObject({ version: 0, providers: [] });
-    const revoke = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--json');
+    // 5 against the decided 1: refused with what it would change, until the change is stated.
+    const refused = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^renewal: --change-threshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 5 \(the run's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/);
+    expect(refused.stdout).toMatch(/a change of the decided threshold of renewal-2024: 1 → 5 \(from the run's thresholdOrders\); NOT made/);
+    expect(refused.stdout).toMatch(/P1\s+测试服务商\s+retained\s+revoked\s+orders_below_threshold\s+1$/m);
+    const wrongFrom = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--change-threshold', '2:5', '--reason', 'typo', '--json');
+    expect(wrongFrom.code).toBe(2);
+    expect(wrongFrom.stderr).toMatch(/^renewal: --change-threshold FROM: must be 1, the threshold of the current final decisions of renewal-2024, got 2/);
+    expect(wrongFrom.json()).toMatchObject({ wouldChange: { decided: [1], to: 5, outcomes: 1, revocations: 1, noticeEntries: 1 } });
+    expect(run('evaluate', '--campaign', 'renewal-2024', '--change-threshold', '1:5').stderr).toMatch(/^renewal: --reason: required with --change-threshold/);
+    const revoke = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--change-threshold', '1:5', '--reason', 'ops decided 5', '--json');
     expect(revoke.code).toBe(0);
-    expect(revoke.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 1 } });
+    expect(revoke.json()).toMatchObject({ thresholdSource: 'run', thresholdChange: { from: 1, to: 5, reason: 'ops decided 5' }, publicationRequested: true, publication: { status: 'published', version: 1 } });
     const v1 = run('notice', '--json').json();
     expect(v1).toMatchObject({ version: 1, url: status.notice, providers: [{ providerId: 'P1', name: '测试服务商', reasons: ['orders_below_threshold'], noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' }], corrections: [] });
-    const reinstate = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '1', '--json');
+    // TO stands in for --threshold.
+    const reinstate = run('evaluate', '--campaign', 'renewal-2024', '--change-threshold', '5:1', '--reason', 'back to 1', '--json');
     expect(reinstate.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 2 } });
     const v2 = run('notice', '--json').json();
     expect(v2).toMatchObject({ version: 2, providers: [], corrections: [{ version: 2, providerId: 'P1', name: '测试服务商', change: 'reinstated' }] });
@@ -180,7 +195,35 @@ describe('renewal evaluate / report', () => {
     expect(text.stdout).toContain('version 2');
     expect(text.stdout).toContain('reinstated');
     expect(text.stdout).toContain(status.notice);
-  }, 240_000); // nine CLI processes, each loading the SDK: slow on a busy 2-core machine
+    const report = run('report', '--campaign', 'renewal-2024');
+    expect(report.stdout).toMatch(/threshold changed 5→1 by person:\S+ at 20\d\d-\S+: back to 1/);
+  }, 360_000); // thirteen CLI processes, each loading the SDK: slow on a busy 2-core machine
+
+  it('an unknown --provider exits 2 naming it', () => {
+    const r = run('evaluate', '--campaign', 'renewal-2024', '--provider', 'P1', '--provider', 'NOPE');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^renewal: --provider: unknown provider\(s\) "NOPE"/);
+  });
+
+  it('notice warns about a version claimed but never written, and publish completes it', async () => {
+    const status = run('local', 'status', '--json').json() as { dynamodb: string };
+    // A publication that died after claiming version 3 in the ledger, before writing its files.
+    const db = createDocumentClient({ endpoint: status.dynamodb, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const ledger = new DecisionStore(db, localTables());
+    const v2 = (await ledger.latestNotice('renewal-2024'))!;
+    expect(v2.version).toBe(2);
+    expect(await ledger.addNoticeVersion({ campaignId: 'renewal-2024', version: 3, publishedAt: '2024-03-05T02:00:00.000Z', providers: v2.providers, corrections: [] })).toBe(true);
+    db.destroy();
+    const warned = run('notice', '--json');
+    expect(warned.code).toBe(0);
+    expect(warned.json()).toMatchObject({ version: 2, pending: { version: 3, claimedAt: '2024-03-05T02:00:00.000Z', providers: 0, corrections: 0 } });
+    expect(warned.stderr).toMatch(/version 3 of the notice was claimed at 2024-03-05T02:00:00\.000Z .*`renewal publish --campaign renewal-2024` completes it/);
+    expect(run('publish', '--json').json()).toMatchObject({ status: 'completed', version: 3 });
+    const done = run('notice', '--json');
+    expect(done.json()).toMatchObject({ version: 3 });
+    expect(done.json()).not.toHaveProperty('pending');
+    expect(done.stderr).not.toMatch(/claimed/);
+  });
 
   it('report --html writes a self-contained page of the decisions', () => {
     const file = join(dir, 'out', 'report.html');

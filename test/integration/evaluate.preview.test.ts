@@ -174,9 +174,11 @@ describe('providerIds', () => {
     expect(withPk(table, 'REV#').map((d) => d.pk)).toEqual([`REV#${CAMPAIGN}#PB`]);
     expect(withPk(table, 'RUNS#').map((d) => [d.providerIds, d.by])).toEqual([[['PB'], { kind: 'person', id: 'ops-carol' }]]);
 
-    // Then everyone, with the configured threshold: PB's decision changes (threshold 1 → 3), the others are new.
-    const all = await s.evaluate();
-    expect(all).toMatchObject({ thresholdOrders: T, revisionsCreated: 3 });
+    // Then everyone, with the configured threshold: PB's decided threshold would change (1 → 3), so
+    // the run is refused until it says so; then PB's decision changes, the others are new.
+    await expect(s.evaluate()).rejects.toThrow(/^changeThreshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 3 \(the deployment's THRESHOLD_ORDERS\)/);
+    const all = await s.evaluate({ campaignId: CAMPAIGN, changeThreshold: { from: 1, to: T, reason: 'the decided threshold' }, requestedBy: 'ops-carol' });
+    expect(all).toMatchObject({ thresholdOrders: T, thresholdSource: 'run', revisionsCreated: 3 });
     expect(verdicts(all.assessments)).toEqual(EXPECTED);
     const pb = await s.stores.decisions.revisions(CAMPAIGN, 'PB');
     expect(pb.map((d) => [d.revision, d.outcome, d.thresholdOrders])).toEqual([

@@ -46,7 +46,7 @@ describe('local tables equal deployed tables', () => {
     try {
       await ensureTables(client, names);
       for (const id of Object.keys(TABLES) as TableId[]) {
-        const deployed = (template[logicalId(built.data.tables[id])] as { Properties: Record<string, never> }).Properties as {
+        const deployed = (template[logicalId(built.data.tables[id])] as { Properties: unknown }).Properties as {
           KeySchema: Key[];
           AttributeDefinitions: Shape['attributes'];
           GlobalSecondaryIndexes?: { IndexName: string; KeySchema: Key[]; Projection: Shape['indexes'][number]['projection'] }[];

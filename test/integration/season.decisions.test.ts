@@ -328,14 +328,18 @@ describe('the same season decided by a person', () => {
     expect(report.assessments.map(opsView)).toEqual(EXPECTED_REPORT);
     expect(new Set(report.assessments.map((r) => r.decidedBy))).toEqual(new Set(['person:ops-alice']));
 
-    // The schedule's payload on this deployment (no THRESHOLD_ORDERS) decides with the campaign's
-    // placeholder of 10,000: every assessed provider falls below it, as a new revision 2.
-    const placeholder = await season.evaluate({ campaignId: CAMPAIGN });
-    expect(placeholder).toMatchObject({ thresholdOrders: 10_000, counts: { retained: 0, revoked: 6, not_assessed: 4 }, revisionsCreated: 6 });
+    // The schedule's payload on this deployment (no THRESHOLD_ORDERS) would decide with the campaign's
+    // placeholder of 10,000: a change of the decided threshold nobody stated, so it is refused and
+    // nothing is written.
+    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toThrow(/^changeThreshold: is required: .* used thresholdOrders 4; this run's is 10000 \(the campaign's thresholdOrders\)/);
+    expect((await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE')).map((r) => r.revision)).toEqual([1]);
+    // Stated, every assessed provider falls below it, as a new revision 2.
+    const placeholder = await season.evaluate({ campaignId: CAMPAIGN, changeThreshold: { from: T, to: 10_000, reason: 'the placeholder, on purpose' }, requestedBy: 'ops-bob' });
+    expect(placeholder).toMatchObject({ thresholdOrders: 10_000, thresholdSource: 'run', counts: { retained: 0, revoked: 6, not_assessed: 4 }, revisionsCreated: 6 });
     const p04 = await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE');
-    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.kind])).toEqual([
-      [1, 'retained', 4, 'person'],
-      [2, 'revoked', 10_000, 'schedule'],
+    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.id])).toEqual([
+      [1, 'retained', 4, 'ops-alice'],
+      [2, 'revoked', 10_000, 'ops-bob'],
     ]);
   });
 });

@@ -129,7 +129,7 @@ beforeAll(async () => {
   await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, asOf: '2024-01-15T00:00:00Z', thresholdOrders: 20 });
   await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, dryRun: true, thresholdOrders: 20 });
   const final = await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, thresholdOrders: 20 });
-  await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, thresholdOrders: 25, providerIds: [final.assessments[0]!.providerId] });
+  await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, thresholdOrders: 25, providerIds: [final.assessments[0]!.providerId], changeThreshold: { from: 20, to: 25, reason: 'store-access test' } });
 
   // Mail, both kinds, through a mailer that sends nothing (this test is about DynamoDB).
   const mailer: Mailer = { send: async () => ({ messageId: 'm' }) };
