@@ -37,16 +37,22 @@ export function notifySummary(r: NotifyResult, viewer?: string): string {
       ),
     );
   }
+  if (r.stopped)
+    lines.push(
+      '',
+      `notify stopped: ${r.stopped.reason}`,
+      `${r.sent} sent, ${r.stopped.left} left to send (${r.stopped.notTried} of them not tried); when SES answers again, run: renewal notify --campaign ${r.campaignId} --kind ${r.kind}`,
+    );
   if (viewer) lines.push(`mail viewer: ${viewer}`);
   return lines.join('\n');
 }
 
 /**
- * notify's exit status (OPS.md): 1 when a transient failure outlasted the retries (run it again), 75
+ * notify's exit status (OPS.md): 1 when SES could not be reached or a transient failure outlasted the retries (run it again), 75
  * when notices are held by another run or wait for SES's evidence (run it again later), else 0.
  */
 export function notifyExitCode(r: NotifyResult): number {
-  if (r.failed.some((f) => !f.permanent)) return 1;
+  if (r.stopped || r.failed.some((f) => !f.permanent)) return 1;
   if (r.inFlight || r.uncertain.length) return 75;
   return 0;
 }

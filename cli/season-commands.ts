@@ -7,7 +7,7 @@ import { durationText, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/text/format.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
 import { ordersPerWeek } from '#shared/rules/progress.ts';
-import { Progress, table } from '#shared/text/terminal.ts';
+import { cut, Progress, table } from '#shared/text/terminal.ts';
 
 /** What `renewal aggregate | evaluate | report | publish` print, and the progress bars of a local run. */
 
@@ -159,10 +159,8 @@ function bar(frac: number, width = 10): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}${frac >= 1 ? '✓' : ' '}`;
 }
 
-function truncate(s: string, n: number): string {
-  const flat = s.replace(/\s+/g, ' ');
-  return [...flat].length > n ? `${[...flat].slice(0, n - 1).join('')}…` : flat;
-}
+/** One line of at most `n` columns (shared/text/terminal.ts `cut`: by grapheme and display width, controls neutralized). */
+const truncate = (s: string, n: number): string => cut(s.replace(/\s+/g, ' '), n);
 
 /**
  * Progress over the season as a picture: counted paid orders per week (weeks of 7 days from the

@@ -1,10 +1,13 @@
+import { neutralizeBidi } from './text/format.ts';
+
 /**
  * RFC 4180 CSV, for the report and the public notice. A cell that a spreadsheet would run as a
  * formula (=, +, -, @, tab or CR first) is prefixed with a quote: provider names are the providers'
- * own text. Lines end with CRLF; arrays become `a;b`.
+ * own text. Bidi controls become spaces, as in the notice and the mails (`neutralizeBidi`), so a name
+ * cannot reverse the rest of its line. Lines end with CRLF; arrays become `a;b`.
  */
 export function csvCell(v: unknown): string {
-  let s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v);
+  let s = neutralizeBidi(v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v));
   if (/^[=+\-@\t\r]/.test(s) && typeof v === 'string') s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

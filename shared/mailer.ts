@@ -83,6 +83,20 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
+/** Errors of the connection itself (node's socket codes): no answer from SES came back. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * SES could not be reached: the connection was refused, broke or timed out before any answer (the
+ * SDK's `TimeoutError` is its connection or request timeout). An answer from SES, whatever it says
+ * (throttling, a 5xx, a rejection), is not one: SES is there and speaking.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } };
+  if (e.$metadata?.httpStatusCode !== undefined) return false;
+  return e.name === 'TimeoutError' || CONNECTION_CODES.has(e.code ?? '') || CONNECTION_CODES.has(e.cause?.code ?? '');
+}
+
 /**
  * A transient failure after which SES may still have taken the mail: a timeout, a connection that
  * broke after the request went out, a 5xx. Throttling and a refused connection are known not to have

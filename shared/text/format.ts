@@ -5,6 +5,8 @@
  * the `html` tag) and through `headerSafe` wherever it must stay on one line.
  */
 
+import stringWidth from 'string-width';
+
 /** Escapes the five characters that can open markup or leave an attribute value. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
@@ -13,10 +15,21 @@ export function escapeHtml(s: string): string {
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /**
- * Control characters (C0, DEL, C1), line and paragraph separators, bidi overrides and isolates (which
- * could make a subject read differently from what it holds), and the BOM.
+ * Bidi marks, embeddings, overrides and isolates: in a provider's name they could make the text around
+ * it (a subject, a table row, a CSV line) read in another order than it holds.
  */
-const UNSAFE_IN_LINE = /[\p{Cc}\p{Zl}\p{Zp}\u200E\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/gu;
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+
+/**
+ * Each bidi control becomes a space: the one treatment of them for every output that shows outside
+ * text (mail, notice, report page through `headerSafe`; the terminal's tables and the CSV files).
+ */
+export function neutralizeBidi(s: string): string {
+  return s.replace(BIDI_CONTROLS, ' ');
+}
+
+/** Control characters (C0, DEL, C1), line and paragraph separators, and the BOM. */
+const UNSAFE_IN_LINE = /[\p{Cc}\p{Zl}\p{Zp}\uFEFF]/gu;
 /** A surrogate half without its partner cannot be encoded as UTF-8; a mailer would mangle it anyway. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -26,7 +39,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * "\r\nBcc: x" therefore stays inside the subject as visible text and can never start a header.
  */
 export function headerSafe(s: string): string {
-  return s.replace(LONE_SURROGATE, '\uFFFD').replace(UNSAFE_IN_LINE, ' ').replace(/\s+/g, ' ').trim();
+  return neutralizeBidi(s.replace(LONE_SURROGATE, '\uFFFD')).replace(UNSAFE_IN_LINE, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /**
@@ -37,17 +50,13 @@ export function displayName(name: string, providerId: string): string {
   return headerSafe(name) || headerSafe(providerId);
 }
 
-/** East Asian wide and fullwidth characters; every character from U+20000 on (CJK extensions) is wide too. */
-const WIDE = /[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
-
 /**
- * Columns a string takes in a fixed-width font (the mails' plain text, the terminal's tables): wide
- * characters take two, every other character one.
+ * Columns a string takes in a fixed-width font (the mails' plain text, the terminal's tables), by
+ * grapheme and East Asian width (string-width): CJK and emoji take two, a ZWJ sequence is one emoji,
+ * combining marks and zero-width characters take none.
  */
 export function displayWidth(s: string): number {
-  let w = 0;
-  for (const ch of s) w += WIDE.test(ch) || (ch.codePointAt(0) ?? 0) > 0x1ffff ? 2 : 1;
-  return w;
+  return stringWidth(s);
 }
 
 /** Digits of a non-negative safe integer, grouped by three with commas: 1234567 → '1,234,567'. */

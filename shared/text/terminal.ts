@@ -1,15 +1,60 @@
 /** Terminal output: tables for people, progress on stderr. stdout carries only results. */
-import { displayWidth } from '#shared/text/format.ts';
+import { displayWidth, neutralizeBidi } from '#shared/text/format.ts';
 
 /** Control characters (a provider name may carry any) are shown escaped, never sent to the terminal. */
 export function printable(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** Text for a terminal cell: control characters escaped, bidi controls neutralized as in the notice. */
+export const terminalText = (s: string): string => printable(neutralizeBidi(s));
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Openers of a bidi embedding or override (closed by U+202C PDF) and of an isolate (closed by U+2069 PDI). */
+const EMBEDDING = /[\u202A\u202B\u202D\u202E]/;
+const ISOLATE = /[\u2066-\u2068]/;
+
+/**
+ * `s` as terminal text in at most `columns` columns: cut between graphemes (an emoji sequence or a
+ * letter with its marks stays whole), measured by display width, with `…` where it was cut. Bidi
+ * controls are neutralized first; should one remain, every embedding or isolate left open by the cut
+ * is closed, so the rest of the row keeps its order.
+ */
+export function cut(s: string, columns: number): string {
+  const text = terminalText(s);
+  if (displayWidth(text) <= columns) return text;
+  let out = '';
+  let width = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const w = displayWidth(segment);
+    if (width + w > columns - 1) break;
+    out += segment;
+    width += w;
+  }
+  return `${closeBidi(out)}…`;
+}
+
+/** `s` with a closer appended for each bidi embedding, override or isolate it leaves open. */
+export function closeBidi(s: string): string {
+  const open: string[] = [];
+  for (const ch of s) {
+    if (EMBEDDING.test(ch)) open.push('\u202C');
+    else if (ISOLATE.test(ch)) open.push('\u2069');
+    else if (ch === '\u202C' && open.at(-1) === '\u202C') open.pop();
+    else if (ch === '\u2069') {
+      // A PDI closes its isolate and every embedding opened inside it.
+      const i = open.lastIndexOf('\u2069');
+      if (i >= 0) open.length = i;
+    }
+  }
+  return s + open.reverse().join('');
+}
+
 export type Align = 'left' | 'right';
 
+/** Rows under headers in aligned columns, widths by display width (terminalText for every cell). */
 export function table(headers: string[], rows: (string | number)[][], align: Align[] = []): string {
-  const cells = rows.map((r) => r.map((c) => printable(String(c))));
+  const cells = rows.map((r) => r.map((c) => terminalText(String(c))));
   const widths = headers.map((h, i) => Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   const pad = (s: string, i: number) => {
     const fill = ' '.repeat(widths[i]! - displayWidth(s));

@@ -4,7 +4,7 @@ import { NOTICE_CLAIM_LEASE_MS } from '../leases.ts';
 import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
 import { isEmailAddress } from '../events.ts';
-import { isAmbiguous, isTransient, type Mailer } from '../mailer.ts';
+import { isAmbiguous, isConnectionFailure, isTransient, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
 import { localDate, parseInstant } from '../rules/time.ts';
@@ -22,7 +22,8 @@ import { SOURCE_ACCESS } from '../store/source.ts';
  * assessed provider's current final decision (a new revision is a new, marked notice), or the
  * season's weekly progress. The outbox ledger makes each notice go out once, however often or
  * concurrently this runs; transient SES errors are retried with backoff; permanent ones are
- * recorded and never block the rest; sending is paced to the configured rate.
+ * recorded and never block the rest; sending is paced to the configured rate. When SES cannot be
+ * reached at all (a few connection failures in a row), the run stops at once and says what is left.
  */
 
 /** What notify uses of each store: its IAM policy is derived from this. */
@@ -58,6 +59,11 @@ export interface NotifyPolicy {
   send: RetryPolicy;
   /** Recording a mail SES took: if that still fails, SES's evidence (the Send event, the embedded store) settles it later. */
   record: RetryPolicy;
+  /**
+   * Connection failures to SES in a row (any notices, no answer from SES between them) after which
+   * the run stops: nothing more is tried, and what is left is a later run's.
+   */
+  unreachableAfter: number;
 }
 
 /** Throttling and 5xx answers: from 0.4 s, doubling to at most 20 s, jittered so that parallel sends do not return together. */
@@ -65,8 +71,21 @@ export const NOTIFY_SEND_RETRY: RetryPolicy = { attempts: 6, baseMs: 400, capMs:
 /** The ledger's mark after a send: quick, since the mail is already out; the fourth and last wait is 1.6 s. */
 export const NOTIFY_RECORD_RETRY: RetryPolicy = { attempts: 5, baseMs: 200, capMs: 1_600, jitter: 0 };
 
+/**
+ * Five connection failures in a row, with no answer from SES between them: SES is not there (a
+ * closed port, a dead endpoint, no route). Trying every notice six times would take minutes and
+ * send nothing.
+ */
+export const NOTIFY_UNREACHABLE_AFTER = 5;
+
 /** notify's policy at a sending rate: the named claim lease and retries. */
-export const notifyPolicy = (ratePerSecond: number): NotifyPolicy => ({ ratePerSecond, claimLeaseMs: NOTICE_CLAIM_LEASE_MS, send: NOTIFY_SEND_RETRY, record: NOTIFY_RECORD_RETRY });
+export const notifyPolicy = (ratePerSecond: number): NotifyPolicy => ({
+  ratePerSecond,
+  claimLeaseMs: NOTICE_CLAIM_LEASE_MS,
+  send: NOTIFY_SEND_RETRY,
+  record: NOTIFY_RECORD_RETRY,
+  unreachableAfter: NOTIFY_UNREACHABLE_AFTER,
+});
 
 export interface NotifyDeps {
   stores: NotifyStores;
@@ -137,7 +156,31 @@ export interface NotifyResult {
   complained: { providerId: string; seq: number; at: string; feedbackType?: string }[];
   /** Why nothing was due, when that is the answer. */
   note?: string;
+  /**
+   * The run stopped early because SES could not be reached: why, how many notices it never tried
+   * (`notTried`, none of them claimed), and how many are left to send in all (these and the
+   * transient failures): a later run sends them.
+   */
+  stopped?: { reason: string; notTried: number; left: number };
   seconds: number;
+}
+
+/** Consecutive connection failures to SES across the run's sends, and the verdict once they are too many. */
+class Reachability {
+  private inARow = 0;
+  /** Set once SES is judged unreachable: the last failure, with the count. */
+  down?: string;
+
+  constructor(private readonly limit: number) {}
+
+  /** What a send ended in: SES answered (anything), or the connection failed. */
+  saw(err: unknown, reason?: string): void {
+    if (err === undefined || !isConnectionFailure(err)) {
+      this.inARow = 0;
+      return;
+    }
+    if (++this.inARow >= this.limit && !this.down) this.down = `SES unreachable: ${this.inARow} connection failures in a row, the last ${reason}`;
+  }
 }
 
 export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest): Promise<NotifyResult> {
@@ -169,10 +212,17 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
 
   const pace = pacer(policy.ratePerSecond, clock);
   const owner = randomUUID();
+  const ses = new Reachability(policy.unreachableAfter);
   let delivered = 0;
+  let notTried = 0;
   await mapLimit(notices, Math.max(1, Math.min(16, Math.ceil(policy.ratePerSecond))), async (n) => {
+    // SES is gone: the rest is not even claimed, so the next run finds it as if never tried.
+    if (ses.down) {
+      notTried++;
+      return;
+    }
     const ref = { campaignId: c.campaignId, kind: req.kind, providerId: n.providerId, seq: n.seq };
-    const outcome = await deliver(deps, ref, n, owner, pace, neverSent.has(noticeTag(ref)));
+    const outcome = await deliver(deps, ref, n, owner, pace, neverSent.has(noticeTag(ref)), ses);
     if (outcome.status === 'sent') {
       result.sent++;
       if (outcome.unrecorded) result.unrecorded.push({ providerId: n.providerId, seq: n.seq, reason: outcome.unrecorded });
@@ -191,6 +241,7 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
     if (e.bounce) result.bounced.push({ providerId: e.providerId, seq: e.seq, bounceType: e.bounce.type, bounceSubType: e.bounce.subType, at: e.bounce.at });
     if (e.complaint) result.complained.push({ providerId: e.providerId, seq: e.seq, at: e.complaint.at, ...(e.complaint.type ? { feedbackType: e.complaint.type } : {}) });
   }
+  if (ses.down) result.stopped = { reason: ses.down, notTried, left: notTried + result.failed.filter((f) => !f.permanent).length };
   const byProvider = (a: { providerId: string }, b: { providerId: string }) => a.providerId.localeCompare(b.providerId);
   for (const list of [result.failed, result.uncertain, result.bounced, result.complained]) list.sort(byProvider);
   result.seconds = (clock.now().getTime() - started.getTime()) / 1000;
@@ -204,7 +255,15 @@ type Delivery =
   | { status: 'uncertain'; after: string; reason: string }
   | { status: 'failed'; reason: string; permanent: boolean };
 
-async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, id: NoticeRef, n: Notice, owner: string, pace: () => Promise<void>, provenUnsent: boolean): Promise<Delivery> {
+async function deliver(
+  { stores: { outbox }, mail, clock, policy }: NotifyDeps,
+  id: NoticeRef,
+  n: Notice,
+  owner: string,
+  pace: () => Promise<void>,
+  provenUnsent: boolean,
+  ses: Reachability,
+): Promise<Delivery> {
   const leaseMs = policy.claimLeaseMs;
   const now = clock.now();
   // A claim that ran out is taken over at once only when SES proved it never took the mail; else
@@ -243,17 +302,23 @@ async function deliver({ stores: { outbox }, mail, clock, policy }: NotifyDeps, 
   const sending = await retry(
     policy.send,
     async (attempt): Promise<Attempt<{ messageId: string } | Delivery, string>> => {
+      // SES was found unreachable while this notice waited for its retry: stop, a later run sends it.
+      if (ses.down) return done(await fail(`${ses.down} (a later run retries)`, false));
       await pace();
       // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
       if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs)).ok) return done({ status: 'in-flight', until: '?' });
       try {
-        return done(await mail.sender.send({ to: n.to, ...rendered, notice: tag }));
+        const sent = await mail.sender.send({ to: n.to, ...rendered, notice: tag });
+        ses.saw(undefined);
+        return done(sent);
       } catch (err) {
         const reason = `${(err as Error).name}: ${(err as Error).message}`;
+        ses.saw(err, reason);
         if (!isTransient(err)) return done(await fail(reason, true));
         if (isAmbiguous(err)) {
           // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
-          const said = await ask(attempt);
+          // Evidence that cannot be read either (the embedded SES gone with its store) tells nothing.
+          const said = await ask(attempt).catch(() => 'unknown' as const);
           if (said === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
           if (said === 'unknown') {
             if (!(await outbox.markUncertain(id, owner, reason, clock.now())).ok) return done({ status: 'in-flight', until: '?' });

@@ -6,14 +6,13 @@ import { recordMailEvent } from '#shared/usecases/mail-events.ts';
 
 /**
  * The embedded SES's evidence, for notify's reconciliation on the embedded stack. aws-ses-v2-local
- * keeps every mail it took in memory and serves them at `GET /store` (with `?since=<epoch seconds>`):
+ * keeps every mail it took (in memory, and on disk under `.local/ses`: tools/local/service.ts) and serves them at `GET /store` (with `?since=<epoch seconds>`):
  * message id, recipients, subject, body, `at`, and the custom headers of an SES v2 send — but no
  * message tags (its v1 and v2 handlers drop them). So the notice id is read from the
  * `X-Renewal-Notice` header the mailer sends beside the tag, and each mail found is turned into the
  * Send event SES would have published and recorded through the same use case as the mail-events
- * function. The store is written before SES answers, so a notice with no mail in it was never taken.
- * (The store lives in memory: after `renewal local down` and `up` it is empty, and notices left
- * `sending` before are sent again — to the embedded SES, which delivers nowhere.)
+ * function. The store is written (to disk too) before SES answers, so a notice with no mail in it was
+ * never taken, also after the service was restarted.
  */
 
 /** A mail as aws-ses-v2-local keeps it (its `store.ts`). */
@@ -42,7 +41,13 @@ export function embeddedSesEvidence(o: EmbeddedSesOptions): MailEvidence {
       if (!entries.length) return { neverSent };
       // Every mail, not those since the claim: a mail that carries the notice id is that notice sent,
       // whenever it was, and no clock (the CLI's, a test's) has to agree with the server's.
-      const res = await fetch(`${o.endpoint}/store`, { signal: AbortSignal.timeout(30_000) });
+      let res: Response;
+      try {
+        res = await fetch(`${o.endpoint}/store`, { signal: AbortSignal.timeout(30_000) });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+        throw new Error(`the embedded SES's mail store at ${o.endpoint}/store cannot be read (${cause}): notify needs it to tell what a stopped run sent; bring SES back (renewal local up) and run it again`);
+      }
       if (!res.ok) throw new Error(`embedded SES ${o.endpoint}/store answered ${res.status}`);
       const { emails } = (await res.json()) as { emails: StoredMail[] };
       const byNotice = new Map<string, StoredMail[]>();

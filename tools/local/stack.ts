@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
@@ -25,6 +25,10 @@ import { DEMO_SEASON } from '#tools/demo-season/season.ts';
  * `GET /renewal-local/identity` with that token: a command takes a stack to be its own only when the
  * recorded process is alive AND the port answers with its token, never because a port answers.
  *
+ * A service whose process lives but does not answer (stopped, swapping, busy) is waited for, up to
+ * `PATIENCE_MS`, saying so; it is never stopped by a probe. Only a service whose process is gone is
+ * started again, alone, on its port; the others keep running and `stack.json` records the new pid.
+ *
  * Ports: `RENEWAL_<SERVICE>_PORT` asks for one; if it is busy that is an error naming the port and
  * who holds it (0 asks for any free port). Without it, the default port, or any free one if that is
  * taken (said on stderr).
@@ -33,6 +37,8 @@ export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.RENEWAL_LOCAL_DIR) : join(PROJECT_ROOT, '.local');
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
 const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
+/** Held while services are started, so two commands never start the same service twice. */
+const START_LOCK = join(LOCAL_DIR, 'start.lock');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
 /** s3rver accepts only its own key; the embedded services never need real credentials. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -171,10 +177,80 @@ async function serviceIsOurs(state: StackState, name: ServiceName): Promise<bool
   return id?.token === state.token && id.pid === svc.pid && id.service === name;
 }
 
-export async function localStatus(): Promise<StackStatus> {
+/** A service's process is ours (this stack's service, by its command line), whatever its port says; true where /proc cannot tell. */
+function processIsOurs(pid: number, name: ServiceName, token: string): boolean {
+  let cmd: string[];
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return existsSync('/proc/self') ? false : true; // gone since, or a system without /proc: assume the pid is still ours
+  }
+  return cmd.some((a) => a.endsWith('/tools/local/service.ts')) && cmd.includes(name) && cmd.includes(token);
+}
+
+/**
+ * A recorded service as it stands: `up` (answers with our token), `silent` (its process is ours and
+ * alive but does not answer: stopped, or too busy), or `gone` (no process, or the pid is another
+ * program's now).
+ */
+type Health = { state: 'up' } | { state: 'silent'; pid: number } | { state: 'gone'; why: string };
+
+async function healthOf(state: StackState, name: ServiceName): Promise<Health> {
+  const svc = state[name];
+  if (!svc || !state.token) return { state: 'gone', why: 'not recorded' };
+  if (!alive(svc.pid)) return { state: 'gone', why: `pid ${svc.pid} is gone` };
+  if (await serviceIsOurs(state, name)) return { state: 'up' };
+  if (processIsOurs(svc.pid, name, state.token)) return { state: 'silent', pid: svc.pid };
+  return { state: 'gone', why: `pid ${svc.pid} is another program now` };
+}
+
+/** How long a command waits for a service that lives but does not answer, before it gives up (without stopping it). */
+export const PATIENCE_MS = 30_000;
+const SILENT_POLL: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 250, jitter: 0, withinMs: PATIENCE_MS };
+
+/** A service lives but has not answered within `PATIENCE_MS`: nothing was stopped, nothing done (exit 1). */
+export class LocalServiceStalledError extends Error {
+  override name = 'LocalServiceStalledError';
+}
+
+/**
+ * The health of every recorded service, once the silent ones have answered or died: each silent one
+ * is waited for (said on stderr) up to `PATIENCE_MS`, all at once. One still silent then is an error
+ * that names it and says what to do; it is left running.
+ */
+async function settle(state: StackState, log: (msg: string) => void): Promise<Record<ServiceName, Health>> {
+  const entries = await Promise.all(
+    SERVICES.map(async (s): Promise<[ServiceName, Health]> => {
+      const first = await healthOf(state, s.name);
+      if (first.state !== 'silent') return [s.name, first];
+      log(`${s.name} (pid ${first.pid}) is not answering; waiting up to ${PATIENCE_MS / 1000} s…`);
+      const waited = await retry<Health, Health>(SILENT_POLL, async () => {
+        const h = await healthOf(state, s.name);
+        return h.state === 'silent' ? { again: h } : { done: h };
+      }, systemClock);
+      if (!waited.ok) {
+        throw new LocalServiceStalledError(
+          `${s.name} (pid ${first.pid}) has not answered for ${PATIENCE_MS / 1000} s; nothing was done, and it was left running. ` +
+            `If it was stopped, resume it (kill -CONT ${first.pid}); if it hangs, renewal local down and renewal local up restart the stack (its data stays in ${LOCAL_DIR})`,
+        );
+      }
+      if (waited.value.state === 'up') log(`${s.name} (pid ${first.pid}) answers again`);
+      return [s.name, waited.value];
+    }),
+  );
+  return Object.fromEntries(entries) as Record<ServiceName, Health>;
+}
+
+/** What runs where; a service that lives but is silent is waited for first (`settle`). */
+export async function localStatus(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<StackStatus> {
   const state = readState();
-  if (!state) return { running: false };
-  for (const s of SERVICES) if (!(await serviceIsOurs(state, s.name))) return { running: false };
+  if (!state?.token) return { running: false };
+  const health = await settle(state, log);
+  if (SERVICES.some((s) => health[s.name].state !== 'up')) return { running: false };
+  return statusOf(state);
+}
+
+function statusOf(state: StackState): StackStatus {
   const dynamodb = urlOf(state.dynamodb!.port);
   const ses = urlOf(state.ses!.port);
   const s3 = urlOf(state.s3!.port);
@@ -220,6 +296,41 @@ async function choosePort(s: (typeof SERVICES)[number], log: (msg: string) => vo
   return port;
 }
 
+/** stack.json replaced whole (a reader never sees half of it). */
+function writeState(state: StackState): void {
+  const tmp = `${STATE_FILE}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
+  renameSync(tmp, STATE_FILE);
+}
+
+const START_LOCK_POLL: RetryPolicy = { attempts: Infinity, baseMs: 100, capMs: 250, jitter: 0.2, withinMs: 60_000 };
+
+/** Runs `fn` holding the start lock (another command starting services is waited for; a lock of a dead command is taken over). */
+async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  const took = await retry(
+    START_LOCK_POLL,
+    async () => {
+      try {
+        writeFileSync(START_LOCK, String(process.pid), { flag: 'wx' });
+        return { done: true };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = Number(readFileSync(START_LOCK, 'utf8'));
+        if (!holder || !alive(holder)) rmSync(START_LOCK, { force: true }); // its command died
+        return { again: holder };
+      }
+    },
+    systemClock,
+  );
+  if (!took.ok) throw new Error(`another command (pid ${took.last}) has been starting the embedded stack for a minute (${START_LOCK}); try again when it ends`);
+  try {
+    return await fn();
+  } finally {
+    rmSync(START_LOCK, { force: true });
+  }
+}
+
 function startDetached(name: string, port: number, token: string): number {
   const log = openSync(join(LOCAL_DIR, `${name}.log`), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'service.ts'), name, String(port), token, LOCAL_DIR], {
@@ -249,24 +360,55 @@ async function waitFor(state: StackState, name: ServiceName, health: string): Pr
   if (!up.ok || !up.value) throw new Error(`${name} did not come up on port ${svc.port} (see ${join(LOCAL_DIR, `${name}.log`)})`);
 }
 
-/** Starts what is not running, creates missing tables, and returns the endpoints. Safe to run twice. */
+/**
+ * Starts what is not running, creates missing tables, and returns the endpoints. Safe to run twice.
+ * A live stack is never torn down: a silent service is waited for (`settle`), and only a service
+ * whose process is gone is started again, alone, on its port when that is free.
+ */
 export async function localUp(log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<StackStatus> {
-  const current = await localStatus();
-  if (current.running) {
-    await createLocalTables(current.dynamodb!);
-    return current;
+  const recorded = readState();
+  if (recorded?.token) {
+    const health = await settle(recorded, log);
+    const gone = SERVICES.filter((s) => health[s.name].state === 'gone');
+    if (gone.length < SERVICES.length) {
+      if (gone.length) await withStartLock(() => restartGone(log));
+      const status = statusOf(readState()!);
+      await createLocalTables(status.dynamodb!);
+      return status;
+    }
   }
-  await localDown(); // half-running leftovers of this checkout's stack
-  mkdirSync(join(LOCAL_DIR, 'dynamodb'), { recursive: true });
-  mkdirSync(join(LOCAL_DIR, 's3'), { recursive: true });
-  const state: StackState = { token: randomUUID(), dataDir: LOCAL_DIR };
-  for (const s of SERVICES) state[s.name] = { port: await choosePort(s, log), pid: 0 };
-  for (const s of SERVICES) state[s.name]!.pid = startDetached(s.name, state[s.name]!.port, state.token!);
-  writeFileSync(STATE_FILE, JSON.stringify(state, null, 2));
-  for (const s of SERVICES) await waitFor(state, s.name, s.health);
-  const status = await localStatus();
-  await createLocalTables(status.dynamodb!);
-  return status;
+  return withStartLock(async () => {
+    // Another command may have started it while this one waited for the lock.
+    const now = readState();
+    if (now?.token && (await Promise.all(SERVICES.map((s) => healthOf(now, s.name)))).every((h) => h.state === 'up')) return statusOf(now);
+    log(`starting the embedded stack (data in ${LOCAL_DIR})`);
+    await localDown(); // half-running leftovers of this checkout's stack
+    mkdirSync(join(LOCAL_DIR, 'dynamodb'), { recursive: true });
+    mkdirSync(join(LOCAL_DIR, 's3'), { recursive: true });
+    const state: StackState = { token: randomUUID(), dataDir: LOCAL_DIR };
+    for (const s of SERVICES) state[s.name] = { port: await choosePort(s, log), pid: 0 };
+    for (const s of SERVICES) state[s.name]!.pid = startDetached(s.name, state[s.name]!.port, state.token!);
+    writeState(state);
+    for (const s of SERVICES) await waitFor(state, s.name, s.health);
+    const status = statusOf(state);
+    await createLocalTables(status.dynamodb!);
+    return status;
+  });
+}
+
+/** Under the start lock: each service of the recorded stack whose process is gone, started again on its port (else as `choosePort` says). */
+async function restartGone(log: (msg: string) => void): Promise<void> {
+  const state = readState()!;
+  for (const s of SERVICES) {
+    const h = await healthOf(state, s.name);
+    if (h.state !== 'gone') continue;
+    const old = state[s.name];
+    const port = old && (await portFree(old.port)) ? old.port : await choosePort(s, log);
+    log(`${s.name}${old ? ` (pid ${old.pid})` : ''} is gone: starting it again on port ${port}; the other services keep running`);
+    state[s.name] = { port, pid: startDetached(s.name, port, state.token!) };
+    writeState(state);
+    await waitFor(state, s.name, s.health);
+  }
 }
 
 /** Stops this checkout's stack: only processes that prove to be its services (token, or our service's command line). */
@@ -365,11 +507,8 @@ export interface LocalStack {
  * (`thresholdOrders`, when given, wins over both: the demo sets its season's).
  */
 export async function useLocalStack(log: (msg: string) => void = () => {}, opts: { thresholdOrders?: number } = {}): Promise<LocalStack> {
-  let status = await localStatus();
-  if (!status.running) {
-    log('embedded stack not running: starting it (renewal local up)');
-    status = await localUp(log);
-  }
+  let status = await localStatus(log);
+  if (!status.running) status = await localUp(log);
   const running = status as LocalStack['status'];
   const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS };
   for (const name of OVERRIDABLE) if (process.env[name] !== undefined) env[name] = process.env[name];
