@@ -20,6 +20,10 @@ import { makeEvaluate } from '#functions/handlers/evaluate.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';
 import { makePublish } from '#functions/handlers/publish.ts';
+import { makeReapply } from '#functions/handlers/reapply.ts';
+import { CAMPAIGNS } from '#shared/rules/campaign.ts';
+import { ReapplyExceptionStore, type StoredExceptionRecord } from '#shared/store/exceptions.ts';
+import { recordException, type ExceptRequest, type ReapplyCheck } from '#shared/usecases/reapply.ts';
 import { awsTarget, invokeFunction, RemoteFunctionError, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
 import type { EventLine, IntakeHandler } from './import.ts';
 import { embeddedSesEvidence } from './local-mail-evidence.ts';
@@ -57,7 +61,17 @@ export interface Target {
   notice(campaignId: string): Promise<{ notice: PublishedNotice; url: string }>;
   /** The mail viewer, where there is one. */
   readonly viewer?: string;
+  /** The re-application check (clause 3): `{"providerId", "at"?}`, as the reapply function takes it. */
+  reapplyCheck(payload: { providerId: string; at?: string }): Promise<ReapplyCheck>;
+  /** Records an exception to the re-application bar, or its withdrawal: a new record of the ledger. */
+  reapplyExcept(req: ExceptRequest): Promise<StoredExceptionRecord>;
 }
+
+/**
+ * The campaigns the commands know, for the seasons rules and the re-application check (RULES.md
+ * "Seasons after the first"): the seam the campaign registry fills.
+ */
+const knownCampaigns = () => Object.values(CAMPAIGNS);
 
 export interface TargetIo {
   print: (s: string) => void;
@@ -126,6 +140,7 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
           holder,
           // Long waits say what they wait for.
           waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far, up to ${durationText(LOCK_WAIT_MS)}): held by ${describeHolder(h)}`),
+          campaigns: knownCampaigns,
           requestOutcomeMail: async (campaignId) => void (mail = await notify({ campaignId, kind: 'outcome' })),
           requestPublication: async (campaignId) => void (publication = await publish({ campaignId })),
         },
@@ -137,6 +152,8 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
     report: (campaignId) => buildReport(deps.decisions, campaignId, mailStatusLookup(deps)),
     seasonByDay: (campaignId) => seasonByDay(deps, campaignId),
     publish,
+    reapplyCheck: makeReapply({ ...deps, campaigns: knownCampaigns }),
+    reapplyExcept: (req) => recordException({ exceptions: deps.exceptions, now: () => new Date() }, req),
     async notice(campaignId) {
       const url = noticePageUrl(config.notice.publicBaseUrl, campaignId, 'latest');
       const json = (await bucket.latestJson(campaignId)) as PublishedNotice | undefined;
@@ -175,5 +192,8 @@ export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTa
     report: (campaignId) => invoke('report', { campaignId }),
     publish: (payload) => invoke('publish', payload),
     notice: (campaignId) => readPublicNotice(aws.outputs, campaignId),
+    reapplyCheck: (payload) => invoke('reapply', payload),
+    // The ledger is written directly (ops' own credentials): the reapply function only reads.
+    reapplyExcept: (req) => recordException({ exceptions: new ReapplyExceptionStore(createDocumentClient(), aws.tables), now: () => new Date() }, req),
   };
 }
