@@ -9,6 +9,7 @@ import { localDown, localStatus, localUp, type StackStatus } from './local-stack
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary } from './notice-commands.ts';
 import { table, printable } from './output.ts';
+import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from './season.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, seasonChart, whoAmI } from './season-commands.ts';
@@ -295,6 +296,8 @@ program
     if (o.json) printJson(notice);
     else print(noticeSummary(notice, url));
   });
+
+registerReapplyCommands(program, { target: () => target(), print, printJson, usage: (m) => new UsageError(m) });
 
 program
   .command('demo')
