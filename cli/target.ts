@@ -113,6 +113,7 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
         // A notice whose sender died is settled from what the embedded SES holds.
         evidence: embeddedSesEvidence({ endpoint: stack.status.ses, outbox: deps.outbox }),
         progress,
+        campaigns: knownCampaigns,
       },
       config.mail,
     )(payload);

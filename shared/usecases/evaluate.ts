@@ -4,7 +4,8 @@ import { LOCK_WAIT_MS } from '../leases.ts';
 import type { Actor, DecisionChange, StoredDecision } from '../model.ts';
 import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
-import { earlierCampaigns, seasonEligibility, type ProfileVersion, type Revocation } from '../rules/seasons.ts';
+import { seasonEligibility, type Revocation } from '../rules/seasons.ts';
+import { earlierRevocations, profileVersions } from './seasons.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
 import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
@@ -110,7 +111,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   const [providers, totals, revoked] = await Promise.all([
     deps.source.providers(req.providerIds),
     req.providerIds ? aggregates.providerTotalsOf(c, req.providerIds) : aggregates.providerTotals(c),
-    earlierRevocations(c, deps, req.providerIds),
+    earlierRevocations(c, deps.campaigns?.() ?? [], deps.decisions, req.providerIds),
   ]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();
@@ -194,30 +195,6 @@ async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult
   });
   if (!caughtUp.ok) throw new LockBusyError(caughtUp.last);
   return caughtUp.value;
-}
-
-/**
- * The current final revocations of the campaigns before `c` (RULES.md "order of evaluation": later
- * campaigns read earlier campaigns' current final decisions), per provider: one Query of each earlier
- * campaign's current decisions, or one BatchGetItem of the chosen providers. Campaigns whose notice
- * date is not before `c`'s certification cut cannot bear on its scope and are not read, so the first
- * campaign reads nothing more, and a closed campaign never reads a later one.
- */
-async function earlierRevocations(c: Campaign, deps: EvaluateDeps, providerIds: readonly string[] | undefined): Promise<Map<string, Revocation[]>> {
-  const earlier = earlierCampaigns(c, deps.campaigns?.() ?? []);
-  const lists = await Promise.all(earlier.map((k) => (providerIds ? deps.decisions.currentOf(k.campaignId, providerIds) : deps.decisions.current(k.campaignId))));
-  const out = new Map<string, Revocation[]>();
-  for (const d of lists.flat()) {
-    if (!d.final || d.outcome !== 'revoked' || !d.noticeDate) continue;
-    const list = out.get(d.providerId) ?? out.set(d.providerId, []).get(d.providerId)!;
-    list.push({ campaignId: d.campaignId, noticeDate: d.noticeDate, revision: d.revision });
-  }
-  return out;
-}
-
-/** Every version of a stored profile as the seasons rule reads it (RULES.md "certification across seasons"). */
-function profileVersions(p: StoredProfile): ProfileVersion[] {
-  return p.versions.map((v) => ({ certifiedAtMs: Date.parse(v.certifiedAt), ...(v.regularizedAt ? { regularizedAtMs: Date.parse(v.regularizedAt) } : {}) }));
 }
 
 function decisionFor(

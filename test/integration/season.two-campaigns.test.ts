@@ -83,7 +83,7 @@ async function twoSeasonStack() {
     evaluate(c, { ...s, now: () => new Date(), overlapMs: 0, campaigns: () => TWO_SEASONS }, { by, ...(asOf ? { asOf } : {}) });
   const sent: OutgoingMail[] = [];
   const mailer: Mailer = { send: async (m) => (sent.push(m), { messageId: `m-${sent.length}` }) };
-  const outcomeMail = (c: Campaign) =>
+  const mailRun = (c: Campaign, req: { kind: 'outcome' } | { kind: 'progress'; asOf: string }) =>
     notify(
       c,
       {
@@ -91,18 +91,20 @@ async function twoSeasonStack() {
         mail: { sender: mailer, settings: { feedbackMailbox: c.feedbackMailbox, exitRefundProcedure: c.exitRefundProcedure }, evidence: publishedEvents(0) },
         clock: { now: () => new Date(), sleep: async () => {} },
         policy: notifyPolicy(1000),
+        campaigns: () => TWO_SEASONS,
       },
-      { kind: 'outcome' },
+      req,
     );
+  const outcomeMail = (c: Campaign) => mailRun(c, { kind: 'outcome' });
   const reapply = makeReapply({ ...s, campaigns: () => TWO_SEASONS });
-  return { db, tables, s, feed, run, sent, outcomeMail, reapply, scan: (t: 'decisions') => scanTable(db, tables[t]) };
+  return { db, tables, s, feed, run, sent, outcomeMail, mailRun, reapply, scan: (t: 'decisions') => scanTable(db, tables[t]) };
 }
 
 /** The first instant after renewal-2027's close, plus the half hour its evaluation schedule waits. */
 const AFTER_2027 = '2027-03-01T00:30:00+08:00';
 
 describe('two campaigns on one stack', () => {
-  it('decides each provider as RULES.md says, mails only the assessed, and never reopens the closed season', async () => {
+  it('decides each provider as RULES.md says, mails (progress and outcome) only the assessed, and never reopens the closed season', async () => {
     const st = await twoSeasonStack();
     await st.feed(FIRST_SEASON, 'season-2024.ndjson');
     const first = await st.run(C2024);
@@ -129,6 +131,10 @@ describe('two campaigns on one stack', () => {
     expect(pc.ordersByDay).toEqual({ '2026-12-01': 1, '2027-01-10': 1 });
 
     // The outcome mail of renewal-2027 goes to the assessed only: nothing to PA.
+    // Mid-season progress mail of renewal-2027: neither to PA, whom renewal-2024 revoked.
+    expect(await st.mailRun(C2027, { kind: 'progress', asOf: '2027-01-15T10:00:00+08:00' })).toMatchObject({ due: 3, sent: 3 });
+    expect(st.sent.map((m) => m.to).sort()).toEqual(['pb@example.com', 'pc@example.com', 'pd@example.com']);
+    st.sent.length = 0;
     const mail = await st.outcomeMail(C2027);
     expect(mail).toMatchObject({ due: 3, sent: 3 });
     expect(st.sent.map((m) => m.to).sort()).toEqual(['pb@example.com', 'pc@example.com', 'pd@example.com']);
