@@ -12,6 +12,7 @@ import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
 import { PUBLISH_NEEDS } from '#shared/usecases/publish.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
+import { REAPPLY_NEEDS } from '#shared/usecases/reapply.ts';
 import { EventSourceMapping, type DestinationConfig, type IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -368,7 +369,18 @@ export class AppStack extends Stack {
     if (config.thresholdOrders !== undefined) {
       for (const fn of [evaluate, notify]) fn.addEnvironment(ENV.thresholdOrders, String(config.thresholdOrders));
     }
-    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents, publish };
+    // ---- Re-application check (clause 3) ---------------------------------------------------------
+    // Invoked synchronously by the certification process and `renewal reapply check --aws`; read only.
+    // The exception ledger is written by ops with their own credentials (`renewal reapply except --aws`).
+    const reapply = new RenewalFunction(this, 'ReapplyFunction', {
+      ...common,
+      entry: 'reapply',
+      description: 'May a provider apply for certification at an instant: the 90-day bar after a revocation, and its exceptions (renewal reapply check --aws)',
+      timeout: Duration.seconds(30),
+      memorySize: FUNCTION_MEMORY_MB.reapply,
+    }).useStores(tables, REAPPLY_NEEDS);
+
+    this.functions = { intake, aggregate, evaluate, notify, report, mailEvents, publish, reapply };
 
     // Scheduled and evaluate→notify invocations are asynchronous: what still fails after Lambda's
     // retries lands in the schedule dead-letter queue (and raises its alarm) instead of vanishing.

@@ -18,7 +18,7 @@ export function appStackName(stage: string): string {
 }
 
 /** The functions, by entry file `functions/<name>.ts` (`mailEvents`: `functions/mail-events.ts`). */
-export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report', 'mailEvents', 'publish'] as const;
+export const FUNCTION_NAMES = ['intake', 'aggregate', 'evaluate', 'notify', 'report', 'mailEvents', 'publish', 'reapply'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

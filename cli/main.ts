@@ -10,6 +10,7 @@ import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary, pendingWarning } from './notice-commands.ts';
 import { table, printable } from '#shared/text/terminal.ts';
+import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './season-commands.ts';
@@ -342,6 +343,8 @@ program
     // The ledger claimed a newer version than the public reads: a publication failed after its claim (or runs right now).
     if (pending) info(`renewal: ${pendingWarning(notice.campaignId, pending)}`);
   });
+
+registerReapplyCommands(program, { target: () => target(), print, printJson, usage: (m) => new UsageError(m) });
 
 program
   .command('demo')

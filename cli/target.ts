@@ -21,6 +21,10 @@ import { makeEvaluate } from '#functions/handlers/evaluate.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';
 import { makePublish } from '#functions/handlers/publish.ts';
+import { makeReapply } from '#functions/handlers/reapply.ts';
+import { CAMPAIGNS } from '#shared/rules/campaign.ts';
+import { ReapplyExceptionStore, type StoredExceptionRecord } from '#shared/store/exceptions.ts';
+import { recordException, type ExceptRequest, type ReapplyCheck } from '#shared/usecases/reapply.ts';
 import { awsTarget, invokeFunction, RemoteFunctionError, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
 import type { EventLine, IntakeHandler } from './import.ts';
 import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
@@ -61,6 +65,10 @@ export interface Target {
   notice(campaignId: string): Promise<{ notice: PublishedNotice; url: string; pending?: PendingNotice }>;
   /** The mail viewer, where there is one. */
   readonly viewer?: string;
+  /** The re-application check (clause 3): `{"providerId", "at"?}`, as the reapply function takes it. */
+  reapplyCheck(payload: { providerId: string; at?: string }): Promise<ReapplyCheck>;
+  /** Records an exception to the re-application bar, or its withdrawal: a new record of the ledger. */
+  reapplyExcept(req: ExceptRequest): Promise<StoredExceptionRecord>;
 }
 
 /**
@@ -73,6 +81,12 @@ export interface EvaluateRun {
   publication?: PublishResult;
   failed?: { steps: EvaluateStep[]; next: string[]; message: string };
 }
+
+/**
+ * The campaigns the commands know, for the seasons rules and the re-application check (RULES.md
+ * "Seasons after the first"): the seam the campaign registry fills.
+ */
+const knownCampaigns = () => Object.values(CAMPAIGNS);
 
 export interface TargetIo {
   print: (s: string) => void;
@@ -114,6 +128,7 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
         // A notice whose sender died is settled from what the embedded SES holds.
         evidence: embeddedSesEvidence({ endpoint: stack.status.ses, outbox: deps.outbox }),
         progress,
+        campaigns: knownCampaigns,
       },
       config.mail,
     )(payload);
@@ -141,6 +156,7 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
           holder,
           // Long waits say what they wait for.
           waiting: (h, waitedMs) => io.info(`waiting for the aggregation lock (${Math.round(waitedMs / 1000)}s so far, up to ${durationText(LOCK_WAIT_MS)}): held by ${describeHolder(h)}`),
+          campaigns: knownCampaigns,
           requestOutcomeMail: async (campaignId) => {
             const m = (mail = await notify({ campaignId, kind: 'outcome' }));
             return `sent (${m.sent} now, ${m.alreadySent} before${m.failed.length ? `, ${m.failed.length} NOT sent` : ''})`;
@@ -160,6 +176,8 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
     report: (campaignId) => buildReport(deps.decisions, campaignId, mailStatusLookup(deps)),
     seasonByDay: (campaignId) => seasonByDay(deps, campaignId),
     publish,
+    reapplyCheck: makeReapply({ ...deps, campaigns: knownCampaigns }),
+    reapplyExcept: (req) => recordException({ exceptions: deps.exceptions, now: () => new Date() }, req),
     async notice(campaignId) {
       const url = noticePageUrl(config.notice.publicBaseUrl, campaignId, 'latest');
       const [json, pending] = await Promise.all([bucket.latestJson(campaignId) as Promise<PublishedNotice | undefined>, pendingNotice(deps.decisions, campaignId)]);
@@ -204,5 +222,8 @@ export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTa
       const [read, pending] = await Promise.all([readPublicNotice(aws.outputs, campaignId), pendingNotice(new DecisionStore(createDocumentClient(), { decisions: aws.tables.decisions }), campaignId)]);
       return { ...read, ...(pending ? { pending } : {}) };
     },
+    reapplyCheck: (payload) => invoke('reapply', payload),
+    // The ledger is written directly (ops' own credentials): the reapply function only reads.
+    reapplyExcept: (req) => recordException({ exceptions: new ReapplyExceptionStore(createDocumentClient(), aws.tables), now: () => new Date() }, req),
   };
 }

@@ -2,6 +2,7 @@ import { createDocumentClient } from '#shared/aws.ts';
 import { mailEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
+import { CAMPAIGNS } from '#shared/rules/campaign.ts';
 import { makeNotify, notifyMailer } from './handlers/notify.ts';
 import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
 
@@ -10,4 +11,4 @@ import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
  * ops. Sends through SES, and settles a notice a dead run left from SES's published events.
  */
 const env = lambdaEnvironment('notify', NOTIFY_NEEDS, { mail: mailEnv });
-export const handler = lambdaHandler(makeNotify({ ...stores(env.tables, createDocumentClient()), mailer: notifyMailer(env.mail) }, env.mail));
+export const handler = lambdaHandler(makeNotify({ ...stores(env.tables, createDocumentClient()), mailer: notifyMailer(env.mail), campaigns: () => Object.values(CAMPAIGNS) }, env.mail));

@@ -3,6 +3,7 @@ import { AggregateStore } from './store/aggregates.ts';
 import { SourceStore } from './store/source.ts';
 import { DecisionStore } from './store/decisions.ts';
 import { OutboxStore } from './store/outbox.ts';
+import { ReapplyExceptionStore } from './store/exceptions.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** The stores over one DocumentClient: what the use cases are handed. */
@@ -14,5 +15,6 @@ export function stores(tables: TableNames, db: DynamoDBDocumentClient) {
     aggregates: new AggregateStore(db, tables),
     decisions: new DecisionStore(db, tables),
     outbox: new OutboxStore(db, tables),
+    exceptions: new ReapplyExceptionStore(db, tables),
   };
 }

@@ -73,6 +73,23 @@ export const reportPayload = z.strictObject({ campaignId });
 /** The publish function: the one-time schedule on the notice date and the evaluation send only the campaign. */
 export const publishPayload = z.strictObject({ campaignId });
 
+/** The reapply function (OPS.md): may this provider apply for certification at `at` (default now)? */
+export const reapplyPayload = z.strictObject({
+  providerId: id,
+  at: z
+    .string({ error: 'must be a string' })
+    .refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' })
+    .optional(),
+});
+
+/** `renewal reapply except` (OPS.md): an exception to the 90-day bar, or with `withdraw` its withdrawal; who and why are required. */
+export const reapplyExceptPayload = z.strictObject({
+  providerId: id,
+  by: z.string({ error: 'is required' }).trim().min(1, { error: 'must name who records it' }).max(200, { error: 'must be at most 200 characters' }),
+  reason: z.string({ error: 'is required' }).trim().min(1, { error: 'must say why' }).max(2000, { error: 'must be at most 2,000 characters' }),
+  withdraw: z.boolean({ error: 'must be true or false' }).optional(),
+});
+
 export type AggregatePayload = z.output<typeof aggregatePayload>;
 export type EvaluatePayload = z.output<typeof evaluatePayload>;
 export type NotifyPayload = z.output<typeof notifyPayload>;

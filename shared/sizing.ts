@@ -10,4 +10,5 @@ export const FUNCTION_MEMORY_MB = {
   report: 512,
   mailEvents: 512,
   publish: 512,
+  reapply: 512,
 } as const;

@@ -26,6 +26,8 @@ type Deps = NotifyStores & {
   /** Default: `notifyPolicy` at MAIL_RATE_PER_SECOND (the fault tests try fewer times). */
   policy?: Partial<NotifyPolicy>;
   progress?: NotifyDeps['progress'];
+  /** Every campaign the deployment knows (the campaign registry), for the seasons rules. */
+  campaigns?: NotifyDeps['campaigns'];
 };
 
 /**
@@ -61,6 +63,7 @@ export const makeNotify = (deps: Deps, config: MailConfig) => {
         clock: { ...systemClock, ...deps.clock },
         policy: { ...notifyPolicy(config.ratePerSecond), ...deps.policy },
         ...(deps.progress ? { progress: deps.progress } : {}),
+        ...(deps.campaigns ? { campaigns: deps.campaigns } : {}),
       },
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
     );

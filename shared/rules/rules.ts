@@ -185,8 +185,9 @@ export function shortfall(f: Figures): { ordersMissing: number; depositMissingFe
  * Clause 2.2.3: retained iff `paidOrders >= thresholdOrders` (2.2.1) and `depositBalanceFen >= depositRequiredFen`
  * (2.2.2); either failing revokes, with every failing reason and the clause 3 consequences. Providers outside
  * clause 1 or 2.1 are `not_assessed`. The figures used are returned so the decision can be reproduced (2.3).
+ * `e` is the provider's eligibility: of its one profile by default, or across seasons (`seasonEligibility`).
  */
-export function decide(c: Campaign, input: DecisionInput): Decision {
+export function decide(c: Campaign, input: DecisionInput, e: Eligibility = eligibility(c, input)): Decision {
   if (!Number.isSafeInteger(input.paidOrders) || input.paidOrders < 0) {
     throw new RangeError(`paidOrders must be a non-negative integer, got ${input.paidOrders}`);
   }
@@ -194,7 +195,6 @@ export function decide(c: Campaign, input: DecisionInput): Decision {
     throw new RangeError(`depositBalanceFen must be an integer number of fen, got ${input.depositBalanceFen}`);
   }
   const { rulesVersion } = c;
-  const e = eligibility(c, input);
   if (!e.assessed) {
     const clauses: ClauseId[] = e.clause === '1' ? ['1'] : ['1', '2.1'];
     return { outcome: 'not_assessed', reasons: [e.reason], clauses, rulesVersion };

@@ -3,7 +3,7 @@ import type { TableNames } from '../config.ts';
 import { contentHash, entityKey, type PlatformEvent } from '../events.ts';
 import { batchGet, batchWrite } from './batch.ts';
 import { changeRecord } from './changes.ts';
-import { storedFields, storedItem } from './items.ts';
+import { storedFields, storedItem, type ProfileVersionFields } from './items.ts';
 import { recordKey, recordRef } from './layout/changes.ts';
 import { eventItemKey } from './layout/events.ts';
 import { orderKey } from './layout/orders.ts';
@@ -84,7 +84,7 @@ export class IngestStore {
         if (seen.has(hash)) return { status: 'duplicate' };
         announced.push(event);
         seen.add(hash);
-        const item = storedItem(event, ingestedAt, { seen: [...seen].sort() });
+        const item = storedItem(event, ingestedAt, { seen: [...seen].sort(), versions: profileVersions(stored, event) });
         current.set(key, item);
         writes.set(key, { table: this.tables.events, item });
         return { status: 'accepted' };
@@ -144,6 +144,23 @@ export class IngestStore {
   private keyOf(e: PlatformEvent): Record<string, unknown> {
     return e.type === 'order.paid' ? orderKey(e.orderId) : eventItemKey(e);
   }
+}
+
+/**
+ * The certification fields of every profile version seen, in the order they arrived, each pair once
+ * (a pair seen again moves to the end: it is the latest version carrying it). Later seasons read them
+ * (RULES.md "certification across seasons": any `certifiedAt` of any version starts a certification).
+ * A profile stored before versions were kept starts the list with its own fields.
+ */
+function profileVersions(stored: Record<string, unknown> | undefined, event: Extract<PlatformEvent, { type: 'provider.upserted' }>): ProfileVersionFields[] {
+  const before: ProfileVersionFields[] = stored ? ((stored.versions as ProfileVersionFields[] | undefined) ?? [versionFields(stored as unknown as ProfileVersionFields)]) : [];
+  const next = versionFields(event);
+  const same = (v: ProfileVersionFields) => v.certifiedAt === next.certifiedAt && v.regularizedAt === next.regularizedAt;
+  return [...before.filter((v) => !same(v)), next];
+}
+
+function versionFields(p: ProfileVersionFields): ProfileVersionFields {
+  return { certifiedAt: p.certifiedAt, ...(p.regularizedAt !== undefined ? { regularizedAt: p.regularizedAt } : {}) };
 }
 
 function differingFields(stored: Record<string, unknown>, incoming: PlatformEvent): string[] {

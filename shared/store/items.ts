@@ -7,8 +7,15 @@ import { storePaid } from './layout/orders.ts';
  * `events`; the keys come from each table's layout (`layout/orders.ts`, `layout/events.ts`), and every
  * other attribute is a field of the event itself, plus the store's bookkeeping: `key` (the event
  * identity), `h` (content hash), `ingestedAt`, `cr` (the change record that announced it, see
- * `changes.ts`) and, on profiles, `seen` (every version's hash).
+ * `changes.ts`) and, on profiles, `seen` (every version's hash) and `versions` (every version's
+ * certification fields, in arrival order).
  */
+
+/** The certification fields of one version of a provider's profile, as the profile item keeps them in `versions`. */
+export interface ProfileVersionFields {
+  certifiedAt: string;
+  regularizedAt?: string;
+}
 
 /** A binding event as the stores read it back. */
 export interface StoredBinding {
@@ -31,7 +38,7 @@ export interface StoredDeposit {
  * Attributes the store adds; everything else on an item is a field of the event itself. (`ib`/`ik`
  * were the keys of the ingest-time index that the change log replaced: items stored before carry them.)
  */
-const INTERNAL = new Set(['pk', 'sk', 'gpk', 'gsk', 'listKey', 'storePaid', 'key', 'h', 'ingestedAt', 'cr', 'ib', 'ik', 'seen']);
+const INTERNAL = new Set(['pk', 'sk', 'gpk', 'gsk', 'listKey', 'storePaid', 'key', 'h', 'ingestedAt', 'cr', 'ib', 'ik', 'seen', 'versions']);
 
 /** The item for an event, without the store's bookkeeping attributes. */
 export function toStoredItem(e: PlatformEvent): Record<string, unknown> {

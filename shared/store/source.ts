@@ -2,12 +2,15 @@ import { ScanCommand, type DynamoDBDocumentClient, type QueryCommandInput, type 
 import type { TableNames } from '../config.ts';
 import type { ProviderProfile } from '../model.ts';
 import { batchGet, queryAll } from './batch.ts';
-import { storedEvent, storedFields, toBinding, toDeposit, type StoredBinding, type StoredDeposit } from './items.ts';
+import { storedEvent, storedFields, toBinding, toDeposit, type ProfileVersionFields, type StoredBinding, type StoredDeposit } from './items.ts';
 import { BINDING_PREFIX, DEPOSIT_PREFIX, PROVIDER_LIST_KEY, providerEntryKind, providerGpk, providerKey, storePk } from './layout/events.ts';
 import { parseStorePaid, storePaidRange } from './layout/orders.ts';
 import { declareAccess } from './access.ts';
 import { ChangeLog, type Changes } from './changes.ts';
-export type { Changes, StoredBinding, StoredDeposit };
+export type { Changes, ProfileVersionFields, StoredBinding, StoredDeposit };
+
+/** A provider's latest profile and the certification fields of every version seen. */
+export type StoredProfile = ProviderProfile & { versions: ProfileVersionFields[] };
 
 /**
  * The read side of the stored events, for the aggregation and the evaluation. Key layouts come from
@@ -146,8 +149,11 @@ export class SourceStore {
     return items.map(toDeposit);
   }
 
-  /** Every provider profile (the `providers` index), or just the ones asked for. */
-  async providers(ids?: readonly string[]): Promise<ProviderProfile[]> {
+  /**
+   * Every provider profile (the `providers` index), or just the ones asked for: the latest version,
+   * with the certification fields of every version seen (`versions`, in arrival order).
+   */
+  async providers(ids?: readonly string[]): Promise<StoredProfile[]> {
     let items: Record<string, unknown>[];
     if (ids) {
       const keys = [...new Set(ids)].map(providerKey);
@@ -161,8 +167,12 @@ export class SourceStore {
       });
     }
     return items
-      .map((it) => storedFields(it) as unknown as ProviderProfile & { type?: string })
-      .map(({ type: _type, ...p }) => p)
+      .map((it) => {
+        const { type: _type, ...p } = storedFields(it) as unknown as ProviderProfile & { type?: string };
+        // A profile stored before versions were kept has seen one version: its own.
+        const versions = (it.versions as ProfileVersionFields[] | undefined) ?? [{ certifiedAt: p.certifiedAt, ...(p.regularizedAt !== undefined ? { regularizedAt: p.regularizedAt } : {}) }];
+        return { ...p, versions };
+      })
       .sort((a, b) => a.providerId.localeCompare(b.providerId));
   }
 }

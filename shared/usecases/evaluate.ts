@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../clock.ts';
 import { LOCK_WAIT_MS } from '../leases.ts';
-import type { Actor, DecisionChange, ProviderProfile, StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
+import type { Actor, DecisionChange, StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
 import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
+import { seasonEligibility, type Revocation } from '../rules/seasons.ts';
+import { earlierRevocations, profileVersions } from './seasons.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
 import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type LockHolder } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { mapLimit } from '../limit.ts';
-import { SOURCE_ACCESS } from '../store/source.ts';
+import { SOURCE_ACCESS, type StoredProfile } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
 import { LockBusyError } from './run-lock.ts';
 
@@ -45,6 +47,12 @@ export interface EvaluateDeps {
   overlapMs?: number;
   /** Who runs it, as an aggregation that finds the lock busy is told. */
   holder?: string;
+  /**
+   * Every campaign the deployment knows (the campaign registry). Those whose notice date lies before
+   * this campaign's certification cut are read for their revocations (RULES.md "Seasons after the
+   * first"); without it the campaign is judged as if it were the first.
+   */
+  campaigns?: () => readonly Campaign[];
   /** Told each time the catch-up finds the aggregation lock held, before it waits. */
   waiting?: (holder: LockHolder | undefined, waitedMs: number) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -120,14 +128,15 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   }
   const aggregation = await catchUp(c, { ...deps, aggregates });
 
-  const [providers, totals] = await Promise.all([
+  const [providers, totals, revoked] = await Promise.all([
     chosen ?? deps.source.providers(),
     req.providerIds ? aggregates.providerTotalsOf(c, req.providerIds) : aggregates.providerTotals(c),
+    earlierRevocations(c, deps.campaigns?.() ?? [], deps.decisions, req.providerIds),
   ]);
   const totalsOf = new Map(totals.map((t) => [t.providerId, t]));
   const decidedAt = started.toISOString();
   const asOf = toUtcIso(asOfMs);
-  const fresh = providers.map((p) => decisionFor(c, p, totalsOf.get(p.providerId), { decidedAt, decidedBy: req.by, asOf, final: mode === 'final' }));
+  const fresh = providers.map((p) => decisionFor(c, p, revoked.get(p.providerId) ?? [], totalsOf.get(p.providerId), { decidedAt, decidedBy: req.by, asOf, final: mode === 'final' }));
 
   let revisionsCreated = 0;
   let figuresOnly = 0;
@@ -420,16 +429,15 @@ async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult
 
 function decisionFor(
   c: Campaign,
-  p: ProviderProfile,
+  p: StoredProfile,
+  revocations: readonly Revocation[],
   totals: { paidOrders: number; depositBalanceFen: number; byDay: Record<string, number> } | undefined,
   meta: Pick<StoredDecision, 'decidedAt' | 'decidedBy' | 'asOf' | 'final'>,
 ): StoredDecision {
-  const d = decide(c, {
-    certifiedAtMs: Date.parse(p.certifiedAt),
-    ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}),
-    paidOrders: totals?.paidOrders ?? 0,
-    depositBalanceFen: totals?.depositBalanceFen ?? 0,
-  });
+  // Scope and regularization across seasons: on the version carrying the certification in force.
+  const season = seasonEligibility(c, profileVersions(p), revocations);
+  const version = season.version ?? { certifiedAtMs: Date.parse(p.certifiedAt) };
+  const d = decide(c, { ...version, paidOrders: totals?.paidOrders ?? 0, depositBalanceFen: totals?.depositBalanceFen ?? 0 }, season.eligibility);
   return {
     ...d,
     campaignId: c.campaignId,

@@ -6,7 +6,9 @@ import { renderOutcomeMail, renderProgressMail, type MailSettings, type Rendered
 import { isEmailAddress } from '../events.ts';
 import { isAmbiguous, isConnectionFailure, isTransient, type Mailer } from '../mailer.ts';
 import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
-import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
+import { depositBalanceAtClose } from '../rules/rules.ts';
+import { seasonEligibility } from '../rules/seasons.ts';
+import { earlierRevocations, profileVersions } from './seasons.ts';
 import { localDate, parseInstant } from '../rules/time.ts';
 import { weekOf } from '../rules/progress.ts';
 import { again, done, retry, type Attempt, type RetryPolicy } from '../retry.ts';
@@ -93,6 +95,8 @@ export interface NotifyDeps {
   clock: Clock;
   policy: NotifyPolicy;
   progress?: (done: number, total: number, phase: string) => void;
+  /** Every campaign the deployment knows: a provider an earlier one revoked gets no progress mail (RULES.md "Seasons after the first"). */
+  campaigns?: () => readonly Campaign[];
 }
 
 /**
@@ -386,16 +390,16 @@ async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promis
   };
 }
 
-async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
+async function progressNotices(c: Campaign, { stores, mail, campaigns }: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
   const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
   const w = periodWindow(c);
   if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
   const camp = req.thresholdOrders ? withThreshold(c, req.thresholdOrders) : c;
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
   const week = weekOf(c, asOfDate);
-  const providers = (await stores.source.providers()).filter(
-    (p) => eligibility(c, { certifiedAtMs: Date.parse(p.certifiedAt), ...(p.regularizedAt ? { regularizedAtMs: Date.parse(p.regularizedAt) } : {}) }).assessed,
-  );
+  // The assessed only, across seasons: scope and regularization as the evaluation judges them.
+  const revoked = await earlierRevocations(c, campaigns?.() ?? [], stores.decisions);
+  const providers = (await stores.source.providers()).filter((p) => seasonEligibility(c, profileVersions(p), revoked.get(p.providerId) ?? []).eligibility.assessed);
   const totals = new Map((await stores.aggregates.providerTotalsOf(c, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);

@@ -106,6 +106,8 @@ describe('functions', () => {
     mailEvents: ['outbox'],
     // the notice ledger lives in the decisions table
     publish: ['decisions'],
+    // every campaign's current decision of one provider and the exception ledger (decisions), its profile (events)
+    reapply: ['events', 'decisions'],
   };
   const tableVars = (name: FunctionName) => TABLES_OF[name].map(tableEnvVar);
   const EXPECTED_ENV: Record<FunctionName, string[]> = {
@@ -116,6 +118,7 @@ describe('functions', () => {
     report: [...POWERTOOLS, ...tableVars('report')],
     mailEvents: [...POWERTOOLS, ...tableVars('mailEvents')],
     publish: [...POWERTOOLS, ...tableVars('publish'), 'NOTICE_BUCKET', 'NOTICE_BASE_URL', 'FEEDBACK_MAILBOX'],
+    reapply: [...POWERTOOLS, ...tableVars('reapply')],
   };
 
   it.each(FUNCTION_NAMES)('%s: exactly its environment variables', (name) => {

@@ -31,7 +31,7 @@ describe('stackOutputs / awsTarget', () => {
     cfn.on(DescribeStacksCommand, { StackName: 'ProviderRenewal-prod-App' }).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs() }] });
     const target = await awsTarget('prod', new CloudFormationClient({ region: 'ap-southeast-1' }));
     expect(target.stackName).toBe(appStackName('prod'));
-    expect(target.functions).toEqual({ intake: 'fn-intake', aggregate: 'fn-aggregate', evaluate: 'fn-evaluate', notify: 'fn-notify', report: 'fn-report', mailEvents: 'fn-mailEvents', publish: 'fn-publish' });
+    expect(target.functions).toEqual({ intake: 'fn-intake', aggregate: 'fn-aggregate', evaluate: 'fn-evaluate', notify: 'fn-notify', report: 'fn-report', mailEvents: 'fn-mailEvents', publish: 'fn-publish', reapply: 'fn-reapply' });
     expect(target.intakeQueueUrl).toBe('https://sqs.example/123/intake.fifo');
     expect(target.tables.orders).toBe('tbl-orders');
   });

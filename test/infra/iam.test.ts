@@ -9,6 +9,7 @@ import { MAIL_EVENTS_NEEDS } from '#shared/usecases/mail-events.ts';
 import { NOTIFY_NEEDS } from '#shared/usecases/notify.ts';
 import { PUBLISH_NEEDS } from '#shared/usecases/publish.ts';
 import { REPORT_NEEDS } from '#shared/usecases/report.ts';
+import { REAPPLY_NEEDS } from '#shared/usecases/reapply.ts';
 import { FUNCTION_NAMES, type FunctionName } from '../../cdk/names.ts';
 import { actionsOf, logicalId, resourcesOf, roleStatements, synth, type Statement } from './synth.ts';
 
@@ -26,6 +27,7 @@ const NEEDS: Record<FunctionName, readonly StoreUse<unknown>[]> = {
   report: REPORT_NEEDS,
   mailEvents: MAIL_EVENTS_NEEDS,
   publish: PUBLISH_NEEDS,
+  reapply: REAPPLY_NEEDS,
 };
 
 const s = synth();
@@ -85,6 +87,7 @@ describe('function access (IAM)', () => {
         report: logs,
         mailEvents: [...logs, ...asyncFailure],
         publish: [...logs, ...asyncFailure],
+        reapply: logs,
       };
       // Bucket access, as the use case's stores declare it (one statement per bucket).
       const buckets = accessOf(NEEDS[fn]).buckets.flatMap((b) => b.actions.map((a) => `s3:${a}`));

@@ -15,6 +15,8 @@ import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import type { Access, BucketId, StoreAccess } from '#shared/store/access.ts';
 import { AGGREGATES_ACCESS, AggregateStore } from '#shared/store/aggregates.ts';
 import { DECISIONS_ACCESS, DecisionStore } from '#shared/store/decisions.ts';
+import { EXCEPTIONS_ACCESS, ReapplyExceptionStore } from '#shared/store/exceptions.ts';
+import { checkReapply, recordException } from '#shared/usecases/reapply.ts';
 import { INGEST_ACCESS, IngestStore } from '#shared/store/ingest.ts';
 import { NOTICE_TAG, noticeTag, OUTBOX_ACCESS, OutboxStore } from '#shared/store/outbox.ts';
 import type { SesEvent } from '#shared/ses-events.ts';
@@ -68,6 +70,7 @@ const ACCESS: Record<string, StoreAccess<unknown>> = {
   outbox: OUTBOX_ACCESS,
   ingest: INGEST_ACCESS,
   noticeBucket: NOTICE_BUCKET_ACCESS,
+  exceptions: EXCEPTIONS_ACCESS,
 } as Record<string, StoreAccess<unknown>>;
 
 let tables: TableNames;
@@ -108,6 +111,7 @@ beforeAll(async () => {
     aggregates: attributed('aggregates', new AggregateStore(db, tables)),
     decisions: attributed('decisions', new DecisionStore(db, tables)),
     outbox: attributed('outbox', new OutboxStore(db, tables)),
+    exceptions: attributed('exceptions', new ReapplyExceptionStore(db, tables)),
   };
   const ingest = attributed('ingest', new IngestStore(db, tables));
   const season = generateSeason({ providers: 14, orders: 600, seed: 11 });
@@ -141,6 +145,12 @@ beforeAll(async () => {
   // The delisting notice, published after the notice date's hour, then read back.
   await publish(c, { decisions: s.decisions, bucket, now: () => new Date('2024-03-01T03:00:00Z'), settings: { publicBaseUrl: notice.baseUrl, feedbackMailbox: c.feedbackMailbox } });
   await bucket.latestJson(c.campaignId);
+
+  // The re-application check, and the exception ledger: a grant and its withdrawal.
+  const revoked = final.assessments.find((a) => a.outcome === 'revoked') ?? final.assessments[0]!;
+  await recordException({ exceptions: s.exceptions, now: clock }, { providerId: revoked.providerId, by: 'ops', reason: 'test' });
+  await recordException({ exceptions: s.exceptions, now: clock }, { providerId: revoked.providerId, by: 'ops', reason: 'test', withdraw: true });
+  await checkReapply({ ...s, campaigns: () => [c], now: clock }, { providerId: revoked.providerId });
 
   // What the flows above do not reach.
   await s.decisions.previews(c.campaignId);

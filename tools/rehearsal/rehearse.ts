@@ -461,11 +461,14 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     async function opsDrill(r: Report): Promise<{ what: string; ok: boolean; error?: string }[]> {
       const provider = r.assessments.find((a) => a.outcome !== 'not_assessed')?.providerId ?? r.assessments[0]?.providerId;
       const by = 'rehearsal';
+      // The certification process asks about revoked providers (clause 3).
+      const revoked = r.assessments.find((a) => a.outcome === 'revoked')?.providerId ?? provider;
       const runs: [string, string, unknown][] = [
         ['aggregate', 'full recount (renewal aggregate --full)', { campaignId: campaign.campaignId, full: true }],
         ...(provider ? [['evaluate', `re-evaluation of ${provider} (renewal evaluate --provider ${provider})`, { campaignId: campaign.campaignId, providerIds: [provider], requestedBy: by }] as [string, string, unknown]] : []),
         ['evaluate', 'preview as of mid-season (renewal evaluate --as-of 2024-01-15T00:00:00+08:00)', { campaignId: campaign.campaignId, asOf: '2024-01-15T00:00:00+08:00', requestedBy: by }],
         ['notify', 'outcome mail asked for again (renewal notify --kind outcome)', { campaignId: campaign.campaignId, kind: 'outcome' }],
+        ...(revoked ? [['reapply', `re-application check of ${revoked} (renewal reapply check --provider ${revoked})`, { providerId: revoked }] as [string, string, unknown]] : []),
       ];
       const out: { what: string; ok: boolean; error?: string }[] = [];
       for (const [name, what, payload] of runs) {

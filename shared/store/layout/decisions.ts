@@ -8,9 +8,11 @@
  * | latest preview    | `PRE#<campaign>`              | `<providerId>`          |
  * | run log           | `RUNS#<campaign>`             | `<startedAt>#<runId>`   |
  * | notice version    | `NOTICE#<campaign>`           | `<version, 6 digits>`   |
+ * | re-apply exception| `REAPPLY#<providerId>`        | `<at>#<recordId>`       |
  *
  * Numbers are zero-padded so that sk order is number order: a Query reads revisions oldest first and
- * the newest notice version with `Limit: 1` backwards. Items carry their own fields (campaignId,
+ * the newest notice version with `Limit: 1` backwards. Re-application exceptions (clause 3) are a
+ * provider's, not a campaign's: one partition per provider, its records in the order they were made. Items carry their own fields (campaignId,
  * providerId, revision, …); nothing parses these keys back.
  */
 
@@ -31,3 +33,7 @@ export const runKey = (campaignId: string, startedAt: string, runId: string) => 
 
 export const noticesPk = (campaignId: string) => `NOTICE#${campaignId}`;
 export const noticeKey = (campaignId: string, version: number) => ({ pk: noticesPk(campaignId), sk: seq(version) });
+
+export const reapplyExceptionsPk = (providerId: string) => `REAPPLY#${providerId}`;
+/** A record of the exception ledger: recorded at `at` (UTC ISO-8601, so sk order is time order), never overwritten. */
+export const reapplyExceptionKey = (providerId: string, at: string, recordId: string) => ({ pk: reapplyExceptionsPk(providerId), sk: `${at}#${recordId}` });
