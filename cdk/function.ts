@@ -51,7 +51,7 @@ export interface RenewalFunctionProps {
 
 
 /**
- * A function of this app with its defaults: Node.js 22 on arm64, an ESM bundle built by the local
+ * A function of this app with its defaults: Node.js 24 (`nodejs24.x`) on arm64, an ESM bundle built by the local
  * esbuild (never Docker) with source maps, its own log group with a retention, the Powertools
  * environment, and a role of its own that starts with nothing but writing to that log group.
  *
@@ -76,7 +76,7 @@ export class RenewalFunction extends NodejsFunction {
     const entry = join(PROJECT_ROOT, 'functions', `${props.entry}.ts`);
     super(scope, id, {
       description: props.description,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -98,7 +98,7 @@ export class RenewalFunction extends NodejsFunction {
             bundling: {
               forceDockerBundling: false,
               format: OutputFormat.ESM,
-              target: 'node22',
+              target: 'node24',
               platform: 'node',
               sourceMap: true,
               sourceMapMode: SourceMapMode.DEFAULT,
