@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 
 /**
  * A real headless Chromium for the page tests: Debian's `chromium` driven by playwright-core (no
- *  browser download). Playwright gives every launch a fresh, temporary --user-data-dir. `npm test`
+ * browser download). Playwright gives every launch a fresh, temporary --user-data-dir. `npm test`
  * installs chromium with apt-get when it is missing (test/support/prerequisites.ts); without it these tests fail and say so.
  */
 export const CHROMIUM = process.env.RENEWAL_CHROMIUM ?? '/usr/bin/chromium';
