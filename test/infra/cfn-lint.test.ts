@@ -40,7 +40,11 @@ describe('cfn-lint', () => {
       const outdir = mkdtempSync(join(tmpdir(), 'renewal-cfn-lint-'));
       dirs.push(outdir);
       synth(context, { outdir }).app.synth();
-      templates.push(...readdirSync(outdir).filter((f) => f.endsWith('.template.json')).map((f) => join(outdir, f)));
+      templates.push(
+        ...readdirSync(outdir)
+          .filter((f) => f.endsWith('.template.json'))
+          .map((f) => join(outdir, f)),
+      );
     }
     expect(templates).toHaveLength(4);
     const results = await cfnLint(templates);

@@ -19,11 +19,7 @@ const c = getCampaign(CAMPAIGN)!;
 
 async function season(): Promise<Season> {
   const s = await newSeason();
-  await s.feed([
-    ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-    ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'),
-    ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00'),
-  ]);
+  await s.feed([ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'), ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'), ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00')]);
   return s;
 }
 

@@ -14,7 +14,16 @@ const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const KILL_DB = resolve(import.meta.dirname, '../support/kill-db-child.ts');
 const root = mkdtempSync(join(tmpdir(), 'renewal-cli-faults-'));
 // The SDK's NodeVersionSupportWarning is not silenced: every command is checked not to print it (Node 24).
-const base = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined, AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_SES: '', AWS_ENDPOINT_URL_SESV2: '', RENEWAL_DYNAMODB_PORT: '0', RENEWAL_SES_PORT: '0', RENEWAL_S3_PORT: '0' };
+const base = {
+  ...process.env,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+  AWS_ENDPOINT_URL_DYNAMODB: '',
+  AWS_ENDPOINT_URL_SES: '',
+  AWS_ENDPOINT_URL_SESV2: '',
+  RENEWAL_DYNAMODB_PORT: '0',
+  RENEWAL_SES_PORT: '0',
+  RENEWAL_S3_PORT: '0',
+};
 const checkout = (name: string, extra: Record<string, string> = {}) => ({ ...base, RENEWAL_LOCAL_DIR: join(root, name, '.local'), ...extra });
 const A = checkout('a');
 const B = checkout('b');
@@ -45,7 +54,7 @@ describe('ports and identity', () => {
     expect(run(checkout('busy'), 'local', 'status', '--json').json()).toEqual({ running: false });
   });
 
-  it('two checkouts with different data directories never share a stack: each runs its own, its data its own; one\'s port is refused to the other', () => {
+  it("two checkouts with different data directories never share a stack: each runs its own, its data its own; one's port is refused to the other", () => {
     const a = run(A, 'local', 'up', '--json').json();
     const b = run(B, 'local', 'up', '--json').json();
     expect(a.dynamodb).not.toBe(b.dynamodb);

@@ -1,7 +1,7 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
-import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { SesMailer } from '#shared/mailer.ts';
 import { noticeTag, OutboxStore } from '#shared/store/outbox.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec } from '../support/notify-fixture.ts';
@@ -156,7 +156,13 @@ describe('a run that died holding a claim', () => {
     const claimedAt = Date.parse('2024-03-01T02:00:00.000Z');
     expect(await s.deps.outbox.claim({ ...dead, to: s.email('E') }, 'run-that-died', new Date(claimedAt), NOTICE_CLAIM_LEASE_MS)).toMatchObject({ claimed: true });
     // The dead run got its mail to SES and died before the ledger heard of it.
-    const { messageId } = await new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL).send({ to: s.email('E'), subject: 'outcome', html: '<p>outcome</p>', text: 'outcome', notice: noticeTag(dead) });
+    const { messageId } = await new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL).send({
+      to: s.email('E'),
+      subject: 'outcome',
+      html: '<p>outcome</p>',
+      text: 'outcome',
+      notice: noticeTag(dead),
+    });
 
     // The new run starts a millisecond before that lease ends, so its up-front reconciliation leaves
     // the claim alone; by the time it reaches the notice, the lease is over.

@@ -27,7 +27,11 @@ function output(cmd: string, args: string[]): string | undefined {
     return undefined;
   }
 }
-const firstLine = (cmd: string, args: string[]) => output(cmd, args)?.split('\n').find((l) => l.trim())?.trim();
+const firstLine = (cmd: string, args: string[]) =>
+  output(cmd, args)
+    ?.split('\n')
+    .find((l) => l.trim())
+    ?.trim();
 
 interface Need {
   /** What the run line and a failure call it. */
