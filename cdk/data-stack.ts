@@ -26,7 +26,7 @@ export class DataStack extends Stack {
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { description: `Provider renewal (${props.stage}): tables`, ...props });
     this.tables = Object.fromEntries(
-      (Object.values(TABLES) as TableDef[]).map((def) => [def.id, this.table(def, props.stage)]),
+      Object.values<TableDef>(TABLES).map((def) => [def.id, this.table(def, props.stage)]),
     ) as Record<TableId, Table>;
   }
 

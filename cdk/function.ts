@@ -19,7 +19,6 @@ export const PROJECT_ROOT = join(import.meta.dirname, '..');
 /** The only actions that act on an index. */
 const INDEX_ACTIONS: readonly DynamoAction[] = ['Query', 'Scan'];
 
-
 /**
  * Records on `role` that `action` (on `resource`, or on every resource it is granted on) serves a path
  * a season may not take, and why.
@@ -49,9 +48,8 @@ export interface RenewalFunctionProps {
   bundle: boolean;
 }
 
-
 /**
- * A function of this app with its defaults: Node.js 22 on arm64, an ESM bundle built by the local
+ * A function of this app with its defaults: Node.js 24 (`nodejs24.x`) on arm64, an ESM bundle built by the local
  * esbuild (never Docker) with source maps, its own log group with a retention, the Powertools
  * environment, and a role of its own that starts with nothing but writing to that log group.
  *
@@ -76,7 +74,7 @@ export class RenewalFunction extends NodejsFunction {
     const entry = join(PROJECT_ROOT, 'functions', `${props.entry}.ts`);
     super(scope, id, {
       description: props.description,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -98,7 +96,7 @@ export class RenewalFunction extends NodejsFunction {
             bundling: {
               forceDockerBundling: false,
               format: OutputFormat.ESM,
-              target: 'node22',
+              target: 'node24',
               platform: 'node',
               sourceMap: true,
               sourceMapMode: SourceMapMode.DEFAULT,
@@ -136,9 +134,7 @@ export class RenewalFunction extends NodejsFunction {
         const bad = a.actions.filter((x) => !INDEX_ACTIONS.includes(x));
         if (bad.length) throw new Error(`${this.node.path}: ${bad.join(', ')} on index ${a.table}/${a.index}: only Query and Scan act on an index`);
       }
-      this.addToRolePolicy(
-        new PolicyStatement({ actions: a.actions.map((x) => `dynamodb:${x}`), resources: [a.index ? `${table.tableArn}/index/${a.index}` : table.tableArn] }),
-      );
+      this.addToRolePolicy(new PolicyStatement({ actions: a.actions.map((x) => `dynamodb:${x}`), resources: [a.index ? `${table.tableArn}/index/${a.index}` : table.tableArn] }));
       if (!this.usedTables.has(a.table)) {
         this.usedTables.add(a.table);
         this.addEnvironment(ENV.table(a.table), table.tableName);
@@ -184,5 +180,4 @@ export class RenewalFunction extends NodejsFunction {
     this.addEnvironment(ENV.sesConfigurationSet, props.configurationSetName);
     return this;
   }
-
 }

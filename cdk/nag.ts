@@ -76,13 +76,6 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
     },
   ];
   for (const fn of Object.values(app.functions)) {
-    acks.push({
-      construct: fn,
-      id: 'AwsSolutions-L1',
-      reason:
-        'nodejs22.x is the runtime the code is bundled for (esbuild target node22) and tested against; moving to a newer ' +
-        'Node.js runtime is a deliberate upgrade with the test suite, not a side effect of an aws-cdk-lib release.',
-    });
     if (config.tracing) {
       acks.push({
         construct: fn.role!,

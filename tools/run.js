@@ -3,8 +3,7 @@
 // bin/renewal.js runs the ops command: through tsx, with Powertools' logs and metrics kept quiet.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import '../bin/quiet.js';
-import { register } from 'tsx/esm/api';
+import '../bin/preflight.js';
 
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
@@ -12,5 +11,6 @@ if (!entry) {
   process.exit(2);
 }
 process.argv = [process.argv[0], resolve(entry), ...rest];
+const { register } = await import('tsx/esm/api');
 register();
 await import(pathToFileURL(resolve(entry)).href);

@@ -61,7 +61,7 @@ export class NoticeBucket {
    * The newest published `notice.json` (s3:GetObject), or undefined before the first publication.
    * Used by `renewal notice` on the embedded stack; the deployed notice is read through its public URL.
    */
-  async latestJson(campaignId: string): Promise<unknown | undefined> {
+  async latestJson(campaignId: string): Promise<unknown> {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${noticePrefix(campaignId, 'latest')}notice.json` }));
       return JSON.parse(await out.Body!.transformToString('utf-8'));

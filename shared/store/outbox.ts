@@ -235,12 +235,30 @@ export class OutboxStore {
     const k = outboxKey(n);
     const set: Record<string, unknown> = {};
     let expr = 'SET updatedAt = :now, evidenceAt = if_not_exists(evidenceAt, :now)';
-    if (e.type === 'Send') expr += ', sendAt = if_not_exists(sendAt, :v)', (set[':v'] = e.acceptedAt);
-    if (e.type === 'Delivery') expr += ', deliveredAt = :v', (set[':v'] = e.at);
-    if (e.type === 'Bounce') expr += ', bounce = :v', (set[':v'] = { type: e.bounceType, subType: e.bounceSubType, at: e.at, ...(e.diagnostic ? { diagnostic: e.diagnostic } : {}) });
-    if (e.type === 'Complaint') expr += ', complaint = :v', (set[':v'] = { at: e.at, ...(e.feedbackType ? { type: e.feedbackType } : {}) });
-    if (e.type === 'Reject') expr += ', rejected = :v', (set[':v'] = { reason: e.reason, at: e.acceptedAt });
-    if (e.type === 'DeliveryDelay') expr += ', delay = :v', (set[':v'] = { type: e.delayType, at: e.at, ...(e.expiresAt ? { until: e.expiresAt } : {}) });
+    if (e.type === 'Send') {
+      expr += ', sendAt = if_not_exists(sendAt, :v)';
+      set[':v'] = e.acceptedAt;
+    }
+    if (e.type === 'Delivery') {
+      expr += ', deliveredAt = :v';
+      set[':v'] = e.at;
+    }
+    if (e.type === 'Bounce') {
+      expr += ', bounce = :v';
+      set[':v'] = { type: e.bounceType, subType: e.bounceSubType, at: e.at, ...(e.diagnostic ? { diagnostic: e.diagnostic } : {}) };
+    }
+    if (e.type === 'Complaint') {
+      expr += ', complaint = :v';
+      set[':v'] = { at: e.at, ...(e.feedbackType ? { type: e.feedbackType } : {}) };
+    }
+    if (e.type === 'Reject') {
+      expr += ', rejected = :v';
+      set[':v'] = { reason: e.reason, at: e.acceptedAt };
+    }
+    if (e.type === 'DeliveryDelay') {
+      expr += ', delay = :v';
+      set[':v'] = { type: e.delayType, at: e.at, ...(e.expiresAt ? { until: e.expiresAt } : {}) };
+    }
     const recorded = await ifConditionHolds(
       this.db.send(
         new UpdateCommand({

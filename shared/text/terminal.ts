@@ -3,6 +3,7 @@ import { displayWidth, neutralizeBidi } from '#shared/text/format.ts';
 
 /** Control characters (a provider name may carry any) are shown escaped, never sent to the terminal. */
 export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

@@ -56,11 +56,11 @@ describe('intake queue', () => {
 });
 
 describe('functions', () => {
-  it('every function in the stack runs nodejs22.x on arm64, handler "handler" of its own entry', () => {
+  it('every function in the stack runs nodejs24.x on arm64, handler "handler" of its own entry', () => {
     const all = Object.values(t.findResources('AWS::Lambda::Function')) as FnResource[];
     expect(all).toHaveLength(FUNCTION_NAMES.length); // no hidden helper functions (log retention, custom resources)
     for (const f of all) {
-      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Runtime).toBe('nodejs24.x');
       expect(f.Properties.Architectures).toEqual(['arm64']);
     }
   });

@@ -103,7 +103,7 @@ describe('npx cdk synth', () => {
     const failure = async (fn: Fn, without: string[]) => {
       const env = deployedEnv(fn);
       for (const k of without) delete env[k];
-      const err = (await load(fn, env).then(() => undefined, (e: { stderr?: string }) => e)) as { stderr?: string } | undefined;
+      const err = await load(fn, env).then<undefined, { stderr?: string }>(() => undefined, (e: { stderr?: string }) => e);
       expect(err, `loads without ${without.join(', ')}`).toBeDefined();
       return err!.stderr ?? '';
     };

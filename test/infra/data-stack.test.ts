@@ -38,7 +38,7 @@ describe('data stack', () => {
     );
   });
 
-  describe.each(Object.values(TABLES) as TableDef[])('$id', (def) => {
+  describe.each(Object.values<TableDef>(TABLES))('$id', (def) => {
     const t = tableOf(def.id);
 
     it('is on demand, with point-in-time recovery, RETAINed on delete and on replacement', () => {

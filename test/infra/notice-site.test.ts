@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- CloudFormation properties are read as the template holds them. */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { PAGE_CSP, PAGE_CSP_HEADER, PAGE_CSS } from '#shared/pages/page.ts';

@@ -11,25 +11,22 @@ import { childEnv } from '../support/stack.ts';
 /**
  * The aggregation lock: a short lease renewed by a heartbeat. A run that holds it is never taken over
  * while it lives (its heartbeat moves the lease on); a run SIGKILLed while holding it blocks the next
- * one for at most one lease after its last heartbeat. Clocks are handed in: nothing waits a minute.
+ * one for at most one lease after its last heartbeat. Clocks and heartbeats are handed in: nothing
+ * waits for time to pass, and every step waits for the renewal it depends on to be done.
  */
 const CHILD = resolve(import.meta.dirname, '../support/aggregate-child.ts');
 const c = getCampaign(CAMPAIGN)!;
 
 async function season(): Promise<Season> {
   const s = await newSeason();
-  await s.feed([
-    ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'),
-    ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'),
-    ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00'),
-  ]);
+  await s.feed([ev.provider('PA', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'), ev.bind('PA', 'SA', '2023-11-01T00:00:00+08:00'), ev.order('OA1', 'SA', '2023-12-03T10:00:00+08:00')]);
   return s;
 }
 
 /** Starts the child and resolves once it holds the lock mid-run. */
 function holdingChild(s: Season, env: Record<string, string> = {}): Promise<ChildProcess> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));
@@ -45,6 +42,57 @@ const killed = (child: ChildProcess) =>
   });
 
 const at = (ms: number) => () => new Date(ms);
+
+/** A promise with its resolve, for the handshakes below. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * The aggregates store as the heartbeat sees it, failing the first `failing` renewals (DynamoDB
+ * throttled, say), with `renewed()`: a promise of the next renewal's outcome, settled once the
+ * heartbeat has acted on it (the run lock's own bookkeeping included).
+ */
+function watchedStore(real: Season['stores']['aggregates'], failing = 0) {
+  let renewals = 0;
+  let next = deferred<boolean | 'failed'>();
+  const store = Object.create(real) as typeof real;
+  store.renewLock = async (...args) => {
+    const settle = next;
+    next = deferred();
+    try {
+      if (++renewals <= failing) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      const renewed = await real.renewLock(...args);
+      settle.resolve(renewed);
+      return renewed;
+    } catch (err) {
+      settle.resolve('failed');
+      throw err;
+    }
+  };
+  // The heartbeat acts on the answer in a continuation of its own: it has run once the event loop turns.
+  const renewed = () => next.promise.then((r) => new Promise<typeof r>((done) => setImmediate(() => done(r))));
+  return { store, renewed, renewals: () => renewals };
+}
+
+/** Tells a parent-driven child (CHILD_CLOCK) that it is `ms` now and beats its heartbeat; resolves with its renewal's outcome. */
+function beatChild(child: ChildProcess, ms: number): Promise<string> {
+  return new Promise((done, fail) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = new RegExp(`^BEAT ${ms} (\\w+)$`, 'm').exec(out);
+      if (!m) return;
+      child.stdout!.off('data', onData);
+      done(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => fail(new Error(`child exited ${code} before its beat at ${ms}`)));
+    child.stdin!.write(`${ms}\n`);
+  });
+}
 
 describe('aggregation lock with a heartbeat', () => {
   it('a SIGKILLed aggregation holding the lock is taken over within the heartbeat window: busy (naming it) until one lease after its last heartbeat, done after', async () => {
@@ -73,27 +121,25 @@ describe('aggregation lock with a heartbeat', () => {
     let clock = t0;
     let beat: () => void = () => {};
     let interval = 0;
-    let renewals = 0;
-    // The store as the heartbeat sees it: its first three renewals fail (DynamoDB throttled, say).
-    const store = Object.create(s.stores.aggregates) as typeof s.stores.aggregates;
-    store.renewLock = async (...args) => (++renewals <= 3 ? Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' })) : s.stores.aggregates.renewLock(...args));
-    const taken = await takeRunLock(store, CAMPAIGN, { now: () => new Date(clock), every: (ms, b) => ((interval = ms), (beat = b), () => {}) });
+    const watched = watchedStore(s.stores.aggregates, 3);
+    const taken = await takeRunLock(watched.store, CAMPAIGN, { now: () => new Date(clock), every: (ms, b) => ((interval = ms), (beat = b), () => {}) });
     expect(taken.ok).toBe(true);
     expect(interval, 'the default heartbeat').toBe(RUN_LOCK_HEARTBEAT_MS);
     // Another run trying to take the lock at a given instant.
     const rivalTakes = async (at: number) => (await takeRunLock(s.stores.aggregates, CAMPAIGN, { now: () => new Date(at), every: () => () => {} })).ok;
     const beatAt = async (at: number) => {
       clock = at;
+      const renewed = watched.renewed();
       beat();
-      await new Promise((r) => setTimeout(r, 100)); // the beat's renewal is under way in the background
+      return renewed;
     };
     for (let n = 1; n <= 3; n++) {
-      await beatAt(t0 + n * interval);
+      expect(await beatAt(t0 + n * interval), `renewal ${n}`).toBe('failed');
       expect(await rivalTakes(t0 + n * interval), `after failed renewal ${n}`).toBe(false);
     }
     expect(await rivalTakes(t0 + 4 * interval - 1), 'just before the fourth beat').toBe(false);
-    await beatAt(t0 + 4 * interval);
-    expect(renewals).toBe(4);
+    expect(await beatAt(t0 + 4 * interval)).toBe(true);
+    expect(watched.renewals()).toBe(4);
     expect(await rivalTakes(t0 + 4 * interval + RUN_LOCK_LEASE_MS - 1), 'the fourth beat renewed the lease').toBe(false);
     if (taken.ok) {
       expect(() => taken.lock.check()).not.toThrow();
@@ -101,28 +147,41 @@ describe('aggregation lock with a heartbeat', () => {
     }
   });
 
-  it('a live holder is never taken over: its heartbeat moves the lease on while it works (real time, a 1 s lease)', async () => {
+  it('a live holder in another process is never taken over: each of its beats moves the lease on, past the first lease and the next', async () => {
     const s = await season();
-    const child = await holdingChild(s, { CHILD_LEASE_MS: '1000', CHILD_HEARTBEAT_MS: '200' });
-    const first = (await s.stores.aggregates.lockHolder(CAMPAIGN))!;
-    await new Promise((r) => setTimeout(r, 1600)); // longer than the lease
-    const later = (await s.stores.aggregates.lockHolder(CAMPAIGN))!;
-    expect(Date.parse(later.leaseUntil)).toBeGreaterThan(Date.parse(first.leaseUntil));
-    expect(await aggregate(c, { ...s.stores, now: () => new Date() })).toMatchObject({ status: 'busy' });
+    const t0 = Date.parse('2024-01-01T00:00:00Z');
+    const child = await holdingChild(s, { CHILD_CLOCK: String(t0) });
+    expect(Date.parse((await s.stores.aggregates.lockHolder(CAMPAIGN))!.leaseUntil)).toBe(t0 + RUN_LOCK_LEASE_MS);
+    const beats = Math.ceil((2 * RUN_LOCK_LEASE_MS) / RUN_LOCK_HEARTBEAT_MS) + 1; // its run lasts two leases and more
+    let lastBeat = t0;
+    for (let n = 1; n <= beats; n++) {
+      const now = t0 + n * RUN_LOCK_HEARTBEAT_MS;
+      expect(await beatChild(child, now), `beat ${n}`).toBe('renewed');
+      const holder = (await s.stores.aggregates.lockHolder(CAMPAIGN))!;
+      expect(Date.parse(holder.leaseUntil), `beat ${n} moved the lease on`).toBe(now + RUN_LOCK_LEASE_MS);
+      // The lease it had before this beat is over, and still nobody can take the lock.
+      expect(await aggregate(c, { ...s.stores, now: at(lastBeat + RUN_LOCK_LEASE_MS + 1) }), `after beat ${n}`).toMatchObject({ status: 'busy' });
+      lastBeat = now;
+    }
+    expect(lastBeat - t0, 'the holder outlived its first lease twice').toBeGreaterThan(2 * RUN_LOCK_LEASE_MS);
     expect(await killed(child)).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1100)); // now one lease passes without a beat
-    expect(await aggregate(c, { ...s.stores, now: () => new Date() })).toMatchObject({ status: 'done' });
+    // Dead, it blocks for one lease after its last beat, and no longer.
+    expect(await aggregate(c, { ...s.stores, now: at(lastBeat + RUN_LOCK_LEASE_MS - 1) })).toMatchObject({ status: 'busy' });
+    expect(await aggregate(c, { ...s.stores, now: at(lastBeat + RUN_LOCK_LEASE_MS + 1) })).toMatchObject({ status: 'done', providersUpdated: 1 });
   });
 
   it('a run whose heartbeat finds the lock taken (it stalled past its lease) stops before writing its watermark', async () => {
     const s = await season();
     let beat: () => void = () => {};
-    const taken = await takeRunLock(s.stores.aggregates, CAMPAIGN, { now: at(Date.parse('2024-01-01T00:00:00Z')), every: (_ms, b) => ((beat = b), () => {}) });
+    const watched = watchedStore(s.stores.aggregates);
+    const taken = await takeRunLock(watched.store, CAMPAIGN, { now: at(Date.parse('2024-01-01T00:00:00Z')), every: (_ms, b) => ((beat = b), () => {}) });
     expect(taken.ok).toBe(true);
+    if (taken.ok) expect(() => taken.lock.check(), 'before the beat').not.toThrow();
     // Another run takes the expired lock; the stalled one's next beat finds it gone.
     expect(await s.stores.aggregates.begin(CAMPAIGN, 'other', new Date('2024-01-01T00:02:00Z'), 60_000)).toMatchObject({ acquired: true });
+    const renewed = watched.renewed();
     beat();
-    await new Promise((r) => setTimeout(r, 200));
+    expect(await renewed).toBe(false);
     if (taken.ok) expect(() => taken.lock.check()).toThrow(/taken over/);
   });
 
@@ -130,25 +189,32 @@ describe('aggregation lock with a heartbeat', () => {
     const s = await season();
     expect(await s.stores.aggregates.begin(CAMPAIGN, 'o1', new Date(), 60_000, 'renewal aggregate by ops@host (pid 42)')).toMatchObject({ acquired: true });
     const { evaluate } = await import('#shared/usecases/evaluate.ts');
-    let clock = Date.now();
+    const started = Date.now();
+    let clock = started;
+    let renewals = 0;
     const waits: string[] = [];
     const run = evaluate(
       c,
       {
         ...s.stores,
         now: () => new Date(clock),
-        sleep: async (ms) => void (clock += ms),
+        // The holder stays alive: while evaluate waits, its heartbeat renews the lease at the new instant.
+        sleep: async (ms) => {
+          clock += ms;
+          expect(await s.stores.aggregates.renewLock(CAMPAIGN, 'o1', new Date(clock), 60_000), 'the holder renewed').toBe(true);
+          renewals++;
+        },
         waiting: (h) => waits.push(`${h?.holder} until ${h?.leaseUntil}`),
         lockWaitMs: 5 * 60_000,
-        // The holder stays alive: its heartbeat keeps renewing as our clock moves.
         progress: () => {},
       },
       { dryRun: false, by: { kind: 'person', id: 'ops' }, asOf: '2024-01-15T00:00:00+08:00' },
     );
-    const beat = setInterval(() => void s.stores.aggregates.renewLock(CAMPAIGN, 'o1', new Date(clock), 60_000), 5);
     await expect(run).rejects.toMatchObject({ name: 'LockBusyError', message: expect.stringContaining('renewal aggregate by ops@host (pid 42) until') });
-    clearInterval(beat);
     expect(waits.length).toBeGreaterThan(3);
+    // It waited through heartbeats, the full wait and no more.
+    expect(renewals).toBe(waits.length);
+    expect(clock - started).toBeGreaterThanOrEqual(5 * 60_000);
     expect(waits[0]).toMatch(/^renewal aggregate by ops@host \(pid 42\) until 20/);
   });
 });

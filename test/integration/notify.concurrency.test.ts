@@ -1,7 +1,7 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { NOTICE_CLAIM_LEASE_MS } from '#shared/leases.ts';
-import { SesMailer, type Mailer } from '#shared/mailer.ts';
+import { SesMailer } from '#shared/mailer.ts';
 import { noticeTag, OutboxStore } from '#shared/store/outbox.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack, type ProviderSpec } from '../support/notify-fixture.ts';
@@ -9,7 +9,8 @@ import { CAMPAIGN, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifySta
 /**
  * OPS.md `notify`: "never sends the same notice twice", however many runs race (the outcome hand-off
  * after an evaluation, the schedule, a person). Runs share only the outbox ledger in dynalite and the
- * real SES (aws-ses-v2-local), where every mail is counted per recipient.
+ * real SES (aws-ses-v2-local), where every mail is counted per recipient. The races are forced by a
+ * barrier at the claim, and each test checks that they took place.
  */
 
 const stack = await notifyStack();
@@ -22,10 +23,49 @@ const SEASON: ProviderSpec[] = [
 ];
 const ASSESSED = SEASON.filter((p) => p.regularized !== false).map((p) => p.key);
 
-/** The real SesMailer, each send held back a little so that racing runs overlap on the wire. */
-function slowSes(delayMs: number): Mailer {
-  const real = new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL);
-  return { send: async (m) => (await new Promise((r) => setTimeout(r, delayMs)), real.send(m)) };
+/**
+ * The runs' outbox, each run's claims held at a barrier until every racing run has come to claim the
+ * same notice: then all of them send their conditional claim together, and exactly one may win. Each
+ * claim's outcome is recorded per run, so a test can check that the race it needs really took place.
+ */
+function claimRace(runs: number) {
+  const arrived = new Map<string, number>();
+  const gates = new Map<string, { open: Promise<void>; release: () => void }>();
+  const claims: { run: number; providerId: string; claimed: boolean }[] = [];
+  const gate = (key: string) => {
+    let g = gates.get(key);
+    if (!g) {
+      let release!: () => void;
+      g = { open: new Promise<void>((r) => (release = r)), release };
+      gates.set(key, g);
+    }
+    return g;
+  };
+  const outbox = (run: number, s: Awaited<ReturnType<typeof stack.season>>) =>
+    new (class RacingOutbox extends OutboxStore {
+      override async claim(...args: Parameters<OutboxStore['claim']>) {
+        const key = args[0].providerId;
+        const g = gate(key);
+        arrived.set(key, (arrived.get(key) ?? 0) + 1);
+        if (arrived.get(key) === runs) g.release();
+        // Bounded, so that a broken barrier fails the assertions below instead of hanging the run.
+        await Promise.race([g.open, new Promise((r) => setTimeout(r, 15_000))]);
+        const r = await super.claim(...args);
+        claims.push({ run, providerId: key, claimed: r.claimed });
+        return r;
+      }
+    })(s.deps.db, s.tables);
+  /** Per notice, how many runs claimed it and how many found it claimed: the race happened iff every notice was tried by every run at once. */
+  const tally = () => {
+    const by: Record<string, { won: number; lost: number }> = {};
+    for (const c of claims) {
+      const t = (by[c.providerId] ??= { won: 0, lost: 0 });
+      if (c.claimed) t.won++;
+      else t.lost++;
+    }
+    return by;
+  };
+  return { outbox, tally, arrived };
 }
 
 function expectAccounted(r: NotifyResult, due: number) {
@@ -35,9 +75,12 @@ function expectAccounted(r: NotifyResult, due: number) {
 }
 
 describe('runs racing for the same notices', () => {
-  it('two outcome runs started at once send each notice exactly once in total', async () => {
+  it('two outcome runs that claim every notice at the same moment send each notice exactly once in total', async () => {
     const s = await stack.season(SEASON);
-    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }, { mailer: slowSes(20) }), s.notify({ kind: 'outcome' })]);
+    const race = claimRace(2);
+    const [a, b] = await Promise.all([s.notify({ kind: 'outcome' }, { outbox: race.outbox(0, s) }), s.notify({ kind: 'outcome' }, { outbox: race.outbox(1, s) })]);
+    // The race took place: both runs tried every notice together, and one claim of each won.
+    expect(race.tally()).toEqual(Object.fromEntries(ASSESSED.map((k) => [s.id(k), { won: 1, lost: 1 }])));
     expectAccounted(a, ASSESSED.length);
     expectAccounted(b, ASSESSED.length);
     expect(a.sent + b.sent).toBe(ASSESSED.length);
@@ -53,10 +96,12 @@ describe('runs racing for the same notices', () => {
     expect(entries.map((e) => e.messageId).sort()).toEqual(mails.map((m) => m.messageId).sort());
   });
 
-  it('three progress runs started at once send one mail per provider for the week', async () => {
+  it('three progress runs that claim every notice at the same moment send one mail per provider for the week', async () => {
     const s = await stack.season(SEASON);
     const payload = { kind: 'progress', asOf: '2024-01-10T12:00:00+08:00' };
-    const runs = await Promise.all([s.notify(payload, { mailer: slowSes(15) }), s.notify(payload), s.notify(payload, { mailer: slowSes(5) })]);
+    const race = claimRace(3);
+    const runs = await Promise.all([0, 1, 2].map((n) => s.notify(payload, { outbox: race.outbox(n, s) })));
+    expect(race.tally()).toEqual(Object.fromEntries(ASSESSED.map((k) => [s.id(k), { won: 1, lost: 2 }])));
     for (const r of runs) expectAccounted(r, ASSESSED.length);
     expect(runs.reduce((n, r) => n + r.sent, 0)).toBe(ASSESSED.length);
     const mails = await s.mail();
@@ -111,7 +156,13 @@ describe('a run that died holding a claim', () => {
     const claimedAt = Date.parse('2024-03-01T02:00:00.000Z');
     expect(await s.deps.outbox.claim({ ...dead, to: s.email('E') }, 'run-that-died', new Date(claimedAt), NOTICE_CLAIM_LEASE_MS)).toMatchObject({ claimed: true });
     // The dead run got its mail to SES and died before the ledger heard of it.
-    const { messageId } = await new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL).send({ to: s.email('E'), subject: 'outcome', html: '<p>outcome</p>', text: 'outcome', notice: noticeTag(dead) });
+    const { messageId } = await new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL).send({
+      to: s.email('E'),
+      subject: 'outcome',
+      html: '<p>outcome</p>',
+      text: 'outcome',
+      notice: noticeTag(dead),
+    });
 
     // The new run starts a millisecond before that lease ends, so its up-front reconciliation leaves
     // the claim alone; by the time it reaches the notice, the lease is over.

@@ -74,7 +74,7 @@ describe('transient SES errors are retried', () => {
       const n = (tries.get(to) ?? 0) + 1;
       tries.set(to, n);
       const i = s.addresses.indexOf(to);
-      if (n === 1) throw [throttling('TooManyRequestsException'), throttling('ThrottlingException'), connectionReset()][i % 3];
+      if (n === 1) throw [throttling('TooManyRequestsException'), throttling('ThrottlingException'), connectionReset()][i % 3]!;
       if (n === 2) throw unavailable(i % 2 ? 'ServiceUnavailable' : 'Unknown');
       return pass(input);
     });

@@ -6,14 +6,14 @@ import { expect } from 'vitest';
 
 /**
  * A real headless Chromium for the page tests: Debian's `chromium` driven by playwright-core (no
- * browser download). Playwright gives every launch a fresh, temporary --user-data-dir. `.ci/run`
- * installs chromium with apt-get when it is missing; without it these tests fail and say so.
+ * browser download). Playwright gives every launch a fresh, temporary --user-data-dir. `npm test`
+ * installs chromium with apt-get when it is missing (test/support/prerequisites.ts); without it these tests fail and say so.
  */
 export const CHROMIUM = process.env.RENEWAL_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does`);
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: npm test installs Debian's package (apt-get install chromium) before the tests`);
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 }
 

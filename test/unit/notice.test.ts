@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { emptyNotice, nextNoticeVersion, noticeCsv, noticeEntries, noticeJson, renderNoticePage, type NoticeEntry, type NoticeVersion } from '#shared/notice/notice.ts';
+import { emptyNotice, nextNoticeVersion, noticeCsv, noticeEntries, noticeJson, renderNoticePage, type NoticeEntry } from '#shared/notice/notice.ts';
 import { PAGE_CSP } from '#shared/pages/page.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the meter reads the SDK's requests and responses of every
+   DynamoDB operation, whose shapes differ per command: they are read as the wire documents them. */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
@@ -136,11 +138,23 @@ export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNa
       switch (op) {
         case 'BatchWriteItem': {
           for (const [t, reqs] of Object.entries(input.RequestItems as Record<string, any[]>)) {
-            for (const r of reqs) r.PutRequest ? put(t, r.PutRequest.Item) : (add(t, 'wruTable', 1), add(t, 'itemsWritten', 1));
+            for (const r of reqs) {
+              if (r.PutRequest) put(t, r.PutRequest.Item);
+              else {
+                add(t, 'wruTable', 1);
+                add(t, 'itemsWritten', 1);
+              }
+            }
           }
           // Unprocessed items were not written: their retry is billed instead.
           for (const [t, reqs] of Object.entries((o.UnprocessedItems ?? {}) as Record<string, any[]>)) {
-            for (const r of reqs) r.PutRequest ? put(t, marshall(r.PutRequest.Item, { removeUndefinedValues: true }) as Item, -1) : (add(t, 'wruTable', -1), add(t, 'itemsWritten', -1));
+            for (const r of reqs) {
+              if (r.PutRequest) put(t, marshall(r.PutRequest.Item, { removeUndefinedValues: true }) as Item, -1);
+              else {
+                add(t, 'wruTable', -1);
+                add(t, 'itemsWritten', -1);
+              }
+            }
           }
           break;
         }

@@ -276,8 +276,6 @@ export class LambdaFunction {
       AWS_CONFIG_FILE: join(this.base.homeDir, 'no-config'),
       AWS_SHARED_CREDENTIALS_FILE: join(this.base.homeDir, 'no-credentials'),
       AWS_ENDPOINT_URL: this.base.gatewayUrl,
-      // Lambda runs nodejs22.x; this machine may run Node 20, which the SDK would warn about on every start.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
   }
 

@@ -34,7 +34,7 @@ export function firings(s: ScheduleSpec, fromMs: number, toMs: number): number[]
   const expr = s.expression.trim();
   let m: RegExpMatchArray | null;
   if ((m = expr.match(/^at\((\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\)$/))) {
-    const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+    const [, y, mo, d, h, mi, se] = m.map<number>(Number);
     const at = zonedToUtc(s.timeZone, y!, mo!, d!, h!, mi!, se!);
     return at >= fromMs && at < toMs ? [at] : [];
   }

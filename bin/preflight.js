@@ -1,6 +1,16 @@
 // Loaded first by every entry (bin/renewal.js, tools/run.js), before any module of the project.
-// Lambda runs nodejs22.x; locally Node 20 is supported on purpose, so the SDK's notice is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// It runs on Node 24, the major of Lambda's nodejs24.x: package.json's `node` dependency installs it as
+// node_modules/.bin/node, which npm scripts and npx put first on PATH (`npm start`, `npx renewal`).
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `renewal: this is Node ${process.version}; the CLI runs on Node 24, as the functions do on Lambda (nodejs24.x). ` +
+      'Run it through npm, which uses the Node 24 that `npm ci` installed: `npx renewal ...` or `npm start`.\n',
+  );
+  process.exit(1);
+}
+
 // An operator's tool: Powertools' JSON logs and EMF metrics belong in CloudWatch, not in the middle of
 // a table. Powertools has no other switch than these variables, which its Logger and Metrics read when
 // they are constructed, so they are set here, before anything else loads.
