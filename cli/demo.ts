@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnv, thresholdEnv } from '#shared/config.ts';
 import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { addDays } from '#shared/rules/time.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from './import.ts';
@@ -17,8 +18,9 @@ import { localTarget } from './target.ts';
  * `npm start`: the main job on the embedded stack, played as production would. A generated season
  * arrives through the intake in delivery order, the scheduled aggregation runs between deliveries,
  * the period-end evaluation is invoked with the event the schedule sends, the outcome mail goes out
- * and the public delisting notice is published. Every figure is checked against the season's own
- * brute-force expectation, and the notice against the revoked decisions.
+ * and the public delisting notice is published. Every decision is checked against the season's plan
+ * (the outcome, reasons and figures the generator planned for each provider, not a computation with
+ * the rules module), and the notice against the revoked decisions.
  */
 
 interface DemoIO {
@@ -92,11 +94,23 @@ export async function runDemo(io: DemoIO): Promise<void> {
   const scheduled = await fns.publish({ campaignId: RENEWAL_2024.campaignId });
   publication ??= scheduled;
 
-  // Check every provider's figures against the season's independent expectation.
-  const mismatches = result.assessments.filter((a) => {
-    const e = season.expected.get(a.providerId);
-    return a.outcome !== 'not_assessed' && (!e || e.paidOrders !== a.paidOrders || e.depositBalanceFen !== a.depositBalanceFen);
-  });
+  // Check every provider's decision against the season's plan: outcome, reasons and, when assessed,
+  // figures. A threshold set by hand to another value than the season's moves outcomes off the plan:
+  // then only the figures (and who is assessed) are checked.
+  const planHolds = thresholdOrders === season.thresholdOrders;
+  const decided = new Map(result.assessments.map((a) => [a.providerId, a]));
+  const mismatches: { providerId: string; field: string; expected: unknown; actual: unknown; plan: string }[] = [];
+  for (const [providerId, e] of season.expected) {
+    const a = decided.get(providerId);
+    const assessed = e.outcome !== 'not_assessed';
+    const want = {
+      ...(planHolds || !assessed ? { outcome: e.outcome, reasons: e.reasons.join('+') } : { assessed: true }),
+      ...(assessed ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}),
+    };
+    const got: Record<string, unknown> = a ? { outcome: a.outcome, reasons: a.reasons.join('+'), assessed: a.outcome !== 'not_assessed', paidOrders: a.paidOrders, depositBalanceFen: a.depositBalanceFen } : {};
+    for (const [field, expected] of Object.entries(want)) if (got[field] !== expected) mismatches.push({ providerId, field, expected, actual: got[field] ?? null, plan: e.plan });
+  }
+  for (const a of result.assessments) if (!season.expected.has(a.providerId)) mismatches.push({ providerId: a.providerId, field: 'decision', expected: null, actual: a.outcome, plan: 'not in the plan' });
 
   const report = await fns.report(RENEWAL_2024.campaignId);
   writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -123,15 +137,17 @@ export async function runDemo(io: DemoIO): Promise<void> {
       mail: { outcome: mail, progress },
       notice: { version: notice.version, providers: listed.length, matchesDecisions: noticeMatches, url: notice.url ?? status.notice, publication },
       mismatches: mismatches.length,
+      ...(mismatches.length ? { differences: mismatches } : {}),
       viewer: status.viewer,
       report: reportPage,
       seconds,
     });
   } else {
-    io.print(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY 100,000)\n`);
+    io.print(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY ${(RENEWAL_2024.depositRequiredFen / 100).toLocaleString('en')})\n`);
     io.print(evaluationSummary(result));
     io.print(`\n${seasonChart(periodWindow(RENEWAL_2024).days, byDay)}`);
-    io.print(`\nchecked against the season's own expectation: ${mismatches.length === 0 ? `all ${result.assessments.length} providers match` : `${mismatches.length} MISMATCHES: ${mismatches.map((m) => m.providerId).join(', ')}`}`);
+    io.print(`\nchecked against the season's plan (${season.expected.size} providers: ${planHolds ? 'outcome, reasons, paid orders, deposit' : `paid orders and deposit only, the threshold is not the plan's ${season.thresholdOrders}`}): ${mismatches.length} differences`);
+    if (mismatches.length) io.print(table(['provider', 'field', 'planned', 'decided', 'plan'], mismatches.map((m) => [m.providerId, m.field, String(m.expected), String(m.actual), m.plan])));
     io.print(`public notice (version ${notice.version}) lists ${listed.length} provider(s): ${noticeMatches ? 'exactly the revoked ones' : 'NOT the revoked ones'}`);
     io.print(`report: ${join(LOCAL_DIR, 'report.json')}, ${join(LOCAL_DIR, 'report.csv')} and ${reportPage}\n`);
     io.print(`Mail (outcome after the final evaluation; progress as the weekly schedule sent it on ${PROGRESS_AS_OF}):`);
@@ -145,7 +161,8 @@ export async function runDemo(io: DemoIO): Promise<void> {
   if (process.stdin.isTTY && process.stdout.isTTY && !io.json) await holdViewer(io, status.viewer!, status.notice!);
 }
 
-const PROGRESS_AS_OF = '2024-01-15T10:00:00+08:00';
+/** When the weekly progress mail is shown as sent: 45 days into the period, 10:00 China time (2024-01-15 for renewal-2024). */
+const PROGRESS_AS_OF = `${addDays(RENEWAL_2024.periodStartDate, 45)}T10:00:00+08:00`;
 
 /** In a terminal, keeps the embedded stack (and so the mail viewer) up until Ctrl+C, then stops it. */
 async function holdViewer(io: DemoIO, viewer: string, notice: string): Promise<void> {
