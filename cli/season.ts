@@ -659,7 +659,7 @@ function expectation(d: Draft): Map<string, PlannedOutcome> {
           paidOrders: p.counted,
           depositBalanceFen: p.depositBalanceFen,
           story: p.stories.length ? p.stories.join('; ') : 'ordinary',
-          plan: `${p.providerId}: ${p.counted} counted orders (threshold ${d.threshold}), ${deposit}, so ${so}`,
+          plan: `${p.providerId}: ${p.counted} counted order${p.counted === 1 ? '' : 's'} (threshold ${d.threshold}), ${deposit}, so ${so}`,
         },
       ];
     }),
