@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalResult } from '#tools/rehearsal/rehearse.ts';
 import { REHEARSAL_MAIL_FROM } from '#tools/rehearsal/command.ts';
 import { synthesize } from '#tools/rehearsal/synth.ts';
-import { demoThreshold } from '#tools/demo-season/season.ts';
+import { demoThreshold, generateSeason } from '#tools/demo-season/season.ts';
+import { reference, renewal2024 } from '../support/reference.ts';
 import { PROJECT_ROOT } from '../../cdk/function.ts';
 
 const run = promisify(execFile);
@@ -58,7 +59,7 @@ describe('a small season through the synthesized assembly', () => {
     result = JSON.parse(cli.stdout) as RehearsalResult;
   }, 600_000);
 
-  it('passes: no denied call, every decision as the oracle has it, nothing dead-lettered', () => {
+  it('passes: no denied call, every decision as the season planned it, nothing dead-lettered', () => {
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
     expect(exitCode).toBe(0);
@@ -66,6 +67,14 @@ describe('a small season through the synthesized assembly', () => {
     expect(result.decisions.mismatches).toBe(0);
     expect(result.decisions.total).toBe(SEASON.providers);
     expect(result.deadLettered).toBe(0);
+  });
+
+  it('the deployed report decides every provider as the reference evaluator does from the same lines (and as the season planned)', () => {
+    const lines = generateSeason(SEASON).lines;
+    const want = reference(renewal2024(demoThreshold(SEASON)), lines).decisions.map((d) => [d.providerId, d.outcome, d.reasons.join('+'), d.paidOrders, d.depositBalanceFen]);
+    const got = [...result.report!.assessments].sort((a, b) => (a.providerId < b.providerId ? -1 : 1)).map((a) => [a.providerId, a.outcome, a.reasons.join('+'), a.paidOrders, a.depositBalanceFen]);
+    expect(got).toEqual(want);
+    expect(new Set(want.map((d) => d[1]))).toEqual(new Set(['retained', 'revoked', 'not_assessed']));
   });
 
   it('fires every kind of schedule the template has: rate, at (the evaluation, the notice) and cron', () => {

@@ -5,7 +5,8 @@
  * (one delivered end-first), duplicated deliveries, deposits in instalments, a deduction before the
  * close and money moved at the close instant. Events go through the real intake handler; the
  * aggregate and evaluate handlers run with their payloads against dynalite over HTTP. The expected
- * decision of each provider is written out literally below, not computed.
+ * decision of each provider is written out literally below, not computed; the reference evaluator
+ * (test/support/reference.ts) must find the same from the same lines.
  *
  * Threshold: the deployment's THRESHOLD_ORDERS (makeEvaluate's configured threshold) is 4, so the
  * schedule payload `{"campaignId":"renewal-2024"}` decides with 4 (the campaign's 10,000 is a placeholder).
@@ -16,6 +17,7 @@ import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { reference, renewal2024 } from '../support/reference.ts';
 
 const T = 4;
 
@@ -239,6 +241,13 @@ describe('the hand-written season, decided by the schedule payload', () => {
 
   it('returns the expected decision for every provider', () => {
     expect(result.assessments.map(decisionView)).toEqual(EXPECTED);
+  });
+
+  it('the reference evaluator, reading the same lines in the same order, decides as written out and as the system did', () => {
+    const ref = reference(renewal2024(T), [...WAVE_1, ...WAVE_2]);
+    expect(ref.decisions.map(decisionView)).toEqual(EXPECTED);
+    expect(result.assessments.map(decisionView)).toEqual(ref.decisions.map(decisionView));
+    expect({ rejected: ref.rejected.map((r) => r.field), duplicates: ref.duplicates.length }).toEqual({ rejected: ['type'], duplicates: 4 });
   });
 
   it('stores the same decisions as revision 1 with their evidence', async () => {

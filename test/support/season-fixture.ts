@@ -18,18 +18,9 @@ import { feedRecords, toRecords, type ImportResult } from '#cli/import.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { DecisionStore } from '#shared/store/decisions.ts';
-import {
-  bindingIntervals,
-  decide,
-  depositBalanceAtClose,
-  type DepositEntry,
-  intervalsFor,
-  orderCounts,
-  RENEWAL_2024,
-  withThreshold,
-} from '#shared/rules/index.ts';
 import { freshTables, useTestStack } from './stack.ts';
-import { arbProfiles, timeOf, type LogicalEvent } from './events.ts';
+import { arbProfiles, render, timeOf, type LogicalEvent } from './events.ts';
+import { reference, renewal2024 } from './reference.ts';
 
 export const CAMPAIGN = 'renewal-2024';
 
@@ -201,39 +192,13 @@ export function verdicts(assessments: readonly { providerId: string; outcome: st
 }
 
 /**
- * The decisions of a stream by brute force over the pure rules: every order checked against every
- * provider's intervals, every deposit summed; no store, no aggregation, no index.
+ * The decisions of a stream as the reference evaluator (test/support/reference.ts, written from
+ * RULES.md alone) has them for the 2024 season at `thresholdOrders`: `events` rendered as the platform
+ * sends them, or raw bodies in the order they arrived.
  */
-export function oracle(events: readonly LogicalEvent[], thresholdOrders: number): Record<string, Verdict> {
-  const c = withThreshold(RENEWAL_2024, thresholdOrders);
-  const bindings = bindingIntervals(
-    events.flatMap((e) =>
-      e.type === 'binding.started' || e.type === 'binding.ended'
-        ? [{ providerId: e.providerId, storeId: e.storeId, kind: e.type === 'binding.started' ? ('started' as const) : ('ended' as const), atMs: e.at }]
-        : [],
-    ),
-  );
-  const orders = events.filter((e): e is Extract<LogicalEvent, { type: 'order.paid' }> => e.type === 'order.paid');
-  const out: Record<string, Verdict> = {};
-  const profiles = events.filter((e): e is Extract<LogicalEvent, { type: 'provider.upserted' }> => e.type === 'provider.upserted');
-  for (const p of [...profiles].sort((a, b) => (a.providerId < b.providerId ? -1 : 1))) {
-    const counted = new Set(orders.filter((o) => orderCounts(c, { paidAtMs: o.paidAt, gift: o.gift }, intervalsFor(bindings, p.providerId, o.storeId))).map((o) => o.orderId));
-    const deposits = events.flatMap((e): DepositEntry[] =>
-      e.type === 'deposit.paid' && e.providerId === p.providerId
-        ? [{ kind: 'paid' as const, amountFen: e.amountFen, atMs: e.paidAt }]
-        : e.type === 'deposit.deducted' && e.providerId === p.providerId
-          ? [{ kind: 'deducted' as const, amountFen: e.amountFen, atMs: e.at }]
-          : [],
-    );
-    const d = decide(c, {
-      certifiedAtMs: p.certifiedAt,
-      ...(p.regularizedAt !== undefined ? { regularizedAtMs: p.regularizedAt } : {}),
-      paidOrders: counted.size,
-      depositBalanceFen: depositBalanceAtClose(c, deposits),
-    });
-    out[p.providerId] = verdicts([{ providerId: p.providerId, ...d }])[p.providerId]!;
-  }
-  return out;
+export function oracle(events: readonly LogicalEvent[] | readonly string[], thresholdOrders: number): Record<string, Verdict> {
+  const bodies = events.map((e) => (typeof e === 'string' ? e : render(e)));
+  return verdicts(reference(renewal2024(thresholdOrders), bodies).decisions);
 }
 
 // ---------------------------------------------------------------------------------------------

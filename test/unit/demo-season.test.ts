@@ -1,24 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival } from '#tools/demo-season/season.ts';
-import { decide, parseInstant, periodWindow, RENEWAL_2024, withThreshold } from '#shared/rules/index.ts';
+import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival, type Season } from '#tools/demo-season/season.ts';
+import { RENEWAL_2024, type Campaign } from '#shared/rules/campaign.ts';
+import { instant, reference, referenceWindow, renewal2024, type ReferenceCampaign } from '../support/reference.ts';
 
 /**
  * The demo season (`npm start`) is what people judge the product by: it must be believable (most
  * assessed providers pass, a minority fail on orders, on the deposit or on both), keep every rule case,
- * and say when the platform delivers each line, so a rehearsal can play it in time.
+ * and say when the platform delivers each line, so a rehearsal can play it in time. Its expectation is
+ * the generator's plan: the reference evaluator (written from RULES.md) must find that plan in its lines.
  */
 const season = generateSeason(DEMO_SEASON);
-const w = periodWindow(RENEWAL_2024);
+const w = referenceWindow(renewal2024(DEMO_SEASON.thresholdOrders));
 type Ev = Record<string, unknown> & { type?: string };
-const parsed = season.lines.map((l): Ev | undefined => {
+const parseLine = (l: string): Ev | undefined => {
   try {
     const e = JSON.parse(l);
     return e && typeof e === 'object' && !Array.isArray(e) ? e : undefined;
   } catch {
     return undefined;
   }
-});
-const ms = (s: unknown) => (typeof s === 'string' ? parseInstant(s) : undefined);
+};
+const parsed = season.lines.map(parseLine);
+const ms = (s: unknown) => instant(s);
 /** The instant an event happened on the platform, by its own fields. */
 const eventTime = (e: Ev) => ms(e.paidAt ?? e.at ?? e.certifiedAt);
 /** The entity a line is a version of (a redelivery or a conflicting version has the same one). */
@@ -26,17 +29,84 @@ const identity = (e: Ev) => (e.orderId ? `order:${e.orderId}` : e.paymentId ? `p
 
 const profiles = new Map<string, Ev>();
 for (const e of parsed) if (e?.type === 'provider.upserted' && typeof e.providerId === 'string' && !profiles.has(e.providerId)) profiles.set(e.providerId, e);
-const verdicts = [...season.expected].map(([providerId, x]) => {
-  const p = profiles.get(providerId)!;
-  return {
-    providerId,
-    ...decide(withThreshold(RENEWAL_2024, season.thresholdOrders), {
-      certifiedAtMs: ms(p.certifiedAt)!,
-      ...(p.regularizedAt ? { regularizedAtMs: ms(p.regularizedAt)! } : {}),
-      paidOrders: x.paidOrders,
-      depositBalanceFen: x.depositBalanceFen,
-    }),
-  };
+const verdicts = [...season.expected].map(([providerId, x]) => ({ providerId, ...x }));
+
+/** What the system must decide by the plan, in the reference's shape: figures only for assessed providers. */
+const planned = (s: Season) =>
+  [...s.expected].map(([providerId, x]) => ({ providerId, outcome: x.outcome, reasons: x.reasons, ...(x.outcome !== 'not_assessed' ? { paidOrders: x.paidOrders, depositBalanceFen: x.depositBalanceFen } : {}) }));
+const decided = (c: ReferenceCampaign, lines: readonly string[]) =>
+  reference(c, lines).decisions.map(({ providerId, outcome, reasons, paidOrders, depositBalanceFen }) => ({ providerId, outcome, reasons, ...(paidOrders !== undefined ? { paidOrders, depositBalanceFen } : {}) }));
+
+describe('the plan is what the events say', () => {
+  it('the reference evaluator decides every provider of the demo season as planned', () => {
+    expect(decided(renewal2024(season.thresholdOrders), season.lines)).toEqual(planned(season));
+    const r = reference(renewal2024(season.thresholdOrders), season.lines);
+    expect({ rejected: r.rejected.length, duplicates: r.duplicates.length }).toEqual({ rejected: season.stats.malformed + season.stats.conflicts, duplicates: season.stats.duplicates });
+  });
+
+  it('the plan says why, in one line: the figures and the outcome they make', () => {
+    expect(season.expected.get('P0012')!.plan).toBe('P0012: 299 counted orders (threshold 300), deposit 1 fen short, so revoked on both');
+    expect(season.expected.get('P0014')!.plan).toBe('P0014: 300 counted orders (threshold 300), deposit paid in full, so retained');
+    expect(season.expected.get('P0015')!.plan).toBe('P0015: 299 counted orders (threshold 300), deposit paid in full, so revoked on orders');
+  });
+
+  it('also the figures of providers not assessed (the aggregates hold them): with cuts that let everyone in, as planned', () => {
+    const small = generateSeason({ providers: 40, orders: 4000, seed: 3 });
+    const everyone = { ...renewal2024(small.thresholdOrders), certifiedBeforeDate: '2100-01-01', regularizedBeforeDate: '2100-01-01' };
+    const figures = reference(everyone, small.lines).decisions.filter((d) => d.paidOrders !== undefined);
+    expect(figures.length).toBeGreaterThan(35);
+    for (const d of figures) expect([d.providerId, d.paidOrders, d.depositBalanceFen]).toEqual([d.providerId, small.expected.get(d.providerId)!.paidOrders, small.expected.get(d.providerId)!.depositBalanceFen]);
+  });
+});
+
+/** A made-up later season: 90 days across a new year, no 29 February, twice the deposit. */
+const LATER: Campaign = Object.freeze({
+  ...RENEWAL_2024,
+  campaignId: 'renewal-2027-test',
+  rulesVersion: 'renewal-2027-test/1',
+  periodStartDate: '2026-12-01',
+  periodEndDate: '2027-02-28',
+  certifiedBeforeDate: '2026-12-01',
+  regularizedBeforeDate: '2026-12-01',
+  depositRequiredFen: 20_000_000,
+  noticeDate: '2027-03-01',
+});
+const LATER_REF: ReferenceCampaign = {
+  periodStartDate: '2026-12-01',
+  periodEndDate: '2027-02-28',
+  certifiedBeforeDate: '2026-12-01',
+  regularizedBeforeDate: '2026-12-01',
+  thresholdOrders: 0,
+  depositRequiredFen: 20_000_000,
+  noticeDate: '2027-03-01',
+  reapplyAfterDays: 90,
+};
+
+describe('a season in another campaign\'s period', () => {
+  const later = generateSeason({ providers: 40, orders: 4000, seed: 3, campaign: LATER });
+  const events = later.lines.map(parseLine);
+  const lw = referenceWindow(LATER_REF);
+
+  it('is decided by the reference as planned, with that campaign\'s period, cuts and deposit', () => {
+    expect(decided({ ...LATER_REF, thresholdOrders: later.thresholdOrders }, later.lines)).toEqual(planned(later));
+    const outcomes = new Set(planned(later).map((p) => (p.outcome === 'revoked' ? p.reasons.join('+') : p.outcome)));
+    expect(outcomes).toContain('retained');
+    expect(outcomes).toContain('deposit_not_paid_in_full');
+    expect(outcomes).toContain('orders_below_threshold');
+  });
+
+  it('every event of it happens around that period, none in the 2024 season', () => {
+    const times = events.flatMap((e) => (e ? [eventTime(e)].filter((t): t is number => t !== undefined) : []));
+    expect(times.length).toBeGreaterThan(4000);
+    expect(Math.min(...times)).toBeGreaterThan(lw.startMs - 250 * 86_400_000);
+    expect(Math.max(...times)).toBeLessThan(lw.endMs + 20 * 86_400_000);
+    const orders = events.filter((e): e is Ev => e?.type === 'order.paid');
+    for (const edge of [lw.startMs - 1, lw.startMs, lw.endMs - 1, lw.endMs]) expect(orders.some((e) => ms(e.paidAt) === edge), String(edge)).toBe(true);
+    const deposits = events.filter((e): e is Ev => e?.type === 'deposit.paid' && e.amountFen === 20_000_000);
+    expect(deposits.length).toBeGreaterThan(10);
+    expect(lastLateArrival(LATER)).toBe(lw.endMs + 15 * 60_000);
+    expect(later.expected.get('P0007')!.story).toBe('certified exactly at 2026-12-01 00:00 CST: not in scope');
+  });
 });
 
 describe('the demo season is believable', () => {
@@ -82,6 +152,8 @@ describe('every rule case stays in it', () => {
     'no deposit at all',
     'small: few orders',
     'close to the threshold',
+    'one order short of the threshold',
+    'exactly at the threshold: retained',
   ])('%s', (story) => {
     expect(stories).toContain(story);
   });

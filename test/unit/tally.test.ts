@@ -4,16 +4,20 @@
  * whatever the number of orders, it keeps no order, and it counts what the rules count.
  */
 import { describe, expect, it } from 'vitest';
-import { RENEWAL_2024, bindingIntervals, orderCounts, intervalsFor } from '#shared/rules/index.ts';
+import { RENEWAL_2024, type BindingIntervals } from '#shared/rules/index.ts';
 import { StoreDayTally, type TallyOrder } from '#shared/usecases/tally.ts';
+import { plusDays, reference, renewal2024 } from '../support/reference.ts';
 
 const START = Date.parse('2023-11-30T16:00:00Z'); // 2023-12-01 00:00 CST
 const DAY = 86_400_000;
-const bindings = bindingIntervals([
-  { providerId: 'P1', storeId: 'S1', kind: 'started', atMs: START - DAY },
-  { providerId: 'P1', storeId: 'S2', kind: 'started', atMs: START - DAY },
-  { providerId: 'P2', storeId: 'S2', kind: 'started', atMs: START + 10 * DAY }, // S2 counts for P2 from day 10
-]);
+/** The bindings the tally is given, as the platform would state them and as the intervals they make. */
+const BINDINGS = [
+  { providerId: 'P1', storeId: 'S1', atMs: START - DAY },
+  { providerId: 'P1', storeId: 'S2', atMs: START - DAY },
+  { providerId: 'P2', storeId: 'S2', atMs: START + 10 * DAY }, // S2 counts for P2 from day 10
+];
+const bindings: BindingIntervals = new Map();
+for (const b of BINDINGS) (bindings.get(b.providerId) ?? bindings.set(b.providerId, new Map()).get(b.providerId)!).set(b.storeId, [{ startMs: b.atMs, endMs: Infinity }]);
 
 /** `n` orders over three stores (S3 unbound) and 95 days (a few after the season), made on demand. */
 async function* pages(n: number, pageSize = 500, made?: { count: number }): AsyncGenerator<TallyOrder[]> {
@@ -58,24 +62,34 @@ describe('StoreDayTally', () => {
     for (const s of tally.stores()) for (const row of Object.values(tally.daily(s))) expect(row).toHaveLength(91);
   });
 
-  it('counts what the rules count, per provider and CST day', async () => {
+  it('counts what the reference evaluator counts, per provider and CST day', async () => {
     const tally = new StoreDayTally(RENEWAL_2024, bindings);
     const all: TallyOrder[] = [];
     for await (const p of pages(3_000)) all.push(...p);
     await tally.consume(pages(3_000));
-    for (const providerId of ['P1', 'P2']) {
-      // Brute force over the rules, independent of the tally's day arithmetic: CST date of each counted order.
-      const want: Record<string, number> = {};
-      for (const o of all) {
-        if (!orderCounts(RENEWAL_2024, { paidAtMs: Date.parse(o.paidAt), gift: o.gift }, intervalsFor(bindings, providerId, o.storeId))) continue;
-        const day = new Date(Date.parse(o.paidAt) + 8 * 3_600_000).toISOString().slice(0, 10);
-        want[day] = (want[day] ?? 0) + 1;
+    // The same facts as platform events, decided by the reference for a one-day period on each day of
+    // the season: its count of that day is what the tally must hold for it. Independent of the tally's
+    // (and the rules') day arithmetic and binding intervals.
+    const events = [
+      ...['P1', 'P2'].map((providerId) => ({ type: 'provider.upserted', providerId, name: providerId, email: `${providerId}@example.com`, certifiedAt: '2023-01-01T00:00:00Z', regularizedAt: '2023-01-02T00:00:00Z' })),
+      ...BINDINGS.map((b) => ({ type: 'binding.started', providerId: b.providerId, storeId: b.storeId, at: new Date(b.atMs).toISOString() })),
+      ...all.map((o, i) => ({ type: 'order.paid', orderId: `O${i}`, storeId: o.storeId, paidAt: o.paidAt, gift: o.gift })),
+    ];
+    const days = Array.from({ length: 91 }, (_, i) => plusDays('2023-12-01', i));
+    const want: Record<string, Record<string, number>> = { P1: {}, P2: {} };
+    for (const day of days) {
+      for (const d of reference({ ...renewal2024(1), periodStartDate: day, periodEndDate: day }, events).decisions) {
+        if (d.paidOrders) want[d.providerId]![day] = d.paidOrders;
       }
-      const got: Record<string, number> = {};
-      const days = Array.from({ length: 91 }, (_, i) => new Date(START + 8 * 3_600_000 + i * DAY).toISOString().slice(0, 10));
-      for (const s of tally.stores()) (tally.daily(s)[providerId] ?? []).forEach((n, i) => n && (got[days[i]!] = (got[days[i]!] ?? 0) + n));
-      expect(got).toEqual(want);
-      expect(Object.values(want).reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
     }
+    for (const providerId of ['P1', 'P2']) {
+      const got: Record<string, number> = {};
+      for (const s of tally.stores()) (tally.daily(s)[providerId] ?? []).forEach((n, i) => n && (got[days[i]!] = (got[days[i]!] ?? 0) + n));
+      expect(got).toEqual(want[providerId]);
+      expect(Object.values(want[providerId]!).reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    }
+    // And the season as a whole is the sum of its days.
+    const season = reference(renewal2024(1), events).decisions.map((d) => [d.providerId, d.paidOrders]);
+    expect(season).toEqual(['P1', 'P2'].map((p) => [p, Object.values(want[p]!).reduce((a, b) => a + b, 0)]));
   });
 });

@@ -27,8 +27,7 @@ import type { Server, IncomingMessage, ServerResponse } from 'node:http';
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
 import { deduplicationIdOf, messageGroupOf } from '#shared/events.ts';
-import { getCampaign, withThreshold, type Campaign } from '#shared/rules/campaign.ts';
-import { decide, eligibility } from '#shared/rules/rules.ts';
+import { getCampaign, type Campaign } from '#shared/rules/campaign.ts';
 import { addDays, localMidnightUtc } from '#shared/rules/time.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import { ACCOUNT, arn, Deployment, REGION, type Resource } from './assembly.ts';
@@ -491,7 +490,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     const allPrincipals = [...[...fns.values()].map((f) => f.spec.principal), ...schedulePrincipals.values()];
     const unused = await iam.unusedGrants(allPrincipals);
     const denied = iam.denials();
-    const decisions = compareDecisions(campaign, season, report, evaluateThreshold(fns));
+    const decisions = compareDecisions(season, report, evaluateThreshold(fns));
     const mail = mailFigures(sesSends, season, report);
     const metrics = metricFigures(d, fns);
     const deadLettered = queues.deadLettered() + deadLetters.length;
@@ -721,30 +720,29 @@ function sqsEvent(batch: Message[], q: QueueSpec): SQSEvent {
   };
 }
 
-/** The report's figures against the season's own expectation, provider by provider. */
-function compareDecisions(c: Campaign, season: RehearsalSeason, report: Report | undefined, deployedThreshold: number | undefined): RehearsalResult['decisions'] {
+/**
+ * The report's decisions against the season's expectation, provider by provider: the demo season's
+ * plan (outcome, reasons, and for assessed providers the figures). The expectation is data the season
+ * brings, never computed here with the rules module, so a wrong rule shows up as a difference (and so
+ * does a deployment configured with another threshold than the season's).
+ */
+function compareDecisions(season: RehearsalSeason, report: Report | undefined, deployedThreshold: number | undefined): RehearsalResult['decisions'] {
   const threshold = season.thresholdOrders ?? deployedThreshold;
-  const campaign = threshold !== undefined ? withThreshold(c, threshold) : c;
   const rows = report?.assessments ?? [];
   if (!season.expected) return { total: rows.length, mismatches: null, detail: [], ...(threshold !== undefined ? { thresholdOrders: threshold } : {}) };
   const detail: RehearsalResult['decisions']['detail'] = [];
   const byId = new Map(rows.map((r) => [r.providerId, r]));
-  for (const [providerId, profile] of season.providers) {
+  for (const providerId of season.providers.keys()) {
     const row = byId.get(providerId);
     const exp = season.expected.get(providerId);
-    const el = eligibility(campaign, { certifiedAtMs: Date.parse(profile.certifiedAt), ...(profile.regularizedAt ? { regularizedAtMs: Date.parse(profile.regularizedAt) } : {}) });
-    const expected = el.assessed && exp
-      ? decide(campaign, { certifiedAtMs: Date.parse(profile.certifiedAt), ...(profile.regularizedAt ? { regularizedAtMs: Date.parse(profile.regularizedAt) } : {}), paidOrders: exp.paidOrders, depositBalanceFen: exp.depositBalanceFen })
-      : undefined;
+    const outcome = exp?.outcome ?? 'not_assessed';
     if (!row) {
-      detail.push({ providerId, field: 'decision', expected: expected?.outcome ?? 'not_assessed', actual: null });
+      detail.push({ providerId, field: 'decision', expected: outcome, actual: null });
       continue;
     }
-    const want = { outcome: expected?.outcome ?? 'not_assessed', ...(expected ? { paidOrders: exp!.paidOrders, depositBalanceFen: exp!.depositBalanceFen } : {}) };
-    for (const [field, value] of Object.entries(want)) {
-      const actual = (row as unknown as Record<string, unknown>)[field];
-      if (actual !== value) detail.push({ providerId, field, expected: value, actual });
-    }
+    const want = { outcome, reasons: (exp?.reasons ?? []).join('+'), ...(outcome !== 'not_assessed' ? { paidOrders: exp!.paidOrders, depositBalanceFen: exp!.depositBalanceFen } : {}) };
+    const got: Record<string, unknown> = { outcome: row.outcome, reasons: row.reasons.join('+'), paidOrders: row.paidOrders, depositBalanceFen: row.depositBalanceFen };
+    for (const [field, value] of Object.entries(want)) if (got[field] !== value) detail.push({ providerId, field, expected: value, actual: got[field] });
   }
   return { total: rows.length, mismatches: detail.length, detail, ...(threshold !== undefined ? { thresholdOrders: threshold } : {}) };
 }

@@ -1,6 +1,6 @@
 /**
  * What the platform delivers during a rehearsed season, and when: the demo season (with the instants
- * its generator delivers each line, late arrivals included, and its brute-force oracle), or any NDJSON
+ * its generator delivers each line, late arrivals included, and its plan as the expectation), or any NDJSON
  * file of platform events, each line arriving at its own event time. Lines dated before the clock
  * starts arrive at its start; a line without a readable time arrives with the line before it.
  */
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseEvent, type PlatformEvent } from '#shared/events.ts';
 import { parseInstant } from '#shared/rules/time.ts';
-import { DEMO_SEASON, generateSeason } from '#tools/demo-season/season.ts';
+import { DEMO_SEASON, generateSeason, type PlannedOutcome } from '#tools/demo-season/season.ts';
 
 export interface Arrival {
   /** 1-based line of the season file. */
@@ -22,8 +22,11 @@ export interface RehearsalSeason {
   arrivals: Arrival[];
   /** Events that would arrive after the clock has stopped: never delivered. */
   afterClock: number;
-  /** Per provider, the figures the deployment must find (where the season knows them). */
-  expected?: Map<string, { paidOrders: number; depositBalanceFen: number }>;
+  /**
+   * Per provider, what the deployment must decide, where the season knows it: the demo season's plan
+   * (outcome, reasons and, for assessed providers, the figures), never a computation with the rules.
+   */
+  expected?: Map<string, Pick<PlannedOutcome, 'outcome' | 'reasons' | 'paidOrders' | 'depositBalanceFen'>>;
   /** The threshold the season is meant to be judged with, where it names one. */
   thresholdOrders?: number;
   /** Each provider's latest profile as delivered, for the mail addresses and the eligibility. */
