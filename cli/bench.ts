@@ -11,7 +11,8 @@ import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify } from '#functions/handlers/notify.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { localMidnightUtc } from '#shared/rules/time.ts';
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import { batchWrite } from '#shared/store/batch.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
@@ -31,6 +32,8 @@ import { useLocalStack } from './local-stack.ts';
 
 export interface BenchIO {
   json?: boolean;
+  /** The season the bench plays: its period, cuts and deposit (never dates of its own). */
+  campaign: Campaign;
   orders: number;
   providers: number;
   print: (s: string) => void;
@@ -45,18 +48,19 @@ interface Metric {
   detail: string;
 }
 
-const SEASON_START = Date.parse('2023-11-30T16:00:00Z');
-const SEASON_MS = 91 * 86_400_000;
-/** Aggregation runs in a season: every 15 minutes for 91 days. */
-export const SCHEDULED_RUNS = 91 * 96;
+const DAY_MS = 86_400_000;
 
-/** Deterministic orders over `stores` stores and the season. */
-export function benchOrders(n: number, salt = 'b', stores = 500): OrderPaid[] {
+/** Aggregation runs in a season: every 15 minutes of the campaign's period. */
+export const scheduledRuns = (c: Campaign): number => periodWindow(c).days.length * 96;
+
+/** Deterministic orders over `stores` stores, spread over the campaign's period. */
+export function benchOrders(c: Campaign, n: number, salt = 'b', stores = 500): OrderPaid[] {
+  const { startMs, endMs } = periodWindow(c);
   return Array.from({ length: n }, (_, i) => ({
     type: 'order.paid' as const,
     orderId: `${salt}-O${i}`,
     storeId: `S${(i * 7919) % stores}`,
-    paidAt: new Date(SEASON_START + ((i * 104_729) % SEASON_MS)).toISOString(),
+    paidAt: new Date(startMs + ((i * 104_729) % (endMs - startMs))).toISOString(),
     gift: i % 50 === 0,
   }));
 }
@@ -93,23 +97,30 @@ export async function rawBatchWrite(items: Record<string, unknown>[], table: str
   return (performance.now() - t0) / 1000;
 }
 
-/** Season events of `providers` assessed providers, `storesPer` stores each, deposits paid in full. */
-export function seasonEvents(providers: number, salt: string, storesPer = 2): PlatformEvent[] {
+/**
+ * Season events of `providers` providers assessed by the campaign, `storesPer` stores each, deposits
+ * paid in full: certified and regularized well before its cuts, bound and paid before its period.
+ */
+export function seasonEvents(c: Campaign, providers: number, salt: string, storesPer = 2): PlatformEvent[] {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const certifiedAt = iso(localMidnightUtc(c.certifiedBeforeDate, c.utcOffsetMinutes) - 334 * DAY_MS);
+  const regularizedAt = iso(localMidnightUtc(c.regularizedBeforeDate, c.utcOffsetMinutes) - 275 * DAY_MS);
+  const depositAt = iso(periodWindow(c).startMs - 30 * DAY_MS);
   const events: PlatformEvent[] = [];
   for (let p = 0; p < providers; p++) {
     const providerId = `P${p}`;
-    events.push({ type: 'provider.upserted', providerId, name: `服务商${p}`, email: `p${p}@bench.example`, certifiedAt: '2023-01-01T00:00:00.000Z', regularizedAt: '2023-03-01T00:00:00.000Z' });
-    for (let k = 0; k < storesPer; k++) events.push({ type: 'binding.started', providerId, storeId: `S${storesPer * p + k}`, at: '2023-01-01T00:00:00.000Z' });
-    events.push({ type: 'deposit.paid', paymentId: `${salt}-D${p}`, providerId, amountFen: 10_000_000, paidAt: '2023-11-01T00:00:00.000Z' });
+    events.push({ type: 'provider.upserted', providerId, name: `服务商${p}`, email: `p${p}@bench.example`, certifiedAt, regularizedAt });
+    for (let k = 0; k < storesPer; k++) events.push({ type: 'binding.started', providerId, storeId: `S${storesPer * p + k}`, at: certifiedAt });
+    events.push({ type: 'deposit.paid', paymentId: `${salt}-D${p}`, providerId, amountFen: c.depositRequiredFen, paidAt: depositAt });
   }
   return events;
 }
 
 /** A season of `providers` assessed providers, two stores each, deposits paid, and `orders` orders. */
-function benchSeason(providers: number, orders: number, salt: string): { tables: 'events' | 'orders'; items: Record<string, unknown>[] }[] {
+function benchSeason(c: Campaign, providers: number, orders: number, salt: string): { tables: 'events' | 'orders'; items: Record<string, unknown>[] }[] {
   return [
-    { tables: 'events', items: storedItems(seasonEvents(providers, salt)) },
-    { tables: 'orders', items: storedItems(benchOrders(orders, salt, providers * 2)) },
+    { tables: 'events', items: storedItems(seasonEvents(c, providers, salt)) },
+    { tables: 'orders', items: storedItems(benchOrders(c, orders, salt, providers * 2)) },
   ];
 }
 
@@ -142,6 +153,7 @@ function timed(handler: IntakeHandler, durations: number[]): IntakeHandler {
 const usageOf = (m: MeterSnapshot): Pick<Usage, 'wru' | 'rru'> => ({ wru: m.wruTable + m.wruIndexes, rru: m.rru });
 
 export async function runBench(io: BenchIO): Promise<void> {
+  const c = io.campaign;
   const local = await useLocalStack(io.info);
   const dynamo = local.clients.dynamodb;
   const endpoint = local.status.dynamodb;
@@ -149,7 +161,7 @@ export async function runBench(io: BenchIO): Promise<void> {
   const concurrency = 16; // intake invocations in flight, and the baseline's requests in flight alike
   const metrics: Record<string, Metric> = {};
   const info: Record<string, number> = {};
-  const orders = benchOrders(io.orders);
+  const orders = benchOrders(c, io.orders);
   const body = orders.map((o) => JSON.stringify(o)).join('\n');
   const step = (s: string) => io.info(`bench: ${s}`);
 
@@ -158,11 +170,11 @@ export async function runBench(io: BenchIO): Promise<void> {
   // Warm-up: JIT and dynalite's LevelDB, so neither side of a ratio pays for starting.
   const intakeMs: number[] = [];
   await withTables(dynamo, `bench-${run}-warm`, async (names) => {
-    await rawBatchWrite(storedItems(benchOrders(2000, 'w')), names.orders, concurrency, dynamo);
+    await rawBatchWrite(storedItems(benchOrders(c, 2000, 'w')), names.orders, concurrency, dynamo);
     const store = new IngestStore(createDocumentClient(dynamo), names);
-    await feedRecords(makeIntake(store), toRecords(benchOrders(2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
+    await feedRecords(makeIntake(store), toRecords(benchOrders(c, 2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
     // On Lambda each invocation has its own CPU: time them one at a time, not 16 sharing 2 cores.
-    await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
+    await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(c, 1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
   });
 
   // 1. Intake against the plain BatchWriteItem of the same items into the same store.
@@ -184,7 +196,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     let batches = 0;
     const handler = makeIntake(new IngestStore(db, names));
     const counted: IntakeHandler = (e) => (batches++, handler(e));
-    const sample = benchOrders(Math.min(io.orders, 5000), 'm');
+    const sample = benchOrders(c, Math.min(io.orders, 5000), 'm');
     const result = await feedRecords(counted, toRecords(sample.map((o) => JSON.stringify(o)).join('\n'), 'bench'), { concurrency, quiet: true });
     return { accepted: result.accepted, meter: meter.snapshot(), batches };
   });
@@ -246,13 +258,13 @@ export async function runBench(io: BenchIO): Promise<void> {
       step(`season x${scale}: ${io.providers} providers, ${baseOrders * scale} orders; full recount`);
       const names = localTableNames(`bench-${run}-eval${scale}`);
       await ensureTables(raw, names);
-      for (const part of benchSeason(io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency, dynamo);
+      for (const part of benchSeason(c, io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency, dynamo);
       const db = createDocumentClient(dynamo);
       const meter = meterDynamo(db, names);
       const base = liveHeap();
       let peak = 0;
       const t0 = performance.now();
-      await aggregate(RENEWAL_2024, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+      await aggregate(c, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
       const secs = (performance.now() - t0) / 1000;
       seasons.push({ scale, names, secs: [], reads: [], heap: peak, aggregation: { secs, meter: meter.snapshot() } });
       db.destroy();
@@ -263,13 +275,13 @@ export async function runBench(io: BenchIO): Promise<void> {
     const one = seasons.find((x) => x.scale === 1)!;
     const ingest = makeIntake(new IngestStore(createDocumentClient(dynamo), one.names));
     const fresh = (n: number, salt: string) =>
-      Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(SEASON_START + 40 * 86_400_000 + i * 60_000).toISOString(), gift: false }));
+      Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(periodWindow(c).startMs + 40 * DAY_MS + i * 60_000).toISOString(), gift: false }));
     for (const [n, salt] of [[10, 'inc10'], [115, 'inc115']] as const) {
       await feedRecords(ingest, toRecords(fresh(n, salt).map((o) => JSON.stringify(o)).join('\n'), salt), { concurrency: 4, quiet: true });
       const db = createDocumentClient(dynamo);
       const meter: DynamoMeter = meterDynamo(db, one.names);
       const t0 = performance.now();
-      const r = await aggregate(RENEWAL_2024, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
+      const r = await aggregate(c, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
       const ms = performance.now() - t0;
       if (r.status !== 'done' || r.ordersSeen !== n) throw new Error(`incremental run saw ${r.status === 'done' ? r.ordersSeen : r.status} of ${n} orders`);
       if (n === 10) incrementalRun = { requests: meter.requests, meter: meter.snapshot(), ordersSeen: r.ordersSeen, operations: { ...meter.operations }, ms };
@@ -286,7 +298,7 @@ export async function runBench(io: BenchIO): Promise<void> {
         const db = createDocumentClient(dynamo);
         const meter = meterDynamo(db, names);
         const t1 = performance.now();
-        const r = await evaluate(RENEWAL_2024, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
+        const r = await evaluate(c, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
         season.secs.push((performance.now() - t1) / 1000);
         season.reads.push(meter.itemsRead / io.providers);
         (evalMeters[season.scale] ??= []).push(meter.snapshot());
@@ -344,9 +356,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     const deps = stores(names, createDocumentClient(dynamo));
     for (let p = 0; p < mailCount; p++) {
       await deps.decisions.addRevision({
-        campaignId: RENEWAL_2024.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
+        campaignId: c.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
         outcome: 'retained', reasons: [], clauses: ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'], paidOrders: 10, thresholdOrders: 1,
-        depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000, rulesVersion: RENEWAL_2024.rulesVersion, revision: 1, final: true,
+        depositBalanceFen: c.depositRequiredFen, depositRequiredFen: c.depositRequiredFen, rulesVersion: c.rulesVersion, revision: 1, final: true,
         decidedAt: new Date().toISOString(), decidedBy: { kind: 'person', id: 'bench' }, asOf: new Date().toISOString(),
       });
     }
@@ -355,7 +367,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     const timedMailer: Mailer = { send: async (m) => (sends.push(performance.now()), real.send(m)) };
     const db = createDocumentClient(dynamo);
     const meter = meterDynamo(db, names);
-    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: c.campaignId, kind: 'outcome' });
     return { sent: r.sent, secs: (sends.at(-1)! - sends[0]!) / 1000, meter: meter.snapshot() };
   });
   // Sends per second over the run, counting the intervals between the first and the last send.
@@ -407,7 +419,7 @@ export async function runBench(io: BenchIO): Promise<void> {
       note: 'the 15-minute runs count the season incrementally instead of one full recount; their cost per order depends on how many orders a window holds',
       runWith10Orders: { requests: incrementalRun.requests, usd: costOf(emptyRun).total, ...usageOf(incrementalRun.meter!) },
       windowAtOneMillionOrdersASeason: { orders: windowRun.orders, usdPerMillionOrders: costOf(scaleUsage(windowUsage, 1e6 / windowRun.orders)) },
-      seasonOfRunsUsd: costOf(scaleUsage(emptyRun, SCHEDULED_RUNS)).total,
+      seasonOfRunsUsd: costOf(scaleUsage(emptyRun, scheduledRuns(c))).total,
     },
     mailPerProvider: costOf(scaleUsage(mailUsage, 1 / Math.max(1, mail.sent))),
   };
@@ -447,7 +459,7 @@ export async function runBench(io: BenchIO): Promise<void> {
         ['left', 'right', 'right', 'right', 'right'],
       ),
     );
-    io.print(`A season of ${SCHEDULED_RUNS} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`);
+    io.print(`A season of ${scheduledRuns(c)} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`);
   }
 }
 

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
+import { getCampaign, periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from './local-stack.ts';
@@ -338,11 +338,11 @@ program
     if (o.scale) {
       const { runScale } = await import('./scale.ts');
       const sizes = typeof o.sizes === 'string' ? positiveIntList('--sizes')(o.sizes) : o.sizes;
-      await runScale({ json: o.json, sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
+      await runScale({ json: o.json, campaign: RENEWAL_2024, sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
       return;
     }
     const { runBench } = await import('./bench.ts');
-    await runBench({ json: o.json, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
+    await runBench({ json: o.json, campaign: RENEWAL_2024, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
   });
 
 function positiveIntList(flag: string) {
