@@ -129,6 +129,48 @@ function benchSeason(c: Campaign, providers: number, orders: number, salt: strin
   ];
 }
 
+/**
+ * The peak live heap of `importFile` (the streaming import) over a file of `base` orders and one of
+ * 4 × `base`, into fresh tables, in alternating rounds after a warm-up import (so that compiled code,
+ * which the collector counts as heap, has settled before anything is measured). The live heap above
+ * the start is sampled after a collection the same number of times in each (25, spread over the
+ * batches), so the larger file's peak is not the larger only for being sampled more often.
+ */
+export async function importHeapRounds(c: Campaign, dynamo: DynamoDBClientConfig, prefix: string, base: number, concurrency: number, step: (s: string) => void): Promise<Record<1 | 4, number[]>> {
+  const dir = mkdtempSync(join(tmpdir(), 'renewal-bench-import-'));
+  const heaps: Record<1 | 4, number[]> = { 1: [], 4: [] };
+  try {
+    const files = { 1: join(dir, 'x1.ndjson'), 4: join(dir, 'x4.ndjson') };
+    for (const k of [1, 4] as const) writeFileSync(files[k], benchOrders(c, base * k, `imp${k}`).map((o) => `${JSON.stringify(o)}\n`).join(''));
+    const measure = (k: 1 | 4, label: string) =>
+      withTables(dynamo, `${prefix}-imp${label}`, async (names) => {
+        const handler = makeIntake(new IngestStore(createDocumentClient(dynamo), names));
+        const every = Math.max(1, Math.ceil((base * k) / 10 / 25));
+        let calls = 0;
+        const start = liveHeap();
+        let peak = 0;
+        const sampled: IntakeHandler = async (e) => {
+          if (++calls % every === 0) peak = Math.max(peak, liveHeap() - start);
+          return handler(e);
+        };
+        const result = await importFile(sampled, files[k], { concurrency, quiet: true });
+        if (result.accepted !== base * k) throw new Error(`import heap: ${result.accepted} of ${base * k} accepted`);
+        return peak;
+      });
+    step(`import heap: warm-up, a file of ${base} orders`);
+    await measure(1, 'warm');
+    for (let r = 1; r <= RATIO_ROUNDS; r++) {
+      for (const k of r % 2 === 1 ? ([1, 4] as const) : ([4, 1] as const)) {
+        step(`import heap: a file of ${base * k} orders, round ${r} of ${RATIO_ROUNDS}`);
+        heaps[k].push(await measure(k, `${k}-${r}`));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return heaps;
+}
+
 /** The V8 heap in use after a full collection: what is live, not garbage waiting. */
 function liveHeap(): number {
   gc();
@@ -272,40 +314,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     lambdaGbSeconds: gbSeconds(FUNCTION_MEMORY_MB.intake, Array(metered.batches).fill(meanIntakeMs)),
   };
 
-  // 1b. The import's memory: the same streaming import (cli/import.ts) of a file and of one four times
-  // its size, into fresh tables, in alternating rounds. The live heap above the start is sampled after a
-  // collection the same number of times in each (25, spread over the batches), so the larger file's
-  // peak is not the larger only for being sampled more often.
+  // 1b. The import's memory: a file and one four times its size through the streaming import.
   const importBase = Math.max(2000, Math.round(io.orders / 8));
-  const importDir = mkdtempSync(join(tmpdir(), 'renewal-bench-import-'));
-  const importHeaps: Record<1 | 4, number[]> = { 1: [], 4: [] };
-  try {
-    const files = { 1: join(importDir, 'x1.ndjson'), 4: join(importDir, 'x4.ndjson') };
-    for (const k of [1, 4] as const) writeFileSync(files[k], benchOrders(c, importBase * k, `imp${k}`).map((o) => `${JSON.stringify(o)}\n`).join(''));
-    for (let r = 1; r <= RATIO_ROUNDS; r++) {
-      for (const k of r % 2 === 1 ? ([1, 4] as const) : ([4, 1] as const)) {
-        step(`import heap: a file of ${importBase * k} orders, round ${r} of ${RATIO_ROUNDS}`);
-        importHeaps[k].push(
-          await withTables(dynamo, `bench-${run}-imp${k}-${r}`, async (names) => {
-            const handler = makeIntake(new IngestStore(createDocumentClient(dynamo), names));
-            const every = Math.max(1, Math.ceil((importBase * k) / 10 / 25));
-            let calls = 0;
-            const base = liveHeap();
-            let peak = 0;
-            const sampled: IntakeHandler = async (e) => {
-              if (++calls % every === 0) peak = Math.max(peak, liveHeap() - base);
-              return handler(e);
-            };
-            const result = await importFile(sampled, files[k], { concurrency, quiet: true });
-            if (result.accepted !== importBase * k) throw new Error(`import heap: ${result.accepted} of ${importBase * k} accepted`);
-            return peak;
-          }),
-        );
-      }
-    }
-  } finally {
-    rmSync(importDir, { recursive: true, force: true });
-  }
+  const importHeaps = await importHeapRounds(c, dynamo, `bench-${run}`, importBase, concurrency, step);
   const importRatios = importHeaps[1].map((h, i) => importHeaps[4][i]! / h);
   const importRatio = median(importRatios);
   metrics.importHeap4xVs1x = {
