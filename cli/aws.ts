@@ -97,7 +97,7 @@ export const QUEUE_SEND_RETRY: RetryPolicy = { attempts: 5, baseMs: 100, capMs: 
  */
 export async function sendEvents(
   queueUrl: string,
-  lines: readonly (string | { body: string; base64?: true; line?: number })[],
+  lines: readonly (string | { body: string; base64?: true; line?: number; oversize?: { bytes: number; sha256: string } })[],
   opts: { client?: SQSClient; concurrency?: number; retries?: number; onProgress?: (sent: number) => void; source?: string } = {},
 ): Promise<SendResult> {
   const client = opts.client ?? new SQSClient({});
@@ -147,11 +147,16 @@ export async function sendEvents(
 
 /**
  * Provenance as the intake reads it (`source`, `line`), and `bodyEncoding: base64` for a line that is
- * not UTF-8: it travels as its bytes and the intake keeps them, rejected with reason `encoding`.
+ * not UTF-8: it travels as its bytes and the intake keeps them, rejected with reason `encoding`. A line
+ * too large for a message travels as its start with `bodyBytes` and `bodySha256`: rejected, `size`.
  */
-function attributesOf(l: { base64?: true; line?: number }, source?: string): Pick<SendMessageBatchRequestEntry, 'MessageAttributes'> {
+function attributesOf(l: { base64?: true; line?: number; oversize?: { bytes: number; sha256: string } }, source?: string): Pick<SendMessageBatchRequestEntry, 'MessageAttributes'> {
   const a: NonNullable<SendMessageBatchRequestEntry['MessageAttributes']> = {};
   if (l.base64) a.bodyEncoding = { DataType: 'String', StringValue: 'base64' };
+  if (l.oversize) {
+    a.bodyBytes = { DataType: 'Number', StringValue: String(l.oversize.bytes) };
+    a.bodySha256 = { DataType: 'String', StringValue: l.oversize.sha256 };
+  }
   if (l.line !== undefined) a.line = { DataType: 'Number', StringValue: String(l.line) };
   if (source && l.line !== undefined) a.source = { DataType: 'String', StringValue: source };
   return Object.keys(a).length ? { MessageAttributes: a } : {};

@@ -1,11 +1,10 @@
-import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
+import { getCampaign, periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
-import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
+import { countEventFile, feedRecords, ImportAbortedError, InputFileError, streamEventFile, streamRecords, type EventLine } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary, pendingWarning } from './notice-commands.ts';
@@ -97,9 +96,11 @@ program
       'Caveat: it runs beside the queue, so while platform events of the same identities flow through the queue, two batches may store one event at once',
   )
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean; direct?: boolean }) => {
-    let lines;
+    // Read through once first: a file refused whole is refused before anything is sent, and the
+    // count is the progress's total. The import itself then streams it (cli/import.ts).
+    let total;
     try {
-      lines = await readEventFile(file);
+      total = await countEventFile(file);
     } catch (err) {
       if (err instanceof InputFileError) throw new UsageError(err.message);
       throw err;
@@ -109,8 +110,18 @@ program
     if (o.viaQueue && o.direct) throw new UsageError('--via-queue and --direct: choose one');
     const where = await target();
     if (where.queue && !o.direct) {
-      const r = await where.queue(lines, file);
-      const out = { sent: r.sent, failed: r.failed.length };
+      // A producer's window: a thousand lines at a time, so memory follows the window, not the file.
+      const r = { sent: 0, failed: 0 };
+      let window: EventLine[] = [];
+      const flush = async () => {
+        const sent = await where.queue!(window, file);
+        r.sent += sent.sent;
+        r.failed += sent.failed.length;
+        window = [];
+      };
+      for await (const l of streamEventFile(file)) if (window.push(l) >= 1000) await flush();
+      if (window.length) await flush();
+      const out = { sent: r.sent, failed: r.failed };
       if (o.json) printJson(out);
       else print(table(['sent', 'failed'], [[out.sent, out.failed]], ['right', 'right']));
       if (out.failed) process.exitCode = 1;
@@ -119,7 +130,7 @@ program
     const intake = await where.openIntake(file);
     let r;
     try {
-      r = await feedRecords(intake.handler, toRecords(lines, basename(file)), { concurrency: o.concurrency, target: intake.label });
+      r = await feedRecords(intake.handler, streamRecords(file), { concurrency: o.concurrency, target: intake.label, total });
     } catch (err) {
       if (!(err instanceof ImportAbortedError)) throw err;
       if (o.json) printJson({ ...err.partial, stopped: err.message });

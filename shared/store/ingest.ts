@@ -7,7 +7,7 @@ import { storedFields, storedItem, type ProfileVersionFields } from './items.ts'
 import { recordKey, recordRef } from './layout/changes.ts';
 import { eventItemKey } from './layout/events.ts';
 import { orderKey } from './layout/orders.ts';
-import { rejectedItem, type Origin } from './layout/rejected.ts';
+import { rejectedItem, type Origin, type WholeBody } from './layout/rejected.ts';
 import { declareAccess } from './access.ts';
 
 /**
@@ -24,7 +24,7 @@ import { declareAccess } from './access.ts';
 
 export type IngestEntry =
   | { kind: 'event'; event: PlatformEvent; raw: string; origin: Origin }
-  | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin };
+  | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin; whole?: WholeBody };
 
 export type IngestOutcome =
   | { status: 'accepted' }
@@ -69,7 +69,7 @@ export class IngestStore {
     const reject = (item: Record<string, unknown>) => rejections.set(item.rejectId as string, item);
     const outcomes = entries.map((entry): IngestOutcome => {
       if (entry.kind === 'invalid') {
-        reject(rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt));
+        reject(rejectedItem(entry.raw, entry.event, entry.field, entry.reason, entry.origin, ingestedAt, entry.whole));
         return { status: 'rejected', field: entry.field, reason: entry.reason };
       }
       const { event } = entry;

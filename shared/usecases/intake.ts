@@ -7,6 +7,23 @@ import { INGEST_ACCESS, type IngestEntry, type IngestOutcome } from '../store/in
 export const INTAKE_INGEST = uses(INGEST_ACCESS, ['ingest']);
 export const INTAKE_NEEDS = [INTAKE_INGEST];
 
+/**
+ * The most one SQS message may carry, its body and its message attributes together: 1 MiB, 1,048,576
+ * bytes. AWS raised it from 256 KiB (SendMessage, `MessageBody`: "The maximum size is 1 MiB or 1,048,576
+ * bytes", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html; AWS
+ * Compute Blog, "More room to build: serverless services now support payloads up to 1 MB",
+ * https://aws.amazon.com/blogs/compute/more-room-to-build-serverless-services-now-support-payloads-up-to-1-mb,
+ * both read 2026-12-01).
+ */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+
+/**
+ * What an event's message body may take of an SQS message: the rest is kept for the attributes a
+ * producer adds (`source`, a file name of at most 255 bytes, `line`, `bodyEncoding`, `bodyBytes`,
+ * `bodySha256`: under 500 bytes with their names and types). 1,047,552 bytes.
+ */
+export const MAX_EVENT_BYTES = SQS_MAX_MESSAGE_BYTES - 1_024;
+
 /** Counts of one intake batch, returned beside the partial batch response (Lambda ignores them). */
 export interface IntakeSummary {
   accepted: number;
@@ -35,15 +52,7 @@ export class IntakeBatch {
 
   submit(record: SQSRecord): Promise<IngestOutcome> {
     const origin = originOf(record);
-    const body = bodyOf(record);
-    if (body.ok) {
-      const parsed = parseEvent(body.text);
-      this.entries.push(
-        parsed.ok
-          ? { kind: 'event', event: parsed.event, raw: body.text, origin }
-          : { kind: 'invalid', field: parsed.field, reason: parsed.reason, raw: body.text, event: parsed.event, origin },
-      );
-    } else this.entries.push({ kind: 'invalid', field: 'encoding', reason: body.reason, raw: record.body, origin });
+    this.entries.push(entryOf(record, origin));
     const outcome = new Promise<IngestOutcome>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.entries.length === this.expected) void this.flush();
     return outcome;
@@ -65,7 +74,43 @@ export class IntakeBatch {
   }
 }
 
+/** What a record is to the store: an event, or a rejection with its field and reason. */
+function entryOf(record: SQSRecord, origin: IngestEntry['origin']): IngestEntry {
+  const oversize = oversizeOf(record);
+  if (oversize) return { kind: 'invalid', field: 'size', reason: oversize.reason, raw: record.body, origin, ...(oversize.whole ? { whole: oversize.whole } : {}) };
+  const body = bodyOf(record);
+  if (!body.ok) return { kind: 'invalid', field: 'encoding', reason: body.reason, raw: record.body, origin };
+  const parsed = parseEvent(body.text);
+  return parsed.ok
+    ? { kind: 'event', event: parsed.event, raw: body.text, origin }
+    : { kind: 'invalid', field: parsed.field, reason: parsed.reason, raw: body.text, event: parsed.event, origin };
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A body larger than an event may be (`MAX_EVENT_BYTES`), with reason `size` and its byte count. Two
+ * ways in: a producer that met a longer line sends only its start, saying so in the attributes
+ * `bodyBytes` and `bodySha256` (`renewal import` does: such a line cannot travel whole), or a body over
+ * the limit arrives whole (an invocation by hand, a queue configured for more): it is not stored either.
+ */
+function oversizeOf(record: SQSRecord): { reason: string; whole?: { bytes: number; sha256: string } } | undefined {
+  const attrs = record.messageAttributes ?? {};
+  const declared = attrs.bodyBytes?.stringValue;
+  const sha256 = attrs.bodySha256?.stringValue;
+  if (declared && /^\d+$/.test(declared) && sha256 && /^[0-9a-f]{64}$/.test(sha256)) {
+    const bytes = Number(declared);
+    return { reason: sizeReason(bytes), whole: { bytes, sha256 } };
+  }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most bodies need no count.
+  if (record.body.length * 3 <= MAX_EVENT_BYTES) return undefined;
+  const bytes = Buffer.byteLength(record.body);
+  return bytes > MAX_EVENT_BYTES ? { reason: sizeReason(bytes) } : undefined;
+}
+
+/** The reason a too-large event is rejected with: `size`, its byte count, and the limit. */
+export const sizeReason = (bytes: number): string =>
+  `size: the event is ${bytes} bytes; an event may be at most ${MAX_EVENT_BYTES} bytes (an SQS message carries at most ${SQS_MAX_MESSAGE_BYTES} bytes, attributes included); raw holds its start`;
 
 /**
  * The event text of a record. A producer that cannot send a line as text (it is not valid UTF-8, as

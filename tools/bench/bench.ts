@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { DeleteTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
@@ -11,7 +14,8 @@ import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify } from '#functions/handlers/notify.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { localMidnightUtc } from '#shared/rules/time.ts';
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import { batchWrite } from '#shared/store/batch.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
@@ -19,7 +23,7 @@ import { storedItem } from '#shared/store/items.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, sqsRequests, type Usage } from './cost.ts';
-import { feedRecords, toRecords, type IntakeHandler } from '#cli/import.ts';
+import { feedRecords, importFile, toRecords, type ImportResult, type IntakeHandler } from '#cli/import.ts';
 import { table } from '#shared/text/terminal.ts';
 import { useLocalStack } from '#tools/local/stack.ts';
 
@@ -31,6 +35,8 @@ import { useLocalStack } from '#tools/local/stack.ts';
 
 export interface BenchIO {
   json?: boolean;
+  /** The season the bench plays: its period, cuts and deposit (never dates of its own). */
+  campaign: Campaign;
   orders: number;
   providers: number;
   print: (s: string) => void;
@@ -45,18 +51,21 @@ interface Metric {
   detail: string;
 }
 
-const SEASON_START = Date.parse('2023-11-30T16:00:00Z');
-const SEASON_MS = 91 * 86_400_000;
-/** Aggregation runs in a season: every 15 minutes for 91 days. */
-export const SCHEDULED_RUNS = 91 * 96;
+const DAY_MS = 86_400_000;
+/** Rounds of each side of a ratio a shared machine can disturb: the median is the figure. */
+const RATIO_ROUNDS = 3;
 
-/** Deterministic orders over `stores` stores and the season. */
-export function benchOrders(n: number, salt = 'b', stores = 500): OrderPaid[] {
+/** Aggregation runs in a season: every 15 minutes of the campaign's period. */
+export const scheduledRuns = (c: Campaign): number => periodWindow(c).days.length * 96;
+
+/** Deterministic orders over `stores` stores, spread over the campaign's period. */
+export function benchOrders(c: Campaign, n: number, salt = 'b', stores = 500): OrderPaid[] {
+  const { startMs, endMs } = periodWindow(c);
   return Array.from({ length: n }, (_, i) => ({
     type: 'order.paid' as const,
     orderId: `${salt}-O${i}`,
     storeId: `S${(i * 7919) % stores}`,
-    paidAt: new Date(SEASON_START + ((i * 104_729) % SEASON_MS)).toISOString(),
+    paidAt: new Date(startMs + ((i * 104_729) % (endMs - startMs))).toISOString(),
     gift: i % 50 === 0,
   }));
 }
@@ -93,24 +102,73 @@ export async function rawBatchWrite(items: Record<string, unknown>[], table: str
   return (performance.now() - t0) / 1000;
 }
 
-/** Season events of `providers` assessed providers, `storesPer` stores each, deposits paid in full. */
-export function seasonEvents(providers: number, salt: string, storesPer = 2): PlatformEvent[] {
+/**
+ * Season events of `providers` providers assessed by the campaign, `storesPer` stores each, deposits
+ * paid in full: certified and regularized well before its cuts, bound and paid before its period.
+ */
+export function seasonEvents(c: Campaign, providers: number, salt: string, storesPer = 2): PlatformEvent[] {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const certifiedAt = iso(localMidnightUtc(c.certifiedBeforeDate, c.utcOffsetMinutes) - 334 * DAY_MS);
+  const regularizedAt = iso(localMidnightUtc(c.regularizedBeforeDate, c.utcOffsetMinutes) - 275 * DAY_MS);
+  const depositAt = iso(periodWindow(c).startMs - 30 * DAY_MS);
   const events: PlatformEvent[] = [];
   for (let p = 0; p < providers; p++) {
     const providerId = `P${p}`;
-    events.push({ type: 'provider.upserted', providerId, name: `服务商${p}`, email: `p${p}@bench.example`, certifiedAt: '2023-01-01T00:00:00.000Z', regularizedAt: '2023-03-01T00:00:00.000Z' });
-    for (let k = 0; k < storesPer; k++) events.push({ type: 'binding.started', providerId, storeId: `S${storesPer * p + k}`, at: '2023-01-01T00:00:00.000Z' });
-    events.push({ type: 'deposit.paid', paymentId: `${salt}-D${p}`, providerId, amountFen: 10_000_000, paidAt: '2023-11-01T00:00:00.000Z' });
+    events.push({ type: 'provider.upserted', providerId, name: `服务商${p}`, email: `p${p}@bench.example`, certifiedAt, regularizedAt });
+    for (let k = 0; k < storesPer; k++) events.push({ type: 'binding.started', providerId, storeId: `S${storesPer * p + k}`, at: certifiedAt });
+    events.push({ type: 'deposit.paid', paymentId: `${salt}-D${p}`, providerId, amountFen: c.depositRequiredFen, paidAt: depositAt });
   }
   return events;
 }
 
 /** A season of `providers` assessed providers, two stores each, deposits paid, and `orders` orders. */
-function benchSeason(providers: number, orders: number, salt: string): { tables: 'events' | 'orders'; items: Record<string, unknown>[] }[] {
+function benchSeason(c: Campaign, providers: number, orders: number, salt: string): { tables: 'events' | 'orders'; items: Record<string, unknown>[] }[] {
   return [
-    { tables: 'events', items: storedItems(seasonEvents(providers, salt)) },
-    { tables: 'orders', items: storedItems(benchOrders(orders, salt, providers * 2)) },
+    { tables: 'events', items: storedItems(seasonEvents(c, providers, salt)) },
+    { tables: 'orders', items: storedItems(benchOrders(c, orders, salt, providers * 2)) },
   ];
+}
+
+/**
+ * The peak live heap of `importFile` (the streaming import) over a file of `base` orders and one of
+ * 4 × `base`, into fresh tables, in alternating rounds after a warm-up import (so that compiled code,
+ * which the collector counts as heap, has settled before anything is measured). The live heap above
+ * the start is sampled after a collection the same number of times in each (25, spread over the
+ * batches), so the larger file's peak is not the larger only for being sampled more often.
+ */
+export async function importHeapRounds(c: Campaign, dynamo: DynamoDBClientConfig, prefix: string, base: number, concurrency: number, step: (s: string) => void): Promise<Record<1 | 4, number[]>> {
+  const dir = mkdtempSync(join(tmpdir(), 'renewal-bench-import-'));
+  const heaps: Record<1 | 4, number[]> = { 1: [], 4: [] };
+  try {
+    const files = { 1: join(dir, 'x1.ndjson'), 4: join(dir, 'x4.ndjson') };
+    for (const k of [1, 4] as const) writeFileSync(files[k], benchOrders(c, base * k, `imp${k}`).map((o) => `${JSON.stringify(o)}\n`).join(''));
+    const measure = (k: 1 | 4, label: string) =>
+      withTables(dynamo, `${prefix}-imp${label}`, async (names) => {
+        const handler = makeIntake(new IngestStore(createDocumentClient(dynamo), names));
+        const every = Math.max(1, Math.ceil((base * k) / 10 / 25));
+        let calls = 0;
+        const start = liveHeap();
+        let peak = 0;
+        const sampled: IntakeHandler = async (e) => {
+          if (++calls % every === 0) peak = Math.max(peak, liveHeap() - start);
+          return handler(e);
+        };
+        const result = await importFile(sampled, files[k], { concurrency, quiet: true });
+        if (result.accepted !== base * k) throw new Error(`import heap: ${result.accepted} of ${base * k} accepted`);
+        return peak;
+      });
+    step(`import heap: warm-up, a file of ${base} orders`);
+    await measure(1, 'warm');
+    for (let r = 1; r <= RATIO_ROUNDS; r++) {
+      for (const k of r % 2 === 1 ? ([1, 4] as const) : ([4, 1] as const)) {
+        step(`import heap: a file of ${base * k} orders, round ${r} of ${RATIO_ROUNDS}`);
+        heaps[k].push(await measure(k, `${k}-${r}`));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return heaps;
 }
 
 /** The V8 heap in use after a full collection: what is live, not garbage waiting. */
@@ -142,6 +200,7 @@ function timed(handler: IntakeHandler, durations: number[]): IntakeHandler {
 const usageOf = (m: MeterSnapshot): Pick<Usage, 'wru' | 'rru'> => ({ wru: m.wruTable + m.wruIndexes, rru: m.rru });
 
 export async function runBench(io: BenchIO): Promise<void> {
+  const c = io.campaign;
   const local = await useLocalStack(io.info);
   const dynamo = local.clients.dynamodb;
   const endpoint = local.status.dynamodb;
@@ -149,7 +208,7 @@ export async function runBench(io: BenchIO): Promise<void> {
   const concurrency = 16; // intake invocations in flight, and the baseline's requests in flight alike
   const metrics: Record<string, Metric> = {};
   const info: Record<string, number> = {};
-  const orders = benchOrders(io.orders);
+  const orders = benchOrders(c, io.orders);
   const body = orders.map((o) => JSON.stringify(o)).join('\n');
   const step = (s: string) => io.info(`bench: ${s}`);
 
@@ -158,24 +217,41 @@ export async function runBench(io: BenchIO): Promise<void> {
   // Warm-up: JIT and dynalite's LevelDB, so neither side of a ratio pays for starting.
   const intakeMs: number[] = [];
   await withTables(dynamo, `bench-${run}-warm`, async (names) => {
-    await rawBatchWrite(storedItems(benchOrders(2000, 'w')), names.orders, concurrency, dynamo);
+    await rawBatchWrite(storedItems(benchOrders(c, 2000, 'w')), names.orders, concurrency, dynamo);
     const store = new IngestStore(createDocumentClient(dynamo), names);
-    await feedRecords(makeIntake(store), toRecords(benchOrders(2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
+    await feedRecords(makeIntake(store), toRecords(benchOrders(c, 2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
     // On Lambda each invocation has its own CPU: time them one at a time, not 16 sharing 2 cores.
-    await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
+    await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(c, 1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
   });
 
   // 1. Intake against the plain BatchWriteItem of the same items into the same store.
-  step('plain BatchWriteItem baseline');
-  const rawSecs = await withTables(dynamo, `bench-${run}-raw`, (names) => rawBatchWrite(storedItems(orders), names.orders, concurrency, dynamo));
-  step('intake');
-  const intake = await withTables(dynamo, `bench-${run}-intake`, async (names) => {
-    const db = createDocumentClient(dynamo);
-    const writes = countWrites(db);
-    const t0 = performance.now();
-    const result = await feedRecords(makeIntake(new IngestStore(db, names)), toRecords(body, 'bench'), { concurrency });
-    return { secs: (performance.now() - t0) / 1000, result, writes };
-  });
+  // Rounds alternate, and which side goes first alternates too, so LevelDB's background work after a
+  // load, and whatever else the machine runs meanwhile, weighs on both sides alike; the median of the
+  // rounds' ratios is the figure, their spread beside it.
+  const rawRates: number[] = [];
+  const intakeRates: number[] = [];
+  let intake: { secs: number; result: ImportResult; writes: ReturnType<typeof countWrites> } | undefined;
+  for (let r = 1; r <= RATIO_ROUNDS; r++) {
+    const sides = r % 2 === 1 ? (['raw', 'intake'] as const) : (['intake', 'raw'] as const);
+    for (const side of sides) {
+      step(`${side === 'raw' ? 'plain BatchWriteItem baseline' : 'intake'}, round ${r} of ${RATIO_ROUNDS}`);
+      if (side === 'raw') {
+        const secs = await withTables(dynamo, `bench-${run}-raw${r}`, (names) => rawBatchWrite(storedItems(orders), names.orders, concurrency, dynamo));
+        rawRates.push(orders.length / secs);
+        continue;
+      }
+      const one = await withTables(dynamo, `bench-${run}-intake${r}`, async (names) => {
+        const db = createDocumentClient(dynamo);
+        const writes = countWrites(db);
+        const t0 = performance.now();
+        const result = await feedRecords(makeIntake(new IngestStore(db, names)), toRecords(body, 'bench'), { concurrency, quiet: r > 1 });
+        return { secs: (performance.now() - t0) / 1000, result, writes };
+      });
+      intakeRates.push(one.result.accepted / one.secs);
+      intake ??= one;
+    }
+  }
+  if (!intake) throw new Error('no intake round ran');
   // Capacity units on a pass of its own, so the meter's own work does not weigh on the timed one.
   step('intake, capacity units counted on the wire');
   const metered = await withTables(dynamo, `bench-${run}-metered`, async (names) => {
@@ -184,19 +260,22 @@ export async function runBench(io: BenchIO): Promise<void> {
     let batches = 0;
     const handler = makeIntake(new IngestStore(db, names));
     const counted: IntakeHandler = (e) => (batches++, handler(e));
-    const sample = benchOrders(Math.min(io.orders, 5000), 'm');
+    const sample = benchOrders(c, Math.min(io.orders, 5000), 'm');
     const result = await feedRecords(counted, toRecords(sample.map((o) => JSON.stringify(o)).join('\n'), 'bench'), { concurrency, quiet: true });
     return { accepted: result.accepted, meter: meter.snapshot(), batches };
   });
   const accepted = Math.max(1, intake.result.accepted);
-  const rawRate = orders.length / rawSecs;
-  const intakeRate = intake.result.accepted / intake.secs;
+  const rawRate = median(rawRates);
+  const ratios = rawRates.map((raw, i) => intakeRates[i]! / raw);
+  const ratio = median(ratios);
   metrics.intakeVsRawBatchWrite = {
-    value: round(intakeRate / rawRate),
+    value: round(ratio),
     goal: '>= 0.5',
-    ok: intakeRate / rawRate >= 0.5,
-    detail: `intake ${intakeRate.toFixed(0)} orders/s vs BatchWriteItem ${rawRate.toFixed(0)} items/s`,
+    ok: ratio >= 0.5,
+    detail: `median of ${RATIO_ROUNDS} alternating rounds (spread ${round(Math.min(...ratios))}–${round(Math.max(...ratios))}): intake ${intakeRates.map((x) => x.toFixed(0)).join('/')} orders/s vs BatchWriteItem ${rawRates.map((x) => x.toFixed(0)).join('/')} items/s`,
   };
+  info.intakeVsRawBatchWriteMin = round(Math.min(...ratios));
+  info.intakeVsRawBatchWriteMax = round(Math.max(...ratios));
   const wpo = intake.writes.items / accepted;
   metrics.writesPerOrder = {
     value: round(wpo),
@@ -205,6 +284,13 @@ export async function runBench(io: BenchIO): Promise<void> {
     detail: `${intake.writes.items} items (orders and one change record per batch) in ${intake.writes.requests} write requests for ${intake.result.accepted} accepted orders`,
   };
   const perAccepted = Math.max(1, metered.accepted);
+  const requestsPerOrder = metered.meter.requests / perAccepted;
+  metrics.intakeRequestsPerOrder = {
+    value: round(requestsPerOrder),
+    goal: '<= 0.25',
+    ok: requestsPerOrder <= 0.25,
+    detail: `${metered.meter.requests} DynamoDB requests (${Object.entries(metered.meter.operations).map(([k, v]) => `${k} ${v}`).join(', ')}) for ${metered.accepted} accepted orders in ${metered.batches} batches`,
+  };
   const wru = (metered.meter.wruTable + metered.meter.wruIndexes) / perAccepted;
   metrics.wruPerOrder = {
     value: round(wru),
@@ -228,6 +314,18 @@ export async function runBench(io: BenchIO): Promise<void> {
     lambdaGbSeconds: gbSeconds(FUNCTION_MEMORY_MB.intake, Array(metered.batches).fill(meanIntakeMs)),
   };
 
+  // 1b. The import's memory: a file and one four times its size through the streaming import.
+  const importBase = Math.max(2000, Math.round(io.orders / 8));
+  const importHeaps = await importHeapRounds(c, dynamo, `bench-${run}`, importBase, concurrency, step);
+  const importRatios = importHeaps[1].map((h, i) => importHeaps[4][i]! / h);
+  const importRatio = median(importRatios);
+  metrics.importHeap4xVs1x = {
+    value: round(importRatio),
+    goal: '<= 1.2',
+    ok: importRatio <= 1.2,
+    detail: `peak live heap of renewal import above its start, median of ${RATIO_ROUNDS} rounds (spread ${round(Math.min(...importRatios))}–${round(Math.max(...importRatios))}): ${mb(median(importHeaps[1]))} for ${importBase} orders, ${mb(median(importHeaps[4]))} for ${importBase * 4}`,
+  };
+
   // 2. Aggregation and evaluation with 1x, 4x and 10x the orders, same providers. The seasons are
   // loaded and aggregated first (a full recount, its heap sampled page by page after a collection);
   // then the final evaluations alternate 1x, 10x, three rounds, each recording into a fresh decisions
@@ -235,9 +333,17 @@ export async function runBench(io: BenchIO): Promise<void> {
   // both sides alike.
   const baseOrders = io.orders / 2;
   const raw = new DynamoDBClient(dynamo);
-  type Season = { scale: number; names: TableNames; secs: number[]; reads: number[]; heap: number; aggregation: { secs: number; meter: MeterSnapshot } };
+  type Season = { scale: number; names: TableNames; secs: number[]; reads: number[]; heaps: number[]; aggregation: { secs: number; meter: MeterSnapshot } };
   const seasons: Season[] = [];
   const extraTables: string[] = [];
+  /** A full recount's peak live heap above its start, sampled page by page after a collection. */
+  const recountHeap = async (names: TableNames, db: ReturnType<typeof createDocumentClient>): Promise<number> => {
+    const base = liveHeap();
+    let peak = 0;
+    const r = await aggregate(c, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+    if (r.status !== 'done') throw new Error(`full recount: ${r.status}`);
+    return peak;
+  };
   let incrementalRun = { requests: 0, meter: undefined as MeterSnapshot | undefined, ordersSeen: 0, operations: {} as Record<string, number>, ms: 0 };
   let windowRun = { orders: 0, meter: undefined as MeterSnapshot | undefined, ms: 0 };
   const evalMeters: Record<number, MeterSnapshot[]> = {};
@@ -246,16 +352,24 @@ export async function runBench(io: BenchIO): Promise<void> {
       step(`season x${scale}: ${io.providers} providers, ${baseOrders * scale} orders; full recount`);
       const names = localTableNames(`bench-${run}-eval${scale}`);
       await ensureTables(raw, names);
-      for (const part of benchSeason(io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency, dynamo);
+      for (const part of benchSeason(c, io.providers, baseOrders * scale, `e${scale}`)) await rawBatchWrite(part.items, names[part.tables], concurrency, dynamo);
       const db = createDocumentClient(dynamo);
       const meter = meterDynamo(db, names);
-      const base = liveHeap();
-      let peak = 0;
       const t0 = performance.now();
-      await aggregate(RENEWAL_2024, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+      const heap = await recountHeap(names, db);
       const secs = (performance.now() - t0) / 1000;
-      seasons.push({ scale, names, secs: [], reads: [], heap: peak, aggregation: { secs, meter: meter.snapshot() } });
+      seasons.push({ scale, names, secs: [], reads: [], heaps: [heap], aggregation: { secs, meter: meter.snapshot() } });
       db.destroy();
+    }
+    // The recount's heap at 1x and 4x, again in alternating rounds: the median of the rounds' ratios
+    // judges the design (what a recount keeps), not when the collector happened to run.
+    for (let r = 2; r <= RATIO_ROUNDS; r++) {
+      for (const season of seasons.filter((x) => x.scale !== 10)) {
+        step(`full recount x${season.scale}, heap round ${r} of ${RATIO_ROUNDS}`);
+        const db = createDocumentClient(dynamo);
+        season.heaps.push(await recountHeap(season.names, db));
+        db.destroy();
+      }
     }
 
     // The scheduled run with ~10 new orders (what the rehearsal invokes 8,700 times), counted on the
@@ -263,13 +377,13 @@ export async function runBench(io: BenchIO): Promise<void> {
     const one = seasons.find((x) => x.scale === 1)!;
     const ingest = makeIntake(new IngestStore(createDocumentClient(dynamo), one.names));
     const fresh = (n: number, salt: string) =>
-      Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(SEASON_START + 40 * 86_400_000 + i * 60_000).toISOString(), gift: false }));
+      Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(periodWindow(c).startMs + 40 * DAY_MS + i * 60_000).toISOString(), gift: false }));
     for (const [n, salt] of [[10, 'inc10'], [115, 'inc115']] as const) {
       await feedRecords(ingest, toRecords(fresh(n, salt).map((o) => JSON.stringify(o)).join('\n'), salt), { concurrency: 4, quiet: true });
       const db = createDocumentClient(dynamo);
       const meter: DynamoMeter = meterDynamo(db, one.names);
       const t0 = performance.now();
-      const r = await aggregate(RENEWAL_2024, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
+      const r = await aggregate(c, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
       const ms = performance.now() - t0;
       if (r.status !== 'done' || r.ordersSeen !== n) throw new Error(`incremental run saw ${r.status === 'done' ? r.ordersSeen : r.status} of ${n} orders`);
       if (n === 10) incrementalRun = { requests: meter.requests, meter: meter.snapshot(), ordersSeen: r.ordersSeen, operations: { ...meter.operations }, ms };
@@ -286,7 +400,7 @@ export async function runBench(io: BenchIO): Promise<void> {
         const db = createDocumentClient(dynamo);
         const meter = meterDynamo(db, names);
         const t1 = performance.now();
-        const r = await evaluate(RENEWAL_2024, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
+        const r = await evaluate(c, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
         season.secs.push((performance.now() - t1) / 1000);
         season.reads.push(meter.itemsRead / io.providers);
         (evalMeters[season.scale] ??= []).push(meter.snapshot());
@@ -299,7 +413,6 @@ export async function runBench(io: BenchIO): Promise<void> {
     await Promise.all(all.map((TableName) => raw.send(new DeleteTableCommand({ TableName })).catch(() => {})));
     raw.destroy();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const [s1, s4, s10] = [1, 4, 10].map((k) => seasons.find((x) => x.scale === k)!) as [Season, Season, Season];
   const evalRatio = median(s10.secs) / median(s1.secs);
   metrics.evaluation10xVs1x = {
@@ -315,12 +428,13 @@ export async function runBench(io: BenchIO): Promise<void> {
     ok: readsRatio === 1,
     detail: `items read per provider: ${round(median(s1.reads))} with ${baseOrders} orders, ${round(median(s10.reads))} with ${baseOrders * 10} (profile, totals, current decision)`,
   };
-  const heapRatio = s4.heap / s1.heap;
+  const heapRatios = s1.heaps.map((h, i) => s4.heaps[i]! / h);
+  const heapRatio = median(heapRatios);
   metrics.fullAggregationHeap4xVs1x = {
     value: round(heapRatio),
     goal: '<= 1.1',
     ok: heapRatio <= 1.1,
-    detail: `peak live heap of the full recount above its start: ${mb(s1.heap)} with ${baseOrders} orders, ${mb(s4.heap)} with ${baseOrders * 4} (${io.providers * 2} stores)`,
+    detail: `peak live heap of the full recount above its start, median of ${heapRatios.length} rounds (spread ${round(Math.min(...heapRatios))}–${round(Math.max(...heapRatios))}): ${mb(median(s1.heaps))} with ${baseOrders} orders, ${mb(median(s4.heaps))} with ${baseOrders * 4} (${io.providers * 2} stores)`,
   };
   const aggRate = (baseOrders * 10) / s10.aggregation.secs;
   metrics.aggregationVsRawBatchWrite = {
@@ -344,9 +458,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     const deps = stores(names, createDocumentClient(dynamo));
     for (let p = 0; p < mailCount; p++) {
       await deps.decisions.addRevision({
-        campaignId: RENEWAL_2024.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
+        campaignId: c.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
         outcome: 'retained', reasons: [], clauses: ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'], paidOrders: 10, thresholdOrders: 1,
-        depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000, rulesVersion: RENEWAL_2024.rulesVersion, revision: 1, final: true,
+        depositBalanceFen: c.depositRequiredFen, depositRequiredFen: c.depositRequiredFen, rulesVersion: c.rulesVersion, revision: 1, final: true,
         decidedAt: new Date().toISOString(), decidedBy: { kind: 'person', id: 'bench' }, asOf: new Date().toISOString(),
       });
     }
@@ -355,7 +469,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     const timedMailer: Mailer = { send: async (m) => (sends.push(performance.now()), real.send(m)) };
     const db = createDocumentClient(dynamo);
     const meter = meterDynamo(db, names);
-    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: c.campaignId, kind: 'outcome' });
     return { sent: r.sent, secs: (sends.at(-1)! - sends[0]!) / 1000, meter: meter.snapshot() };
   });
   // Sends per second over the run, counting the intervals between the first and the last send.
@@ -407,7 +521,7 @@ export async function runBench(io: BenchIO): Promise<void> {
       note: 'the 15-minute runs count the season incrementally instead of one full recount; their cost per order depends on how many orders a window holds',
       runWith10Orders: { requests: incrementalRun.requests, usd: costOf(emptyRun).total, ...usageOf(incrementalRun.meter!) },
       windowAtOneMillionOrdersASeason: { orders: windowRun.orders, usdPerMillionOrders: costOf(scaleUsage(windowUsage, 1e6 / windowRun.orders)) },
-      seasonOfRunsUsd: costOf(scaleUsage(emptyRun, SCHEDULED_RUNS)).total,
+      seasonOfRunsUsd: costOf(scaleUsage(emptyRun, scheduledRuns(c))).total,
     },
     mailPerProvider: costOf(scaleUsage(mailUsage, 1 / Math.max(1, mail.sent))),
   };
@@ -447,10 +561,11 @@ export async function runBench(io: BenchIO): Promise<void> {
         ['left', 'right', 'right', 'right', 'right'],
       ),
     );
-    io.print(`A season of ${SCHEDULED_RUNS} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`);
+    io.print(`A season of ${scheduledRuns(c)} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`);
   }
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const usd = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;

@@ -8,14 +8,15 @@ import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { OrderPaid } from '#shared/events.ts';
 import { ensureTables } from '#tools/local/tables.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { seasonEvents } from './bench.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { table } from '#shared/text/terminal.ts';
-import { useLocalStack } from '#tools/local/stack.ts';
+import { listeningPid, useLocalStack } from '#tools/local/stack.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
  * `npm run bench -- --scale`: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000
@@ -27,6 +28,8 @@ import { useLocalStack } from '#tools/local/stack.ts';
 
 export interface ScaleIO {
   json?: boolean;
+  /** The season played at every size: its period, cuts and deposit. */
+  campaign: Campaign;
   sizes: number[];
   providers: number;
   storesPerProvider: number;
@@ -35,9 +38,6 @@ export interface ScaleIO {
   info: (s: string) => void;
 }
 
-const SEASON_START = Date.parse('2023-11-30T16:00:00Z');
-const DAY = 86_400_000;
-const DAYS = 91;
 /** Aggregation runs per season in the scale run: each sees about 18 days of orders. */
 const WAVES = 5;
 /** Orders fed to the intake at once (memory: a chunk's records, not the season's). */
@@ -54,20 +54,61 @@ export interface ScaleRow {
   aggregation: StageTime & { runs: number };
   evaluation: StageTime;
   notify: StageTime;
+  /** The embedded store's peak resident memory during this size (its process's VmHWM), in MB. */
+  storePeakRssMb: number | null;
 }
 
-/** Orders `from..to` of a season of `total`, in paid-time order, spread over every store. */
-function ordersBetween(total: number, from: number, to: number, storeCount: number, salt: string): OrderPaid[] {
+/** Orders `from..to` of a season of `total`, in paid-time order over the period, spread over every store. */
+function ordersBetween(c: Campaign, total: number, from: number, to: number, storeCount: number, salt: string): OrderPaid[] {
+  const { startMs, endMs } = periodWindow(c);
   return Array.from({ length: to - from }, (_, k) => {
     const i = from + k;
     return {
       type: 'order.paid' as const,
       orderId: `${salt}-O${i}`,
-      storeId: `S${(i * 7919) % storeCount}`,
-      paidAt: new Date(SEASON_START + Math.floor((i * DAYS * DAY) / total)).toISOString(),
+      storeId: storeOf(i, storeCount),
+      paidAt: new Date(startMs + Math.floor((i * (endMs - startMs)) / total)).toISOString(),
       gift: i % 50 === 0,
     };
   });
+}
+const storeOf = (i: number, storeCount: number) => `S${(i * 7919) % storeCount}`;
+
+/**
+ * Paid orders per provider of a season of `total`, counted from the generator's own arithmetic (store
+ * `S<k>` is bound to provider `P<floor(k / storesPer)>`, every 50th order a gift, all inside the period):
+ * the reference each decision is checked against, independent of the intake and the aggregation.
+ */
+function expectedPaidOrders(total: number, providers: number, storesPer: number): Int32Array {
+  const paid = new Int32Array(providers);
+  const storeCount = providers * storesPer;
+  for (let i = 0; i < total; i++) if (i % 50 !== 0) paid[Math.floor(((i * 7919) % storeCount) / storesPer)]!++;
+  return paid;
+}
+
+/**
+ * The embedded store's process (found by its port) and its peak resident set: VmHWM in /proc, reset
+ * by writing 5 to clear_refs so each size reports its own peak. Null where /proc cannot tell.
+ */
+function storeMemory(endpoint: string): { reset: () => void; peakMb: () => number | null } {
+  const pid = listeningPid(Number(new URL(endpoint).port));
+  return {
+    reset: () => {
+      try {
+        if (pid) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      } catch {
+        /* not ours to reset: the peak then covers the process's whole life */
+      }
+    },
+    peakMb: () => {
+      try {
+        const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        return pid && kb ? Math.round(Number(kb) / 1024) : null;
+      } catch {
+        return null;
+      }
+    },
+  };
 }
 
 export async function runScale(io: ScaleIO): Promise<void> {
@@ -76,6 +117,8 @@ export async function runScale(io: ScaleIO): Promise<void> {
   const storeCount = io.providers * io.storesPerProvider;
   const rows: ScaleRow[] = [];
   const raw = new DynamoDBClient(local.clients.dynamodb);
+  const c = io.campaign;
+  const memory = storeMemory(local.status.dynamodb);
 
   for (const size of io.sizes) {
     const names: TableNames = localTableNames(`scale-${run}-${size}`);
@@ -88,9 +131,10 @@ export async function runScale(io: ScaleIO): Promise<void> {
       const salt = `s${size}`;
 
       step(`${io.providers} providers, ${storeCount} stores: profiles, bindings, deposits`);
-      const setup = seasonEvents(io.providers, salt, io.storesPerProvider);
+      memory.reset();
+      const setup = seasonEvents(c, io.providers, salt, io.storesPerProvider);
       await feedRecords(intake, toRecords(setup.map((e) => JSON.stringify(e)).join('\n'), 'setup'), { concurrency: 16, quiet: true });
-      await aggregate(RENEWAL_2024, deps, { full: true });
+      await aggregate(c, deps, { full: true });
 
       const row: ScaleRow = {
         orders: size,
@@ -98,12 +142,13 @@ export async function runScale(io: ScaleIO): Promise<void> {
         aggregation: { secs: 0, units: 0, runs: 0 },
         evaluation: { secs: 0, units: io.providers },
         notify: { secs: 0, units: 0 },
+        storePeakRssMb: null,
       };
       // The season arrives in WAVES waves in paid-time order, an aggregation run after each.
       for (let wave = 0; wave < WAVES; wave++) {
         const end = Math.floor((size * (wave + 1)) / WAVES);
         for (let from = Math.floor((size * wave) / WAVES); from < end; from += CHUNK) {
-          const orders = ordersBetween(size, from, Math.min(end, from + CHUNK), storeCount, salt);
+          const orders = ordersBetween(c, size, from, Math.min(end, from + CHUNK), storeCount, salt);
           const t0 = performance.now();
           const r = await feedRecords(intake, toRecords(orders.map((o) => JSON.stringify(o)).join('\n'), `wave-${wave}`), { concurrency: 16, quiet: true });
           row.intake.secs += (performance.now() - t0) / 1000;
@@ -111,7 +156,7 @@ export async function runScale(io: ScaleIO): Promise<void> {
           if (r.accepted !== orders.length) throw new Error(`wave ${wave}: ${r.accepted} of ${orders.length} orders accepted`);
         }
         const t0 = performance.now();
-        const a = await aggregate(RENEWAL_2024, deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
+        const a = await aggregate(c, deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
         row.aggregation.secs += (performance.now() - t0) / 1000;
         row.aggregation.runs++;
         if (a.status !== 'done') throw new Error(`wave ${wave}: aggregation ${a.status}`);
@@ -122,15 +167,24 @@ export async function runScale(io: ScaleIO): Promise<void> {
 
       step('evaluation');
       let t0 = performance.now();
-      const ev = await evaluate(RENEWAL_2024, { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
+      const ev = await evaluate(c, { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
       row.evaluation.secs = (performance.now() - t0) / 1000;
       if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
+      const paid = expectedPaidOrders(size, io.providers, io.storesPerProvider);
+      const threshold = Math.round(size / io.providers);
+      const wrong = ev.assessments.filter((d) => {
+        const want = paid[Number(d.providerId.slice(1))]!;
+        return d.paidOrders !== want || d.outcome !== (want >= threshold ? 'retained' : 'revoked');
+      });
+      if (wrong.length) throw new Error(`${wrong.length} of ${io.providers} decisions wrong, e.g. ${wrong[0]!.providerId}: ${wrong[0]!.outcome} with ${wrong[0]!.paidOrders} paid orders, expected ${paid[Number(wrong[0]!.providerId.slice(1))]}`);
+      step(`evaluation: ${io.providers} decisions right (${ev.counts.retained ?? 0} retained, ${ev.counts.revoked ?? 0} revoked)`);
 
       step('notify (outcome mail)');
       const mailer = new SesMailer(new SESv2Client(local.clients.ses), local.config.mail);
       t0 = performance.now();
-      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: c.campaignId, kind: 'outcome' });
       row.notify = { secs: (performance.now() - t0) / 1000, units: n.sent };
+      row.storePeakRssMb = memory.peakMb();
       rows.push(row);
       // Each size as it completes: a long run that is stopped keeps what it measured.
       io.info(`scale ${size}: done ${JSON.stringify(row)}`);
@@ -151,6 +205,7 @@ export async function runScale(io: ScaleIO): Promise<void> {
       intakeUsPerOrder: round(perOrderUs(r.intake)),
       aggregationUsPerOrder: round(perOrderUs(r.aggregation)),
     })),
+    storePeakRssMbGoal: '<= 1536 at the largest size',
     flat: {
       intake: round(perOrderUs(rows.at(-1)!.intake) / perOrderUs(base.intake)),
       aggregation: round(perOrderUs(rows.at(-1)!.aggregation) / perOrderUs(base.aggregation)),
@@ -163,7 +218,7 @@ export async function runScale(io: ScaleIO): Promise<void> {
   }
   io.print(
     table(
-      ['orders', 'intake orders/s', 'µs/order', `aggregation (${WAVES} runs) orders/s`, 'µs/order', `evaluation (${io.providers} providers)`, 'notify mails/s'],
+      ['orders', 'intake orders/s', 'µs/order', `aggregation (${WAVES} runs) orders/s`, 'µs/order', `evaluation (${io.providers} providers)`, 'notify mails/s', 'store peak RSS'],
       rows.map((r) => [
         r.orders.toLocaleString('en-US'),
         rate(r.intake),
@@ -172,8 +227,9 @@ export async function runScale(io: ScaleIO): Promise<void> {
         perOrderUs(r.aggregation).toFixed(0),
         `${r.evaluation.secs.toFixed(1)} s`,
         rate(r.notify),
+        r.storePeakRssMb === null ? 'n/a' : `${r.storePeakRssMb} MB`,
       ]),
-      ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
   io.print(`Time per order, ${rows.at(-1)!.orders.toLocaleString('en-US')} ÷ ${base.orders.toLocaleString('en-US')}: intake ${doc.flat.intake}, aggregation ${doc.flat.aggregation} (goal ≤ 1.3).`);

@@ -141,7 +141,7 @@ async function whoHolds(port: number): Promise<string> {
 }
 
 /** The pid that has a listening TCP socket on `port`, from /proc (undefined where /proc cannot tell). */
-function listeningPid(port: number): number | undefined {
+export function listeningPid(port: number): number | undefined {
   const inodes = new Set<string>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     try {
