@@ -84,14 +84,15 @@ export class DecisionStore {
     return this.list(previewPk(campaignId));
   }
 
-  async revisions(campaignId: string, providerId: string): Promise<StoredDecision[]> {
+  /** Every revision of a provider, oldest first, as stored: each with the token of the evaluation that wrote it. */
+  async revisions(campaignId: string, providerId: string): Promise<(StoredDecision & { fence?: FencingToken })[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': revisionsPk(campaignId, providerId) },
       ConsistentRead: true,
     });
-    return items.map(strip);
+    return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StoredDecision & { fence?: FencingToken });
   }
 
   /**
@@ -107,7 +108,7 @@ export class DecisionStore {
       if (((before.Item?.fence as number | undefined) ?? 0) > fence) return 'superseded';
     }
     if (!(await this.putIf({ ...d, fence, ...revisionKey(d.campaignId, d.providerId, d.revision) }, 'attribute_not_exists(pk)'))) return 'taken';
-    await this.makeCurrent(d);
+    await this.makeCurrent(d, fence);
     return 'added';
   }
 
@@ -115,9 +116,10 @@ export class DecisionStore {
    * Points the current decision at revision `d` unless a newer one is current. Also how a run repairs
    * a pointer that an earlier run died before writing (the revision stored, the pointer not).
    */
-  async makeCurrent(d: StoredDecision): Promise<void> {
-    // A condition that does not hold means a newer revision is current already: nothing to do.
-    await this.putIf({ ...d, ...currentKey(d.campaignId, d.providerId) }, 'attribute_not_exists(pk) OR revision < :r', { ':r': d.revision });
+  async makeCurrent(d: StoredDecision, fence?: FencingToken): Promise<void> {
+    // A condition that does not hold means a newer revision is current already: nothing to do. The
+    // pointer is a copy of the revision, with its token when given (the guard reads the revision's).
+    await this.putIf({ ...d, ...(fence !== undefined ? { fence } : {}), ...currentKey(d.campaignId, d.providerId) }, 'attribute_not_exists(pk) OR revision < :r', { ':r': d.revision });
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {
@@ -169,6 +171,7 @@ export class DecisionStore {
     );
   }
 
+  // The current decisions and the previews are read without the token: it is the revisions' evidence.
   private async list(pk: string): Promise<StoredDecision[]> {
     const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
     return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
