@@ -34,9 +34,9 @@ import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, 
  * The cost of that choice: BatchWriteItem takes no condition, so these writes are one PutItem per
  * item (16 in flight), where they were one BatchWriteItem per 25 items. Write units stay the same (a
  * PutItem of an item under 1 KB is one unit either way, and `wruPerOrder` counts the intake only);
- * requests grow, from 2 to about 20 in an incremental run that sees 10 new orders in 10 stores
- * (`requestsPerIncrementalRun`), and a full recount sends one request per store and provider that
- * changed. TransactWriteItems would carry the conditions 100 items at a time, but at twice the write
+ * requests grow: an incremental run that sees 10 new orders in 10 stores writes with 20 requests
+ * instead of 2 (`requestsPerIncrementalRun` went from 21 to 39), and a full recount sends one
+ * request per store and provider that changed instead of one per 25. TransactWriteItems would carry the conditions 100 items at a time, but at twice the write
  * units, and all-or-nothing over items that need not be.
  */
 

@@ -17,6 +17,7 @@ import { DecisionStore } from '#shared/store/decisions.ts';
 import type { StoredDecision } from '#shared/model.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
+import { deferred } from '../support/barrier.ts';
 import { ownDocumentClient } from '../support/stack.ts';
 import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, withPk, type Season } from '../support/season-fixture.ts';
 
@@ -25,12 +26,6 @@ const THRESHOLD = 20;
 const by = { kind: 'person' as const, id: 'fencing-test' };
 /** A heartbeat that never beats: the run stalls past its lease, as a run whose requests hang does. */
 const stalled = () => () => {};
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** A season of three providers, each with its deposit paid: P0048 has 16 orders, P0001 30, P0002 25. */
 async function season(): Promise<Season> {

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mapLimit } from '#shared/limit.ts';
+import { deferred } from '../support/barrier.ts';
 
 describe('mapLimit', () => {
   it('runs each item once, keeps input order, and never has more than `limit` in flight', async () => {
@@ -105,14 +106,6 @@ describe('mapLimit', () => {
     );
   });
 });
-
-/** A promise with its resolve and reject at hand: a barrier the test opens. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-}
 
 /** Lets every pending promise callback run (no timers: nothing here waits on time). */
 async function flush() {
