@@ -290,9 +290,14 @@ export class AppStack extends Stack {
     })
       .useStores(tables, EVALUATE_NEEDS)
       .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
-      .acknowledgeGrant('dynamodb:BatchWriteItem', CATCH_UP, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:PutItem', CATCH_UP, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
+      .acknowledgeGrant(
+        'dynamodb:GetItem',
+        'A revision after the first reads the fencing token of the revision it follows (shared/store/decisions.ts): a season whose decisions never change records only first revisions',
+        tables.decisions.tableArn,
+      )
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
       .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.orders.tableArn}/index/byStore`)

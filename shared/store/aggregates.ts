@@ -1,6 +1,7 @@
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
-import { batchGet, batchWrite, queryAll } from './batch.ts';
+import { batchGet, queryAll } from './batch.ts';
+import { mapLimit } from '../limit.ts';
 import { periodWindow, type Campaign } from '../rules/campaign.ts';
 import { declareAccess } from './access.ts';
 import { conditionHeld, ifConditionHolds } from './conditional.ts';
@@ -11,9 +12,9 @@ import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, 
  *
  * | item            | one per                 | attributes                                   |
  * |-----------------|-------------------------|----------------------------------------------|
- * | store counts    | campaign × store        | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt` |
- * | provider totals | campaign × provider     | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt` |
- * | run state       | campaign                | `through`: ingest instant fully aggregated; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
+ * | store counts    | campaign × store        | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt`; `fence` |
+ * | provider totals | campaign × provider     | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt`, `fence` |
+ * | run state       | campaign                | `through`: ingest instant fully aggregated; `fence`: the last fencing token issued; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
  *
  * Counts are recomputed from the orders, never incremented, so writing one twice is harmless. Day
  * counts are arrays with one number per day of the season, so an item has the same size whatever
@@ -21,7 +22,39 @@ import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, 
  * the evaluation's reads grow with providers only. The lock and the watermark share one item, so a
  * run takes the lock and learns its watermark in one request, and gives both back in one. The lock's
  * lease is short and renewed by the run's heartbeat (shared/usecases/run-lock.ts).
+ *
+ * **Fencing.** A lease cannot stop a run that stalled past it (a held request, a paused process) from
+ * writing after a newer run took the lock. So taking the lock also increments `fence` on the run-state
+ * item (the same conditional UpdateItem) and hands the new value to the run: a fencing token that only
+ * grows. Every store-counts and provider-totals item carries the token of the run that wrote it, and
+ * each write is a PutItem conditional on `attribute_not_exists(fence) OR fence <= :token`: a write of
+ * an older run than the one that wrote the item last is refused, and comes back as a result
+ * (`FencedWrite`), never a silent overwrite. The same run writing an item twice (equal token) passes.
+ *
+ * The cost of that choice: BatchWriteItem takes no condition, so these writes are one PutItem per
+ * item (16 in flight), where they were one BatchWriteItem per 25 items. Write units stay the same (a
+ * PutItem of an item under 1 KB is one unit either way, and `wruPerOrder` counts the intake only);
+ * requests grow: an incremental run that sees 10 new orders in 10 stores writes with 20 requests
+ * instead of 2 (`requestsPerIncrementalRun` went from 21 to 39), and a full recount sends one
+ * request per store and provider that changed instead of one per 25. TransactWriteItems would carry the conditions 100 items at a time, but at twice the write
+ * units, and all-or-nothing over items that need not be.
  */
+
+/**
+ * A fencing token: issued by `begin`, one higher each time the lock is taken, whoever takes it. A
+ * write under a lower token than the item's was made by a run that had lost the lock.
+ */
+export type FencingToken = number;
+
+/**
+ * What a fenced write came to. `ok: false`: some items were written last by a newer run (a higher
+ * token) and were left as they are (`refused`, their store or provider ids); after the first refusal
+ * nothing more is sent (`skipped` items), as the run has lost the lock.
+ */
+export type FencedWrite = { ok: true; written: number } | { ok: false; written: number; refused: string[]; skipped: number };
+
+/** Conditional puts of one fenced write in flight at once. */
+const FENCED_IN_FLIGHT = 16;
 
 /** A store's counted orders: providerId → one count per season day (`periodWindow(c).days`). */
 export type StoreDaily = Record<string, number[]>;
@@ -59,8 +92,8 @@ export interface LockHolder {
   leaseUntil: string;
 }
 
-/** What taking the lock found: the watermark, or that another run holds the lock. */
-export type RunStart = { acquired: true; through: string | undefined } | { acquired: false };
+/** What taking the lock found: the watermark and this run's fencing token, or that another run holds the lock. */
+export type RunStart = { acquired: true; through: string | undefined; fence: FencingToken } | { acquired: false };
 
 const LOCK_FIELDS = 'REMOVE #o, leaseUntil, holder, acquiredAt, heartbeatAt';
 
@@ -75,8 +108,9 @@ export class AggregateStore {
   }
 
   /**
-   * Takes the run lock if it is free or its lease ran out, and returns the watermark with it: one
-   * conditional UpdateItem. `holder` says who takes it, for the run that finds it busy.
+   * Takes the run lock if it is free or its lease ran out, and returns the watermark with it and a new
+   * fencing token (the item's `fence`, incremented by the same request): one conditional UpdateItem.
+   * `holder` says who takes it, for the run that finds it busy.
    */
   async begin(campaignId: string, owner: string, now: Date, leaseMs: number, holder?: string): Promise<RunStart> {
     const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
@@ -85,15 +119,15 @@ export class AggregateStore {
         new UpdateCommand({
           TableName: this.table,
           Key: runStateKey(campaignId),
-          UpdateExpression: `SET #o = :o, leaseUntil = :l, acquiredAt = :now, heartbeatAt = :now${holder ? ', holder = :h' : ''}${holder ? '' : ' REMOVE holder'}`,
+          UpdateExpression: `SET #o = :o, leaseUntil = :l, acquiredAt = :now, heartbeatAt = :now, fence = if_not_exists(fence, :zero) + :one${holder ? ', holder = :h' : ''}${holder ? '' : ' REMOVE holder'}`,
           ConditionExpression: 'attribute_not_exists(#o) OR leaseUntil < :now',
           ExpressionAttributeNames: { '#o': 'owner' },
-          ExpressionAttributeValues: { ':o': owner, ':l': leaseUntil, ':now': now.toISOString(), ...(holder ? { ':h': holder } : {}) },
+          ExpressionAttributeValues: { ':o': owner, ':l': leaseUntil, ':now': now.toISOString(), ':zero': 0, ':one': 1, ...(holder ? { ':h': holder } : {}) },
           ReturnValues: 'ALL_NEW',
         }),
       ),
     );
-    return out ? { acquired: true, through: out.Attributes?.through as string | undefined } : { acquired: false };
+    return out ? { acquired: true, through: out.Attributes?.through as string | undefined, fence: out.Attributes!.fence as number } : { acquired: false };
   }
 
   /**
@@ -163,11 +197,37 @@ export class AggregateStore {
     return new Map(items.map((it) => [storeOfCountsKey(campaignId, it), { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[] }]));
   }
 
-  /** Writes store counts (DynamoDB: BatchWriteItem on aggregates, 25 items a request). */
-  async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>, computedAt: string): Promise<void> {
-    await batchWrite(this.db, {
-      [this.table]: [...stores].map(([storeId, s]) => ({ ...storeCountsKey(campaignId, storeId), daily: s.daily, bindings: s.bindings, computedAt })),
+  /**
+   * Writes store counts under the run's fencing token (DynamoDB: one conditional PutItem per store):
+   * a store whose item a newer run wrote is refused (see the note at the top).
+   */
+  async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>, computedAt: string, fence: FencingToken): Promise<FencedWrite> {
+    return this.putFenced(
+      [...stores].map(([storeId, s]) => ({ id: storeId, item: { ...storeCountsKey(campaignId, storeId), daily: s.daily, bindings: s.bindings, computedAt } })),
+      fence,
+    );
+  }
+
+  /**
+   * One conditional PutItem per item, stamped with `fence`. After the first refusal nothing more is
+   * sent; a request that fails otherwise fails the write, once the others in flight have settled.
+   */
+  private async putFenced(items: { id: string; item: Record<string, unknown> }[], fence: FencingToken): Promise<FencedWrite> {
+    const refused: string[] = [];
+    let written = 0;
+    let skipped = 0;
+    await mapLimit(items, FENCED_IN_FLIGHT, async ({ id, item }) => {
+      if (refused.length) return void skipped++;
+      const put = new PutCommand({
+        TableName: this.table,
+        Item: { ...item, fence },
+        ConditionExpression: 'attribute_not_exists(fence) OR fence <= :fence',
+        ExpressionAttributeValues: { ':fence': fence },
+      });
+      if (await conditionHeld(this.db.send(put))) written++;
+      else refused.push(id);
     });
+    return refused.length ? { ok: false, written, refused: refused.sort(), skipped } : { ok: true, written };
   }
 
   /**
@@ -187,19 +247,23 @@ export class AggregateStore {
 
   private decodeTotals(c: Campaign, items: Record<string, unknown>[]): ProviderTotals[] {
     const { days } = periodWindow(c);
-    return items.map(({ pk: _pk, sk, daily, ...rest }) => ({
+    return items.map(({ pk: _pk, sk, daily, fence: _fence, ...rest }) => ({
       ...(rest as Omit<ProviderTotals, 'providerId' | 'byDay'>),
       providerId: providerOfTotalsKey({ sk }),
       byDay: Object.fromEntries((daily as number[]).flatMap((n, i) => (n ? [[days[i]!, n]] : []))),
     }));
   }
 
-  /** Writes provider totals (DynamoDB: BatchWriteItem on aggregates). */
-  async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+  /**
+   * Writes provider totals under the run's fencing token (DynamoDB: one conditional PutItem per
+   * provider): a provider whose totals a newer run wrote is refused (see the note at the top).
+   */
+  async putProviderTotals(c: Campaign, totals: ProviderTotals[], fence: FencingToken): Promise<FencedWrite> {
     const { days } = periodWindow(c);
-    await batchWrite(this.db, {
-      [this.table]: totals.map(({ providerId, byDay, ...rest }) => ({ ...providerTotalsKey(c.campaignId, providerId), ...rest, daily: days.map((d) => byDay[d] ?? 0) })),
-    });
+    return this.putFenced(
+      totals.map(({ providerId, byDay, ...rest }) => ({ id: providerId, item: { ...providerTotalsKey(c.campaignId, providerId), ...rest, daily: days.map((d) => byDay[d] ?? 0) } })),
+      fence,
+    );
   }
 
   /** A view of this store whose writes stay in memory: what a dry run aggregates with. */
@@ -218,7 +282,8 @@ class ScratchAggregates extends AggregateStore {
   private readonly marks = new Map<string, string>();
 
   override async begin(campaignId: string): Promise<RunStart> {
-    return { acquired: true, through: this.marks.get(campaignId) ?? (await super.watermark(campaignId)) };
+    // No token: nothing it writes leaves this view, so nothing of it needs fencing.
+    return { acquired: true, through: this.marks.get(campaignId) ?? (await super.watermark(campaignId)), fence: 0 };
   }
   override async renewLock(): Promise<boolean> {
     return true;
@@ -238,8 +303,9 @@ class ScratchAggregates extends AggregateStore {
     }
     return out;
   }
-  override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<void> {
+  override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<FencedWrite> {
     for (const [s, counts] of stores) this.stores.set(`${campaignId}#${s}`, counts);
+    return { ok: true, written: stores.size };
   }
   override async providerTotals(c: Campaign): Promise<ProviderTotals[]> {
     return this.merged(c.campaignId, await super.providerTotals(c));
@@ -252,8 +318,9 @@ class ScratchAggregates extends AggregateStore {
     for (const [key, t] of this.totals) if (key.startsWith(`${campaignId}#`) && (!wanted || wanted.has(t.providerId))) merged.set(t.providerId, t);
     return [...merged.values()];
   }
-  override async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<void> {
+  override async putProviderTotals(c: Campaign, totals: ProviderTotals[]): Promise<FencedWrite> {
     for (const t of totals) this.totals.set(`${c.campaignId}#${t.providerId}`, t);
+    return { ok: true, written: totals.length };
   }
 }
 
@@ -266,10 +333,10 @@ export const AGGREGATES_ACCESS = declareAccess<AggregateStore>()('aggregates', {
   finish: [{ table: 'aggregates', actions: ['UpdateItem'] }],
   watermark: [{ table: 'aggregates', actions: ['GetItem'] }],
   storeCounts: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
-  putStoreCounts: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
+  putStoreCounts: [{ table: 'aggregates', actions: ['PutItem'] }],
   providerTotals: [{ table: 'aggregates', actions: ['Query'] }],
   providerTotalsOf: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
-  putProviderTotals: [{ table: 'aggregates', actions: ['BatchWriteItem'] }],
+  putProviderTotals: [{ table: 'aggregates', actions: ['PutItem'] }],
   // A view whose writes stay in memory; its reads are the methods above.
   scratch: [],
 });

@@ -1,9 +1,10 @@
-import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
 import type { NoticeVersion } from '../notice/notice.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
+import type { FencingToken } from './aggregates.ts';
 import { conditionHeld } from './conditional.ts';
 import { currentKey, currentPk, noticeKey, noticesPk, previewKey, previewPk, revisionKey, revisionsPk, runKey, runsPk } from './layout/decisions.ts';
 
@@ -17,7 +18,26 @@ import { currentKey, currentPk, noticeKey, noticesPk, previewKey, previewPk, rev
  * finished by the next one.
  * Revisions are written with conditional puts: a revision number is taken once, and the current
  * pointer only moves forward, so two evaluations at once cannot record the same change twice.
+ *
+ * Fenced against a late evaluation: each revision carries the fencing token of the run that wrote
+ * it (`fence`: the token of the evaluation's catch-up aggregation, so a higher token decided from
+ * newer aggregates). A revision is written only on top of one whose token is not higher than its own
+ * (`addRevision` reads the revision it follows, then puts the next number conditionally): revisions
+ * never change once written and each number is taken once, so the read and the put together cannot
+ * be overtaken. An evaluation that stalled while a newer one recorded a decision finds that out as
+ * `superseded`, and writes nothing over it. It costs one GetItem per revision written (a decision that
+ * changed, a few a season), none for an unchanged one. What it does not guard: a newer evaluation
+ * that found a decision unchanged writes nothing, so it leaves no token that would refuse an older
+ * one's later revision of it; previews (the latest preview, overwritten by each preview run) are not
+ * fenced.
  */
+
+/**
+ * What recording a revision came to: `added`; `taken` (that number exists: another run recorded it
+ * first, or a run died before moving the pointer; re-read and decide again); `superseded` (the
+ * revision it would follow was written by a newer evaluation, a higher token: nothing written).
+ */
+export type RevisionWrite = 'added' | 'taken' | 'superseded';
 
 export interface EvaluationRun {
   runId: string;
@@ -70,33 +90,42 @@ export class DecisionStore {
     return this.list(previewPk(campaignId));
   }
 
-  async revisions(campaignId: string, providerId: string): Promise<StoredDecision[]> {
+  /** Every revision of a provider, oldest first, as stored: each with the token of the evaluation that wrote it. */
+  async revisions(campaignId: string, providerId: string): Promise<(StoredDecision & { fence?: FencingToken })[]> {
     const items = await queryAll(this.db, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': revisionsPk(campaignId, providerId) },
       ConsistentRead: true,
     });
-    return items.map(strip);
+    return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StoredDecision & { fence?: FencingToken });
   }
 
   /**
-   * Records `d` as revision `d.revision`. Returns false when that revision already exists (another
-   * run recorded it first); the caller re-reads and decides again.
+   * Records `d` as revision `d.revision` under the evaluation's fencing token, and makes it current
+   * (see RevisionWrite for what else it can come to). Token 0 (the default) is for records made
+   * outside an evaluation run: it is refused on top of any evaluation's revision.
    */
-  async addRevision(d: StoredDecision): Promise<boolean> {
-    const added = await this.putIf({ ...d, ...revisionKey(d.campaignId, d.providerId, d.revision) }, 'attribute_not_exists(pk)');
-    if (added) await this.makeCurrent(d);
-    return added;
+  async addRevision(d: StoredDecision, fence: FencingToken = 0): Promise<RevisionWrite> {
+    if (d.revision > 1) {
+      const before = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: revisionKey(d.campaignId, d.providerId, d.revision - 1), ConsistentRead: true, ProjectionExpression: 'fence' }),
+      );
+      if (((before.Item?.fence as number | undefined) ?? 0) > fence) return 'superseded';
+    }
+    if (!(await this.putIf({ ...d, fence, ...revisionKey(d.campaignId, d.providerId, d.revision) }, 'attribute_not_exists(pk)'))) return 'taken';
+    await this.makeCurrent(d, fence);
+    return 'added';
   }
 
   /**
    * Points the current decision at revision `d` unless a newer one is current. Also how a run repairs
    * a pointer that an earlier run died before writing (the revision stored, the pointer not).
    */
-  async makeCurrent(d: StoredDecision): Promise<void> {
-    // A condition that does not hold means a newer revision is current already: nothing to do.
-    await this.putIf({ ...d, ...currentKey(d.campaignId, d.providerId) }, 'attribute_not_exists(pk) OR revision < :r', { ':r': d.revision });
+  async makeCurrent(d: StoredDecision, fence?: FencingToken): Promise<void> {
+    // A condition that does not hold means a newer revision is current already: nothing to do. The
+    // pointer is a copy of the revision, with its token when given (the guard reads the revision's).
+    await this.putIf({ ...d, ...(fence !== undefined ? { fence } : {}), ...currentKey(d.campaignId, d.providerId) }, 'attribute_not_exists(pk) OR revision < :r', { ':r': d.revision });
   }
 
   async putPreviews(decisions: StoredDecision[]): Promise<void> {
@@ -148,6 +177,7 @@ export class DecisionStore {
     );
   }
 
+  // The current decisions and the previews are read without the token: it is the revisions' evidence.
   private async list(pk: string): Promise<StoredDecision[]> {
     const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true });
     return items.map(strip).sort((a, b) => a.providerId.localeCompare(b.providerId));
@@ -160,7 +190,7 @@ export class DecisionStore {
 }
 
 function strip(item: Record<string, unknown>): StoredDecision {
-  const { pk: _pk, sk: _sk, ...rest } = item;
+  const { pk: _pk, sk: _sk, fence: _fence, ...rest } = item;
   return rest as unknown as StoredDecision;
 }
 
@@ -170,7 +200,7 @@ export const DECISIONS_ACCESS = declareAccess<DecisionStore>()('decisions', {
   currentOf: [{ table: 'decisions', actions: ['BatchGetItem'] }],
   previews: [{ table: 'decisions', actions: ['Query'] }],
   revisions: [{ table: 'decisions', actions: ['Query'] }],
-  addRevision: [{ table: 'decisions', actions: ['PutItem'] }],
+  addRevision: [{ table: 'decisions', actions: ['GetItem', 'PutItem'] }],
   makeCurrent: [{ table: 'decisions', actions: ['PutItem'] }],
   putPreviews: [{ table: 'decisions', actions: ['BatchWriteItem'] }],
   logRun: [{ table: 'decisions', actions: ['PutItem'] }],

@@ -4,11 +4,11 @@ import { periodWindow } from '../rules/campaign.ts';
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts, type BindingEvent, type DepositEntry } from '../rules/rules.ts';
 import { localDate, localMidnightUtc, toUtcIso, addDays } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';
-import { AGGREGATES_ACCESS, type CachedBinding, type LockHolder, type ProviderTotals, type StoreCounts, type StoreDaily } from '../store/aggregates.ts';
+import { AGGREGATES_ACCESS, type CachedBinding, type FencedWrite, type FencingToken, type LockHolder, type ProviderTotals, type StoreCounts, type StoreDaily } from '../store/aggregates.ts';
 import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
 import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS, type Changes } from '../store/source.ts';
-import { RUN_LOCK_AGGREGATES, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import { LockLostError, RUN_LOCK_AGGREGATES, takeRunLock, type RunLock, type RunLockOptions } from './run-lock.ts';
 import { StoreDayTally } from './tally.ts';
 
 /**
@@ -23,6 +23,12 @@ import { StoreDayTally } from './tally.ts';
  * same numbers; a lease lock, kept alive by a heartbeat while the run works, keeps two runs from
  * interleaving (run-lock.ts). The full recount (first run, `--full`) streams the orders page by page
  * and keeps store-day counts only.
+ *
+ * Fenced: every write carries the run's fencing token, and the store refuses one older than what the
+ * item holds, so a run that stalled past its lease cannot undo a newer run's counts when it wakes.
+ * At its first refused write (or a heartbeat, or a release, that finds the lock gone) the run stops
+ * with LockLostError and leaves the watermark alone. A run that fails otherwise settles every write
+ * it has in flight before it gives the lock back (shared/limit.ts), so none outlives its lock.
  *
  * Writes go in an order that a run dying midway cannot spoil: provider totals, then store counts,
  * then the watermark. A run that died leaves the watermark where it was, so the next run reads the
@@ -70,6 +76,8 @@ export type AggregateResult =
       storesRecounted: number;
       storeDaysWritten: number;
       providersUpdated: number;
+      /** The run's fencing token (run-lock.ts): what it wrote carries it. */
+      fence: FencingToken;
     }
   | { status: 'busy'; holder: LockHolder | undefined };
 
@@ -89,21 +97,58 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
   const { lock } = taken;
   const watermark = lock.through;
   let through: string | undefined;
+  let outcome: { done: AggregateResult } | { failed: unknown };
   try {
     const to = started.toISOString();
     // Change records expire: a watermark older than they are kept cannot be caught up from them.
     const stale = watermark !== undefined && started.getTime() - Date.parse(watermark) > (CHANGE_RETENTION_DAYS - 1) * 86_400_000;
     const full = opts.full === true || watermark === undefined || stale;
     const from = full ? null : toUtcIso(Date.parse(watermark!) - (opts.overlapMs ?? 60_000));
-    const counted = full ? await fullRecount(c, deps, to, opts) : await incremental(c, deps, await deps.source.changesBetween(from!, to), to);
+    const write = fencedWrites(c, deps, lock);
+    const counted = full ? await fullRecount(c, deps, write, to, opts) : await incremental(c, deps, write, await deps.source.changesBetween(from!, to), to);
     lock.check(); // the watermark says "counted up to here": only while the lock is still ours
     through = to;
     const lagSeconds = watermark ? Math.max(0, Math.round((started.getTime() - Date.parse(watermark)) / 1000)) : null;
-    return { status: 'done', mode: full ? 'full' : 'incremental', window: { from, to }, lagSeconds, ...counted };
-  } finally {
-    // Moves the watermark only when the run got through; gives the lock back either way.
-    await lock.release(through);
+    outcome = { done: { status: 'done', mode: full ? 'full' : 'incremental', window: { from, to }, lagSeconds, ...counted, fence: lock.fence } };
+  } catch (failed) {
+    outcome = { failed };
   }
+  // Moves the watermark only when the run got through; gives the lock back either way. Nothing the
+  // run started is still in flight here: a failed write settled the others before it rejected.
+  const kept = await lock.release(through);
+  if ('failed' in outcome) {
+    if (kept || outcome.failed instanceof LockLostError) throw outcome.failed;
+    throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`, { cause: outcome.failed });
+  }
+  if (!kept) throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over before this run (fencing token ${lock.fence}) could move the watermark: it stopped there; the next run counts again from the old watermark`);
+  return outcome.done;
+}
+
+/** A run's writes: each under its fencing token, each a LockLostError once a newer run has written. */
+interface Writes {
+  totals(totals: ProviderTotals[]): Promise<void>;
+  storeCounts(stores: Map<string, StoreCounts>, computedAt: string): Promise<void>;
+}
+
+function fencedWrites(c: Campaign, deps: AggregateDeps, lock: RunLock): Writes {
+  const held = (w: FencedWrite, what: string) => {
+    if (w.ok) return;
+    const named = `${w.refused.slice(0, 3).join(', ')}${w.refused.length > 3 ? ` and ${w.refused.length - 3} more` : ''}`;
+    throw new LockLostError(
+      `a newer aggregation of ${c.campaignId} took the lock while this run (fencing token ${lock.fence}) stalled past its lease, and wrote first: ` +
+        `this run's ${what} of ${named} were refused and the newer run's stand; it stopped without moving the watermark`,
+    );
+  };
+  return {
+    async totals(totals) {
+      lock.check();
+      held(await deps.aggregates.putProviderTotals(c, totals, lock.fence), 'provider totals');
+    },
+    async storeCounts(stores, computedAt) {
+      lock.check();
+      held(await deps.aggregates.putStoreCounts(c.campaignId, stores, computedAt, lock.fence), 'store counts');
+    },
+  };
 }
 
 /** The days of arrived orders in the season per store; all of a store's days when its bindings changed. */
@@ -120,7 +165,7 @@ function workOf(c: Campaign, changes: Changes): Map<string, Set<string> | undefi
   return work;
 }
 
-async function incremental(c: Campaign, deps: AggregateDeps, changes: Changes, computedAt: string): Promise<Counted> {
+async function incremental(c: Campaign, deps: AggregateDeps, write: Writes, changes: Changes, computedAt: string): Promise<Counted> {
   const w = periodWindow(c);
   const dayIndex = new Map(w.days.map((d, i) => [d, i]));
   const work = workOf(c, changes);
@@ -189,8 +234,8 @@ async function incremental(c: Campaign, deps: AggregateDeps, changes: Changes, c
 
   const totals = await resum(c, deps, [...touched].sort(), current, boundNow, changes.depositProviders, computedAt);
   // Totals first: if the run dies before the store counts, the next run still finds them changed.
-  await deps.aggregates.putProviderTotals(c, totals);
-  await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
+  await write.totals(totals);
+  await write.storeCounts(toWrite, computedAt);
   return { ordersSeen: changes.orders.length, storesRecounted: storeIds.length, storeDaysWritten, providersUpdated: totals.length };
 }
 
@@ -247,7 +292,7 @@ function sumOver(c: Campaign, providerId: string, stores: string[], counts: Map<
  * The full recount: the binding and deposit events first (they grow with stores and providers),
  * then every order streamed page by page into store-day counts, then what changed is written.
  */
-async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string, opts: AggregateOptions): Promise<Counted> {
+async function fullRecount(c: Campaign, deps: AggregateDeps, write: Writes, computedAt: string, opts: AggregateOptions): Promise<Counted> {
   const bindingEvents: BindingEvent[] = [];
   const bindingsOf = new Map<string, CachedBinding[]>();
   const depositsOf = new Map<string, DepositEntry[]>();
@@ -272,7 +317,7 @@ async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string,
     ...sumOver(c, providerId, [...(intervals.get(providerId)?.keys() ?? [])], counts),
     computedAt,
   }));
-  await deps.aggregates.putProviderTotals(c, totals);
+  await write.totals(totals);
 
   // Store counts, 100 stores at a time: what is stored is read back and only what moved is written.
   const stores = tally.stores().sort();
@@ -288,7 +333,7 @@ async function fullRecount(c: Campaign, deps: AggregateDeps, computedAt: string,
       storeDaysWritten += changed;
       if (!prev || changed || JSON.stringify(prev.bindings) !== JSON.stringify(next.bindings)) toWrite.set(s, next);
     }
-    await deps.aggregates.putStoreCounts(c.campaignId, toWrite, computedAt);
+    await write.storeCounts(toWrite, computedAt);
     deps.progress?.(Math.min(i + 100, stores.length), stores.length, 'stores');
   }
   const storesRecounted = new Set([...tally.storesSeen, ...stores]).size;

@@ -14,7 +14,7 @@ import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS, type StoredProfile } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
-import { LockBusyError } from './run-lock.ts';
+import { LockBusyError, LockLostError } from './run-lock.ts';
 
 /**
  * Period-end evaluation (RULES.md 2.2.3, 3): decides retained / revoked / not_assessed for every
@@ -153,7 +153,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
     let done = 0;
     assessments = await mapLimit(fresh, 16, async (d) => {
       const before = current.get(d.providerId);
-      const recorded = await record(deps.decisions, thresholdChange ? { ...d, thresholdChange } : d, before);
+      const recorded = await record(deps.decisions, thresholdChange ? { ...d, thresholdChange } : d, before, aggregation.status === 'done' ? aggregation.fence : 0);
       if (recorded.created) {
         revisionsCreated++;
         if (recorded.decision.mailRevision !== undefined) figuresOnly++;
@@ -453,9 +453,10 @@ function decisionFor(
 /**
  * Records a final decision against the current one: unchanged → nothing written, the recorded one
  * returned; changed → the next revision with what changed. A revoked provider keeps the notice date
- * of its first revocation: re-runs never move it.
+ * of its first revocation: re-runs never move it. `fence` is the token of this run's catch-up
+ * aggregation: a newer evaluation's revision (a higher token) stops this run (LockLostError).
  */
-async function record(store: EvaluateDeps['decisions'], d: StoredDecision, current: StoredDecision | undefined): Promise<{ decision: StoredDecision; created: boolean }> {
+async function record(store: EvaluateDeps['decisions'], d: StoredDecision, current: StoredDecision | undefined, fence: number): Promise<{ decision: StoredDecision; created: boolean }> {
   for (;;) {
     if (current && d.outcome === 'revoked' && current.outcome === 'revoked') {
       d = { ...d, noticeDate: current.noticeDate!, reapplyFrom: current.reapplyFrom! };
@@ -464,7 +465,14 @@ async function record(store: EvaluateDeps['decisions'], d: StoredDecision, curre
     if (current && changes.length === 0) return { decision: current, created: false };
     // The record of a threshold change stays with the decisions made under it, until the next change.
     const next: StoredDecision = { ...(current?.thresholdChange ? { thresholdChange: current.thresholdChange } : {}), ...d, revision: (current?.revision ?? 0) + 1, ...(current ? { changes, ...toldIn(current, changes) } : {}) };
-    if (await store.addRevision(next)) return { decision: next, created: true };
+    const written = await store.addRevision(next, fence);
+    if (written === 'added') return { decision: next, created: true };
+    if (written === 'superseded') {
+      throw new LockLostError(
+        `a newer evaluation of ${d.campaignId} recorded ${d.providerId}'s decision while this run (fencing token ${fence}) was deciding from older aggregates: ` +
+          `this run stopped, the newer decisions stand; it logged nothing and handed no mail or notice over`,
+      );
+    }
     // The revision exists: another run recorded it first, or a run died between the revision and the
     // current pointer. Make the latest revision current, then judge against it.
     const revisions = await store.revisions(d.campaignId, d.providerId);

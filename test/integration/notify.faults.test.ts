@@ -184,7 +184,7 @@ describe('permanent failures are recorded and block nobody else', () => {
       [`BADNOAT-${s.token}`]: `no-at-sign.${s.token}.renewal-test.example`,
     };
     for (const [providerId, email] of Object.entries(bad)) {
-      expect(await s.deps.decisions.addRevision({ ...model, providerId, providerName: `Bad ${providerId}`, email })).toBe(true);
+      expect(await s.deps.decisions.addRevision({ ...model, providerId, providerName: `Bad ${providerId}`, email })).toBe('added');
     }
     const calls: string[] = [];
     const real = new SesMailer(new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 }), MAIL);

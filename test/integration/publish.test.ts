@@ -21,7 +21,7 @@ const decision = (providerId: string, outcome: StoredDecision['outcome'], revisi
 async function setup(decisions: StoredDecision[]) {
   const { db } = await testStack();
   const s = stores(await freshTables(), db);
-  for (const d of decisions) expect(await s.decisions.addRevision(d)).toBe(true);
+  for (const d of decisions) expect(await s.decisions.addRevision(d)).toBe('added');
   const b = await freshNoticeBucket();
   let clock = NOTICE_TIME;
   const deps = (over: Partial<PublishDeps> = {}): PublishDeps => ({

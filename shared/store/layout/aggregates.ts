@@ -11,7 +11,7 @@
  * anything, `#` and `:` included.
  */
 
-/** The one item holding a campaign's aggregation watermark and run lock. */
+/** The one item holding a campaign's aggregation watermark, run lock and fencing counter. */
 export const runStateKey = (campaignId: string) => ({ pk: `RUN#${campaignId}`, sk: 'STATE' });
 
 const storeCountsPrefix = (campaignId: string) => `SC#${campaignId}#`;
