@@ -133,7 +133,7 @@ class Environment {
     private readonly fn: LambdaFunction,
     env: Record<string, string>,
   ) {
-    this.child = fork(RUNTIME, [], { env, cwd: fn.spec.codeDir, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: lambdaNodeFlags(fn.spec.memoryMb) });
+    this.child = fork(RUNTIME, [], { env, cwd: fn.spec.codeDir, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', (m: { type: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`unexpected first message ${m.type}`))));
       this.child.once('exit', (code) => reject(new Error(`the execution environment of ${fn.spec.name} exited (${code}) before it was ready`)));
@@ -313,16 +313,6 @@ export class LambdaFunction {
     for (const e of this.environments) e.kill();
     this.environments.length = 0;
   }
-}
-
-/**
- * The heap Lambda's Node.js bootstrap gives a function of `memoryMb`: a tenth of the memory for the
- * young generation (two semi-spaces), the rest for the old one. Beside being what the deployed function
- * runs with, a young generation of this size collects far less often than Node's default 16 MB.
- */
-export function lambdaNodeFlags(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10);
-  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
 export function makeHome(dir: string): string {
