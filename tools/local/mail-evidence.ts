@@ -6,7 +6,7 @@ import { recordMailEvent } from '#shared/usecases/mail-events.ts';
 
 /**
  * The embedded SES's evidence, for notify's reconciliation on the embedded stack. aws-ses-v2-local
- * keeps every mail it took (in memory, and on disk under `.local/ses`: tools/local/service.ts) and serves them at `GET /store` (with `?since=<epoch seconds>`):
+ * keeps every mail it took (in memory, and on disk under `.local/ses`: tools/local/services.ts) and serves them at `GET /store` (with `?since=<epoch seconds>`):
  * message id, recipients, subject, body, `at`, and the custom headers of an SES v2 send — but no
  * message tags (its v1 and v2 handlers drop them). So the notice id is read from the
  * `X-Renewal-Notice` header the mailer sends beside the tag, and each mail found is turned into the

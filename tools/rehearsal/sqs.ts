@@ -5,6 +5,7 @@
  * `maxReceiveCount` times. Standard queues keep arrival order and have no groups.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { PolicyDocument, Principal } from './iam.ts';
 
 export interface QueueSpec {
   logicalId: string;
@@ -137,3 +138,45 @@ export class Queue {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** What the queues ask of IAM: its verdict on one call. */
+export type Authorize = (principal: Principal, action: string, resource: string, o: { context: Record<string, string>; resourcePolicy?: PolicyDocument }) => Promise<boolean>;
+
+/** The deployment's queues, their policies, and which of them hold what failed. */
+export class Queues {
+  constructor(
+    readonly byArn: Map<string, Queue>,
+    /** By the logical id without CDK's hash (`IntakeQueue`). */
+    readonly byName: Map<string, Queue>,
+    readonly policies: Map<string, PolicyDocument>,
+    private readonly deadLetterArns: Set<string>,
+  ) {}
+
+  /** A dead-letter queue, a schedule's dead-letter queue or an on-failure destination. */
+  isDeadLetter(q: Queue): boolean {
+    return this.deadLetterArns.has(q.spec.arn);
+  }
+
+  /** Messages that ended in a dead-letter queue by redrive. */
+  deadLettered(): number {
+    return [...this.byArn.values()].reduce((n, q) => n + q.stats.deadLettered, 0);
+  }
+
+  nameOf(queueArn: string): string {
+    return this.byArn.get(queueArn)?.spec.name ?? queueArn;
+  }
+
+  /** IAM's verdict on a principal's call to a queue: the queue's policy applies, and the SDK uses TLS. */
+  authorize(authorize: Authorize, principal: Principal, action: string, queueArn: string): Promise<boolean> {
+    const resourcePolicy = this.policies.get(queueArn);
+    return authorize(principal, action, queueArn, { context: { 'aws:SecureTransport': 'true' }, ...(resourcePolicy ? { resourcePolicy } : {}) });
+  }
+
+  /** A principal sends to a queue (a destination, a dead-letter queue), as AWS would check it. */
+  async sendAs(authorize: Authorize, principal: Principal, queueArn: string, body: string, atMs: number): Promise<boolean> {
+    if (!(await this.authorize(authorize, principal, 'sqs:SendMessage', queueArn))) return false;
+    const q = this.byArn.get(queueArn);
+    q?.send({ body, ...(q.spec.fifo ? { groupId: 'failures', deduplicationId: sha256(body) } : {}) }, atMs);
+    return true;
+  }
+}
