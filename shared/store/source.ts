@@ -150,31 +150,35 @@ export class SourceStore {
   }
 
   /**
-   * Every provider profile (the `providers` index), or just the ones asked for: the latest version,
-   * with the certification fields of every version seen (`versions`, in arrival order).
+   * Every provider profile (the `providers` index): the latest version, with the certification fields
+   * of every version seen (`versions`, in arrival order).
    */
-  async providers(ids?: readonly string[]): Promise<StoredProfile[]> {
-    let items: Record<string, unknown>[];
-    if (ids) {
-      const keys = [...new Set(ids)].map(providerKey);
-      items = (await batchGet(this.db, { [this.tables.events]: keys }))[this.tables.events]!;
-    } else {
-      items = await this.queryAll({
-        TableName: this.tables.events,
-        IndexName: 'providers',
-        KeyConditionExpression: 'listKey = :k',
-        ExpressionAttributeValues: { ':k': PROVIDER_LIST_KEY },
-      });
-    }
-    return items
-      .map((it) => {
-        const { type: _type, ...p } = storedFields(it) as unknown as ProviderProfile & { type?: string };
-        // A profile stored before versions were kept has seen one version: its own.
-        const versions = (it.versions as ProfileVersionFields[] | undefined) ?? [{ certifiedAt: p.certifiedAt, ...(p.regularizedAt !== undefined ? { regularizedAt: p.regularizedAt } : {}) }];
-        return { ...p, versions };
-      })
-      .sort((a, b) => a.providerId.localeCompare(b.providerId));
+  async providers(): Promise<StoredProfile[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.events,
+      IndexName: 'providers',
+      KeyConditionExpression: 'listKey = :k',
+      ExpressionAttributeValues: { ':k': PROVIDER_LIST_KEY },
+    });
+    return profilesFrom(items);
   }
+
+  /** The profiles of the providers asked for (one BatchGetItem), as `providers()` gives them; unknown ids are absent. */
+  async profilesOf(ids: readonly string[]): Promise<StoredProfile[]> {
+    const keys = [...new Set(ids)].map(providerKey);
+    return profilesFrom((await batchGet(this.db, { [this.tables.events]: keys }))[this.tables.events]!);
+  }
+}
+
+function profilesFrom(items: Record<string, unknown>[]): StoredProfile[] {
+  return items
+    .map((it) => {
+      const { type: _type, ...p } = storedFields(it) as unknown as ProviderProfile & { type?: string };
+      // A profile stored before versions were kept has seen one version: its own.
+      const versions = (it.versions as ProfileVersionFields[] | undefined) ?? [{ certifiedAt: p.certifiedAt, ...(p.regularizedAt !== undefined ? { regularizedAt: p.regularizedAt } : {}) }];
+      return { ...p, versions };
+    })
+    .sort((a, b) => a.providerId.localeCompare(b.providerId));
 }
 
 /** What each method sends (shared/store/access.ts). */
@@ -186,8 +190,6 @@ export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   bindingsOfStore: [{ table: 'events', actions: ['Query'] }],
   providerEvents: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
   depositsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
-  providers: [
-    { table: 'events', actions: ['BatchGetItem'] },
-    { table: 'events', index: 'providers', actions: ['Query'] },
-  ],
+  providers: [{ table: 'events', index: 'providers', actions: ['Query'] }],
+  profilesOf: [{ table: 'events', actions: ['BatchGetItem'] }],
 });

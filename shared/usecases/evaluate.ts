@@ -25,7 +25,7 @@ import { LockBusyError, LockLostError } from './run-lock.ts';
  */
 
 /** What the evaluation uses of each store (its catch-up aggregation included): its IAM policy is derived from this. */
-export const EVALUATE_SOURCE = uses(SOURCE_ACCESS, [...AGGREGATE_SOURCE.methods, 'providers']);
+export const EVALUATE_SOURCE = uses(SOURCE_ACCESS, [...AGGREGATE_SOURCE.methods, 'providers', 'profilesOf']);
 export const EVALUATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...AGGREGATE_AGGREGATES.methods, 'providerTotals', 'providerTotalsOf', 'scratch']);
 export const EVALUATE_DECISIONS = uses(DECISIONS_ACCESS, ['current', 'currentOf', 'putPreviews', 'logRun', 'addRevision', 'makeCurrent', 'revisions']);
 export const EVALUATE_NEEDS = [EVALUATE_SOURCE, EVALUATE_AGGREGATES, EVALUATE_DECISIONS];
@@ -120,7 +120,7 @@ export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: Eval
   // catches up on a scratch view whose writes stay in memory.
   const aggregates = req.dryRun ? deps.aggregates.scratch() : deps.aggregates;
   // Chosen providers must exist: an empty result for a mistyped id would look like a run that worked.
-  const chosen = req.providerIds ? await deps.source.providers(req.providerIds) : undefined;
+  const chosen = req.providerIds ? await deps.source.profilesOf(req.providerIds) : undefined;
   if (req.providerIds) {
     const known = new Set(chosen!.map((p) => p.providerId));
     const unknown = [...new Set(req.providerIds.filter((id) => !known.has(id)))];

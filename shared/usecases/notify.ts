@@ -31,7 +31,7 @@ import { SOURCE_ACCESS } from '../store/source.ts';
 /** What notify uses of each store: its IAM policy is derived from this. */
 export const NOTIFY_DECISIONS = uses(DECISIONS_ACCESS, ['current']);
 export const NOTIFY_AGGREGATES = uses(AGGREGATES_ACCESS, ['providerTotalsOf']);
-export const NOTIFY_SOURCE = uses(SOURCE_ACCESS, ['providers', 'depositsOfProvider']);
+export const NOTIFY_SOURCE = uses(SOURCE_ACCESS, ['providers', 'profilesOf', 'depositsOfProvider']);
 export const NOTIFY_OUTBOX = uses(OUTBOX_ACCESS, ['entries', 'claim', 'renewClaim', 'get', 'markSent', 'markFailed', 'markUncertain']);
 export const NOTIFY_NEEDS = [NOTIFY_DECISIONS, NOTIFY_AGGREGATES, NOTIFY_SOURCE, NOTIFY_OUTBOX];
 
@@ -375,7 +375,7 @@ async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promis
   // Not assessed providers get no outcome mail (RULES.md 2.1).
   const assessed = current.filter((d) => d.final && d.outcome !== 'not_assessed');
   // The mail goes to the provider's address and name as they are now, not as they were at the decision.
-  const profiles = new Map((await stores.source.providers(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
+  const profiles = new Map((await stores.source.profilesOf(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
   return {
     notices: assessed.map((decided: StoredDecision) => {
       const p = profiles.get(decided.providerId);

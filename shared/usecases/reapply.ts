@@ -14,7 +14,7 @@ import { SOURCE_ACCESS } from '../store/source.ts';
  */
 
 /** What the check uses of each store: the reapply function's IAM policy is derived from this. */
-export const REAPPLY_SOURCE = uses(SOURCE_ACCESS, ['providers']);
+export const REAPPLY_SOURCE = uses(SOURCE_ACCESS, ['profilesOf']);
 export const REAPPLY_DECISIONS = uses(DECISIONS_ACCESS, ['currentOf']);
 export const REAPPLY_EXCEPTIONS = uses(EXCEPTIONS_ACCESS, ['of']);
 export const REAPPLY_NEEDS = [REAPPLY_SOURCE, REAPPLY_DECISIONS, REAPPLY_EXCEPTIONS];
@@ -49,7 +49,7 @@ export async function checkReapply(deps: ReapplyDeps, req: { providerId: string;
   if (atMs === undefined) throw new ReapplyRequestError('at: must be an ISO-8601 instant with an offset (Z or +08:00)');
   const campaigns = deps.campaigns();
   const [profiles, decided, exceptions] = await Promise.all([
-    deps.source.providers([req.providerId]),
+    deps.source.profilesOf([req.providerId]),
     Promise.all(campaigns.map((c) => deps.decisions.currentOf(c.campaignId, [req.providerId]).then((ds) => ds.map((d) => ({ c, d }))))),
     deps.exceptions.of(req.providerId),
   ]);
