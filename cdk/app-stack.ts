@@ -419,9 +419,9 @@ export class AppStack extends Stack {
       a.addOkAction(new SnsAction(this.alarmTopic));
     };
     const depth = (q: IQueue) => q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' });
-    alarm('IntakeDeadLetterAlarm', depth(this.intakeDeadLetterQueue), 'Intake events failed 5 deliveries and wait in the intake dead-letter queue (docs/DEPLOY.md: replay)');
-    alarm('ScheduleDeadLetterAlarm', depth(this.scheduleDeadLetterQueue), 'A scheduled run failed and its event waits in the schedule dead-letter queue (docs/DEPLOY.md: run it by hand)');
-    alarm('MailEventsDeadLetterAlarm', depth(this.mailEventsDeadLetterQueue), 'SES mail events could not be recorded and wait in the mail-events dead-letter queue (docs/DEPLOY.md: replay them)');
+    alarm('IntakeDeadLetterAlarm', depth(this.intakeDeadLetterQueue), 'Intake events failed 5 deliveries and wait in the intake dead-letter queue (docs/operations.md: the intake queue)');
+    alarm('ScheduleDeadLetterAlarm', depth(this.scheduleDeadLetterQueue), 'A scheduled run failed and its event waits in the schedule dead-letter queue (docs/operations.md: run it by hand)');
+    alarm('MailEventsDeadLetterAlarm', depth(this.mailEventsDeadLetterQueue), 'SES mail events could not be recorded and wait in the mail-events dead-letter queue (docs/operations.md: replay)');
     // Published by the functions through Powertools (EMF), under the names of shared/metric-names.ts.
     const appMetric = (metricName: string) => new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, period: Duration.minutes(5), statistic: 'Sum' });
     alarm('OutcomeMailBouncedAlarm', appMetric(METRIC.outcomeMailBounced), 'An outcome mail bounced: that provider has not received its result (renewal report --aws shows who, with the bounce type)');
@@ -470,7 +470,7 @@ export class AppStack extends Stack {
       new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, statistic, period, label });
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `provider-renewal-${config.stage}`, defaultInterval: Duration.days(7) });
     dashboard.addWidgets(
-      new TextWidget({ markdown: `# Provider renewal (${config.stage})\nIntake → aggregation every 15 min → evaluation 2024-02-29T16:30Z → mail. Runbook: docs/DEPLOY.md`, width: 24, height: 2 }),
+      new TextWidget({ markdown: `# Provider renewal (${config.stage})\nIntake → aggregation every 15 min → evaluation 2024-02-29T16:30Z → mail. Runbook: docs/operations.md`, width: 24, height: 2 }),
     );
     dashboard.addWidgets(
       new GraphWidget({
@@ -598,7 +598,7 @@ export class AppStack extends Stack {
       Annotations.of(group).addWarningV2(
         'renewal:season-schedules-in-the-past',
         `The ${season.campaignId} season started ${season.aggregation.start.toISOString()}; EventBridge Scheduler may refuse recurring schedules that start in the past. ` +
-          'For a deployment after the season, set -c seasonSchedules=false and run the functions by hand (docs/DEPLOY.md).',
+          'For a deployment after the season, set -c seasonSchedules=false and run the functions by hand (docs/operations.md).',
       );
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Deployment configuration, read and validated once (zod) from CDK context (`-c key=value`,
  * `cdk.json`) or, where the context does not set a key, the environment (`RENEWAL_<KEY>`).
- * Every error names the key and both ways to set it. Documented in docs/DEPLOY.md.
+ * Every error names the key and both ways to set it. Documented in docs/operations.md ("Deploy configuration keys").
  */
 import { z } from 'zod';
 import { ConfigError } from '#shared/config.ts';
@@ -76,7 +76,7 @@ const schema = z.object({
   /**
    * The season's schedules (aggregation, evaluation, weekly progress). EventBridge Scheduler refuses a
    * recurring schedule whose start lies in the past, so a deployment made after the season sets this to
-   * false and ops run the functions by hand (docs/DEPLOY.md).
+   * false and ops run the functions by hand (docs/operations.md).
    */
   seasonSchedules: bool(true),
 });

@@ -38,7 +38,7 @@ export async function stackOutputs(stackName: string, client: CloudFormationClie
     ({ Stacks: stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName })));
   } catch (err) {
     if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
-      throw new AwsTargetError(`stack ${stackName} does not exist in this account and region (deploy it: docs/DEPLOY.md; check AWS_PROFILE and AWS_REGION)`, { cause: err });
+      throw new AwsTargetError(`stack ${stackName} does not exist in this account and region (deploy it: docs/operations.md; check AWS_PROFILE and AWS_REGION)`, { cause: err });
     }
     throw err;
   }
@@ -181,7 +181,7 @@ export async function awsTarget(stage: string, client?: CloudFormationClient): P
   const outputs = await stackOutputs(stackName, client);
   const need = (key: string) => {
     const v = outputs[key];
-    if (!v) throw new AwsTargetError(`stack ${stackName} has no output ${key} (redeploy it with this checkout: docs/DEPLOY.md)`);
+    if (!v) throw new AwsTargetError(`stack ${stackName} has no output ${key} (redeploy it with this checkout: docs/operations.md)`);
     return v;
   };
   return {

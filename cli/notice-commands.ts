@@ -21,7 +21,7 @@ export interface PublishedNotice {
  */
 export async function readPublicNotice(outputs: Record<string, string>, campaignId: string): Promise<{ notice: PublishedNotice; url: string }> {
   const base = outputs[OUTPUTS.noticeBaseUrl];
-  if (!base) throw new Error(`the deployed stack has no output ${OUTPUTS.noticeBaseUrl} (redeploy it with this checkout: docs/DEPLOY.md)`);
+  if (!base) throw new Error(`the deployed stack has no output ${OUTPUTS.noticeBaseUrl} (redeploy it with this checkout: docs/operations.md)`);
   const url = noticePageUrl(base, campaignId, 'latest');
   const res = await fetch(url.replace(/index\.html$/, 'notice.json'), { signal: AbortSignal.timeout(15_000) });
   // CloudFront answers 403 for a key that does not exist (it may not list the bucket).

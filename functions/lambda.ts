@@ -7,8 +7,9 @@ import { logger, metrics } from '#shared/observability.ts';
 import { accessOf, type StoreUse } from '#shared/store/access.ts';
 
 /**
- * What every Lambda entry (functions/<name>.ts) shares. The entries are the only modules that read
- * `process.env`, and they read it here, once, at module load: Lambda's init phase, so a missing or
+ * What every Lambda entry (functions/<name>.ts) shares. The entries read their configuration from
+ * `process.env` here, once, at module load (of the modules a function bundles, only shared/observability.ts
+ * reads it besides them, on import, for Powertools' service name and namespace): Lambda's init phase, so a missing or
  * malformed variable is a start-up error (a ConfigError naming every such variable), never a silent
  * default in the middle of a season. The handlers themselves (functions/handlers/*) are built from
  * configuration objects and have no side effect on import; the CLI and the tests build them the same

@@ -1,9 +1,11 @@
 /**
- * The one backoff of the app. Every loop that tries work again after a failure (notify's sends and its
- * ledger writes, the batch reads and writes of the stores, the import's redeliveries, the producer's
- * sends to the intake queue, the evaluation's wait for the aggregation lock) states its numbers as a
- * `RetryPolicy` and lets `retry` run it, so how long anything waits is written in one place per loop
- * and computed in one place for all. Pure apart from the sleep and the clock it is handed.
+ * The one backoff of the app. Every loop that tries work again after a failure states its numbers as a
+ * `RetryPolicy`, and its waits come from `retryDelayMs`, so how long anything waits is written in one
+ * place per loop and computed in one place for all. `retry` runs the loop itself for notify's sends and
+ * its ledger writes, the import's redeliveries, the producer's sends to the intake queue, the
+ * evaluation's wait for the aggregation lock and the embedded stack's polls; the stores' batch reads and
+ * writes (store/batch.ts) run their own loop over what is left unprocessed, with `retryDelayMs`. Pure
+ * apart from the sleep and the clock it is handed.
  */
 
 export interface RetryPolicy {

@@ -90,7 +90,7 @@ describe('functions', () => {
   const POWERTOOLS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
   const MAIL = ['MAIL_FROM', 'FEEDBACK_MAILBOX', 'MAIL_RATE_PER_SECOND', 'SES_CONFIGURATION_SET', 'EXIT_REFUND_PROCEDURE'];
   /**
-   * The tables each function works on, by what it does (README): a function is told the names of
+   * The tables each function works on, by what it does (docs/operations.md, "What each function receives"): a function is told the names of
    * these and of no other table, as its role reaches these and no others.
    */
   const TABLES_OF: Record<FunctionName, TableId[]> = {

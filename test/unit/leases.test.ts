@@ -1,14 +1,14 @@
 /**
  * The leases and waits are named once (shared/leases.ts): the code takes them from there, the CLI says
- * them with `durationText`, and the README and DEPLOY.md must say the same numbers.
+ * them with `durationText`, and the docs (architecture.md, operations.md) must say the same numbers.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8').replace(/\s+/g, ' ');
-const readme = read('README.md');
-const deploy = read('docs/DEPLOY.md');
+const architecture = read('docs/architecture.md');
+const operations = read('docs/operations.md');
 
 describe('durationText', () => {
   it('says seconds below two minutes and minutes from there, without trailing zeros', () => {
@@ -18,15 +18,15 @@ describe('durationText', () => {
 
 describe('the docs state the leases the code uses', () => {
   it('the aggregation lock: its lease, its heartbeat and how long the evaluation waits for it', () => {
-    expect(readme).toContain(`The lock's lease is ${durationText(RUN_LOCK_LEASE_MS)}, renewed every ${durationText(RUN_LOCK_HEARTBEAT_MS)} by a heartbeat`);
-    expect(readme).toContain(`frees it ${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat`);
-    expect(readme).toContain(`(up to ${durationText(LOCK_WAIT_MS)}, then exit 75)`);
-    expect(readme).toContain(`after ${durationText(LOCK_WAIT_MS)} of a live holder`);
+    expect(architecture).toContain(`The lock's lease is ${durationText(RUN_LOCK_LEASE_MS)}, renewed every ${durationText(RUN_LOCK_HEARTBEAT_MS)} by a heartbeat`);
+    expect(operations).toContain(`frees it ${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat`);
+    expect(architecture).toContain(`(up to ${durationText(LOCK_WAIT_MS)}, then exit 75)`);
+    expect(operations).toContain(`after ${durationText(LOCK_WAIT_MS)} of a live holder`);
   });
 
   it('notify: the claim lease and the default wait for SES events', () => {
-    for (const doc of [readme, deploy]) expect(doc).toContain(`conditional write with a lease of ${durationText(NOTICE_CLAIM_LEASE_MS)}`);
-    expect(readme).toContain(`(a claim lasts ${durationText(NOTICE_CLAIM_LEASE_MS)} unless its run renews it)`);
-    for (const doc of [readme, deploy]) expect(doc).toContain(`default ${MAIL_EVENT_WAIT_DEFAULT_MS / 1000}`);
+    for (const doc of [architecture, operations]) expect(doc).toContain(`conditional write with a lease of ${durationText(NOTICE_CLAIM_LEASE_MS)}`);
+    expect(operations).toContain(`(a claim lasts ${durationText(NOTICE_CLAIM_LEASE_MS)} unless its run renews it)`);
+    for (const doc of [architecture, operations]) expect(doc).toContain(`default ${MAIL_EVENT_WAIT_DEFAULT_MS / 1000}`);
   });
 });

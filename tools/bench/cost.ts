@@ -79,7 +79,7 @@ export function gbSeconds(memoryMb: number, durationsMs: readonly number[]): num
  * SQS FIFO requests for delivering `messages` of `avgBytes` through a Lambda event source in batches
  * of `batchSize`: the producer's SendMessageBatch of up to 10, the poller's ReceiveMessage and
  * DeleteMessageBatch per batch, each billed per started 64 KB of its payload. (Empty receives of an
- * idle queue are a cost of the season, not of orders: see docs/SCALE.md.)
+ * idle queue are a cost of the season, not of orders: see docs/benchmarks.md.)
  */
 export function sqsRequests(messages: number, avgBytes: number, batches: number, batchSize = 10): number {
   const chunksPerBatch = Math.max(1, Math.ceil((avgBytes * batchSize) / PRICES.sqs.chunkBytes));

@@ -459,7 +459,7 @@ async function createLocalTables(endpoint: string): Promise<void> {
   }
 }
 
-/** Settings ops may set in the shell for the embedded stack too (README "Configuration"); the rest is the stack's own. */
+/** Settings ops may set in the shell for the embedded stack too (docs/operations.md, "Configuration of the functions"); the rest is the stack's own. */
 const OVERRIDABLE = [
   ENV.mailFrom,
   ENV.mailFromName,
