@@ -11,7 +11,10 @@ import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify } from '#functions/handlers/notify.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+
+/** The season the bench's events are written for (their dates are that season's). */
+const benchCampaign = () => campaignRegistry().require('renewal-2024');
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import { batchWrite } from '#shared/store/batch.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
@@ -252,7 +255,7 @@ export async function runBench(io: BenchIO): Promise<void> {
       const base = liveHeap();
       let peak = 0;
       const t0 = performance.now();
-      await aggregate(RENEWAL_2024, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+      await aggregate(benchCampaign(), { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
       const secs = (performance.now() - t0) / 1000;
       seasons.push({ scale, names, secs: [], reads: [], heap: peak, aggregation: { secs, meter: meter.snapshot() } });
       db.destroy();
@@ -269,7 +272,7 @@ export async function runBench(io: BenchIO): Promise<void> {
       const db = createDocumentClient(dynamo);
       const meter: DynamoMeter = meterDynamo(db, one.names);
       const t0 = performance.now();
-      const r = await aggregate(RENEWAL_2024, { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
+      const r = await aggregate(benchCampaign(), { ...stores(one.names, db), now: () => new Date() }, { overlapMs: 0 });
       const ms = performance.now() - t0;
       if (r.status !== 'done' || r.ordersSeen !== n) throw new Error(`incremental run saw ${r.status === 'done' ? r.ordersSeen : r.status} of ${n} orders`);
       if (n === 10) incrementalRun = { requests: meter.requests, meter: meter.snapshot(), ordersSeen: r.ordersSeen, operations: { ...meter.operations }, ms };
@@ -286,7 +289,7 @@ export async function runBench(io: BenchIO): Promise<void> {
         const db = createDocumentClient(dynamo);
         const meter = meterDynamo(db, names);
         const t1 = performance.now();
-        const r = await evaluate(RENEWAL_2024, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
+        const r = await evaluate(benchCampaign(), { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
         season.secs.push((performance.now() - t1) / 1000);
         season.reads.push(meter.itemsRead / io.providers);
         (evalMeters[season.scale] ??= []).push(meter.snapshot());
@@ -344,9 +347,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     const deps = stores(names, createDocumentClient(dynamo));
     for (let p = 0; p < mailCount; p++) {
       await deps.decisions.addRevision({
-        campaignId: RENEWAL_2024.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
+        campaignId: benchCampaign().campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
         outcome: 'retained', reasons: [], clauses: ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'], paidOrders: 10, thresholdOrders: 1,
-        depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000, rulesVersion: RENEWAL_2024.rulesVersion, revision: 1, final: true,
+        depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000, rulesVersion: benchCampaign().rulesVersion, revision: 1, final: true,
         decidedAt: new Date().toISOString(), decidedBy: { kind: 'person', id: 'bench' }, asOf: new Date().toISOString(),
       });
     }
@@ -355,7 +358,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     const timedMailer: Mailer = { send: async (m) => (sends.push(performance.now()), real.send(m)) };
     const db = createDocumentClient(dynamo);
     const meter = meterDynamo(db, names);
-    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+    const r = await makeNotify({ ...stores(names, db), mailer: timedMailer }, { ...local.config.mail, ratePerSecond: quota })({ campaignId: benchCampaign().campaignId, kind: 'outcome' });
     return { sent: r.sent, secs: (sends.at(-1)! - sends[0]!) / 1000, meter: meter.snapshot() };
   });
   // Sends per second over the run, counting the intervals between the first and the last send.

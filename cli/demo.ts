@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnv, thresholdEnv } from '#shared/config.ts';
-import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import { periodWindow } from '#shared/rules/campaign.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, toRecords } from './import.ts';
@@ -32,6 +33,7 @@ interface DemoIO {
 }
 
 export async function runDemo(io: DemoIO): Promise<void> {
+  const RENEWAL_2024 = campaignRegistry().require('renewal-2024');
   const t0 = Date.now();
   // Ops set the threshold for the season before the evaluation (RULES.md 2.2.1); one set by hand wins.
   const configuredThreshold = readEnv({ threshold: thresholdEnv }, process.env).threshold;

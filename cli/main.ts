@@ -1,8 +1,10 @@
-import { basename } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
+import { basename, join, resolve } from 'node:path';
+import { campaignRegistry, campaignsDir, readCampaignFile } from '#shared/campaigns.ts';
+import { readEnv, thresholdEnv } from '#shared/config.ts';
+import { isPeriodClosed, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import { feedRecords, ImportAbortedError, InputFileError, readEventFile, toRecords } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from './local-stack.ts';
@@ -11,6 +13,7 @@ import { noticeSummary } from './notice-commands.ts';
 import { table, printable } from './output.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from './season.ts';
+import { campaignErrorsText, campaignListRow, campaignListTable, campaignShow, campaignShowText } from './campaign-commands.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, seasonChart, whoAmI } from './season-commands.ts';
 import type { Target, TargetIo } from './target.ts';
 
@@ -153,11 +156,20 @@ program
     }
   });
 
-const campaignOption = () => new Option('--campaign <id>', 'campaign id').default('renewal-2024');
-/** The campaign --campaign names, or bad usage (exit 2). */
-function knownCampaign(id: string) {
-  const campaign = getCampaign(id);
-  if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(id)}`);
+const campaignOption = () => new Option('--campaign <id>', 'campaign id (campaigns/<id>.json; optional while there is only one campaign file)');
+/**
+ * The campaign --campaign names (campaigns/<id>.json, read now), or bad usage (exit 2) listing the
+ * known ones. Without --campaign: the only campaign, when there is one; with several, a season is
+ * never picked for ops by guess.
+ */
+function knownCampaign(id: string | undefined): Campaign {
+  const registry = campaignRegistry();
+  if (id === undefined) {
+    if (registry.ids.length === 1) return registry.list()[0]!;
+    throw new UsageError(`--campaign: required, there are ${registry.ids.length} campaigns (${registry.ids.join(', ')})`);
+  }
+  const campaign = registry.get(id);
+  if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(id)} (known: ${registry.ids.join(', ')})`);
   return campaign;
 }
 
@@ -173,8 +185,8 @@ program
       `renewed every ${durationText(RUN_LOCK_HEARTBEAT_MS)} while the run works, so a run that was killed blocks the next one for at most ` +
       `${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat.`,
   )
-  .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
-    const payload = { campaignId: o.campaign, ...(o.full ? { full: true } : {}) };
+  .action(async (o: { campaign?: string; full?: boolean; json?: boolean }) => {
+    const payload = { campaignId: knownCampaign(o.campaign).campaignId, ...(o.full ? { full: true } : {}) };
     const r = await (await target({ quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
@@ -188,7 +200,7 @@ program
 program
   .command('evaluate')
   .description('run the period-end evaluation as the EventBridge schedule would, then send the outcome mail')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .addOption(new Option('--threshold <n>', "override the campaign's thresholdOrders for this run").argParser(positiveInt('--threshold')))
   .option('--provider <id>', 'evaluate only this provider (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('--dry-run', 'decide and print, write nothing, send nothing')
@@ -225,7 +237,7 @@ program
 program
   .command('notify')
   .description('send the notices that are due and not yet sent (never the same notice twice)')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .addOption(new Option('--kind <kind>', 'outcome (after the final evaluation) or progress (during the season)').choices(['outcome', 'progress']).default('outcome'))
   .option('--as-of <iso>', 'progress mail: the instant the figures are as of (default now)')
   .option('--json', 'print the run result as JSON')
@@ -252,7 +264,7 @@ program
 program
   .command('report')
   .description('the decisions: final ones, or the latest preview')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .option('--json', 'print {"campaignId","final","assessments":[...]}')
   .option('--csv', 'print CSV')
   .option('--html <file>', 'write the report as a self-contained page to FILE (bars, weekly chart, projection of a preview)')
@@ -280,7 +292,7 @@ program
   .description('publish the public delisting notice as its schedule does: the next version when the list changed, nothing otherwise')
   .addOption(campaignOption())
   .option('--json', 'print the run result as JSON')
-  .action(async (o: { campaign: string; json?: boolean }) => {
+  .action(async (o: { campaign?: string; json?: boolean }) => {
     const r = await (await target()).publish({ campaignId: knownCampaign(o.campaign).campaignId });
     print(o.json ? JSON.stringify(r, null, 2) : publishSummary(r));
   });
@@ -290,10 +302,76 @@ program
   .description('the public delisting notice as published now: the list, the corrections and its URL')
   .addOption(campaignOption())
   .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
-  .action(async (o: { campaign: string; json?: boolean }) => {
+  .action(async (o: { campaign?: string; json?: boolean }) => {
     const { notice, url } = await (await target()).notice(knownCampaign(o.campaign).campaignId);
     if (o.json) printJson(notice);
     else print(noticeSummary(notice, url));
+  });
+
+// ---- Campaign files (OPS.md "Campaign and re-application commands") ----------------------------
+const campaignCmd = program.command('campaign').description('the campaign files, campaigns/<id>.json (RENEWAL_CAMPAIGNS_DIR): list, show, check');
+/** This shell's THRESHOLD_ORDERS, as the embedded stack's functions read it. */
+const shellThreshold = () => readEnv({ threshold: thresholdEnv }, process.env).threshold;
+
+campaignCmd
+  .command('list')
+  .description('every campaign and where it stands now: upcoming, running, closed, or published (its notice has a version)')
+  .option('--json', 'print [{"campaignId","state","periodStart","periodEnd","schedule","noticeVersion"}]')
+  .addHelpText('after', '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".')
+  .action(async (o: { json?: boolean }) => {
+    const campaigns = campaignRegistry().list();
+    const now = Date.now();
+    const ended = campaigns.filter((c) => isPeriodClosed(c, now));
+    const versions = new Map<string, number>();
+    let read = 'notice versions: no campaign has ended';
+    if (ended.length) {
+      const reachable = onAws() || (await localStatus()).running;
+      if (!reachable) read = 'notice versions not read: the embedded stack is not running (renewal local up, or --aws); an ended campaign shows as closed';
+      else {
+        try {
+          const where = await target({ quiet: true });
+          for (const c of ended) versions.set(c.campaignId, (await where.notice(c.campaignId)).notice.version);
+          read = `notice versions read from the ${onAws() ? 'deployed' : 'embedded'} stack`;
+        } catch (err) {
+          read = `notice versions not read (${(err as Error).message}); an ended campaign shows as closed`;
+        }
+      }
+    }
+    const rows = campaigns.map((c) => campaignListRow(c, now, versions.get(c.campaignId) ?? null));
+    if (o.json) {
+      printJson(rows);
+      info(`renewal: ${read}`);
+    } else print(campaignListTable(rows, read));
+  });
+
+campaignCmd
+  .command('show')
+  .description('a campaign resolved: period, evaluation, notice and re-apply instants in UTC and China time, its schedules, its threshold and where it comes from')
+  .argument('<id>', 'campaign id')
+  .option('--json', 'print the campaign, its instants, schedules and threshold as JSON')
+  .action((id: string, o: { json?: boolean }) => {
+    const c = knownCampaign(id);
+    const v = campaignShow(c, join(campaignsDir(), `${c.campaignId}.json`), shellThreshold());
+    if (o.json) printJson(v);
+    else print(campaignShowText(v, c.utcOffsetMinutes));
+  });
+
+campaignCmd
+  .command('check')
+  .description('validate a campaign file before it is committed: prints what show prints, or every bad field and why (exit 2)')
+  .argument('<file>', 'a campaign file, named <campaignId>.json')
+  .option('--json', 'print what show prints, or {"errors":[{"field","message"}]}')
+  .action((file: string, o: { json?: boolean }) => {
+    const r = readCampaignFile(resolve(file));
+    if (!r.ok) {
+      if (o.json) printJson({ errors: r.errors });
+      else print(campaignErrorsText(file, r.errors));
+      process.exitCode = 2;
+      return;
+    }
+    const v = campaignShow(r.campaign, resolve(file), shellThreshold());
+    if (o.json) printJson(v);
+    else print(campaignShowText(v, r.campaign.utcOffsetMinutes));
   });
 
 program
@@ -364,10 +442,15 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError || err instanceof PayloadError) {
-    info(`renewal: ${err.message}`);
+  } else if (err instanceof UsageError || err instanceof PayloadError || ['CampaignFileError', 'UnknownCampaignError', 'MissingThresholdError'].includes((err as Error).name)) {
+    // A bad campaign file, an unknown campaign, or an evaluation with no threshold: bad input (exit 2).
+    info(`renewal: ${printable((err as Error).message)}`);
     process.exitCode = 2;
   } else if ((err as Error).name === 'LocalStackError') {
+    info(`renewal: ${printable((err as Error).message)}`);
+    process.exitCode = 2;
+  } else if ((err as { errorType?: string }).errorType === 'MissingThresholdError') {
+    // The deployed evaluation refused: no threshold from the run, the campaign file or THRESHOLD_ORDERS.
     info(`renewal: ${printable((err as Error).message)}`);
     process.exitCode = 2;
   } else if (['LockBusyError', 'ImportBusyError'].includes((err as Error).name) || (err as { errorType?: string }).errorType === 'LockBusyError') {

@@ -8,7 +8,10 @@ import { localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { OrderPaid } from '#shared/events.ts';
 import { ensureTables } from '#shared/local-tables.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+
+/** The season the bench's events are written for (their dates are that season's). */
+const benchCampaign = () => campaignRegistry().require('renewal-2024');
 import { IngestStore } from '#shared/store/ingest.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
@@ -90,7 +93,7 @@ export async function runScale(io: ScaleIO): Promise<void> {
       step(`${io.providers} providers, ${storeCount} stores: profiles, bindings, deposits`);
       const setup = seasonEvents(io.providers, salt, io.storesPerProvider);
       await feedRecords(intake, toRecords(setup.map((e) => JSON.stringify(e)).join('\n'), 'setup'), { concurrency: 16, quiet: true });
-      await aggregate(RENEWAL_2024, deps, { full: true });
+      await aggregate(benchCampaign(), deps, { full: true });
 
       const row: ScaleRow = {
         orders: size,
@@ -111,7 +114,7 @@ export async function runScale(io: ScaleIO): Promise<void> {
           if (r.accepted !== orders.length) throw new Error(`wave ${wave}: ${r.accepted} of ${orders.length} orders accepted`);
         }
         const t0 = performance.now();
-        const a = await aggregate(RENEWAL_2024, deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
+        const a = await aggregate(benchCampaign(), deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
         row.aggregation.secs += (performance.now() - t0) / 1000;
         row.aggregation.runs++;
         if (a.status !== 'done') throw new Error(`wave ${wave}: aggregation ${a.status}`);
@@ -122,14 +125,14 @@ export async function runScale(io: ScaleIO): Promise<void> {
 
       step('evaluation');
       let t0 = performance.now();
-      const ev = await evaluate(RENEWAL_2024, { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
+      const ev = await evaluate(benchCampaign(), { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
       row.evaluation.secs = (performance.now() - t0) / 1000;
       if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
 
       step('notify (outcome mail)');
       const mailer = new SesMailer(new SESv2Client(local.clients.ses), local.config.mail);
       t0 = performance.now();
-      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: RENEWAL_2024.campaignId, kind: 'outcome' });
+      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: benchCampaign().campaignId, kind: 'outcome' });
       row.notify = { secs: (performance.now() - t0) / 1000, units: n.sent };
       rows.push(row);
       // Each size as it completes: a long run that is stopped keeps what it measured.

@@ -1,4 +1,8 @@
-import { RENEWAL_2024, periodWindow, type Campaign, type PeriodWindow } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import { periodWindow, type Campaign, type PeriodWindow } from '#shared/rules/campaign.ts';
+
+/** The campaign the demo season is written for (its dates below are that season's). */
+const demoCampaign = (): Campaign => campaignRegistry().require('renewal-2024');
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts, type BindingEvent, type DepositEntry } from '#shared/rules/rules.ts';
 
 /**
@@ -66,7 +70,7 @@ const MINUTE = 60_000;
 const CST = 8 * 3_600_000;
 
 /** The last instant a late event of the period may arrive: 15 minutes before the evaluation (close + 30 min). */
-export function lastLateArrival(c: Campaign = RENEWAL_2024): number {
+export function lastLateArrival(c: Campaign = demoCampaign()): number {
   return periodWindow(c).endMs + 15 * MINUTE;
 }
 
@@ -111,7 +115,7 @@ interface Draft {
 }
 
 function newDraft(opts: SeasonOptions): Draft {
-  const c = opts.campaign ?? RENEWAL_2024;
+  const c = opts.campaign ?? demoCampaign();
   const w = periodWindow(c);
   return {
     c,

@@ -28,7 +28,8 @@ import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
 import { deduplicationIdOf } from '../aws.ts';
 import { messageGroupOf } from '#shared/events.ts';
-import { getCampaign, withThreshold, type Campaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import { resolveThreshold, withThreshold, type Campaign } from '#shared/rules/campaign.ts';
 import { decide, eligibility } from '#shared/rules/rules.ts';
 import { addDays, localMidnightUtc } from '#shared/rules/time.ts';
 import type { Report } from '#shared/usecases/report.ts';
@@ -575,7 +576,7 @@ function campaignOf(d: Deployment): Campaign {
   for (const s of d.resourcesOfType('AWS::Scheduler::Schedule')) {
     const input = d.props<{ Target: { Input?: string } }>(s).Target.Input;
     const id = input ? (JSON.parse(input) as { campaignId?: string }).campaignId : undefined;
-    const c = id ? getCampaign(id) : undefined;
+    const c = id ? campaignRegistry().get(id) : undefined;
     if (c) return c;
   }
   throw new Error('no schedule of the template names a known campaign');
@@ -721,10 +722,11 @@ function sqsEvent(batch: Message[], q: QueueSpec): SQSEvent {
 
 /** The report's figures against the season's own expectation, provider by provider. */
 function compareDecisions(c: Campaign, season: RehearsalSeason, report: Report | undefined, deployedThreshold: number | undefined): RehearsalResult['decisions'] {
-  const threshold = season.thresholdOrders ?? deployedThreshold;
-  const campaign = threshold !== undefined ? withThreshold(c, threshold) : c;
+  // The threshold the deployment decided with (RULES.md "threshold"): the campaign file's, else THRESHOLD_ORDERS.
+  const threshold = resolveThreshold(c, { deployment: deployedThreshold ?? season.thresholdOrders })?.thresholdOrders;
   const rows = report?.assessments ?? [];
-  if (!season.expected) return { total: rows.length, mismatches: null, detail: [], ...(threshold !== undefined ? { thresholdOrders: threshold } : {}) };
+  if (!season.expected || threshold === undefined) return { total: rows.length, mismatches: null, detail: [], ...(threshold !== undefined ? { thresholdOrders: threshold } : {}) };
+  const campaign = withThreshold(c, threshold);
   const detail: RehearsalResult['decisions']['detail'] = [];
   const byId = new Map(rows.map((r) => [r.providerId, r]));
   for (const [providerId, profile] of season.providers) {

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { evaluatePayload, parsePayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { evaluate, type EvaluateDeps, type EvaluateResult } from '#shared/usecases/evaluate.ts';
 
 /**
@@ -18,7 +18,7 @@ type Deps = Omit<EvaluateDeps, 'now'>;
 export interface EvaluateConfig {
   /** The catch-up aggregation's re-read window (ms). */
   overlapMs: number;
-  /** The deployment's threshold, when ops set one: a payload's wins over it, it wins over the campaign's placeholder. */
+  /** The deployment's threshold, when ops set one: it stands in for a campaign file whose threshold is null; a payload's wins over both. */
   thresholdOrders?: number;
 }
 
@@ -32,11 +32,12 @@ export const makeEvaluate = (deps: Deps, { overlapMs, thresholdOrders: configure
     const p = parsePayload(evaluatePayload, event);
     const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
     const result = await evaluate(
-      getCampaign(p.campaignId)!,
+      campaignRegistry().require(p.campaignId),
       { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
       {
-        // The payload's threshold wins over the deployment's, which wins over the campaign's placeholder.
-        ...((p.thresholdOrders ?? configuredThreshold) !== undefined ? { thresholdOrders: (p.thresholdOrders ?? configuredThreshold)! } : {}),
+        // The payload's threshold wins over the campaign file's; the deployment's stands in for a null one (RULES.md "threshold").
+        ...(p.thresholdOrders !== undefined ? { thresholdOrders: p.thresholdOrders } : {}),
+        ...(configuredThreshold !== undefined ? { deploymentThresholdOrders: configuredThreshold } : {}),
         ...(p.providerIds ? { providerIds: p.providerIds } : {}),
         ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),
         ...(p.asOf ? { asOf: p.asOf } : {}),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../clock.ts';
 import { LOCK_WAIT_MS } from '../leases.ts';
 import type { Actor, DecisionChange, ProviderProfile, StoredDecision } from '../model.ts';
-import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
+import { isPeriodClosed, requireThreshold, type Campaign, type ThresholdedCampaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
 import { parseInstant, toUtcIso } from '../rules/time.ts';
 import { retry, type Attempt, type RetryPolicy } from '../retry.ts';
@@ -59,7 +59,10 @@ export interface EvaluateDeps {
 export const LOCK_WAIT_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 2_000, capMs: 15_000, jitter: 0, withinMs: LOCK_WAIT_MS };
 
 export interface EvaluateRequest {
+  /** The run's own threshold (OPS.md `--threshold`): wins over the campaign's and the deployment's. */
   thresholdOrders?: number;
+  /** The deployment's THRESHOLD_ORDERS: stands in for a campaign file that leaves the threshold null. */
+  deploymentThresholdOrders?: number;
   providerIds?: string[];
   dryRun?: boolean;
   asOf?: string;
@@ -89,7 +92,8 @@ export interface EvaluateResult {
 const DECISION_FIELDS = ['outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'depositRequiredFen', 'noticeDate', 'reapplyFrom', 'rulesVersion'] as const;
 
 export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: EvaluateRequest): Promise<EvaluateResult> {
-  const c = req.thresholdOrders !== undefined ? withThreshold(campaign, req.thresholdOrders) : campaign;
+  // RULES.md "threshold": no threshold from the run, the campaign or the deployment refuses the run (MissingThresholdError).
+  const c = requireThreshold(campaign, { run: req.thresholdOrders, deployment: req.deploymentThresholdOrders });
   const started = deps.now();
   const asOfMs = req.asOf !== undefined ? parseInstant(req.asOf)! : started.getTime();
   const mode: Mode = req.dryRun ? 'dry-run' : isPeriodClosed(c, asOfMs) ? 'final' : 'preview';
@@ -189,7 +193,7 @@ async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult
 }
 
 function decisionFor(
-  c: Campaign,
+  c: ThresholdedCampaign,
   p: ProviderProfile,
   totals: { paidOrders: number; depositBalanceFen: number; byDay: Record<string, number> } | undefined,
   meta: Pick<StoredDecision, 'decidedAt' | 'decidedBy' | 'asOf' | 'final'>,

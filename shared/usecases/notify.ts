@@ -5,7 +5,7 @@ import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
 import { isEmailAddress } from '../events.ts';
 import { isAmbiguous, isTransient, type Mailer } from '../mailer.ts';
-import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
+import { periodWindow, requireThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose, eligibility } from '../rules/rules.ts';
 import { localDate, parseInstant } from '../rules/time.ts';
 import { weekOf } from '../rules/progress.ts';
@@ -102,7 +102,7 @@ export interface NotifyRequest {
   kind: NoticeKind;
   /** Progress mail: the instant the figures are as of (default now). */
   asOf?: string;
-  /** Progress mail: the threshold to show, when configured apart from the campaign. */
+  /** Progress mail: the deployment's THRESHOLD_ORDERS, standing in for a campaign file that leaves the threshold null. */
   thresholdOrders?: number;
 }
 
@@ -320,7 +320,7 @@ async function progressNotices(c: Campaign, { stores, mail }: NotifyDeps, req: N
   const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
   const w = periodWindow(c);
   if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
-  const camp = req.thresholdOrders ? withThreshold(c, req.thresholdOrders) : c;
+  const camp = requireThreshold(c, { deployment: req.thresholdOrders });
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
   const week = weekOf(c, asOfDate);
   const providers = (await stores.source.providers()).filter(
