@@ -162,14 +162,14 @@ const campaignOption = () => new Option('--campaign <id>', 'campaign id (campaig
  * known ones. Without --campaign: the only campaign, when there is one; with several, a season is
  * never picked for ops by guess.
  */
-function knownCampaign(id: string | undefined): Campaign {
+function knownCampaign(id: string | undefined, what = '--campaign'): Campaign {
   const registry = campaignRegistry();
   if (id === undefined) {
     if (registry.ids.length === 1) return registry.list()[0]!;
-    throw new UsageError(`--campaign: required, there are ${registry.ids.length} campaigns (${registry.ids.join(', ')})`);
+    throw new UsageError(`${what}: required, there are ${registry.ids.length} campaigns (${registry.ids.join(', ')})`);
   }
   const campaign = registry.get(id);
-  if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(id)} (known: ${registry.ids.join(', ')})`);
+  if (!campaign) throw new UsageError(`${what}: unknown campaign ${JSON.stringify(id)} (known: ${registry.ids.join(', ')})`);
   return campaign;
 }
 
@@ -350,7 +350,7 @@ campaignCmd
   .argument('<id>', 'campaign id')
   .option('--json', 'print the campaign, its instants, schedules and threshold as JSON')
   .action((id: string, o: { json?: boolean }) => {
-    const c = knownCampaign(id);
+    const c = knownCampaign(id, 'campaign show');
     const v = campaignShow(c, join(campaignsDir(), `${c.campaignId}.json`), shellThreshold());
     if (o.json) printJson(v);
     else print(campaignShowText(v, c.utcOffsetMinutes));
@@ -378,18 +378,22 @@ program
   .command('demo')
   .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
   .option('--json', 'print the summary as JSON')
+  .addOption(campaignOption().default(undefined, "the demo season's"))
   .addOption(new Option('--providers <n>', 'providers in the generated season').default(DEMO_SEASON.providers).argParser(positiveInt('--providers')))
   .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
-  .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
+  .action(async (o: { json?: boolean; campaign?: string; providers: number; orders: number; seed: number }) => {
+    const { campaign, ...rest } = o;
+    if (campaign !== undefined) demoSeasonOnly(knownCampaign(campaign), 'demo');
     const { runDemo } = await import('./demo.ts'); // start-up speed only, as for every heavy command
-    await runDemo({ ...o, print, printJson, info });
+    await runDemo({ ...rest, print, printJson, info });
   });
 
 program
   .command('rehearse')
   .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
   .option('--events <file>', 'an NDJSON season (default: the demo season of npm start)')
+  .addOption(campaignOption().default(undefined, "the demo season's"))
   .addOption(new Option('--providers <n>', 'providers of the demo season').argParser(positiveInt('--providers')))
   .addOption(new Option('--orders <n>', 'orders of the demo season').argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the demo season').argParser(positiveInt('--seed')))
@@ -398,9 +402,10 @@ program
   .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
-  .action(async (o: { events?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
+  .action(async (o: { events?: string; campaign?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
     const { runRehearsal } = await import('./rehearsal/command.ts');
-    const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
+    const { campaign, ...rest } = o;
+    const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
   });
 
@@ -408,11 +413,13 @@ program
   .command('bench')
   .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run or as work counted on the wire, and what it costs on AWS')
   .option('--json', 'print {"metrics": {...}, ...}')
+  .addOption(campaignOption().default(undefined, "the demo season's"))
   .addOption(new Option('--orders <n>', 'orders of the intake measurement (the evaluation uses half, four and ten times half)').default(20000).argParser(positiveInt('--orders')))
   .addOption(new Option('--providers <n>', 'providers of the evaluation measurement (--scale: 2000)').argParser(positiveInt('--providers')))
   .option('--scale', 'the scale run instead: a season at 100k, 300k and 1M orders over 2,000 providers and 20,000 stores through every stage (about half an hour; not in CI)')
   .addOption(new Option('--sizes <list>', 'with --scale: the season sizes, comma-separated').default('100000,300000,1000000').argParser(positiveIntList('--sizes')))
-  .action(async (o: { json?: boolean; orders: number; providers?: number; scale?: boolean; sizes: number[] | string }) => {
+  .action(async (o: { json?: boolean; campaign?: string; orders: number; providers?: number; scale?: boolean; sizes: number[] | string }) => {
+    if (o.campaign !== undefined) demoSeasonOnly(knownCampaign(o.campaign), 'bench');
     if (o.scale) {
       const { runScale } = await import('./scale.ts');
       const sizes = typeof o.sizes === 'string' ? positiveIntList('--sizes')(o.sizes) : o.sizes;
@@ -422,6 +429,12 @@ program
     const { runBench } = await import('./bench.ts');
     await runBench({ json: o.json, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
   });
+
+/** The generated seasons (demo, bench) are written for the first campaign (npm start's) only, for now. */
+function demoSeasonOnly(c: Campaign, command: string): void {
+  const first = campaignRegistry().list()[0]!;
+  if (c.campaignId !== first.campaignId) throw new UsageError(`--campaign ${c.campaignId}: ${command} generates the season of ${first.campaignId} only`);
+}
 
 function positiveIntList(flag: string) {
   return (v: string): number[] => v.split(',').map((x) => positiveInt(flag)(x.trim()));
@@ -444,7 +457,7 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof UsageError || err instanceof PayloadError || ['CampaignFileError', 'UnknownCampaignError', 'MissingThresholdError'].includes((err as Error).name)) {
     // A bad campaign file, an unknown campaign, or an evaluation with no threshold: bad input (exit 2).
-    info(`renewal: ${printable((err as Error).message)}`);
+    info(`renewal: ${(err as Error).message.split('\n').map(printable).join('\n')}`);
     process.exitCode = 2;
   } else if ((err as Error).name === 'LocalStackError') {
     info(`renewal: ${printable((err as Error).message)}`);

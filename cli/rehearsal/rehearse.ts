@@ -57,6 +57,8 @@ const ASYNC_RETRY_DELAYS_MS = [60_000, 120_000];
 
 export interface RehearseOptions {
   assemblyDir: string;
+  /** The campaign whose schedules are played (default: the first the schedules name). */
+  campaignId?: string;
   /** An NDJSON season; default the demo season. */
   eventsFile?: string;
   /** The demo season's size (tests play a small one). */
@@ -166,7 +168,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
   });
   try {
     const tables = await createTables(d, admin);
-    const clock = seasonClock(campaignOf(d));
+    const clock = seasonClock(campaignOf(d, o.campaignId));
     const season = o.eventsFile ? fileSeason(o.eventsFile, clock) : demoSeason(clock, o.demo);
     info(`rehearsing ${season.name}: ${season.arrivals.length} events from ${iso(clock.startMs)} to ${iso(clock.endMs)}`);
 
@@ -434,7 +436,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     show(true);
 
     // ---- what the deployment decided --------------------------------------------------------------
-    const campaign = campaignOf(d);
+    const campaign = campaignOf(d, o.campaignId);
     const readReport = async (): Promise<Report | undefined> => {
       const reportFn = fns.get('report');
       if (!reportFn) return undefined;
@@ -571,15 +573,17 @@ function seasonClock(c: Campaign): Clock {
   return { startMs: localMidnightUtc(addDays(c.periodStartDate, -1), c.utcOffsetMinutes), endMs: localMidnightUtc(addDays(c.periodEndDate, 3), c.utcOffsetMinutes) };
 }
 
-/** The campaign the schedules run (their payload names it). */
-function campaignOf(d: Deployment): Campaign {
+/** The campaign the schedules run (their payload names it): `wanted`, or the first one named. */
+function campaignOf(d: Deployment, wanted?: string): Campaign {
+  const named: string[] = [];
   for (const s of d.resourcesOfType('AWS::Scheduler::Schedule')) {
     const input = d.props<{ Target: { Input?: string } }>(s).Target.Input;
     const id = input ? (JSON.parse(input) as { campaignId?: string }).campaignId : undefined;
-    const c = id ? campaignRegistry().get(id) : undefined;
+    if (id) named.push(id);
+    const c = id && (wanted === undefined || id === wanted) ? campaignRegistry().get(id) : undefined;
     if (c) return c;
   }
-  throw new Error('no schedule of the template names a known campaign');
+  throw new Error(wanted ? `no schedule of the template runs ${wanted} (its schedules run: ${[...new Set(named)].join(', ') || 'none'})` : 'no schedule of the template names a known campaign');
 }
 
 /** The threshold the deployed evaluation uses: THRESHOLD_ORDERS of its environment, if set. */
