@@ -29,7 +29,7 @@ import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
 import { deduplicationIdOf } from '../aws.ts';
 import { messageGroupOf } from '#shared/events.ts';
 import { campaignRegistry } from '#shared/campaigns.ts';
-import { resolveThreshold, withThreshold, type Campaign } from '#shared/rules/campaign.ts';
+import { periodWindow, resolveThreshold, withThreshold, type Campaign } from '#shared/rules/campaign.ts';
 import { decide, eligibility } from '#shared/rules/rules.ts';
 import { addDays, localMidnightUtc } from '#shared/rules/time.ts';
 import type { Report } from '#shared/usecases/report.ts';
@@ -465,10 +465,12 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     async function opsDrill(r: Report): Promise<{ what: string; ok: boolean; error?: string }[]> {
       const provider = r.assessments.find((a) => a.outcome !== 'not_assessed')?.providerId ?? r.assessments[0]?.providerId;
       const by = 'rehearsal';
+      // The middle day of the period, 00:00 China time.
+      const midSeason = `${addDays(campaign.periodStartDate, Math.floor(periodWindow(campaign).days.length / 2))}T00:00:00+08:00`;
       const runs: [string, string, unknown][] = [
         ['aggregate', 'full recount (renewal aggregate --full)', { campaignId: campaign.campaignId, full: true }],
         ...(provider ? [['evaluate', `re-evaluation of ${provider} (renewal evaluate --provider ${provider})`, { campaignId: campaign.campaignId, providerIds: [provider], requestedBy: by }] as [string, string, unknown]] : []),
-        ['evaluate', 'preview as of mid-season (renewal evaluate --as-of 2024-01-15T00:00:00+08:00)', { campaignId: campaign.campaignId, asOf: '2024-01-15T00:00:00+08:00', requestedBy: by }],
+        ['evaluate', `preview as of mid-season (renewal evaluate --as-of ${midSeason})`, { campaignId: campaign.campaignId, asOf: midSeason, requestedBy: by }],
         ['notify', 'outcome mail asked for again (renewal notify --kind outcome)', { campaignId: campaign.campaignId, kind: 'outcome' }],
       ];
       const out: { what: string; ok: boolean; error?: string }[] = [];

@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '#shared/usecases/aggregate.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { takeRunLock } from '#shared/usecases/run-lock.ts';
 import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
 import { childEnv } from '../support/stack.ts';
+import { campaignOf } from '../support/campaigns.ts';
 
 /**
  * The aggregation lock: a short lease renewed by a heartbeat. A run that holds it is never taken over
@@ -14,7 +15,7 @@ import { childEnv } from '../support/stack.ts';
  * one for at most one lease after its last heartbeat. Clocks are handed in: nothing waits a minute.
  */
 const CHILD = resolve(import.meta.dirname, '../support/aggregate-child.ts');
-const c = getCampaign(CAMPAIGN)!;
+const c = campaignOf(CAMPAIGN)!;
 
 async function season(): Promise<Season> {
   const s = await newSeason();

@@ -14,8 +14,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '#shared/usecases/report.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const T = 4;
 

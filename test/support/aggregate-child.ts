@@ -9,9 +9,10 @@ import { createDocumentClient } from '#shared/aws.ts';
 import type { TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { RUN_LOCK_HEARTBEAT_MS } from '#shared/leases.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { childClients } from './child-clients.ts';
+import { campaignOf } from './campaigns.ts';
 
 const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
 
@@ -31,7 +32,7 @@ const source = new Proxy(deps.source, {
   },
 });
 await aggregate(
-  getCampaign('renewal-2024')!,
+  campaignOf('renewal-2024')!,
   {
     ...deps,
     source,

@@ -18,18 +18,10 @@ import { feedRecords, toRecords, type ImportResult } from '#cli/import.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 import type { DecisionStore } from '#shared/store/decisions.ts';
-import {
-  bindingIntervals,
-  decide,
-  depositBalanceAtClose,
-  type DepositEntry,
-  intervalsFor,
-  orderCounts,
-  RENEWAL_2024,
-  withThreshold,
-} from '#shared/rules/index.ts';
+import { bindingIntervals, decide, depositBalanceAtClose, type DepositEntry, intervalsFor, orderCounts, withThreshold } from '#shared/rules/index.ts';
 import { freshTables, useTestStack } from './stack.ts';
 import { arbProfiles, timeOf, type LogicalEvent } from './events.ts';
+import { RENEWAL_2024 } from './campaigns.ts';
 
 export const CAMPAIGN = 'renewal-2024';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival } from '#cli/season.ts';
-import { decide, parseInstant, periodWindow, RENEWAL_2024, withThreshold } from '#shared/rules/index.ts';
+import { decide, parseInstant, periodWindow, withThreshold } from '#shared/rules/index.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 /**
  * The demo season (`npm start`) is what people judge the product by: it must be believable (most

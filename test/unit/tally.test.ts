@@ -4,8 +4,9 @@
  * whatever the number of orders, it keeps no order, and it counts what the rules count.
  */
 import { describe, expect, it } from 'vitest';
-import { RENEWAL_2024, bindingIntervals, orderCounts, intervalsFor } from '#shared/rules/index.ts';
+import { bindingIntervals, orderCounts, intervalsFor } from '#shared/rules/index.ts';
 import { StoreDayTally, type TallyOrder } from '#shared/usecases/tally.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const START = Date.parse('2023-11-30T16:00:00Z'); // 2023-12-01 00:00 CST
 const DAY = 86_400_000;
