@@ -28,11 +28,9 @@ describe('deployment configuration', () => {
     expect(parseConfig({ mailFrom: 'noreply@example.com' })).toEqual({
       stage: 'dev',
       mailFrom: 'noreply@example.com',
-      feedbackMailbox: 'douyinpartner@bytedance.com',
       mailRatePerSecond: 1,
       senderIdentity: 'address',
       sandboxRecipients: [],
-      exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
       logLevel: 'INFO',
       logRetentionDays: 180,
       tracing: false,
