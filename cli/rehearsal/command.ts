@@ -73,7 +73,7 @@ export async function runRehearsal(o: RehearseCommand, usage: (message: string) 
 }
 
 /** A copy of the campaign files in which only `campaignId` is scheduled: the deployment of that season, as its rehearsal plays it. */
-function rehearsalCampaigns(dir: string, campaignId: string): string {
+export function rehearsalCampaigns(dir: string, campaignId: string): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const c of campaignRegistry().list()) {

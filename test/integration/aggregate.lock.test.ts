@@ -144,7 +144,7 @@ describe('aggregation lock with a heartbeat', () => {
         // The holder stays alive: its heartbeat keeps renewing as our clock moves.
         progress: () => {},
       },
-      { dryRun: false, by: { kind: 'person', id: 'ops' }, asOf: '2024-01-15T00:00:00+08:00' },
+      { dryRun: false, by: { kind: 'person', id: 'ops' }, asOf: '2024-01-15T00:00:00+08:00', thresholdOrders: 10_000 },
     );
     const beat = setInterval(() => void s.stores.aggregates.renewLock(CAMPAIGN, 'o1', new Date(clock), 60_000), 5);
     await expect(run).rejects.toMatchObject({ name: 'LockBusyError', message: expect.stringContaining('renewal aggregate by ops@host (pid 42) until') });

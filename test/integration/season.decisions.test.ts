@@ -315,7 +315,7 @@ describe('the hand-written season, decided by the schedule payload', () => {
 
 describe('the same season decided by a person', () => {
   it('a person-run with thresholdOrders records the same decisions, decided by that person', async () => {
-    // No configured threshold: the person's thresholdOrders is what brings the campaign's 10,000 down to 4.
+    // No configured threshold and none in the campaign file: the person's thresholdOrders is the one.
     const season = await newSeason();
     await feedSeason(season);
     const result = await season.evaluate({ campaignId: CAMPAIGN, thresholdOrders: T, requestedBy: 'ops-alice' });
@@ -329,14 +329,11 @@ describe('the same season decided by a person', () => {
     expect(report.assessments.map(opsView)).toEqual(EXPECTED_REPORT);
     expect(new Set(report.assessments.map((r) => r.decidedBy))).toEqual(new Set(['person:ops-alice']));
 
-    // The schedule's payload on this deployment (no THRESHOLD_ORDERS) decides with the campaign's
-    // placeholder of 10,000: every assessed provider falls below it, as a new revision 2.
-    const placeholder = await season.evaluate({ campaignId: CAMPAIGN });
-    expect(placeholder).toMatchObject({ thresholdOrders: 10_000, counts: { retained: 0, revoked: 6, not_assessed: 4 }, revisionsCreated: 6 });
+    // The schedule's payload on this deployment (no THRESHOLD_ORDERS, the file's null) is refused,
+    // naming thresholdOrders (RULES.md "threshold"): nothing is decided on a made-up number.
+    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toMatchObject({ name: 'MissingThresholdError', message: expect.stringMatching(/^thresholdOrders: campaign renewal-2024 has no threshold/) });
     const p04 = await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE');
-    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.kind])).toEqual([
-      [1, 'retained', 4, 'person'],
-      [2, 'revoked', 10_000, 'schedule'],
-    ]);
+    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.kind])).toEqual([[1, 'retained', 4, 'person']]);
+    expect(await season.stores.decisions.runs(CAMPAIGN)).toHaveLength(1);
   });
 });
