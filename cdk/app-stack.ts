@@ -47,10 +47,11 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { PAGE_CSP_HEADER } from '#shared/pages/page.ts';
 import { ENV } from '#shared/config.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { campaignBundleDefine, type CampaignRegistry } from '#shared/campaigns.ts';
+import type { Campaign } from '#shared/rules/campaign.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import type { TableId } from '#shared/tables.ts';
@@ -65,7 +66,9 @@ export interface AppStackProps extends StackProps {
   tables: Record<TableId, ITable>;
   /** Bundle the functions with esbuild; false only for template tests that do not look at code. */
   bundle: boolean;
-  /** The clock, for the warning about a season that already lies in the past. @default Date.now() */
+  /** The campaign files the stack is synthesized with: bundled into the functions, scheduled where a file says so. */
+  campaigns: CampaignRegistry;
+  /** The clock, only for the warning about a season that already started (the template never depends on it). @default Date.now() */
   now?: Date;
 }
 
@@ -231,6 +234,8 @@ export class AppStack extends Stack {
       logLevel: config.logLevel,
       tracing: config.tracing,
       bundle: props.bundle,
+      // The functions carry the campaigns of this synth and never read the repository (shared/campaigns.ts).
+      define: campaignBundleDefine(props.campaigns),
     };
     const intake = new RenewalFunction(this, 'IntakeFunction', {
       ...common,
@@ -277,9 +282,9 @@ export class AppStack extends Stack {
       });
     if (config.mailFromName) notify.addEnvironment(ENV.mailFromName, config.mailFromName);
     if (config.mailReplyTo) notify.addEnvironment(ENV.mailReplyTo, config.mailReplyTo);
-    notify.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
+    if (config.feedbackMailbox) notify.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
     notify.addEnvironment(ENV.mailRatePerSecond, String(config.mailRatePerSecond));
-    notify.addEnvironment(ENV.exitRefundProcedure, config.exitRefundProcedure);
+    if (config.exitRefundProcedure) notify.addEnvironment(ENV.exitRefundProcedure, config.exitRefundProcedure);
 
     const evaluate = new RenewalFunction(this, 'EvaluateFunction', {
       ...common,
@@ -368,7 +373,7 @@ export class AppStack extends Stack {
     })
       .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
     publish.addEnvironment(ENV.noticeBaseUrl, noticeBaseUrl);
-    publish.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
+    if (config.feedbackMailbox) publish.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
     evaluate.useFunction(publish, ENV.publishFunctionName);
 
     if (config.thresholdOrders !== undefined) {
@@ -401,7 +406,8 @@ export class AppStack extends Stack {
     mailEvents.acknowledgeGrant('sqs:SendMessage', 'Lambda sends SES events it could not record, with this role, to the mail-events dead-letter queue only after every retry failed');
 
     // ---- Schedules ----------------------------------------------------------------------------
-    if (config.seasonSchedules) this.addSeasonSchedules(config, { aggregate, evaluate, notify, publish }, props.now ?? new Date());
+    const scheduled = config.seasonSchedules ? props.campaigns.scheduled() : [];
+    if (scheduled.length) this.addSeasonSchedules(config, scheduled, { aggregate, evaluate, notify, publish }, props.now ?? new Date());
 
     // ---- Alarms -------------------------------------------------------------------------------
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: `Provider renewal (${config.stage}) alarms`, enforceSSL: true });
@@ -433,7 +439,9 @@ export class AppStack extends Stack {
       alarm(`${Name}ThrottlesAlarm`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), `The ${name} function was throttled`);
     }
 
-    this.addDashboard(config);
+    // One dashboard per scheduled season, with its dates; none scheduled: one for the stage.
+    if (scheduled.length) for (const c of scheduled) this.addDashboard(config, c);
+    else this.addDashboard(config);
 
     // ---- Outputs (read by the CLI's --aws mode, cli/aws.ts) ---------------------------------
     for (const [name, fn] of Object.entries(this.functions) as [FunctionName, RenewalFunction][]) {
@@ -452,10 +460,17 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.senderIdentity, { value: identityName, description: 'SES identity to verify before mail can be sent' });
     new CfnOutput(this, OUTPUTS.noticeBucketName, { value: this.noticeBucket.bucketName, description: 'Bucket of the public delisting notice (private; read through CloudFront)' });
     new CfnOutput(this, OUTPUTS.noticeBaseUrl, { value: noticeBaseUrl, description: 'Public base URL of the delisting notice (CloudFront)' });
-    new CfnOutput(this, OUTPUTS.noticeUrl, {
-      value: noticePageUrl(noticeBaseUrl, RENEWAL_2024.campaignId, 'latest'),
-      description: `The public delisting notice of ${RENEWAL_2024.campaignId}: always its newest version`,
-    });
+    // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
+    const outputIds = new Map<string, string>();
+    for (const c of props.campaigns.list()) {
+      const outputId = OUTPUTS.noticeUrl(c.campaignId);
+      if (outputIds.has(outputId)) throw new Error(`campaigns ${outputIds.get(outputId)} and ${c.campaignId} would share the output ${outputId}: rename one`);
+      outputIds.set(outputId, c.campaignId);
+      new CfnOutput(this, outputId, {
+        value: noticePageUrl(noticeBaseUrl, c.campaignId, 'latest'),
+        description: `The public delisting notice of ${c.campaignId}: always its newest version`,
+      });
+    }
   }
 
   /**
@@ -464,14 +479,19 @@ export class AppStack extends Stack {
    * function's errors, throttles and duration against its timeout. The custom metrics are the ones the
    * functions emit (shared/metric-names.ts); `renewal rehearse` shows each is emitted under that name.
    */
-  private addDashboard(config: DeployConfig): void {
+  private addDashboard(config: DeployConfig, campaign?: Campaign): void {
     const period = Duration.minutes(5);
     const custom = (metricName: string, label: string, statistic = 'Sum') =>
       new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, statistic, period, label });
-    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `provider-renewal-${config.stage}`, defaultInterval: Duration.days(7) });
-    dashboard.addWidgets(
-      new TextWidget({ markdown: `# Provider renewal (${config.stage})\nIntake → aggregation every 15 min → evaluation 2024-02-29T16:30Z → mail. Runbook: docs/operations.md`, width: 24, height: 2 }),
-    );
+    const season = campaign ? seasonSchedule(campaign) : undefined;
+    const dashboard = new Dashboard(this, campaign ? `Dashboard-${campaign.campaignId}` : 'Dashboard', {
+      dashboardName: campaign ? `provider-renewal-${config.stage}-${campaign.campaignId}` : `provider-renewal-${config.stage}`,
+      defaultInterval: Duration.days(7),
+    });
+    const line = season
+      ? `${campaign!.campaignId}, ${campaign!.periodStartDate} to ${campaign!.periodEndDate} (China time): intake → aggregation every ${season.aggregation.rateMinutes} min → evaluation ${season.evaluation.at.toISOString().slice(0, 16)}Z → mail → notice ${season.notice.at.toISOString().slice(0, 16)}Z`
+      : 'Intake → aggregation → evaluation → mail (no season scheduled: ops run them by hand)';
+    dashboard.addWidgets(new TextWidget({ markdown: `# Provider renewal (${config.stage})\n${line}. Runbook: docs/operations.md`, width: 24, height: 2 }));
     dashboard.addWidgets(
       new GraphWidget({
         title: 'Intake: events per 5 minutes',
@@ -527,25 +547,38 @@ export class AppStack extends Stack {
   }
 
   /**
-   * The season: aggregation every 15 minutes, the one-time period-end evaluation, the weekly
-   * progress mail and the one-time publication of the delisting notice. Each has a role that may
-   * invoke only its own function, a retry policy and the
-   * schedule dead-letter queue.
+   * The seasons: for each scheduled campaign, aggregation every 15 minutes, the one-time period-end
+   * evaluation, the weekly progress mail and the one-time publication of the delisting notice, under a
+   * construct named by the campaign id. Each has a role that may invoke only its own function, a retry
+   * policy and the schedule dead-letter queue. A scheduled campaign without a threshold (its file's
+   * null, and no THRESHOLD_ORDERS) fails the synth, naming it (RULES.md "threshold").
    */
-  private addSeasonSchedules(config: DeployConfig, fns: { aggregate: IFunction; evaluate: IFunction; notify: IFunction; publish: IFunction }, now: Date) {
-    const season = seasonSchedule();
+  private addSeasonSchedules(config: DeployConfig, campaigns: Campaign[], fns: { aggregate: IFunction; evaluate: IFunction; notify: IFunction; publish: IFunction }, now: Date) {
+    const unthresholded = campaigns.filter((c) => c.thresholdOrders === null && config.thresholdOrders === undefined).map((c) => c.campaignId);
+    if (unthresholded.length) {
+      throw new Error(
+        `thresholdOrders: the scheduled campaign${unthresholded.length > 1 ? 's' : ''} ${unthresholded.join(', ')} ha${unthresholded.length > 1 ? 've' : 's'} no threshold ` +
+          '(the file says null) and the deployment sets none: set it in the campaign file, or deploy with -c thresholdOrders=N (RENEWAL_THRESHOLD_ORDERS), or set "schedule": false',
+      );
+    }
     const group = new ScheduleGroup(this, 'ScheduleGroup', {
       scheduleGroupName: `provider-renewal-${config.stage}`,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    for (const c of campaigns) this.addCampaignSchedules(group, c, fns, now);
+  }
+
+  private addCampaignSchedules(group: ScheduleGroup, c: Campaign, fns: { aggregate: IFunction; evaluate: IFunction; notify: IFunction; publish: IFunction }, now: Date) {
+    const scope = new Construct(this, c.campaignId);
+    const season = seasonSchedule(c);
     const zone = TimeZone.of(season.timeZone);
     const target = (roleId: string, fn: IFunction, input: object, retryAttempts: number, maxEventAge: Duration) => {
-      const role = new Role(this, roleId, {
+      const role = new Role(scope, roleId, {
         // Only schedules of this group, in this account, may assume it (confused deputy).
         assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
           conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': group.scheduleGroupArn } },
         }),
-        description: `EventBridge Scheduler: may invoke ${fn.node.id} and nothing else`,
+        description: `EventBridge Scheduler (${season.campaignId}): may invoke ${fn.node.id} and nothing else`,
       });
       acknowledgeGrant(role, 'sqs:SendMessage', 'Scheduler puts a firing in the schedule dead-letter queue, with this role, only when it cannot invoke the function after its retries');
       return new InvokeThisFunctionOnly(fn, {
@@ -557,7 +590,7 @@ export class AppStack extends Stack {
       });
     };
 
-    const aggregation = new Schedule(this, 'AggregationSchedule', {
+    const aggregation = new Schedule(scope, 'AggregationSchedule', {
       scheduleGroup: group,
       description: `Aggregation of ${season.campaignId}, every ${season.aggregation.rateMinutes} minutes during the season`,
       schedule: ScheduleExpression.rate(Duration.minutes(season.aggregation.rateMinutes)),
@@ -567,15 +600,15 @@ export class AppStack extends Stack {
       target: target('AggregationScheduleRole', fns.aggregate, { campaignId: season.campaignId }, 3, Duration.minutes(10)),
     });
     // Written as the wall clock in the campaign's zone, so the template reads as the rules do:
-    // at(2024-03-01T00:30:00) Asia/Shanghai = 2024-02-29T16:30:00Z. (ScheduleExpression.at(date, tz)
+    // at(<day after the period>T00:30:00) Asia/Shanghai = 16:30Z of the period's last day. (ScheduleExpression.at(date, tz)
     // would write the UTC wall clock of `date` and then read it in `tz`.)
-    const evaluation = new Schedule(this, 'EvaluationSchedule', {
+    const evaluation = new Schedule(scope, 'EvaluationSchedule', {
       scheduleGroup: group,
       description: `Period-end evaluation of ${season.campaignId}, once, 30 minutes after the period closed`,
       schedule: ScheduleExpression.expression(`at(${season.evaluation.wallClock})`, zone),
       target: target('EvaluationScheduleRole', fns.evaluate, { campaignId: season.campaignId }, 185, Duration.hours(24)),
     });
-    const progress = new Schedule(this, 'ProgressMailSchedule', {
+    const progress = new Schedule(scope, 'ProgressMailSchedule', {
       scheduleGroup: group,
       description: `Weekly progress mail of ${season.campaignId}, Monday 10:00 China time, during the season`,
       schedule: ScheduleExpression.expression(season.progress.cron, zone),
@@ -585,7 +618,7 @@ export class AppStack extends Stack {
     });
     // The delisting notice, once, on the notice date in office hours, well after the evaluation;
     // later corrections are published by the evaluation itself (PUBLISH_FUNCTION_NAME).
-    const notice = new Schedule(this, 'NoticeSchedule', {
+    const notice = new Schedule(scope, 'NoticeSchedule', {
       scheduleGroup: group,
       description: `Public delisting notice of ${season.campaignId}, once, on the notice date at ${season.notice.wallClock.slice(11, 16)} China time`,
       schedule: ScheduleExpression.expression(`at(${season.notice.wallClock})`, zone),
@@ -594,11 +627,12 @@ export class AppStack extends Stack {
     // The group is named, not referenced: make the order explicit.
     for (const schedule of [aggregation, evaluation, progress, notice]) schedule.node.addDependency(group);
 
+    // The clock only warns; the template is the same whenever it is synthesized.
     if (now.getTime() > season.aggregation.start.getTime()) {
-      Annotations.of(group).addWarningV2(
+      Annotations.of(scope).addWarningV2(
         'renewal:season-schedules-in-the-past',
-        `The ${season.campaignId} season started ${season.aggregation.start.toISOString()}; EventBridge Scheduler may refuse recurring schedules that start in the past. ` +
-          'For a deployment after the season, set -c seasonSchedules=false and run the functions by hand (docs/operations.md).',
+        `The ${season.campaignId} season started ${season.aggregation.start.toISOString()}; EventBridge Scheduler refuses recurring schedules that start in the past. ` +
+          `For a deployment after its start, set "schedule": false in campaigns/${season.campaignId}.json and run its functions by hand (docs/operations.md).`,
       );
     }
   }

@@ -6,6 +6,7 @@
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { campaignRegistry, type CampaignRegistry } from '#shared/campaigns.ts';
 import { AppStack } from './app-stack.ts';
 import { readConfig, type DeployConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
@@ -23,7 +24,7 @@ export interface RenewalApp {
  * Builds both stacks. Env-agnostic on purpose (no account or region): synth needs no credentials, and
  * `cdk deploy` takes them from the profile it runs with.
  */
-export function buildApp(app: App, opts: { bundle?: boolean; now?: Date; nag?: boolean; acknowledge?: boolean } = {}): RenewalApp {
+export function buildApp(app: App, opts: { bundle?: boolean; now?: Date; nag?: boolean; acknowledge?: boolean; campaigns?: CampaignRegistry } = {}): RenewalApp {
   const config = readConfig((key) => app.node.tryGetContext(key));
   const bundling = app.node.tryGetContext('bundling');
   const bundle = opts.bundle ?? !(bundling === false || bundling === 'false');
@@ -33,6 +34,8 @@ export function buildApp(app: App, opts: { bundle?: boolean; now?: Date; nag?: b
     config,
     tables: data.tables,
     bundle,
+    // The campaign files of this checkout (RENEWAL_CAMPAIGNS_DIR, else campaigns/), read now and bundled.
+    campaigns: opts.campaigns ?? campaignRegistry(),
     ...(opts.now ? { now: opts.now } : {}),
   });
   // cfn-lint's resource specification has no Tags on a CloudWatch dashboard: leave it untagged.

@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { ConfigError } from '#shared/config.ts';
 import { emailAddress } from '#shared/events.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 
 /** Log levels Powertools understands (POWERTOOLS_LOG_LEVEL). */
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -45,9 +44,13 @@ const schema = z.object({
   mailFromName: z.preprocess((v) => blankToUndefined(trimmed(v)), z.string().max(100).optional()),
   /** Reply-To of every mail; unset: replies go to mailFrom. */
   mailReplyTo: optionalEmail,
-  /** Where providers send feedback on their outcome (RULES.md clause 3). */
-  feedbackMailbox: z.preprocess(blankToUndefined, emailAddress().default(RENEWAL_2024.feedbackMailbox)),
-  /** Overrides the campaign's thresholdOrders for the scheduled evaluation and the mails (RULES.md 2.2.1). */
+  /** Where providers send feedback on their outcome (RULES.md clause 3); unset: each campaign file's `feedbackMailbox`. */
+  feedbackMailbox: optionalEmail,
+  /**
+   * THRESHOLD_ORDERS of the evaluation and the mails (RULES.md 2.2.1, "threshold"): it stands in for a
+   * campaign file whose `thresholdOrders` is null and never overrides a file's number. A scheduled
+   * campaign with neither fails the synth.
+   */
   thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
   mailRatePerSecond: num(z.number({ error: 'must be a positive number' }).min(0.001, { error: 'must be a positive number (at least 0.001)' }).max(1000).default(1)),
@@ -60,11 +63,8 @@ const schema = z.object({
     (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : (v ?? [])),
     z.array(emailAddress()),
   ),
-  /** How a revoked provider gets its deposit back (RULES.md clause 3), quoted in the outcome mail. */
-  exitRefundProcedure: z.preprocess(
-    (v) => blankToUndefined(trimmed(v)),
-    z.string().max(500).default(RENEWAL_2024.exitRefundProcedure),
-  ),
+  /** How a revoked provider gets its deposit back (RULES.md clause 3), quoted in the outcome mail; unset: each campaign file's `exitRefundProcedure`. */
+  exitRefundProcedure: z.preprocess((v) => blankToUndefined(trimmed(v)), z.string().max(500).optional()),
   /** POWERTOOLS_LOG_LEVEL of every function. */
   logLevel: z.preprocess((v) => (typeof v === 'string' ? blankToUndefined(v.toUpperCase()) : v), z.enum(LOG_LEVELS).default('INFO')),
   /** Days the functions' logs are kept. */
@@ -74,9 +74,9 @@ const schema = z.object({
   /** AWS X-Ray active tracing on every function. */
   tracing: bool(false),
   /**
-   * The season's schedules (aggregation, evaluation, weekly progress). EventBridge Scheduler refuses a
-   * recurring schedule whose start lies in the past, so a deployment made after the season sets this to
-   * false and ops run the functions by hand (docs/operations.md).
+   * The seasons' schedules: true makes those of every campaign whose file says `"schedule": true`;
+   * false makes none (ops run the functions by hand, docs/operations.md). Which campaigns are scheduled is
+   * the files' decision, never this machine's clock.
    */
   seasonSchedules: bool(true),
 });

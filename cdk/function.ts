@@ -46,6 +46,8 @@ export interface RenewalFunctionProps {
   tracing?: boolean;
   /** Bundle the entry with esbuild (no Docker). false: a placeholder, for template-only tests. */
   bundle: boolean;
+  /** esbuild `define`s of the bundle: the synthesized campaigns (shared/campaigns.ts `campaignBundleDefine`). */
+  define?: Record<string, string>;
 }
 
 /**
@@ -105,6 +107,7 @@ export class RenewalFunction extends NodejsFunction {
               externalModules: [],
               // ESM first, and a `require` for the CommonJS dependencies that call it.
               mainFields: ['module', 'main'],
+              ...(props.define ? { define: props.define } : {}),
               banner: "import { createRequire as __renewalCreateRequire } from 'node:module';const require = __renewalCreateRequire(import.meta.url);",
             },
           }

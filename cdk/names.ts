@@ -38,10 +38,11 @@ export const OUTPUTS = {
   mailEventsTopicArn: 'MailEventsTopicArn',
   sesConfigurationSetName: 'SesConfigurationSetName',
   senderIdentity: 'SenderIdentityName',
-  /** The public delisting notice: bucket, the CloudFront base URL, and the stable page of the default campaign. */
+  /** The public delisting notice: bucket, the CloudFront base URL, and each campaign's stable page. */
   noticeBucketName: 'NoticeBucketName',
   noticeBaseUrl: 'NoticeBaseUrl',
-  noticeUrl: 'NoticeUrl',
+  /** `renewal-2027` → `NoticeUrlRenewal2027`. */
+  noticeUrl: (campaignId: string) => `NoticeUrl${campaignId.split('-').map(pascal).join('')}`,
 } as const;
 
 /**

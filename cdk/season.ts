@@ -2,7 +2,7 @@
  * When the season's schedules run, derived from the campaign (RULES.md clause 2.1, decision "period")
  * so that the schedules cannot drift from the rules. The infra tests pin the literal values.
  */
-import { RENEWAL_2024, noticePublicationMs, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { noticePublicationMs, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 
 const MINUTE = 60_000;
 
@@ -25,7 +25,7 @@ export function wallClock(instantMs: number, offsetMinutes: number): string {
   return new Date(instantMs + offsetMinutes * MINUTE).toISOString().slice(0, 19);
 }
 
-export function seasonSchedule(c: Campaign = RENEWAL_2024): SeasonSchedule {
+export function seasonSchedule(c: Campaign): SeasonSchedule {
   const w = periodWindow(c);
   const evaluationAt = w.endMs + 30 * MINUTE;
   return {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEnv, thresholdEnv } from '#shared/config.ts';
-import { periodWindow, RENEWAL_2024, type Campaign } from '#shared/rules/campaign.ts';
+import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { addDays } from '#shared/rules/time.ts';
 import type { NotifyResult } from '#shared/usecases/notify.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
@@ -10,7 +10,7 @@ import { LOCAL_DIR, localDown, localUp, useLocalStack } from '#tools/local/stack
 import { notifySummary } from './mail-commands.ts';
 import { table } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
-import { generateSeason } from '#tools/demo-season/season.ts';
+import { demoCampaign, generateSeason } from '#tools/demo-season/season.ts';
 import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './season-commands.ts';
 import { localTarget } from './target.ts';
 
@@ -37,7 +37,7 @@ interface DemoIO {
 
 export async function runDemo(io: DemoIO): Promise<void> {
   const t0 = Date.now();
-  const campaign = io.campaign ?? RENEWAL_2024;
+  const campaign = io.campaign ?? demoCampaign();
   const progressAt = progressAsOf(campaign);
   // Ops set the threshold for the season before the evaluation (RULES.md 2.2.1); one set by hand wins.
   const configuredThreshold = readEnv({ threshold: thresholdEnv }, process.env).threshold;

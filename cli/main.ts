@@ -1,7 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { getCampaign, periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { basename, join, resolve } from 'node:path';
+import { campaignRegistry, campaignsDir, readCampaignFile } from '#shared/campaigns.ts';
+import { readEnv, thresholdEnv } from '#shared/config.ts';
+import { isPeriodClosed, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
 import { countEventFile, feedRecords, ImportAbortedError, InputFileError, streamEventFile, streamRecords, type EventLine } from './import.ts';
@@ -12,6 +15,7 @@ import { table, printable } from '#shared/text/terminal.ts';
 import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
+import { campaignErrorsText, campaignListRow, campaignListTable, campaignShow, campaignShowText } from './campaign-commands.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './season-commands.ts';
 import type { Target, TargetIo } from './target.ts';
 
@@ -166,11 +170,20 @@ program
     }
   });
 
-const campaignOption = () => new Option('--campaign <id>', 'campaign id').default('renewal-2024');
-/** The campaign --campaign names, or bad usage (exit 2). */
-function knownCampaign(id: string) {
-  const campaign = getCampaign(id);
-  if (!campaign) throw new UsageError(`--campaign: unknown campaign ${JSON.stringify(id)}`);
+const campaignOption = () => new Option('--campaign <id>', 'campaign id (campaigns/<id>.json; optional while there is only one campaign file)');
+/**
+ * The campaign --campaign names (campaigns/<id>.json, read now), or bad usage (exit 2) listing the
+ * known ones. Without --campaign: the only campaign, when there is one; with several, a season is
+ * never picked for ops by guess.
+ */
+function knownCampaign(id: string | undefined, what = '--campaign'): Campaign {
+  const registry = campaignRegistry();
+  if (id === undefined) {
+    if (registry.ids.length === 1) return registry.list()[0]!;
+    throw new UsageError(`${what}: required, there are ${registry.ids.length} campaigns (${registry.ids.join(', ')})`);
+  }
+  const campaign = registry.get(id);
+  if (!campaign) throw new UsageError(`${what}: unknown campaign ${JSON.stringify(id)} (known: ${registry.ids.join(', ')})`);
   return campaign;
 }
 
@@ -186,8 +199,8 @@ program
       `renewed every ${durationText(RUN_LOCK_HEARTBEAT_MS)} while the run works, so a run that was killed blocks the next one for at most ` +
       `${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat.`,
   )
-  .action(async (o: { campaign: string; full?: boolean; json?: boolean }) => {
-    const payload = { campaignId: o.campaign, ...(o.full ? { full: true } : {}) };
+  .action(async (o: { campaign?: string; full?: boolean; json?: boolean }) => {
+    const payload = { campaignId: knownCampaign(o.campaign).campaignId, ...(o.full ? { full: true } : {}) };
     const r = await (await target({ quiet: o.json === true && !process.stderr.isTTY })).aggregate(payload);
     if (o.json) printJson(r);
     else print(aggregateSummary(r));
@@ -201,7 +214,7 @@ program
 program
   .command('evaluate')
   .description('run the period-end evaluation as the EventBridge schedule would, then send the outcome mail')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .addOption(new Option('--threshold <n>', "override the campaign's thresholdOrders for this run").argParser(positiveInt('--threshold')))
   .addOption(
     new Option('--change-threshold <from:to>', 'change the threshold of the current final decisions from FROM to TO (TO is --threshold, or stands in for it); needs --reason').argParser(thresholdChange),
@@ -280,7 +293,7 @@ program
 program
   .command('notify')
   .description('send the notices that are due and not yet sent (never the same notice twice)')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .addOption(new Option('--kind <kind>', 'outcome (after the final evaluation) or progress (during the season)').choices(['outcome', 'progress']).default('outcome'))
   .option('--as-of <iso>', 'progress mail: the instant the figures are as of (default now)')
   .option('--json', 'print the run result as JSON')
@@ -307,7 +320,7 @@ program
 program
   .command('report')
   .description('the decisions: final ones, or the latest preview')
-  .requiredOption('--campaign <id>', 'campaign id (renewal-2024)')
+  .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .option('--json', 'print {"campaignId","final","assessments":[...]}')
   .option('--csv', 'print CSV')
   .option('--html <file>', 'write the report as a self-contained page to FILE (bars, weekly chart, projection of a preview)')
@@ -337,7 +350,7 @@ program
   .description('publish the public delisting notice as its schedule does: the next version when the list changed, nothing otherwise')
   .addOption(campaignOption())
   .option('--json', 'print the run result as JSON')
-  .action(async (o: { campaign: string; json?: boolean }) => {
+  .action(async (o: { campaign?: string; json?: boolean }) => {
     const r = await (await target()).publish({ campaignId: knownCampaign(o.campaign).campaignId });
     print(o.json ? JSON.stringify(r, null, 2) : publishSummary(r));
   });
@@ -347,7 +360,7 @@ program
   .description('the public delisting notice as published now: the list, the corrections and its URL')
   .addOption(campaignOption())
   .option('--json', 'print {"campaignId","version","publishedAt","url","providers":[...],"corrections":[...]}')
-  .action(async (o: { campaign: string; json?: boolean }) => {
+  .action(async (o: { campaign?: string; json?: boolean }) => {
     const { notice, url, pending } = await (await target()).notice(knownCampaign(o.campaign).campaignId);
     if (o.json) printJson({ ...notice, ...(pending ? { pending } : {}) });
     else print(noticeSummary(notice, url));
@@ -356,23 +369,91 @@ program
   });
 
 registerReapplyCommands(program, { target: () => target(), print, printJson, usage: (m) => new UsageError(m) });
+// ---- Campaign files (OPS.md "Campaign and re-application commands") ----------------------------
+const campaignCmd = program.command('campaign').description('the campaign files, campaigns/<id>.json (RENEWAL_CAMPAIGNS_DIR): list, show, check');
+/** This shell's THRESHOLD_ORDERS, as the embedded stack's functions read it. */
+const shellThreshold = () => readEnv({ threshold: thresholdEnv }, process.env).threshold;
+
+campaignCmd
+  .command('list')
+  .description('every campaign and where it stands now: upcoming, running, closed, or published (its notice has a version)')
+  .option('--json', 'print [{"campaignId","state","periodStart","periodEnd","schedule","noticeVersion"}]')
+  .addHelpText('after', '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".')
+  .action(async (o: { json?: boolean }) => {
+    const campaigns = campaignRegistry().list();
+    const now = Date.now();
+    const ended = campaigns.filter((c) => isPeriodClosed(c, now));
+    const versions = new Map<string, number>();
+    let read = 'notice versions: no campaign has ended';
+    if (ended.length) {
+      const reachable = onAws() || (await localStatus()).running;
+      if (!reachable) read = 'notice versions not read: the embedded stack is not running (renewal local up, or --aws); an ended campaign shows as closed';
+      else {
+        try {
+          const where = await target({ quiet: true });
+          for (const c of ended) versions.set(c.campaignId, (await where.notice(c.campaignId)).notice.version);
+          read = `notice versions read from the ${onAws() ? 'deployed' : 'embedded'} stack`;
+        } catch (err) {
+          read = `notice versions not read (${(err as Error).message}); an ended campaign shows as closed`;
+        }
+      }
+    }
+    const rows = campaigns.map((c) => campaignListRow(c, now, versions.get(c.campaignId) ?? null));
+    if (o.json) {
+      printJson(rows);
+      info(`renewal: ${read}`);
+    } else print(campaignListTable(rows, read));
+  });
+
+campaignCmd
+  .command('show')
+  .description('a campaign resolved: period, evaluation, notice and re-apply instants in UTC and China time, its schedules, its threshold and where it comes from')
+  .argument('<id>', 'campaign id')
+  .option('--json', 'print the campaign, its instants, schedules and threshold as JSON')
+  .action((id: string, o: { json?: boolean }) => {
+    const c = knownCampaign(id, 'campaign show');
+    const v = campaignShow(c, join(campaignsDir(), `${c.campaignId}.json`), shellThreshold());
+    if (o.json) printJson(v);
+    else print(campaignShowText(v, c.utcOffsetMinutes));
+  });
+
+campaignCmd
+  .command('check')
+  .description('validate a campaign file before it is committed: prints what show prints, or every bad field and why (exit 2)')
+  .argument('<file>', 'a campaign file, named <campaignId>.json')
+  .option('--json', 'print what show prints, or {"errors":[{"field","message"}]}')
+  .action((file: string, o: { json?: boolean }) => {
+    const r = readCampaignFile(resolve(file));
+    if (!r.ok) {
+      if (o.json) printJson({ errors: r.errors });
+      else print(campaignErrorsText(file, r.errors));
+      process.exitCode = 2;
+      return;
+    }
+    const v = campaignShow(r.campaign, resolve(file), shellThreshold());
+    if (o.json) printJson(v);
+    else print(campaignShowText(v, r.campaign.utcOffsetMinutes));
+  });
 
 program
   .command('demo')
   .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
   .option('--json', 'print the summary as JSON')
+  .addOption(campaignOption().default(undefined, "the demo season's"))
   .addOption(new Option('--providers <n>', 'providers in the generated season').default(DEMO_SEASON.providers).argParser(positiveInt('--providers')))
   .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
-  .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
+  .action(async (o: { json?: boolean; campaign?: string; providers: number; orders: number; seed: number }) => {
+    const { campaign, ...rest } = o;
     const { runDemo } = await import('./demo.ts'); // start-up speed only, as for every heavy command
-    await runDemo({ ...o, print, printJson, info });
+    await runDemo({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info });
   });
 
 program
   .command('rehearse')
   .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
   .option('--events <file>', 'an NDJSON season (default: the demo season of npm start)')
+  .addOption(campaignOption().default(undefined, "the demo season's"))
   .addOption(new Option('--providers <n>', 'providers of the demo season').argParser(positiveInt('--providers')))
   .addOption(new Option('--orders <n>', 'orders of the demo season').argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the demo season').argParser(positiveInt('--seed')))
@@ -381,9 +462,10 @@ program
   .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
-  .action(async (o: { events?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
+  .action(async (o: { events?: string; campaign?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
     const { runRehearsal } = await import('#tools/rehearsal/command.ts');
-    const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
+    const { campaign, ...rest } = o;
+    const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
   });
 
@@ -392,6 +474,10 @@ function thresholdChange(v: string): { from: number; to: number } {
   const m = /^([1-9]\d*):([1-9]\d*)$/.exec(v);
   if (!m) throw new UsageError(`--change-threshold: must be FROM:TO, two positive integers (the decided threshold and the new one), got ${JSON.stringify(v)}`);
   return { from: Number(m[1]), to: Number(m[2]) };
+}
+
+function positiveIntList(flag: string) {
+  return (v: string): number[] => v.split(',').map((x) => positiveInt(flag)(x.trim()));
 }
 
 function positiveInt(flag: string) {
@@ -409,10 +495,15 @@ try {
   if (err instanceof CommanderError) {
     // --help and --version end through here too, with exit code 0.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError || err instanceof PayloadError) {
-    info(`renewal: ${err.message}`);
+  } else if (err instanceof UsageError || err instanceof PayloadError || ['CampaignFileError', 'UnknownCampaignError', 'MissingThresholdError'].includes((err as Error).name)) {
+    // A bad campaign file, an unknown campaign, or an evaluation with no threshold: bad input (exit 2).
+    info(`renewal: ${(err as Error).message.split('\n').map(printable).join('\n')}`);
     process.exitCode = 2;
   } else if ((err as Error).name === 'LocalStackError') {
+    info(`renewal: ${printable((err as Error).message)}`);
+    process.exitCode = 2;
+  } else if ((err as { errorType?: string }).errorType === 'MissingThresholdError') {
+    // The deployed evaluation refused: no threshold from the run, the campaign file or THRESHOLD_ORDERS.
     info(`renewal: ${printable((err as Error).message)}`);
     process.exitCode = 2;
   } else if (['LockBusyError', 'ImportBusyError'].includes((err as Error).name) || (err as { errorType?: string }).errorType === 'LockBusyError') {

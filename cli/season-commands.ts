@@ -5,7 +5,7 @@ import { changesText, thresholdChangeText, type Report } from '#shared/usecases/
 import type { PublishResult } from '#shared/usecases/publish.ts';
 import { durationText, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { formatFen } from '#shared/text/format.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { ordersPerWeek } from '#shared/rules/progress.ts';
 import { cut, Progress, table } from '#shared/text/terminal.ts';
 
@@ -180,8 +180,7 @@ export function seasonChart(days: readonly string[], byDay: Record<string, numbe
 /** The season's counted orders per day, summed over every provider's aggregate. */
 export async function seasonByDay(deps: { aggregates: import('#shared/store/aggregates.ts').AggregateStore }, campaignId: string): Promise<Record<string, number>> {
   const sum: Record<string, number> = {};
-  const campaign = getCampaign(campaignId);
-  if (!campaign) throw new RangeError(`unknown campaign ${campaignId}`);
+  const campaign = campaignRegistry().require(campaignId);
   for (const t of await deps.aggregates.providerTotals(campaign)) for (const [d, n] of Object.entries(t.byDay)) sum[d] = (sum[d] ?? 0) + n;
   return sum;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { id } from './events.ts';
-import { getCampaign } from './rules/campaign.ts';
+import { campaignRegistry } from './campaigns.ts';
 import { parseInstant } from './rules/time.ts';
 
 /**
@@ -12,7 +12,10 @@ export class PayloadError extends Error {
   override name = 'PayloadError';
 }
 
-const campaignId = z.string({ error: 'is required' }).refine((id) => getCampaign(id) !== undefined, { error: (i) => `unknown campaign ${JSON.stringify(i.input)}` });
+/** A campaign of this deployment (the files bundled at synth, or read by the CLI); an unknown one is refused, listing the known ones. */
+const campaignId = z
+  .string({ error: 'is required' })
+  .refine((id) => campaignRegistry().get(id) !== undefined, { error: (i) => `unknown campaign ${JSON.stringify(i.input)} (known: ${campaignRegistry().ids.join(', ')})` });
 
 export const aggregatePayload = z.strictObject({
   campaignId,

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { aggregatePayload, parsePayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { aggregate, type AggregateDeps, type AggregateResult } from '#shared/usecases/aggregate.ts';
 
 /**
@@ -27,7 +27,7 @@ export const makeAggregate = (deps: Deps, { overlapMs }: AggregateConfig) =>
   async function aggregateHandler(event: unknown, context?: Context): Promise<AggregateResult> {
     const payload = parsePayload(aggregatePayload, event);
     const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
-    const result = await aggregate(getCampaign(payload.campaignId)!, { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
+    const result = await aggregate(campaignRegistry().require(payload.campaignId), { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
     logger.info('aggregation', { result });
     if (result.status === 'done') {
       metrics.addMetric(METRIC.ordersAggregated, MetricUnit.Count, result.ordersSeen);

@@ -3,8 +3,8 @@ import type { Context } from 'aws-lambda';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { evaluatePayload, parsePayload, PayloadError } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
-import { evaluate, EvaluateInputError, type EvaluateDeps, type EvaluateRequest, type EvaluateResult } from '#shared/usecases/evaluate.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import { evaluate, EvaluateInputError, type EvaluateDeps, type EvaluateResult } from '#shared/usecases/evaluate.ts';
 
 /**
  * Period-end evaluation: invoked by the one-time EventBridge schedule with `{"campaignId": …}` and by
@@ -18,7 +18,7 @@ type Deps = Omit<EvaluateDeps, 'now'>;
 export interface EvaluateConfig {
   /** The catch-up aggregation's re-read window (ms). */
   overlapMs: number;
-  /** The deployment's threshold, when ops set one: a payload's wins over it, it wins over the campaign's placeholder. */
+  /** The deployment's threshold, when ops set one: it stands in for a campaign file whose threshold is null; a payload's wins over both. */
   thresholdOrders?: number;
 }
 
@@ -31,17 +31,16 @@ export const makeEvaluate = (deps: Deps, { overlapMs, thresholdOrders: configure
   async function evaluateHandler(event: unknown, context?: Context): Promise<EvaluateResult> {
     const p = parsePayload(evaluatePayload, event);
     const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
-    // The payload's threshold (or the `to` of its stated change) wins over the deployment's, which wins over the campaign's.
+    // The payload's threshold (or the `to` of its stated change) wins over the campaign file's; the deployment's stands in for a null one (RULES.md "threshold").
     const runThreshold = p.thresholdOrders ?? p.changeThreshold?.to;
-    const threshold: Pick<EvaluateRequest, 'thresholdOrders' | 'thresholdSource'> =
-      runThreshold !== undefined ? { thresholdOrders: runThreshold, thresholdSource: 'run' } : configuredThreshold !== undefined ? { thresholdOrders: configuredThreshold, thresholdSource: 'deployment' } : {};
     let result: EvaluateResult;
     try {
       result = await evaluate(
-        getCampaign(p.campaignId)!,
+        campaignRegistry().require(p.campaignId),
         { overlapMs, ...deps, ...(holder ? { holder } : {}), now: () => new Date() },
         {
-          ...threshold,
+          ...(runThreshold !== undefined ? { thresholdOrders: runThreshold } : {}),
+          ...(configuredThreshold !== undefined ? { deploymentThresholdOrders: configuredThreshold } : {}),
           ...(p.changeThreshold ? { changeThreshold: p.changeThreshold } : {}),
           ...(p.providerIds ? { providerIds: p.providerIds } : {}),
           ...(p.dryRun !== undefined ? { dryRun: p.dryRun } : {}),

@@ -7,7 +7,7 @@ import { SesMailer, type Mailer } from '#shared/mailer.ts';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { notifyPayload, parsePayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { notify, notifyPolicy, publishedEvents, type MailEvidence, type NotifyDeps, type NotifyPolicy, type NotifyResult, type NotifyStores } from '#shared/usecases/notify.ts';
 
 /**
@@ -47,7 +47,7 @@ export const makeNotify = (deps: Deps, config: MailConfig) => {
   const { decisions, aggregates, source, outbox } = deps;
   return async function notifyHandler(event: unknown): Promise<NotifyResult> {
     const p = parsePayload(notifyPayload, event);
-    const campaign = getCampaign(p.campaignId)!;
+    const campaign = campaignRegistry().require(p.campaignId);
     const result = await notify(
       campaign,
       {

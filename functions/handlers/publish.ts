@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { NoticeConfig } from '#shared/config.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { parsePayload, publishPayload } from '#shared/payloads.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { publish, type PublishDeps, type PublishResult } from '#shared/usecases/publish.ts';
 
 /**
@@ -17,7 +17,7 @@ type Deps = Omit<PublishDeps, 'now' | 'settings'>;
 export const makePublish = (deps: Deps, config: Pick<NoticeConfig, 'publicBaseUrl' | 'feedbackMailbox'>, now: () => Date = () => new Date()) =>
   async function publishHandler(event: unknown): Promise<PublishResult> {
     const p = parsePayload(publishPayload, event);
-    const campaign = getCampaign(p.campaignId)!;
+    const campaign = campaignRegistry().require(p.campaignId);
     const result = await publish(campaign, {
       ...deps,
       now,

@@ -48,7 +48,8 @@ export interface OutcomeCopy {
   table: { head: readonly [criterion: string, figure: string, requirement: string, result: string]; orders: RequirementRow; deposit: RequirementRow };
   retained: {
     result: string;
-    nextRules: (title: Bilingual) => string;
+    /** The regular assessment that follows (clause 3), in `year`: the year of the campaign's notice date (RULES.md "copy"). */
+    nextRules: (title: Bilingual, year: string) => string;
     feedback: (mailbox: Inline) => Runs;
   };
   revoked: {
@@ -116,7 +117,7 @@ const ZH: MailCopy = {
     },
     retained: {
       result: '考核结果：达标，继续保持抖音电商产业带服务商身份',
-      nextRules: (title) => `自即日起，平台将延用${title.zh}对贵方进行2024年的常规考核，请继续按该规则的要求开展业务。`,
+      nextRules: (title, year) => `自即日起，平台将延用${title.zh}对贵方进行${year}年的常规考核，请继续按该规则的要求开展业务。`,
       feedback: (mailbox) => ['考核数据以平台系统统计和核算的数据为准。如有意见或建议，可发送邮件至 ', mailbox, '，平台将进行评议。'],
     },
     revoked: {
@@ -203,7 +204,7 @@ const EN: MailCopy = {
     },
     retained: {
       result: 'Result: requirements met, certification retained',
-      nextRules: (title) => `From now on, the platform assesses you during 2024 under the ${title.en} (${title.zh}); please keep meeting their requirements.`,
+      nextRules: (title, year) => `From now on, the platform assesses you during ${year} under the ${title.en} (${title.zh}); please keep meeting their requirements.`,
       feedback: (mailbox) => ['The platform’s own statistics and accounting are authoritative. Comments and suggestions are welcome at ', mailbox, '; the platform will review them.'],
     },
     revoked: {

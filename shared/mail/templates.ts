@@ -1,5 +1,5 @@
 /**
- * The provider mails: the outcome of the 2024 renewal (retained / revoked, and corrections of either) and
+ * The provider mails: the outcome of a renewal campaign (retained / revoked, and corrections of either) and
  * the weekly progress reminder during the season. Pure: no I/O, no clock; every input is passed in.
  *
  * Each mail is Chinese first, then English, in both the HTML and the plain-text part. Its structure is
@@ -223,7 +223,7 @@ function outcomeBlocks(t: MailCopy, f: OutcomeFacts): Block[] {
       { kind: 'result', tone: 'good', text: o.retained.result },
       { kind: 'heading', text: o.figuresHeading },
       figuresTable(t, ev),
-      { kind: 'p', runs: [o.retained.nextRules(campaign.nextRulesTitle)] },
+      { kind: 'p', runs: [o.retained.nextRules(campaign.nextRulesTitle, campaign.noticeDate.slice(0, 4))] },
       { kind: 'p', runs: o.retained.feedback(mailbox) },
       { kind: 'p', runs: [t.signature] },
     );

@@ -1,22 +1,27 @@
 /**
  * The renewal campaign as data: every product decision of RULES.md is a named parameter here, so a later
- * campaign (RULES.md clause 3: the regular rules of 2024) is a new value, not a code change.
+ * campaign (RULES.md clause 3 and "Seasons after the first") is a new file, not a code change.
  */
 import { addDays, CHINA_OFFSET_MINUTES, datesInRange, localMidnightUtc, toUtcIso } from './time.ts';
 
 /** Stable clause ids of the source rules (RULES.md, "Clauses"), cited by code and stored in decisions. */
 export const CLAUSES = {
-  '1': 'Scope: providers certified before 2023-12-01',
+  '1': "Scope: providers certified before the campaign's certification cut",
   '2.1': 'Assessed providers and assessment period',
   '2.2.1': 'Paid orders of bound stores reach the threshold',
-  '2.2.2': 'Deposit of CNY 100,000 paid in full before the period ends',
+  '2.2.2': "Deposit paid in full before the period ends",
   '2.2.3': 'Outcome at period end: retained or revoked',
   '2.3': 'Order count: paid, non-gift orders; platform data decide',
-  '3': 'Revocation: delisting notice, feedback, deposit refund, 90-day re-application bar',
+  '3': 'Revocation: delisting notice, feedback, deposit refund, re-application bar',
 } as const;
 
 export type ClauseId = keyof typeof CLAUSES;
 
+/**
+ * A campaign as the rules read it: the resolved value of one file `campaigns/<campaignId>.json`
+ * (OPS.md "Campaign files"; parsed by ./campaign-file.ts, loaded by ../campaigns.ts). The rules take
+ * it as an argument and never look one up.
+ */
 export interface Campaign {
   campaignId: string;
   /** Stored with every decision so it can be reproduced (RULES.md decision "data authority", 2.3). */
@@ -33,8 +38,12 @@ export interface Campaign {
   certifiedBeforeDate: string;
   /** Assessed iff regularizedAt is before this date's local midnight (clause 2.1). */
   regularizedBeforeDate: string;
-  /** Paid orders needed to keep the status; the source gives no number (clause 2.2.1). */
-  thresholdOrders: number;
+  /**
+   * Paid orders needed to keep the status (clause 2.2.1). The source gives no number: `null` until ops
+   * decide it in the file, and then a run's or the deployment's threshold must give it (RULES.md
+   * "threshold"); see `resolveThreshold`.
+   */
+  thresholdOrders: number | null;
   /** Deposit balance in integer fen needed at the period end (clause 2.2.2). */
   depositRequiredFen: number;
   /** Date of the delisting notice (公示之日), fixed so that re-runs do not move it (clause 3). */
@@ -60,7 +69,12 @@ export interface Campaign {
   nextRulesTitle: Bilingual;
   /** `timeZone` in words, for people; its offset is `utcOffsetMinutes` (see `utcOffsetLabel`). */
   timeZoneName: Bilingual;
+  /** Whether the deployed stack gets this campaign's schedules (OPS.md "Campaign files"). */
+  schedule: boolean;
 }
+
+/** A campaign whose threshold is known: what a decision, a mail or a preview is made with. */
+export type ThresholdedCampaign = Campaign & { thresholdOrders: number };
 
 /** A text in both languages of the mails and the notice: Chinese first, then English. */
 export interface Bilingual {
@@ -68,41 +82,51 @@ export interface Bilingual {
   en: string;
 }
 
-/** The 2024 renewal as RULES.md specifies it. `thresholdOrders` is a placeholder that ops set before the run. */
-export const RENEWAL_2024: Campaign = Object.freeze({
-  campaignId: 'renewal-2024',
-  rulesVersion: 'renewal-2024/1',
-  timeZone: 'Asia/Shanghai',
-  utcOffsetMinutes: CHINA_OFFSET_MINUTES,
-  periodStartDate: '2023-12-01',
-  periodEndDate: '2024-02-29',
-  certifiedBeforeDate: '2023-12-01',
-  regularizedBeforeDate: '2023-12-01',
-  thresholdOrders: 10_000,
-  depositRequiredFen: 10_000_000,
-  noticeDate: '2024-03-01',
-  noticeTime: '10:00',
-  reapplyAfterDays: 90,
-  feedbackMailbox: 'douyinpartner@bytedance.com',
-  exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
-  rulesTitle: Object.freeze({ zh: '《抖音电商产业带服务商2024年续牌规则》', en: 'Douyin E-commerce Industrial-Belt Service Provider 2024 Renewal Rules' }),
-  nextRulesTitle: Object.freeze({ zh: '《抖音电商产业带服务商常规考核规则》', en: 'Douyin E-commerce Industrial-Belt Service Provider Regular Assessment Rules' }),
-  timeZoneName: Object.freeze({ zh: '北京时间', en: 'China Standard Time' }),
+/** The zones a campaign may be written in, with their fixed offset and their name for people. */
+export const CAMPAIGN_ZONES = Object.freeze({
+  'Asia/Shanghai': Object.freeze({ utcOffsetMinutes: CHINA_OFFSET_MINUTES, name: Object.freeze({ zh: '北京时间', en: 'China Standard Time' }) }),
 });
 
-export const CAMPAIGNS: Readonly<Record<string, Campaign>> = Object.freeze({ [RENEWAL_2024.campaignId]: RENEWAL_2024 });
-
-/** The campaign with this id, or undefined; own keys only, so 'constructor' or '__proto__' find nothing. */
-export function getCampaign(id: string): Campaign | undefined {
-  return Object.hasOwn(CAMPAIGNS, id) ? CAMPAIGNS[id] : undefined;
-}
-
 /** A copy of `c` with the threshold ops chose (clause 2.2.1); throws a RangeError naming `thresholdOrders`. */
-export function withThreshold(c: Campaign, thresholdOrders: number): Campaign {
+export function withThreshold(c: Campaign, thresholdOrders: number): ThresholdedCampaign {
   if (!Number.isSafeInteger(thresholdOrders) || thresholdOrders <= 0) {
     throw new RangeError(`thresholdOrders must be a positive integer, got ${thresholdOrders}`);
   }
   return Object.freeze({ ...c, thresholdOrders });
+}
+
+/** Where a campaign's threshold came from: the run's own, the campaign file's, or the deployment's THRESHOLD_ORDERS. */
+export type ThresholdSource = 'run' | 'campaign' | 'deployment';
+
+/** No run, campaign or deployment gives a threshold (RULES.md "threshold"): nothing may be decided. */
+export class MissingThresholdError extends RangeError {
+  override name = 'MissingThresholdError';
+  constructor(readonly campaignId: string) {
+    super(
+      `thresholdOrders: campaign ${campaignId} has no threshold (its file says null) and neither the run nor the deployment (THRESHOLD_ORDERS) gives one; ` +
+        `set it in campaigns/${campaignId}.json, or pass --threshold / THRESHOLD_ORDERS`,
+    );
+  }
+}
+
+/**
+ * The threshold a run uses (RULES.md "threshold"): the run's own wins; then the campaign file's, when
+ * ops decided it there; the deployment's THRESHOLD_ORDERS only stands in for a campaign that leaves it
+ * null (so one deployment-wide value never overrides a season's reviewed number). None of the three:
+ * undefined.
+ */
+export function resolveThreshold(c: Campaign, given: { run?: number | undefined; deployment?: number | undefined } = {}): { thresholdOrders: number; source: ThresholdSource } | undefined {
+  if (given.run !== undefined) return { thresholdOrders: given.run, source: 'run' };
+  if (c.thresholdOrders !== null) return { thresholdOrders: c.thresholdOrders, source: 'campaign' };
+  if (given.deployment !== undefined) return { thresholdOrders: given.deployment, source: 'deployment' };
+  return undefined;
+}
+
+/** `c` with the threshold `resolveThreshold` picks, or a MissingThresholdError naming `thresholdOrders`. */
+export function requireThreshold(c: Campaign, given: { run?: number | undefined; deployment?: number | undefined } = {}): ThresholdedCampaign {
+  const t = resolveThreshold(c, given);
+  if (!t) throw new MissingThresholdError(c.campaignId);
+  return t.source === 'campaign' ? (c as ThresholdedCampaign) : withThreshold(c, t.thresholdOrders);
 }
 
 export interface PeriodWindow {
@@ -111,7 +135,7 @@ export interface PeriodWindow {
   endMs: number;
   startIso: string;
   endIso: string;
-  /** Every local calendar date of the period (91 for renewal-2024). */
+  /** Every local calendar date of the period. */
   days: readonly string[];
 }
 
@@ -142,7 +166,7 @@ export function isPeriodClosed(c: Campaign, nowMs: number): boolean {
 
 /**
  * The instant the delisting notice is first published (clause 3): the notice date at `noticeTime`,
- * China time. 2024-03-01 10:00 CST = 2024-03-01T02:00:00Z for renewal-2024.
+ * China time (a notice date at 10:00 CST is 02:00Z that day).
  */
 export function noticePublicationMs(c: Campaign): number {
   const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(c.noticeTime);

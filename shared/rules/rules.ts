@@ -2,7 +2,7 @@
  * The renewal rules as pure functions: no clock (callers pass instants), no I/O. Each function cites the
  * RULES.md clause it applies; results carry clause ids so a stored decision explains itself (clause 2.3).
  */
-import { type Campaign, type ClauseId, periodWindow } from './campaign.ts';
+import { type Campaign, type ClauseId, periodWindow, type ThresholdedCampaign } from './campaign.ts';
 import { addDays, localMidnightUtc } from './time.ts';
 
 export type Reason = 'orders_below_threshold' | 'deposit_not_paid_in_full' | 'not_in_scope' | 'not_regularized';
@@ -187,7 +187,7 @@ export function shortfall(f: Figures): { ordersMissing: number; depositMissingFe
  * clause 1 or 2.1 are `not_assessed`. The figures used are returned so the decision can be reproduced (2.3).
  * `e` is the provider's eligibility: of its one profile by default, or across seasons (`seasonEligibility`).
  */
-export function decide(c: Campaign, input: DecisionInput, e: Eligibility = eligibility(c, input)): Decision {
+export function decide(c: ThresholdedCampaign, input: DecisionInput, e: Eligibility = eligibility(c, input)): Decision {
   if (!Number.isSafeInteger(input.paidOrders) || input.paidOrders < 0) {
     throw new RangeError(`paidOrders must be a non-negative integer, got ${input.paidOrders}`);
   }

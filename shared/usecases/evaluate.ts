@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../clock.ts';
 import { LOCK_WAIT_MS } from '../leases.ts';
 import type { Actor, DecisionChange, StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
-import { isPeriodClosed, withThreshold, type Campaign } from '../rules/campaign.ts';
+import { isPeriodClosed, requireThreshold, resolveThreshold, type Campaign, type ThresholdedCampaign } from '../rules/campaign.ts';
 import { decide } from '../rules/rules.ts';
 import { seasonEligibility, type Revocation } from '../rules/seasons.ts';
 import { earlierRevocations, profileVersions } from './seasons.ts';
@@ -67,14 +67,15 @@ export interface EvaluateDeps {
 export const LOCK_WAIT_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 2_000, capMs: 15_000, jitter: 0, withinMs: LOCK_WAIT_MS };
 
 export interface EvaluateRequest {
+  /** The run's own threshold (OPS.md `--threshold`): wins over the campaign's and the deployment's. */
   thresholdOrders?: number;
-  /** Where `thresholdOrders` came from; without it, the campaign's own (`campaign`). */
-  thresholdSource?: Exclude<ThresholdSource, 'campaign'>;
   /**
    * The explicit change of a decided threshold (OPS.md, "Changing a decided threshold"): required
    * when a final run's threshold differs from that of the current final decisions it would replace.
    */
   changeThreshold?: { from: number; to: number; reason: string };
+  /** The deployment's THRESHOLD_ORDERS: stands in for a campaign file that leaves the threshold null. */
+  deploymentThresholdOrders?: number;
   providerIds?: string[];
   dryRun?: boolean;
   asOf?: string;
@@ -109,8 +110,10 @@ export interface EvaluateResult {
 const DECISION_FIELDS = ['outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'depositRequiredFen', 'noticeDate', 'reapplyFrom', 'rulesVersion'] as const;
 
 export async function evaluate(campaign: Campaign, deps: EvaluateDeps, req: EvaluateRequest): Promise<EvaluateResult> {
-  const c = req.thresholdOrders !== undefined ? withThreshold(campaign, req.thresholdOrders) : campaign;
-  const thresholdSource: ThresholdSource = req.thresholdOrders !== undefined ? (req.thresholdSource ?? 'run') : 'campaign';
+  // RULES.md "threshold": the run's own, else the campaign file's, else the deployment's; none refuses the run (MissingThresholdError).
+  const given = { run: req.thresholdOrders, deployment: req.deploymentThresholdOrders };
+  const c = requireThreshold(campaign, given);
+  const thresholdSource: ThresholdSource = resolveThreshold(campaign, given)!.source;
   const started = deps.now();
   const asOfMs = req.asOf !== undefined ? parseInstant(req.asOf)! : started.getTime();
   const mode: Mode = req.dryRun ? 'dry-run' : isPeriodClosed(c, asOfMs) ? 'final' : 'preview';
@@ -428,7 +431,7 @@ async function catchUp(c: Campaign, deps: EvaluateDeps): Promise<AggregateResult
 }
 
 function decisionFor(
-  c: Campaign,
+  c: ThresholdedCampaign,
   p: StoredProfile,
   revocations: readonly Revocation[],
   totals: { paidOrders: number; depositBalanceFen: number; byDay: Record<string, number> } | undefined,

@@ -5,7 +5,7 @@ import type { StoredDecision } from '../model.ts';
 import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
 import { isEmailAddress } from '../events.ts';
 import { isAmbiguous, isConnectionFailure, isTransient, type Mailer } from '../mailer.ts';
-import { periodWindow, withThreshold, type Campaign } from '../rules/campaign.ts';
+import { periodWindow, requireThreshold, type Campaign } from '../rules/campaign.ts';
 import { depositBalanceAtClose } from '../rules/rules.ts';
 import { seasonEligibility } from '../rules/seasons.ts';
 import { earlierRevocations, profileVersions } from './seasons.ts';
@@ -125,7 +125,7 @@ export interface NotifyRequest {
   kind: NoticeKind;
   /** Progress mail: the instant the figures are as of (default now). */
   asOf?: string;
-  /** Progress mail: the threshold to show, when configured apart from the campaign. */
+  /** Progress mail: the deployment's THRESHOLD_ORDERS, standing in for a campaign file that leaves the threshold null. */
   thresholdOrders?: number;
 }
 
@@ -394,7 +394,7 @@ async function progressNotices(c: Campaign, { stores, mail, campaigns }: NotifyD
   const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
   const w = periodWindow(c);
   if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
-  const camp = req.thresholdOrders ? withThreshold(c, req.thresholdOrders) : c;
+  const camp = requireThreshold(c, { deployment: req.thresholdOrders });
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
   const week = weekOf(c, asOfDate);
   // The assessed only, across seasons: scope and regularization as the evaluation judges them.

@@ -88,7 +88,8 @@ describe('functions', () => {
   });
 
   const POWERTOOLS = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'];
-  const MAIL = ['MAIL_FROM', 'FEEDBACK_MAILBOX', 'MAIL_RATE_PER_SECOND', 'SES_CONFIGURATION_SET', 'EXIT_REFUND_PROCEDURE'];
+  // FEEDBACK_MAILBOX and EXIT_REFUND_PROCEDURE only when configured: each campaign file has its own.
+  const MAIL = ['MAIL_FROM', 'MAIL_RATE_PER_SECOND', 'SES_CONFIGURATION_SET'];
   /**
    * The tables each function works on, by what it does (docs/operations.md, "What each function receives"): a function is told the names of
    * these and of no other table, as its role reaches these and no others.
@@ -117,7 +118,7 @@ describe('functions', () => {
     notify: [...POWERTOOLS, ...tableVars('notify'), ...MAIL],
     report: [...POWERTOOLS, ...tableVars('report')],
     mailEvents: [...POWERTOOLS, ...tableVars('mailEvents')],
-    publish: [...POWERTOOLS, ...tableVars('publish'), 'NOTICE_BUCKET', 'NOTICE_BASE_URL', 'FEEDBACK_MAILBOX'],
+    publish: [...POWERTOOLS, ...tableVars('publish'), 'NOTICE_BUCKET', 'NOTICE_BASE_URL'],
     reapply: [...POWERTOOLS, ...tableVars('reapply')],
   };
 
@@ -144,18 +145,24 @@ describe('functions', () => {
     expect(envOf('evaluate').PUBLISH_FUNCTION_NAME).toEqual(ref(s.stack.functions.publish));
     expect(envOf('publish').NOTICE_BUCKET).toEqual(ref(s.stack.noticeBucket));
     expect(envOf('publish').NOTICE_BASE_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(s.stack.noticeDistribution), 'DomainName'] }]] });
-    expect(envOf('publish').FEEDBACK_MAILBOX).toBe('douyinpartner@bytedance.com');
+    // Unset: each campaign file's feedbackMailbox (functions/handlers/publish.ts).
+    expect(envOf('publish').FEEDBACK_MAILBOX).toBeUndefined();
   });
 
   it('evaluate knows the notify function by name; notify the mail settings', () => {
     expect(envOf('evaluate').NOTIFY_FUNCTION_NAME).toEqual(ref(s.stack.functions.notify));
     expect(envOf('notify')).toMatchObject({
       MAIL_FROM: { Ref: 'MailFrom' },
-      FEEDBACK_MAILBOX: 'douyinpartner@bytedance.com',
       MAIL_RATE_PER_SECOND: '1',
-      EXIT_REFUND_PROCEDURE: '《抖店服务市场服务商退出退保流程说明》',
       SES_CONFIGURATION_SET: { Ref: Object.keys(t.findResources('AWS::SES::ConfigurationSet'))[0] },
     });
+    // Unset: each campaign file's feedbackMailbox and exitRefundProcedure (functions/handlers/notify.ts).
+    expect(envOf('notify').FEEDBACK_MAILBOX).toBeUndefined();
+    expect(envOf('notify').EXIT_REFUND_PROCEDURE).toBeUndefined();
+    const set = synth({ feedbackMailbox: 'renewal-feedback@example.com', exitRefundProcedure: 'https://example.com/exit' });
+    const env = (name: FunctionName) => (set.appTemplate.findResources('AWS::Lambda::Function')[logicalId(set.stack.functions[name])] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    expect(env('notify')).toMatchObject({ FEEDBACK_MAILBOX: 'renewal-feedback@example.com', EXIT_REFUND_PROCEDURE: 'https://example.com/exit' });
+    expect(env('publish')).toMatchObject({ FEEDBACK_MAILBOX: 'renewal-feedback@example.com' });
   });
 
   it('THRESHOLD_ORDERS, MAIL_FROM_NAME and MAIL_REPLY_TO are set only when configured, THRESHOLD_ORDERS on evaluate and notify only', () => {

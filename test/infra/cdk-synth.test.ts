@@ -97,6 +97,22 @@ describe('npx cdk synth', () => {
     }
   }, 300_000);
 
+  it('the bundles carry the campaign files they were synthesized with, and read no campaigns directory at run time', async () => {
+    await synth();
+    const fn = functionsOf().find(([id]) => id.startsWith('EvaluateFunction'))![1];
+    const dir = join(outdir, fn.Metadata!['aws:asset:path']!);
+    // An unknown campaign is refused listing the known ones: those of the synth, with no campaigns/ anywhere near the bundle.
+    const probe =
+      `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});` +
+      `try { await m.handler({ campaignId: 'renewal-1999' }, { functionName: 'probe', awsRequestId: 'r1' }); console.log('accepted'); } catch (e) { console.log(e.message); }`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], {
+      cwd: work,
+      env: offlineEnv({ AWS_REGION: 'ap-southeast-1', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT', RENEWAL_CAMPAIGNS_DIR: join(work, 'no-such-dir'), ...deployedEnv(fn) }),
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe('campaignId: unknown campaign "renewal-1999" (known: renewal-2024, renewal-2027)');
+  }, 300_000);
+
   it('a function whose environment lacks what it needs fails at start-up, naming every missing variable', async () => {
     await synth();
     const fnNamed = (prefix: string) => functionsOf().find(([id]) => id.startsWith(prefix))![1];

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#shared/config.ts';
 import { renderProgressMail } from '#shared/mail/templates.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { envNameOf, parseConfig, readConfig } from '../../cdk/config.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 /** Deployment configuration: read once, validated with zod, every error naming the key. */
 const error = (raw: Record<string, unknown>) => {
@@ -27,11 +28,9 @@ describe('deployment configuration', () => {
     expect(parseConfig({ mailFrom: 'noreply@example.com' })).toEqual({
       stage: 'dev',
       mailFrom: 'noreply@example.com',
-      feedbackMailbox: 'douyinpartner@bytedance.com',
       mailRatePerSecond: 1,
       senderIdentity: 'address',
       sandboxRecipients: [],
-      exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》',
       logLevel: 'INFO',
       logRetentionDays: 180,
       tracing: false,

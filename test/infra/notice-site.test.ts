@@ -85,7 +85,7 @@ describe('notice outputs', () => {
     const domain = { 'Fn::GetAtt': [distributionId, 'DomainName'] };
     expect(outputs[OUTPUTS.noticeBucketName]?.Value).toEqual({ Ref: bucketId });
     expect(outputs[OUTPUTS.noticeBaseUrl]?.Value).toEqual({ 'Fn::Join': ['', ['https://', domain]] });
-    expect(outputs[OUTPUTS.noticeUrl]?.Value).toEqual({ 'Fn::Join': ['', ['https://', domain, '/renewal-2024/latest/index.html']] });
+    expect(outputs[OUTPUTS.noticeUrl('renewal-2024')]?.Value).toEqual({ 'Fn::Join': ['', ['https://', domain, '/renewal-2024/latest/index.html']] });
   });
 
   it('the publish function is an output like the others, and its failed asynchronous runs land in the schedule dead-letter queue', () => {

@@ -1,13 +1,20 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCampaigns } from '#shared/campaigns.ts';
 import { seasonSchedule, wallClock } from '../../cdk/season.ts';
+import { OUTPUTS } from '../../cdk/names.ts';
+import { REPO_CAMPAIGNS } from '../support/campaigns.ts';
 import { actionsOf, logicalId, roleStatements, synth } from './synth.ts';
 
 /**
- * The season's schedules, pinned to the literal values of issue #4: the expression, its time zone,
- * start and end, the payload, the retry policy, the dead-letter queue and a role that may invoke
- * only its own function.
+ * The seasons' schedules, pinned to literal values: for each campaign whose file says
+ * `"schedule": true`, the expression, its time zone, start and end, the payload, the retry policy,
+ * the dead-letter queue and a role that may invoke only its own function. Two scheduled campaigns
+ * (test/fixtures/campaigns/two-seasons: renewal-2024 with a null threshold that the deployment's
+ * THRESHOLD_ORDERS fills, and renewal-2027 with its own) share one stack.
  */
-const s = synth();
+const TWO_SEASONS = loadCampaigns(join(import.meta.dirname, '..', 'fixtures', 'campaigns', 'two-seasons'));
+const s = synth({ thresholdOrders: '300' }, { campaigns: TWO_SEASONS });
 type ScheduleProps = {
   ScheduleExpression: string;
   ScheduleExpressionTimezone?: string;
@@ -19,10 +26,12 @@ type ScheduleProps = {
   Target: { Arn: unknown; Input: string; RoleArn: { 'Fn::GetAtt': [string, string] }; DeadLetterConfig: { Arn: unknown }; RetryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number } };
 };
 const schedules = s.appTemplate.findResources('AWS::Scheduler::Schedule') as Record<string, { Properties: ScheduleProps }>;
-const byId = (prefix: string) => {
-  const found = Object.entries(schedules).filter(([id]) => id.startsWith(prefix));
-  expect(found, prefix).toHaveLength(1);
-  return found[0]![1].Properties;
+const SCHEDULE_IDS = ['AggregationSchedule', 'EvaluationSchedule', 'ProgressMailSchedule', 'NoticeSchedule'] as const;
+/** The schedule `id` of campaign `campaignId` (its construct is named by the campaign id). */
+const scheduleOf = (campaignId: string, id: (typeof SCHEDULE_IDS)[number]) => {
+  const found = schedules[logicalId(s.stack.node.findChild(campaignId).node.findChild(id))];
+  expect(found, `${campaignId}/${id}`).toBeDefined();
+  return found!.Properties;
 };
 type Fn = 'aggregate' | 'evaluate' | 'notify' | 'publish';
 const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
@@ -64,10 +73,10 @@ function expectTarget(p: ScheduleProps, want: { fn: Fn; input: string; retry: Sc
   expect(p.Target.RetryPolicy).toEqual(want.retry);
 }
 
-describe('season schedules', () => {
-  it('there are exactly the four season schedules, enabled, in the stage group, without a flexible window', () => {
+describe('season schedules, two scheduled campaigns on one stack', () => {
+  it('there are exactly four schedules per scheduled campaign, enabled, in the stage group, without a flexible window', () => {
     expect(Object.keys(schedules).sort()).toEqual(
-      ['AggregationSchedule', 'EvaluationSchedule', 'ProgressMailSchedule', 'NoticeSchedule'].map((id) => logicalId(s.stack.node.findChild(id))).sort(),
+      ['renewal-2024', 'renewal-2027'].flatMap((c) => SCHEDULE_IDS.map((id) => logicalId(s.stack.node.findChild(c).node.findChild(id)))).sort(),
     );
     const groupId = logicalId(s.stack.node.findChild('ScheduleGroup'));
     for (const r of Object.values(schedules) as { Properties: ScheduleProps; DependsOn?: string[] }[]) {
@@ -76,59 +85,86 @@ describe('season schedules', () => {
       expect(r.Properties.GroupName).toBe('provider-renewal-dev');
       expect(r.DependsOn).toContain(groupId);
     }
+    s.appTemplate.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
     s.appTemplate.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'provider-renewal-dev' });
   });
 
-  it('(a) aggregation: rate(15 minutes) from 2023-11-30T16:00Z to 2024-02-29T17:00Z with {"campaignId":"renewal-2024"}', () => {
-    const p = byId('AggregationSchedule');
-    // The zone is irrelevant to a rate, but stated.
-    expectRecurring(p, { expression: 'rate(15 minutes)', zone: 'Etc/UTC', start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T17:00:00.000Z' });
-    expectTarget(p, { fn: 'aggregate', input: '{"campaignId":"renewal-2024"}', retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
-  });
+  describe.each([
+    {
+      campaignId: 'renewal-2024',
+      aggregation: { start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T17:00:00.000Z' },
+      evaluation: { expression: 'at(2024-03-01T00:30:00)', instant: '2024-02-29T16:30:00.000Z' },
+      progress: { start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T16:00:00.000Z' },
+      notice: { expression: 'at(2024-03-01T10:00:00)', instant: '2024-03-01T02:00:00.000Z' },
+    },
+    {
+      // 2026-12-01 .. 2027-02-28: 90 days, no 29 February.
+      campaignId: 'renewal-2027',
+      aggregation: { start: '2026-11-30T16:00:00.000Z', end: '2027-02-28T17:00:00.000Z' },
+      evaluation: { expression: 'at(2027-03-01T00:30:00)', instant: '2027-02-28T16:30:00.000Z' },
+      progress: { start: '2026-11-30T16:00:00.000Z', end: '2027-02-28T16:00:00.000Z' },
+      notice: { expression: 'at(2027-03-01T10:00:00)', instant: '2027-03-01T02:00:00.000Z' },
+    },
+  ])('$campaignId', (want) => {
+    const input = JSON.stringify({ campaignId: want.campaignId });
+    it('(a) aggregation: rate(15 minutes) from the period start to one hour after its end', () => {
+      const p = scheduleOf(want.campaignId, 'AggregationSchedule');
+      // The zone is irrelevant to a rate, but stated.
+      expectRecurring(p, { expression: 'rate(15 minutes)', zone: 'Etc/UTC', ...want.aggregation });
+      expectTarget(p, { fn: 'aggregate', input, retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
+    });
 
-  it('(b) evaluation: once, at(2024-03-01T00:30:00) Asia/Shanghai = 2024-02-29T16:30:00Z, exactly {"campaignId":"renewal-2024"}', () => {
-    const p = byId('EvaluationSchedule');
-    expectOnce(p, { expression: 'at(2024-03-01T00:30:00)', instant: '2024-02-29T16:30:00.000Z' });
-    expectTarget(p, { fn: 'evaluate', input: '{"campaignId":"renewal-2024"}', retry: RETRY_FOR_A_DAY });
-    expect(JSON.parse(p.Target.Input)).toEqual({ campaignId: 'renewal-2024' });
-  });
+    it('(b) evaluation: once, 00:30 China time the day after the period, exactly its campaign id', () => {
+      const p = scheduleOf(want.campaignId, 'EvaluationSchedule');
+      expectOnce(p, want.evaluation);
+      expectTarget(p, { fn: 'evaluate', input, retry: RETRY_FOR_A_DAY });
+      expect(JSON.parse(p.Target.Input)).toEqual({ campaignId: want.campaignId });
+    });
 
-  it('(c) progress mail: cron(0 10 ? * MON *) Asia/Shanghai (Monday 10:00 China = 02:00Z) within the period', () => {
-    const p = byId('ProgressMailSchedule');
-    expectRecurring(p, { expression: 'cron(0 10 ? * MON *)', zone: 'Asia/Shanghai', start: '2023-11-30T16:00:00.000Z', end: '2024-02-29T16:00:00.000Z' });
-    expectTarget(p, { fn: 'notify', input: '{"campaignId":"renewal-2024","kind":"progress"}', retry: RETRY_FOR_A_DAY });
-  });
+    it('(c) progress mail: cron(0 10 ? * MON *) Asia/Shanghai (Monday 10:00 China = 02:00Z) within the period', () => {
+      const p = scheduleOf(want.campaignId, 'ProgressMailSchedule');
+      expectRecurring(p, { expression: 'cron(0 10 ? * MON *)', zone: 'Asia/Shanghai', ...want.progress });
+      expectTarget(p, { fn: 'notify', input: JSON.stringify({ campaignId: want.campaignId, kind: 'progress' }), retry: RETRY_FOR_A_DAY });
+    });
 
-  it('(d) delisting notice: once, at(2024-03-01T10:00:00) Asia/Shanghai = 2024-03-01T02:00:00Z, after the evaluation, exactly {"campaignId":"renewal-2024"}', () => {
-    const p = byId('NoticeSchedule');
-    expectOnce(p, { expression: 'at(2024-03-01T10:00:00)', instant: '2024-03-01T02:00:00.000Z' });
-    const evaluation = byId('EvaluationSchedule');
-    expect(Date.parse(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone))).toBeGreaterThan(Date.parse(atInstant(evaluation.ScheduleExpression, evaluation.ScheduleExpressionTimezone)));
-    expectTarget(p, { fn: 'publish', input: '{"campaignId":"renewal-2024"}', retry: RETRY_FOR_A_DAY });
-  });
+    it('(d) delisting notice: once, on the notice date at 10:00 China time, after the evaluation', () => {
+      const p = scheduleOf(want.campaignId, 'NoticeSchedule');
+      expectOnce(p, want.notice);
+      const evaluation = scheduleOf(want.campaignId, 'EvaluationSchedule');
+      expect(Date.parse(atInstant(p.ScheduleExpression, p.ScheduleExpressionTimezone))).toBeGreaterThan(Date.parse(atInstant(evaluation.ScheduleExpression, evaluation.ScheduleExpressionTimezone)));
+      expectTarget(p, { fn: 'publish', input, retry: RETRY_FOR_A_DAY });
+    });
 
-  it.each([
-    ['AggregationSchedule', 'aggregate'],
-    ['EvaluationSchedule', 'evaluate'],
-    ['ProgressMailSchedule', 'notify'],
-    ['NoticeSchedule', 'publish'],
-  ] as const)('%s: its role may invoke %s only, and write to the schedule dead-letter queue', (id, fn) => {
-    const roleId = byId(id).Target.RoleArn['Fn::GetAtt'][0];
-    const statements = roleStatements(s.appTemplate, roleId);
-    expect(statements.map((st) => [actionsOf(st), st.Resource])).toEqual([
-      [['lambda:InvokeFunction'], fnArn(fn)],
-      [['sqs:SendMessage'], dlqArn()],
-    ]);
-    const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } } };
-    const trust = role.Properties.AssumeRolePolicyDocument.Statement;
-    expect(trust).toHaveLength(1);
-    expect(trust[0]!.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
-    expect(JSON.stringify(trust[0]!.Condition)).toContain('aws:SourceAccount');
-    expect(JSON.stringify(trust[0]!.Condition)).toContain('aws:SourceArn');
+    it.each([
+      ['AggregationSchedule', 'aggregate'],
+      ['EvaluationSchedule', 'evaluate'],
+      ['ProgressMailSchedule', 'notify'],
+      ['NoticeSchedule', 'publish'],
+    ] as const)('%s: its own role may invoke %s only, and write to the schedule dead-letter queue', (id, fn) => {
+      const roleId = scheduleOf(want.campaignId, id).Target.RoleArn['Fn::GetAtt'][0];
+      expect(roleId).toBe(logicalId(s.stack.node.findChild(want.campaignId).node.findChild(`${id}Role`)));
+      const statements = roleStatements(s.appTemplate, roleId);
+      expect(statements.map((st) => [actionsOf(st), st.Resource])).toEqual([
+        [['lambda:InvokeFunction'], fnArn(fn)],
+        [['sqs:SendMessage'], dlqArn()],
+      ]);
+      const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } } };
+      const trust = role.Properties.AssumeRolePolicyDocument.Statement;
+      expect(trust).toHaveLength(1);
+      expect(trust[0]!.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+      expect(JSON.stringify(trust[0]!.Condition)).toContain('aws:SourceAccount');
+      expect(JSON.stringify(trust[0]!.Condition)).toContain('aws:SourceArn');
+    });
+
+    it('has its NoticeUrl output and its own dashboard', () => {
+      const outputs = s.appTemplate.findOutputs('*');
+      expect(JSON.stringify(outputs[OUTPUTS.noticeUrl(want.campaignId)]?.Value)).toContain(`/${want.campaignId}/latest/index.html`);
+      s.appTemplate.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: `provider-renewal-dev-${want.campaignId}` });
+    });
   });
 
   it('the times derive from the campaign (RULES.md 2.1) and read as the brief states them', () => {
-    const season = seasonSchedule();
+    const season = seasonSchedule(TWO_SEASONS.require('renewal-2024'));
     expect(season.evaluation.at.toISOString()).toBe('2024-02-29T16:30:00.000Z');
     expect(season.evaluation.wallClock).toBe('2024-03-01T00:30:00');
     expect(wallClock(Date.UTC(2024, 1, 29, 16, 30), 0)).toBe('2024-02-29T16:30:00');
@@ -143,9 +179,31 @@ describe('season schedules', () => {
     }
   });
 
-  it('seasonSchedules=false leaves the schedules (and their roles) out', () => {
-    const off = synth({ seasonSchedules: 'false' });
+  it('seasonSchedules=false leaves the schedules (and their roles) out, and keeps one dashboard and every NoticeUrl', () => {
+    const off = synth({ seasonSchedules: 'false' }, { campaigns: TWO_SEASONS });
     off.appTemplate.resourceCountIs('AWS::Scheduler::Schedule', 0);
     off.appTemplate.resourceCountIs('AWS::Scheduler::ScheduleGroup', 0);
+    off.appTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const outputs = off.appTemplate.findOutputs('*');
+    expect(Object.keys(outputs).filter((k) => k.startsWith('NoticeUrl')).sort()).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
+  });
+});
+
+describe('which campaigns get schedules is the files\' decision', () => {
+  it('the repository: renewal-2024 (its period over) has none, renewal-2027 has its four; the clock of the synth changes nothing', () => {
+    const a = synth();
+    const ids = Object.keys(a.appTemplate.findResources('AWS::Scheduler::Schedule')).sort();
+    expect(ids).toHaveLength(4);
+    expect(ids.every((id) => id.startsWith('renewal2027'))).toBe(true);
+    expect(REPO_CAMPAIGNS.scheduled().map((c) => c.campaignId)).toEqual(['renewal-2027']);
+    // Every campaign keeps its notice page, scheduled or not.
+    expect(Object.keys(a.appTemplate.findOutputs('*')).filter((k) => k.startsWith('NoticeUrl')).sort()).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
+    // Synthesized years later: the same template (the clock only adds a warning).
+    const later = synth({}, { now: new Date('2031-06-01T00:00:00Z') });
+    expect(later.appTemplate.toJSON()).toEqual(a.appTemplate.toJSON());
+  });
+
+  it('a scheduled campaign with no threshold (its file null, no THRESHOLD_ORDERS) fails the synth, naming it and thresholdOrders', () => {
+    expect(() => synth({}, { campaigns: TWO_SEASONS })).toThrow(/thresholdOrders: the scheduled campaign renewal-2024 has no threshold/);
   });
 });

@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { buildApp, type RenewalApp } from '../../cdk/app.ts';
+import type { CampaignRegistry } from '#shared/campaigns.ts';
 import { PROJECT_ROOT } from '../../cdk/function.ts';
 
 /** The sender every test deployment uses: mailFrom is required and has no default. */
@@ -21,14 +22,15 @@ export interface Synth extends RenewalApp {
 /**
  * Builds the app in-process with `context` on top of cdk.json's, without bundling (a placeholder
  * handler: these tests read templates, not code) and without cdk-nag (test/infra/nag.test.ts runs it).
- * A clock before the season keeps the "season in the past" warning out.
+ * A clock before the seasons keeps the "season in the past" warning out. `campaigns`: other campaign
+ * files than the repository's (campaigns/).
  */
-export function synth(context: Record<string, unknown> = {}, opts: { outdir?: string } = {}): Synth {
+export function synth(context: Record<string, unknown> = {}, opts: { outdir?: string; campaigns?: CampaignRegistry; now?: Date } = {}): Synth {
   const app = new App({
     context: { ...CDK_JSON_CONTEXT, mailFrom: MAIL_FROM, bundling: 'false', ...context },
     ...(opts.outdir ? { outdir: opts.outdir } : {}),
   });
-  const built = buildApp(app, { nag: false, now: new Date('2023-11-01T00:00:00Z') });
+  const built = buildApp(app, { nag: false, now: opts.now ?? new Date('2023-11-01T00:00:00Z'), ...(opts.campaigns ? { campaigns: opts.campaigns } : {}) });
   return { ...built, dataTemplate: Template.fromStack(built.data), appTemplate: Template.fromStack(built.stack) };
 }
 

@@ -10,10 +10,11 @@
  *  - P3 is bound to nothing (yet); S4 has orders but no binding.
  */
 import { describe, expect, it } from 'vitest';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { PayloadError } from '#shared/payloads.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const BASE = [
   ...ev.providers(['P1', 'P2', 'P3'], AT.certified, AT.regularized),

@@ -2,11 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aggregate } from '#shared/usecases/aggregate.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { takeRunLock } from '#shared/usecases/run-lock.ts';
 import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
 import { childEnv } from '../support/stack.ts';
+import { campaignOf } from '../support/campaigns.ts';
 
 /**
  * The aggregation lock: a short lease renewed by a heartbeat. A run that holds it is never taken over
@@ -15,7 +16,7 @@ import { childEnv } from '../support/stack.ts';
  * waits for time to pass, and every step waits for the renewal it depends on to be done.
  */
 const CHILD = resolve(import.meta.dirname, '../support/aggregate-child.ts');
-const c = getCampaign(CAMPAIGN)!;
+const c = campaignOf(CAMPAIGN)!;
 
 async function season(): Promise<Season> {
   const s = await newSeason();
@@ -208,7 +209,7 @@ describe('aggregation lock with a heartbeat', () => {
         lockWaitMs: 5 * 60_000,
         progress: () => {},
       },
-      { dryRun: false, by: { kind: 'person', id: 'ops' }, asOf: '2024-01-15T00:00:00+08:00' },
+      { dryRun: false, by: { kind: 'person', id: 'ops' }, asOf: '2024-01-15T00:00:00+08:00', thresholdOrders: 10_000 },
     );
     await expect(run).rejects.toMatchObject({ name: 'LockBusyError', message: expect.stringContaining('renewal aggregate by ops@host (pid 42) until') });
     expect(waits.length).toBeGreaterThan(3);

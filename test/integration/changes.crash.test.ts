@@ -24,8 +24,9 @@ import { IngestStore } from '#shared/store/ingest.ts';
 import { scanAll } from '#shared/store/batch.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, ownDocumentClient, useTestStack } from '../support/stack.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { CAMPAIGN, ev } from '../support/season-fixture.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const { db } = await useTestStack();
 

@@ -154,7 +154,7 @@ describe('aggregate while another run holds the lock', () => {
     const store = new AggregateStore(db, localTableNames('renewal-local'));
     const takenAt = new Date();
     expect(await store.begin('renewal-2024', 'held', takenAt, 60_000, 'renewal aggregate by ops@elsewhere (pid 4242)')).toMatchObject({ acquired: true });
-    const r = run(A, 'aggregate', '--json');
+    const r = run(A, 'aggregate', '--campaign', 'renewal-2024', '--json');
     await store.finish('renewal-2024', 'held');
     db.destroy();
     expect(r.code).toBe(75);

@@ -105,6 +105,17 @@ describe('renewal import / rejected', () => {
     expect(campaign.stderr).toMatch(/--campaign/);
   });
 
+  it('every command that takes --campaign refuses an unknown id, listing the known ones; with several campaigns it names none by guess', () => {
+    for (const args of [['aggregate'], ['evaluate'], ['notify'], ['report'], ['publish'], ['notice'], ['demo'], ['rehearse'], ['bench']]) {
+      const r = run(...args, '--campaign', 'renewal-1999');
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr, args[0]).toMatch(/unknown campaign "renewal-1999" \(known: renewal-2024, renewal-2027\)/);
+    }
+    const none = run('notice', '--json');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--campaign: required, there are 2 campaigns \(renewal-2024, renewal-2027\)/);
+  });
+
   it('the npm scripts name commands that exist (npm start runs the demo, npm run bench the bench)', () => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
     const [, command] = pkg.scripts.start!.match(/^node bin\/renewal\.js (\S+)$/) ?? [];
@@ -126,10 +137,10 @@ describe('renewal import / rejected', () => {
 
 describe('renewal notice (before anything is published)', () => {
   it('prints version 0 and no providers, as OPS.md says', () => {
-    const r = run('notice', '--json');
+    const r = run('notice', '--campaign', 'renewal-2024', '--json');
     expect(r.code).toBe(0);
     expect(r.json()).toEqual({ campaignId: 'renewal-2024', version: 0, providers: [] });
-    expect(run('notice').stdout).toMatch(/not published yet[\s\S]*renewal-notice\/renewal-2024\/latest\/index.html/);
+    expect(run('notice', '--campaign', 'renewal-2024').stdout).toMatch(/not published yet[\s\S]*renewal-notice\/renewal-2024\/latest\/index.html/);
   });
 });
 
@@ -161,7 +172,7 @@ describe('renewal evaluate / report', () => {
   it('a revocation publishes the notice; a correction that reinstates publishes version 2 saying so; the same list publishes nothing', async () => {
     const status = run('local', 'status', '--json').json() as { notice: string };
     // Nobody revoked: the evaluation had no list to hand over (the notice date's schedule publishes it).
-    expect(run('notice', '--json').json()).toMatchObject({ version: 0, providers: [] });
+    expect(run('notice', '--campaign', 'renewal-2024', '--json').json()).toMatchObject({ version: 0, providers: [] });
     // 5 against the decided 1: refused with what it would change, until the change is stated.
     const refused = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5');
     expect(refused.code).toBe(2);
@@ -176,12 +187,12 @@ describe('renewal evaluate / report', () => {
     const revoke = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--change-threshold', '1:5', '--reason', 'ops decided 5', '--json');
     expect(revoke.code).toBe(0);
     expect(revoke.json()).toMatchObject({ thresholdSource: 'run', thresholdChange: { from: 1, to: 5, reason: 'ops decided 5' }, publicationRequested: true, publication: { status: 'published', version: 1 } });
-    const v1 = run('notice', '--json').json();
+    const v1 = run('notice', '--campaign', 'renewal-2024', '--json').json();
     expect(v1).toMatchObject({ version: 1, url: status.notice, providers: [{ providerId: 'P1', name: '测试服务商', reasons: ['orders_below_threshold'], noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' }], corrections: [] });
     // TO stands in for --threshold.
     const reinstate = run('evaluate', '--campaign', 'renewal-2024', '--change-threshold', '5:1', '--reason', 'back to 1', '--json');
     expect(reinstate.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 2 } });
-    const v2 = run('notice', '--json').json();
+    const v2 = run('notice', '--campaign', 'renewal-2024', '--json').json();
     expect(v2).toMatchObject({ version: 2, providers: [], corrections: [{ version: 2, providerId: 'P1', name: '测试服务商', change: 'reinstated' }] });
     const page = await (await fetch(status.notice)).text();
     expect(page).toContain('更正');
@@ -190,8 +201,8 @@ describe('renewal evaluate / report', () => {
     const old = await fetch(status.notice.replace('/latest/', '/v1/'));
     expect(old.status).toBe(200);
     expect(await old.text()).toContain('第 1 版');
-    expect(run('publish', '--json').json()).toMatchObject({ status: 'unchanged', version: 2, written: [] });
-    const text = run('notice');
+    expect(run('publish', '--campaign', 'renewal-2024', '--json').json()).toMatchObject({ status: 'unchanged', version: 2, written: [] });
+    const text = run('notice', '--campaign', 'renewal-2024');
     expect(text.stdout).toContain('version 2');
     expect(text.stdout).toContain('reinstated');
     expect(text.stdout).toContain(status.notice);
@@ -242,5 +253,72 @@ describe('renewal local down', () => {
   it('stops the stack', () => {
     expect(run('local', 'down').code).toBe(0);
     expect(run('local', 'status', '--json').json()).toEqual({ running: false });
+  });
+});
+
+describe('renewal campaign', () => {
+  it('list: every campaign file, where it stands, and its schedule (notice versions from the running embedded stack)', () => {
+    const r = run('campaign', 'list', '--json');
+    expect(r.code).toBe(0);
+    const rows = r.json() as { campaignId: string; state: string; periodStart: string; periodEnd: string; schedule: boolean }[];
+    expect(rows.map(({ campaignId, periodStart, periodEnd, schedule }) => ({ campaignId, periodStart, periodEnd, schedule }))).toEqual([
+      { campaignId: 'renewal-2024', periodStart: '2023-12-01', periodEnd: '2024-02-29', schedule: false },
+      { campaignId: 'renewal-2027', periodStart: '2026-12-01', periodEnd: '2027-02-28', schedule: true },
+    ]);
+    // renewal-2024 ended long ago: closed, or published once its notice has a version.
+    expect(['closed', 'published']).toContain(rows[0]!.state);
+    expect(run('campaign', 'list').stdout).toMatch(/renewal-2024\s+(closed|published)\s+2023-12-01 \.\. 2024-02-29\s+no/);
+  });
+
+  it('show: the instants in UTC and China time, the schedules, the threshold and its source', () => {
+    const v = run('campaign', 'show', 'renewal-2027', '--json').json();
+    expect(v.instants).toEqual({
+      periodStart: { utc: '2026-11-30T16:00:00.000Z', china: '2026-12-01T00:00:00+08:00' },
+      periodEnd: { utc: '2027-02-28T16:00:00.000Z', china: '2027-03-01T00:00:00+08:00' },
+      evaluation: { utc: '2027-02-28T16:30:00.000Z', china: '2027-03-01T00:30:00+08:00' },
+      noticePublication: { utc: '2027-03-01T02:00:00.000Z', china: '2027-03-01T10:00:00+08:00' },
+      reapplyFrom: { date: '2027-05-30', utc: '2027-05-29T16:00:00.000Z', china: '2027-05-30T00:00:00+08:00' },
+    });
+    expect(v.schedules.map((s: { expression: string }) => s.expression)).toEqual(['rate(15 minutes)', 'at(2027-03-01T00:30:00)', 'cron(0 10 ? * MON *)', 'at(2027-03-01T10:00:00)']);
+    expect(v.threshold).toMatchObject({ thresholdOrders: 10000, source: 'campaign' });
+    const old = run('campaign', 'show', 'renewal-2024', '--json').json();
+    expect(old.schedules).toEqual([]);
+    expect(old.threshold).toMatchObject({ thresholdOrders: null, source: 'none' });
+    expect(run('campaign', 'show', 'renewal-1999').code).toBe(2);
+  });
+
+  it('check: a good file prints what show prints; a bad one exits 2 with every bad field', () => {
+    const good = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../campaigns/renewal-2027.json'), 'utf8'));
+    const goodFile = join(dir, 'renewal-2030.json');
+    writeFileSync(goodFile, JSON.stringify({ ...good, campaignId: 'renewal-2030', periodStartDate: '2029-12-01', periodEndDate: '2030-02-28', certifiedBeforeDate: '2029-12-01', regularizedBeforeDate: '2029-12-01', noticeDate: '2030-03-01' }));
+    const ok = run('campaign', 'check', goodFile, '--json');
+    expect(ok.code).toBe(0);
+    expect(ok.json()).toMatchObject({ campaignId: 'renewal-2030', instants: { periodStart: { utc: '2029-11-30T16:00:00.000Z' } } });
+    const badFile = join(dir, 'renewal-2031.json');
+    writeFileSync(badFile, JSON.stringify({ ...good, campaignId: 'renewal-2031', periodEndDate: '2031-02-29', noticeDate: '2026-12-05', thresholdOrders: 0, colour: 'red' }));
+    const bad = run('campaign', 'check', badFile, '--json');
+    expect(bad.code).toBe(2);
+    const errors = (bad.json() as { errors: { field: string; message: string }[] }).errors;
+    expect(errors.map((e) => e.field).sort()).toEqual(['colour', 'periodEndDate', 'thresholdOrders']);
+    const human = run('campaign', 'check', badFile);
+    expect(human.code).toBe(2);
+    expect(human.stdout).toMatch(/periodEndDate\s+"2031-02-29" is not a day that exists/);
+  });
+
+  it('evaluate on a campaign with only the placeholder threshold, no --threshold and no THRESHOLD_ORDERS: says so, exits 2 naming thresholdOrders', () => {
+    const r = run('evaluate', '--campaign', 'renewal-2024', '--dry-run', '--json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/thresholdOrders: campaign renewal-2024 has no threshold/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('RENEWAL_CAMPAIGNS_DIR points at other files; a bad one is refused naming the file and field', () => {
+    const other = join(dir, 'campaigns');
+    const good = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../campaigns/renewal-2024.json'), 'utf8'));
+    spawnSync('mkdir', ['-p', other]);
+    writeFileSync(join(other, 'renewal-2024.json'), JSON.stringify({ ...good, noticeDate: '2024-02-01' }));
+    const r = spawnSync(process.execPath, [BIN, 'campaign', 'list'], { env: { ...env, RENEWAL_CAMPAIGNS_DIR: other }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/renewal-2024\.json: noticeDate: 2024-02-01 is not after the period/);
   });
 });

@@ -5,12 +5,13 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stores } from '#shared/deps.ts';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { publish } from '#shared/usecases/publish.ts';
 import { A4_PRINTABLE_PX, axeViolations, expectOnlyLocalRequests, launchChromium, openPage, overflowing } from '../support/browser.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
 import { testStack } from '../support/season-fixture.ts';
 import { finalDecision } from '../support/decisions.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 /**
  * The public delisting notice in a real headless Chromium, as the embedded stack serves it (s3rver

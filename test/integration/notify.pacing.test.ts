@@ -1,9 +1,10 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { describe, expect, it } from 'vitest';
 import { SesMailer, type Mailer } from '#shared/mailer.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+
 import { notify, notifyPolicy } from '#shared/usecases/notify.ts';
 import { CAMPAIGN, FEEDBACK, FULL_DEPOSIT_FEN, MAIL, countByRecipient, december, notifyStack } from '../support/notify-fixture.ts';
+import { campaignOf } from '../support/campaigns.ts';
 
 /**
  * Sending is paced to the configured rate (the SES sending quota): n mails at r per second take at
@@ -65,10 +66,10 @@ describe('pacing', () => {
       const mailer: Mailer = { send: (m) => (stamps.push(clock.stamp()), real.send(m)) };
 
       const r = await notify(
-        getCampaign(CAMPAIGN)!,
+        campaignOf(CAMPAIGN)!,
         {
           stores: s.deps,
-          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: getCampaign(CAMPAIGN)!.exitRefundProcedure } },
+          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: campaignOf(CAMPAIGN)!.exitRefundProcedure } },
           clock: { now: clock.now, sleep: clock.sleep },
           policy: notifyPolicy(rate),
         },

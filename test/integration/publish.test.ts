@@ -2,13 +2,14 @@ import { readPublicNotice } from '#cli/notice-commands.ts';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { NoticeBucket } from '#shared/store/notice-bucket.ts';
 import { publish, type PublishDeps } from '#shared/usecases/publish.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
 import { CAMPAIGN, dailyOrders, ev, newSeason, testStack } from '../support/season-fixture.ts';
 import { stores } from '#shared/deps.ts';
 import { finalDecision } from '../support/decisions.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 /**
  * Publication of the public delisting notice against real local services: decisions and the notice

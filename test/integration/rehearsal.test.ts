@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalResult } from '#tools/rehearsal/rehearse.ts';
-import { REHEARSAL_MAIL_FROM } from '#tools/rehearsal/command.ts';
+import { REHEARSAL_MAIL_FROM, rehearsalCampaigns } from '#tools/rehearsal/command.ts';
 import { synthesize } from '#tools/rehearsal/synth.ts';
 import { demoThreshold, generateSeason } from '#tools/demo-season/season.ts';
 import { reference, renewal2024 } from '../support/reference.ts';
@@ -27,8 +27,8 @@ const SEASON = { providers: 8, orders: 240, seed: 20240301 };
 const parameters = { MailFrom: REHEARSAL_MAIL_FROM };
 
 beforeAll(async () => {
-  // As ops deploy for the season played: its threshold in the deployment's configuration.
-  await synthesize(assembly, { thresholdOrders: String(demoThreshold(SEASON)) }, () => {});
+  // As ops deploy for the season played: its file scheduled, its threshold in the deployment's configuration.
+  await synthesize(assembly, { thresholdOrders: String(demoThreshold(SEASON)) }, () => {}, rehearsalCampaigns(join(work, 'campaigns'), 'renewal-2024'));
 }, 300_000);
 
 /** A copy of the assembly with one template changed. */

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReportPage } from '#cli/report-page.ts';
 import { stores } from '#shared/deps.ts';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { buildReport, type Report } from '#shared/usecases/report.ts';
 import { A4_PRINTABLE_PX, axeViolations, expectOnlyLocalRequests, launchChromium, openPage, overflowing } from '../support/browser.ts';
 import { freshTables } from '../support/stack.ts';
 import { testStack } from '../support/season-fixture.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 /**
  * The ops report as a page (`renewal report --html FILE`) in a real headless Chromium, opened from

@@ -15,9 +15,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '#shared/usecases/report.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
 import { reference, renewal2024 } from '../support/reference.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const T = 4;
 
@@ -323,7 +324,7 @@ describe('the hand-written season, decided by the schedule payload', () => {
 
 describe('the same season decided by a person', () => {
   it('a person-run with thresholdOrders records the same decisions, decided by that person', async () => {
-    // No configured threshold: the person's thresholdOrders is what brings the campaign's 10,000 down to 4.
+    // No configured threshold and none in the campaign file: the person's thresholdOrders is the one.
     const season = await newSeason();
     await feedSeason(season);
     const result = await season.evaluate({ campaignId: CAMPAIGN, thresholdOrders: T, requestedBy: 'ops-alice' });
@@ -337,18 +338,11 @@ describe('the same season decided by a person', () => {
     expect(report.assessments.map(opsView)).toEqual(EXPECTED_REPORT);
     expect(new Set(report.assessments.map((r) => r.decidedBy))).toEqual(new Set(['person:ops-alice']));
 
-    // The schedule's payload on this deployment (no THRESHOLD_ORDERS) would decide with the campaign's
-    // placeholder of 10,000: a change of the decided threshold nobody stated, so it is refused and
-    // nothing is written.
-    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toThrow(/^changeThreshold: is required: .* used thresholdOrders 4; this run's is 10000 \(the campaign's thresholdOrders\)/);
-    expect((await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE')).map((r) => r.revision)).toEqual([1]);
-    // Stated, every assessed provider falls below it, as a new revision 2.
-    const placeholder = await season.evaluate({ campaignId: CAMPAIGN, changeThreshold: { from: T, to: 10_000, reason: 'the placeholder, on purpose' }, requestedBy: 'ops-bob' });
-    expect(placeholder).toMatchObject({ thresholdOrders: 10_000, thresholdSource: 'run', counts: { retained: 0, revoked: 6, not_assessed: 4 }, revisionsCreated: 6 });
+    // The schedule's payload on this deployment (no THRESHOLD_ORDERS, the file's null) is refused,
+    // naming thresholdOrders (RULES.md "threshold"): nothing is decided on a made-up number.
+    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toMatchObject({ name: 'MissingThresholdError', message: expect.stringMatching(/^thresholdOrders: campaign renewal-2024 has no threshold/) });
     const p04 = await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE');
-    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.id])).toEqual([
-      [1, 'retained', 4, 'ops-alice'],
-      [2, 'revoked', 10_000, 'ops-bob'],
-    ]);
+    expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.kind])).toEqual([[1, 'retained', 4, 'person']]);
+    expect(await season.stores.decisions.runs(CAMPAIGN)).toHaveLength(1);
   });
 });

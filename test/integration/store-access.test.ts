@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '#shared/config.ts';
 import type { Mailer } from '#shared/mailer.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import type { Access, BucketId, StoreAccess } from '#shared/store/access.ts';
 import { AGGREGATES_ACCESS, AggregateStore } from '#shared/store/aggregates.ts';
 import { DECISIONS_ACCESS, DecisionStore } from '#shared/store/decisions.ts';
@@ -33,6 +33,7 @@ import { freshNoticeBucket, useTestStack } from '../support/stack.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { NOTICE_BUCKET_ACCESS } from '#shared/store/notice-bucket.ts';
 import { publish } from '#shared/usecases/publish.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 type Call = { store: string; method: string; action: string; table: TableId | `bucket:${BucketId}`; index?: string };
 

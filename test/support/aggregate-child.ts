@@ -13,10 +13,11 @@ import { createDocumentClient } from '#shared/aws.ts';
 import type { TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import { RUN_LOCK_HEARTBEAT_MS } from '#shared/leases.ts';
-import { getCampaign } from '#shared/rules/campaign.ts';
+
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import type { AggregateDeps } from '#shared/usecases/aggregate.ts';
 import { childClients } from './child-clients.ts';
+import { campaignOf } from './campaigns.ts';
 
 const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
 
@@ -76,7 +77,7 @@ if (process.env.CHILD_CLOCK) {
 }
 
 await aggregate(
-  getCampaign('renewal-2024')!,
+  campaignOf('renewal-2024')!,
   {
     ...deps,
     aggregates,

@@ -3,9 +3,10 @@
  * of renewal-2024 with only what a test varies left to it, and the two renderers bound to the campaign.
  */
 import { expect } from 'vitest';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+
 import type { StoredDecision } from '#shared/model.ts';
 import { type MailSettings, type ProgressSnapshot, type RenderedMail, renderOutcomeMail, renderProgressMail } from '#shared/mail/templates.ts';
+import { RENEWAL_2024 } from './campaigns.ts';
 
 /** The mail settings of the real campaign: the platform's feedback mailbox, the exit procedure by its title. */
 export const SETTINGS: MailSettings = { feedbackMailbox: 'douyinpartner@bytedance.com', exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》' };

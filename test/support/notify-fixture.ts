@@ -26,7 +26,8 @@ export const FULL_DEPOSIT_FEN = 10_000_000;
 export const FEEDBACK = 'douyinpartner@bytedance.com';
 
 /** The notify configuration of these tests: a quick pace, no display name, replies to the feedback mailbox. */
-export const MAIL: MailConfig = { from: 'renewal@test.example', replyTo: FEEDBACK, ratePerSecond: 200 };
+/** The deployment's mail settings; its THRESHOLD_ORDERS stands in for renewal-2024's null in the progress mail. */
+export const MAIL: MailConfig = { from: 'renewal@test.example', replyTo: FEEDBACK, ratePerSecond: 200, thresholdOrders: THRESHOLD };
 
 /** A mail as aws-ses-v2-local keeps it (GET /store). */
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_SEASON, demoThreshold, generateSeason, HOSTILE_NAME, lastLateArrival, type Season } from '#tools/demo-season/season.ts';
-import { RENEWAL_2024, type Campaign } from '#shared/rules/campaign.ts';
+import type { Campaign } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { instant, reference, referenceWindow, renewal2024, type ReferenceCampaign } from '../support/reference.ts';
 
 /**

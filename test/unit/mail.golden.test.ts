@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
 import { addDays, datesInRange } from '#shared/rules/time.ts';
 import type { ProgressSnapshot, RenderedMail } from '#shared/mail/templates.ts';
+import { renderOutcomeMail } from '#shared/mail/templates.ts';
+import { campaignOf } from '../support/campaigns.ts';
 import { outcomeMail as outcome, progressMail, progressSnapshot, SETTINGS as settings } from '../support/mail.ts';
 
 const GOLDEN_DIR = fileURLToPath(new URL('./__golden__/mail/', import.meta.url));
@@ -135,6 +137,38 @@ describe('golden mails', () => {
   it('corrected, revision 2', () => goldenMail('corrected-rev2', outcome(FIXTURES.corrected)));
   it('progress, week 7', () =>
     goldenMail('progress-week7', progressMail(snapshot('2024-01-15'))));
+});
+
+/** The season of campaigns/renewal-2027.json: its dates, year, titles and deposit come from its file alone. */
+const RENEWAL_2027 = campaignOf('renewal-2027');
+const of2027 = (d: StoredDecision): StoredDecision => ({
+  ...d,
+  campaignId: 'renewal-2027',
+  decidedAt: '2027-02-28T16:05:00.000Z',
+  decidedBy: { kind: 'schedule', id: 'eventbridge-scheduler' },
+  asOf: '2027-02-28T16:05:00.000Z',
+  depositRequiredFen: 20_000_000,
+  rulesVersion: 'renewal-2027/1',
+});
+
+describe('golden mails of another season (renewal-2027)', () => {
+  it('retained: the regular assessment is that of 2027, the notice date\'s year', () => {
+    const mail = renderOutcomeMail({ decision: of2027({ ...FIXTURES.retained, depositBalanceFen: 20_000_000 }), campaign: RENEWAL_2027, settings });
+    expect(mail.text).toContain('进行2027年的常规考核');
+    expect(mail.text).toContain('assesses you during 2027 under');
+    expect(mail.text).not.toMatch(/2024|2023/);
+    goldenMail('retained-2027', mail);
+  });
+  it('revoked, both reasons: the 2027 dates, the CNY 200,000 deposit', () => {
+    const mail = renderOutcomeMail({
+      decision: of2027({ ...FIXTURES.revokedBoth, depositBalanceFen: 12_000_000, noticeDate: '2027-03-01', reapplyFrom: '2027-05-30' }),
+      campaign: RENEWAL_2027,
+      settings,
+    });
+    expect(mail.text).toContain('2027-05-30');
+    expect(mail.text).not.toMatch(/2024|2023/);
+    goldenMail('revoked-both-2027', mail);
+  });
 });
 
 describe('every golden mail', () => {

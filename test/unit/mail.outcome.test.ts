@@ -1,11 +1,12 @@
 /** The outcome mail: what it must say for each outcome, and the inputs it refuses to render. */
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { RENEWAL_2024, withThreshold } from '#shared/rules/campaign.ts';
+import { withThreshold } from '#shared/rules/campaign.ts';
 import { decide } from '#shared/rules/rules.ts';
 import { parseInstant } from '#shared/rules/time.ts';
 import { MailTemplateError, type MailSettings, renderOutcomeMail } from '#shared/mail/templates.ts';
 import { bothParts as both, expectPhrases, outcomeMail } from '../support/mail.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const settings: MailSettings = { feedbackMailbox: 'feedback@example.cn', exitRefundProcedure: '《抖店服务市场服务商退出退保流程说明》（测试版）' };
 

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
 import { emptyNotice, nextNoticeVersion, noticeCsv, noticeEntries, noticeJson, renderNoticePage, type NoticeEntry } from '#shared/notice/notice.ts';
 import { PAGE_CSP } from '#shared/pages/page.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
+
 
 /**
  * The public delisting notice as data (RULES.md clause 3): who is on it, when a new version is due and

@@ -1,26 +1,7 @@
 /** One test (or one group) per row of both tables of RULES.md, named by clause id or decision topic. */
 import { describe, expect, it } from 'vitest';
-import {
-  bindingIntervals,
-  CAMPAIGNS,
-  CLAUSES,
-  type BindingEvent,
-  type Campaign,
-  decide,
-  depositBalanceAtClose,
-  eligibility,
-  getCampaign,
-  intervalsFor,
-  isCovered,
-  isPeriodClosed,
-  localMidnightUtc,
-  orderCounts,
-  parseInstant,
-  periodWindow,
-  reapplyFrom,
-  RENEWAL_2024,
-  withThreshold,
-} from '#shared/rules/index.ts';
+import { bindingIntervals, CLAUSES, type BindingEvent, type Campaign, decide, depositBalanceAtClose, eligibility, intervalsFor, isCovered, isPeriodClosed, localMidnightUtc, orderCounts, parseInstant, periodWindow, reapplyFrom, withThreshold } from '#shared/rules/index.ts';
+import { RENEWAL_2024, REPO_CAMPAIGNS } from '../support/campaigns.ts';
 
 /** Test inputs are literals, so an unparsable one is a mistake in the test. */
 function at(s: string): number {
@@ -97,11 +78,12 @@ describe('RULES.md clauses', () => {
   });
 
   it('3 regular rules in 2024: a campaign is data, looked up by id and never mutated by overrides', () => {
-    expect(getCampaign('renewal-2024')).toBe(RENEWAL_2024);
-    expect(Object.keys(CAMPAIGNS)).toEqual(['renewal-2024']);
-    expect(getCampaign('renewal-2025')).toBeUndefined();
-    expect(getCampaign('__proto__')).toBeUndefined();
-    expect(getCampaign('toString')).toBeUndefined();
+    expect(REPO_CAMPAIGNS.get('renewal-2024')).toMatchObject({ ...RENEWAL_2024, thresholdOrders: null });
+    expect(REPO_CAMPAIGNS.ids).toContain('renewal-2024');
+    expect(REPO_CAMPAIGNS.get('renewal-2025')).toBeUndefined();
+    expect(REPO_CAMPAIGNS.get('__proto__')).toBeUndefined();
+    expect(REPO_CAMPAIGNS.get('toString')).toBeUndefined();
+    expect(() => REPO_CAMPAIGNS.require('renewal-2025')).toThrow(/unknown campaign "renewal-2025" \(known: renewal-2024, /);
     withThreshold(RENEWAL_2024, 1);
     expect(RENEWAL_2024.thresholdOrders).toBe(10_000);
     expect(Object.isFrozen(RENEWAL_2024)).toBe(true);
@@ -298,7 +280,7 @@ describe('RULES.md decisions where the source is silent', () => {
 
   it('3 decision date: the notice date is 2024-03-01 unless the campaign sets another, and re-runs keep it', () => {
     expect(decide(c, { ...pass, paidOrders: 0 }).noticeDate).toBe('2024-03-01');
-    const later: Campaign = { ...c, noticeDate: '2024-03-05' };
+    const later = { ...c, noticeDate: '2024-03-05' };
     expect(decide(later, { ...pass, paidOrders: 0 })).toMatchObject({ noticeDate: '2024-03-05', reapplyFrom: '2024-06-03' });
   });
 

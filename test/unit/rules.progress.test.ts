@@ -5,9 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { periodWindow } from '#shared/rules/campaign.ts';
 import { daysElapsed, type Figures, ordersPerWeek, progressFigures, projectedOrders, weekOf, weeksOf, weekStatus } from '#shared/rules/index.ts';
 import { addDays } from '#shared/rules/time.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const SEASON = { periodStartDate: '2023-12-01', periodEndDate: '2024-02-29' };
 const base: Figures = { paidOrders: 6_000, thresholdOrders: 10_000, depositBalanceFen: 6_000_000, depositRequiredFen: 10_000_000 };

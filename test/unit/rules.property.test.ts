@@ -5,27 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  addDays,
-  bindingIntervals,
-  type BindingEvent,
-  CHINA_OFFSET_MINUTES,
-  datesInRange,
-  decide,
-  depositBalanceAtClose,
-  eligibility,
-  type Interval,
-  intervalsFor,
-  isCovered,
-  localDate,
-  localMidnightUtc,
-  orderCounts,
-  parseInstant,
-  periodWindow,
-  RENEWAL_2024,
-  toUtcIso,
-  withThreshold,
-} from '#shared/rules/index.ts';
+import { addDays, bindingIntervals, type BindingEvent, CHINA_OFFSET_MINUTES, datesInRange, decide, depositBalanceAtClose, eligibility, type Interval, intervalsFor, isCovered, localDate, localMidnightUtc, orderCounts, parseInstant, periodWindow, toUtcIso, withThreshold } from '#shared/rules/index.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const DAY = 86_400_000;
 const c = withThreshold(RENEWAL_2024, 1);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seasonChart } from '#cli/season-commands.ts';
-import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { periodWindow } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 describe('season chart (progress over the season as a picture)', () => {
   const days = periodWindow(RENEWAL_2024).days;

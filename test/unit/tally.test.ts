@@ -4,7 +4,8 @@
  * whatever the number of orders, it keeps no order, and it counts what the rules count.
  */
 import { describe, expect, it } from 'vitest';
-import { RENEWAL_2024, type BindingIntervals } from '#shared/rules/index.ts';
+import type { BindingIntervals } from '#shared/rules/index.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { StoreDayTally, type TallyOrder } from '#shared/usecases/tally.ts';
 import { plusDays, reference, renewal2024 } from '../support/reference.ts';
 

@@ -4,7 +4,7 @@
  * the embedded stack (bench.ts), costs it at AWS list prices (cost.ts) and plays the scale run (scale.ts).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { demoCampaign } from '#tools/demo-season/season.ts';
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
@@ -33,11 +33,11 @@ const program = new Command('bench')
     if (o.scale) {
       const { runScale } = await import('./scale.ts');
       const sizes = typeof o.sizes === 'string' ? positiveIntList('--sizes')(o.sizes) : o.sizes;
-      await runScale({ json: o.json, campaign: RENEWAL_2024, sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
+      await runScale({ json: o.json, campaign: demoCampaign(), sizes, providers: o.providers ?? 2000, storesPerProvider: 10, print, printJson, info });
       return;
     }
     const { runBench } = await import('./bench.ts');
-    await runBench({ json: o.json, campaign: RENEWAL_2024, orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
+    await runBench({ json: o.json, campaign: demoCampaign(), orders: o.orders, providers: o.providers ?? 1000, print, printJson, info });
   });
 
 try {

@@ -1,4 +1,8 @@
-import { RENEWAL_2024, type Campaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import type { Campaign } from '#shared/rules/campaign.ts';
+
+/** The campaign the demo season is played in unless another is given: the first campaign file by period (npm start's). */
+export const demoCampaign = (): Campaign => campaignRegistry().list()[0]!;
 
 /**
  * A believable demo season, generated from a fixed seed for any campaign's period: providers in and
@@ -107,7 +111,7 @@ function instantsOf(c: Campaign): Instants {
 }
 
 /** The last instant a late event of the period may arrive: 15 minutes before the evaluation (close + 30 min). */
-export function lastLateArrival(c: Campaign = RENEWAL_2024): number {
+export function lastLateArrival(c: Campaign = demoCampaign()): number {
   return instantsOf(c).endMs + 15 * MINUTE;
 }
 
@@ -184,7 +188,7 @@ interface Draft {
 }
 
 function newDraft(opts: SeasonOptions): Draft {
-  const c = opts.campaign ?? RENEWAL_2024;
+  const c = opts.campaign ?? demoCampaign();
   const w = instantsOf(c);
   const day = (k: number) => w.startMs + k * DAY;
   // 12.12 when the period holds a 12 December; the lull where the Spring Festival fell in the 2024

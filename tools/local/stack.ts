@@ -10,12 +10,11 @@ import { systemClock } from '#shared/clock.ts';
 import { ENV, localTableNames, mailEnv, noticeEnv, overlapEnv, readEnv, thresholdEnv, type MailConfig, type NoticeConfig, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#tools/local/tables.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
 
 export { LOCAL_NOTICE_BUCKET };
-import { DEMO_SEASON } from '#tools/demo-season/season.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
@@ -254,7 +253,7 @@ function statusOf(state: StackState): StackStatus {
   const dynamodb = urlOf(state.dynamodb!.port);
   const ses = urlOf(state.ses!.port);
   const s3 = urlOf(state.s3!.port);
-  return { running: true, dynamodb, ses, viewer: `${ses}/`, s3, notice: noticePageUrl(noticeBaseUrl(s3), RENEWAL_2024.campaignId, 'latest') };
+  return { running: true, dynamodb, ses, viewer: `${ses}/`, s3, notice: noticePageUrl(noticeBaseUrl(s3), firstCampaign().campaignId, 'latest') };
 }
 
 /** Where the embedded S3 serves the notice bucket's objects: what NOTICE_BASE_URL points at locally. */
@@ -473,21 +472,26 @@ const OVERRIDABLE = [
   ENV.aggregationOverlapSeconds,
 ] as const;
 
+/** The first campaign by its period (the demo season's): the notice `local status` shows, the reply-to of the mails. */
+const firstCampaign = () => campaignRegistry().list()[0] ?? (() => { throw new Error('no campaign files (campaigns/*.json)'); })();
+
 /**
- * The embedded stack configured as ops configure a deployment for the demo season it plays: a made-up
- * sender whose replies go to the rules' feedback mailbox, a quick pace, the demo's threshold, and a
- * short re-read window (dynalite's indexes are current the moment a write returns).
+ * The embedded stack configured as ops configure a deployment: a made-up sender whose replies go to the
+ * rules' feedback mailbox, a quick pace, and a short re-read window (dynalite's indexes are current the
+ * moment a write returns). No threshold: a campaign file's, the shell's THRESHOLD_ORDERS or a run's
+ * --threshold gives it, and an evaluation with none is refused (RULES.md "threshold"); the demo passes
+ * its own season's.
  */
 const LOCAL_DEFAULTS: Record<(typeof OVERRIDABLE)[number], string | undefined> = {
   MAIL_FROM: 'renewal-noreply@provider-renewal.example',
   MAIL_FROM_NAME: '抖音电商服务市场 Douyin Service Market',
-  MAIL_REPLY_TO: RENEWAL_2024.feedbackMailbox,
+  MAIL_REPLY_TO: undefined, // the first campaign's feedback mailbox, read when the stack is used
   SES_CONFIGURATION_SET: undefined,
   FEEDBACK_MAILBOX: undefined,
   EXIT_REFUND_PROCEDURE: undefined,
   MAIL_RATE_PER_SECOND: '50',
   MAIL_EVENT_WAIT_SECONDS: undefined,
-  THRESHOLD_ORDERS: String(DEMO_SEASON.thresholdOrders),
+  THRESHOLD_ORDERS: undefined,
   AGGREGATION_OVERLAP_SECONDS: '5',
 };
 
@@ -510,7 +514,7 @@ export async function useLocalStack(log: (msg: string) => void = () => {}, opts:
   let status = await localStatus(log);
   if (!status.running) status = await localUp(log);
   const running = status as LocalStack['status'];
-  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS };
+  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS, [ENV.mailReplyTo]: firstCampaign().feedbackMailbox };
   for (const name of OVERRIDABLE) if (process.env[name] !== undefined) env[name] = process.env[name];
   if (opts.thresholdOrders !== undefined) env[ENV.thresholdOrders] = String(opts.thresholdOrders);
   env[ENV.bucket('notice')] = LOCAL_NOTICE_BUCKET;

@@ -27,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { deduplicationIdOf, messageGroupOf } from '#shared/events.ts';
+import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { addDays } from '#shared/rules/time.ts';
 import type { Report } from '#shared/usecases/report.ts';
 import { startDynamo, startS3, startSes, type RunningService } from '#tools/local/services.ts';
 import { ACCOUNT, arn, Deployment, REGION } from './assembly.ts';
@@ -60,6 +62,8 @@ const BESIDE_INTAKE = new Set(['aggregate']);
 
 export interface RehearseOptions {
   assemblyDir: string;
+  /** The campaign whose schedules are played (default: the first the schedules name). */
+  campaignId?: string;
   /** An NDJSON season; default the demo season. */
   eventsFile?: string;
   /** The demo season's size (tests play a small one). */
@@ -117,7 +121,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     undo.push(() => admin.destroy());
     const tables = await createTables(d, admin);
     const r = await wire(d, o, { dynamo, ses, s3 }, join(work, 'home'), undo);
-    const season = o.eventsFile ? fileSeason(o.eventsFile, r.seasonClock) : demoSeason(r.seasonClock, o.demo);
+    const season = o.eventsFile ? fileSeason(o.eventsFile, r.seasonClock) : demoSeason(r.seasonClock, { ...o.demo, campaign: campaignOf(r.d, o.campaignId) });
     o.info?.(`rehearsing ${season.name}: ${season.arrivals.length} events from ${iso(r.seasonClock.startMs)} to ${iso(r.seasonClock.endMs)}`);
     await play(r, season);
     const after = await afterSeason(r);
@@ -129,7 +133,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
 
 /** The gateway, the functions and the units, wired as the template defines them. */
 async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: RunningService; ses: RunningService; s3: RunningService }, homeDir: string, undo: (() => unknown)[]): Promise<Rehearsal> {
-  const seasonClockOf = seasonClock(campaignOf(d));
+  const seasonClockOf = seasonClock(campaignOf(d, o.campaignId));
   const clock = new SimClock<Due>(seasonClockOf.startMs);
   const iam = new Iam(d);
   const queues = buildQueues(d);
@@ -292,7 +296,7 @@ interface AfterSeason {
 /** What the deployment decided, the notice it published, and the runs by hand ops make afterwards. */
 async function afterSeason(r: Rehearsal): Promise<AfterSeason> {
   const problems: string[] = [];
-  const campaign = campaignOf(r.d);
+  const campaign = campaignOf(r.d, r.o.campaignId);
   const readReport = async (): Promise<Report | undefined> => {
     const reportFn = r.lambda.byName.get('report');
     if (!reportFn) return undefined;
@@ -304,7 +308,7 @@ async function afterSeason(r: Rehearsal): Promise<AfterSeason> {
   const notice = report ? await readNotice(r, campaign.campaignId, report) : undefined;
   if (notice && !notice.matchesDecisions) problems.push(`the published notice lists ${notice.providers} provider(s), not exactly the ${notice.revoked} revoked ones`);
   const mailBeforeDrill = r.sesSends.length;
-  const drill = r.failFast.stopped || !report ? [] : await opsDrill(r, campaign.campaignId, report, problems);
+  const drill = r.failFast.stopped || !report ? [] : await opsDrill(r, campaign, report, problems);
   if (drill.length) {
     const again = await readReport();
     if (JSON.stringify(again?.assessments.map(decisionOf)) !== JSON.stringify(report!.assessments.map(decisionOf))) problems.push('the runs by hand after the season changed a decision');
@@ -329,7 +333,10 @@ async function readNotice(r: Rehearsal, campaignId: string, report: Report): Pro
  * outcome mail asked for again. None may change a decision or send a mail twice; they use the
  * grants that a season's schedules alone never need.
  */
-async function opsDrill(r: Rehearsal, campaignId: string, report: Report, problems: string[]): Promise<RehearsalResult['drill']> {
+async function opsDrill(r: Rehearsal, campaign: Campaign, report: Report, problems: string[]): Promise<RehearsalResult['drill']> {
+  const { campaignId } = campaign;
+  // The middle day of the period, 00:00 China time.
+  const midSeason = `${addDays(campaign.periodStartDate, Math.floor(periodWindow(campaign).days.length / 2))}T00:00:00+08:00`;
   const provider = report.assessments.find((a) => a.outcome !== 'not_assessed')?.providerId ?? report.assessments[0]?.providerId;
   const by = 'rehearsal';
   // The certification process asks about revoked providers (clause 3).
@@ -337,7 +344,7 @@ async function opsDrill(r: Rehearsal, campaignId: string, report: Report, proble
   const runs: [string, string, unknown][] = [
     ['aggregate', 'full recount (renewal aggregate --full)', { campaignId, full: true }],
     ...(provider ? [['evaluate', `re-evaluation of ${provider} (renewal evaluate --provider ${provider})`, { campaignId, providerIds: [provider], requestedBy: by }] as [string, string, unknown]] : []),
-    ['evaluate', 'preview as of mid-season (renewal evaluate --as-of 2024-01-15T00:00:00+08:00)', { campaignId, asOf: '2024-01-15T00:00:00+08:00', requestedBy: by }],
+    ['evaluate', `preview as of mid-season (renewal evaluate --as-of ${midSeason})`, { campaignId, asOf: midSeason, requestedBy: by }],
     ['notify', 'outcome mail asked for again (renewal notify --kind outcome)', { campaignId, kind: 'outcome' }],
     ...(revoked ? [['reapply', `re-application check of ${revoked} (renewal reapply check --provider ${revoked})`, { providerId: revoked }] as [string, string, unknown]] : []),
   ];
@@ -359,7 +366,6 @@ async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigur
   const fns = r.lambda.functions;
   const unused = await r.iam.unusedGrants([...fns.map((f) => f.spec.principal), ...r.schedulePrincipals]);
   const iam = iamFigures([...r.iam.calls.values()], unused);
-  const campaign = campaignOf(r.d);
   const decisions = compareDecisions(season, after.report, evaluateThreshold(r.lambda.byName));
   const mail = mailFigures(r.sesSends, season, after.report);
   const emitted = fns.flatMap((f) => [...f.metrics.values()].map((m) => ({ ...m, function: f.spec.name })));

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseEvent, type PlatformEvent } from '#shared/events.ts';
 import { parseInstant } from '#shared/rules/time.ts';
+import type { Campaign } from '#shared/rules/campaign.ts';
 import { DEMO_SEASON, generateSeason, type PlannedOutcome } from '#tools/demo-season/season.ts';
 
 export interface Arrival {
@@ -39,7 +40,7 @@ export interface Clock {
 }
 
 /** The demo season of `npm start` (same generator, same default seed and size). */
-export function demoSeason(clock: Clock, opts: { providers?: number; orders?: number; seed?: number } = {}): RehearsalSeason {
+export function demoSeason(clock: Clock, opts: { providers?: number; orders?: number; seed?: number; campaign?: Campaign } = {}): RehearsalSeason {
   const o = { ...DEMO_SEASON, ...opts };
   const season = generateSeason(o);
   return {

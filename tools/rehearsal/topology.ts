@@ -5,7 +5,8 @@
  * permissions, SES's event destinations and SNS's subscriptions, and the campaign the schedules run.
  */
 import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { getCampaign, type Campaign } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
+import type { Campaign } from '#shared/rules/campaign.ts';
 import { addDays, localMidnightUtc } from '#shared/rules/time.ts';
 import type { Deployment, Resource } from './assembly.ts';
 import type { LambdaFunction } from './functions.ts';
@@ -28,15 +29,17 @@ export function seasonClock(c: Campaign): Clock {
   return { startMs: localMidnightUtc(addDays(c.periodStartDate, -1), c.utcOffsetMinutes), endMs: localMidnightUtc(addDays(c.periodEndDate, 3), c.utcOffsetMinutes) };
 }
 
-/** The campaign the schedules run (their payload names it). */
-export function campaignOf(d: Deployment): Campaign {
+/** The campaign the schedules run (their payload names it): `wanted`, or the first one named. */
+export function campaignOf(d: Deployment, wanted?: string): Campaign {
+  const named: string[] = [];
   for (const s of d.resourcesOfType('AWS::Scheduler::Schedule')) {
     const input = d.props<{ Target: { Input?: string } }>(s).Target.Input;
     const id = input ? (JSON.parse(input) as { campaignId?: string }).campaignId : undefined;
-    const c = id ? getCampaign(id) : undefined;
+    if (id) named.push(id);
+    const c = id && (wanted === undefined || id === wanted) ? campaignRegistry().get(id) : undefined;
     if (c) return c;
   }
-  throw new Error('no schedule of the template names a known campaign');
+  throw new Error(wanted ? `no schedule of the template runs ${wanted} (its schedules run: ${[...new Set(named)].join(', ') || 'none'})` : 'no schedule of the template names a known campaign');
 }
 
 /** The threshold the deployed evaluation uses: THRESHOLD_ORDERS of its environment, if set. */
