@@ -22,7 +22,7 @@ import { makeIntake } from '#functions/handlers/intake.ts';
 import { makeNotify, notifyMailer } from '#functions/handlers/notify.ts';
 import { makePublish } from '#functions/handlers/publish.ts';
 import { makeReapply } from '#functions/handlers/reapply.ts';
-import { CAMPAIGNS } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { ReapplyExceptionStore, type StoredExceptionRecord } from '#shared/store/exceptions.ts';
 import { recordException, type ExceptRequest, type ReapplyCheck } from '#shared/usecases/reapply.ts';
 import { awsTarget, invokeFunction, RemoteFunctionError, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
@@ -86,7 +86,7 @@ export interface EvaluateRun {
  * The campaigns the commands know, for the seasons rules and the re-application check (RULES.md
  * "Seasons after the first"): the seam the campaign registry fills.
  */
-const knownCampaigns = () => Object.values(CAMPAIGNS);
+const knownCampaigns = () => campaignRegistry().list();
 
 export interface TargetIo {
   print: (s: string) => void;

@@ -2,7 +2,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { createDocumentClient } from '#shared/aws.ts';
 import { ENV, functionNameEnv, overlapEnv, thresholdEnv } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
-import { CAMPAIGNS } from '#shared/rules/campaign.ts';
+import { campaignRegistry } from '#shared/campaigns.ts';
 import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import { makeEvaluate } from './handlers/evaluate.ts';
 import { lambdaEnvironment, lambdaHandler } from './lambda.ts';
@@ -28,7 +28,7 @@ export const handler = lambdaHandler(
     {
       ...stores(env.tables, createDocumentClient()),
       // Seasons after the first: the campaigns before the one evaluated are read for their revocations.
-      campaigns: () => Object.values(CAMPAIGNS),
+      campaigns: () => campaignRegistry().list(),
       requestOutcomeMail: (campaignId) => invokeAsync(env.notifyFunction, { campaignId, kind: 'outcome' }),
       requestPublication: (campaignId) => invokeAsync(env.publishFunction, { campaignId }),
     },

@@ -324,7 +324,7 @@ export const thresholdSourceText = (s: ThresholdSource) => SOURCE_TEXT[s];
  * states exactly that change (from the decided threshold to the run's). Returns the change to record.
  */
 function thresholdGuard(
-  c: Campaign,
+  c: ThresholdedCampaign,
   source: ThresholdSource,
   fresh: readonly StoredDecision[],
   current: ReadonlyMap<string, StoredDecision>,
@@ -367,7 +367,7 @@ const TOLD: readonly string[] = ['outcome', 'reasons'];
 const sameTold = (a: StoredDecision, b: StoredDecision) => a.outcome === b.outcome && JSON.stringify(a.reasons) === JSON.stringify(b.reasons);
 
 /** What the fresh decisions would change against the current ones (only providers that have one). */
-function wouldChange(c: Campaign, source: ThresholdSource, decided: number[], fresh: readonly StoredDecision[], current: ReadonlyMap<string, StoredDecision>): ThresholdChangePreview {
+function wouldChange(c: ThresholdedCampaign, source: ThresholdSource, decided: number[], fresh: readonly StoredDecision[], current: ReadonlyMap<string, StoredDecision>): ThresholdChangePreview {
   const p: ThresholdChangePreview = { campaignId: c.campaignId, decided, to: c.thresholdOrders, source, providers: [], outcomes: 0, revocations: 0, reinstatements: 0, noticeEntries: 0, figuresOnly: 0 };
   for (const d of fresh) {
     const before = current.get(d.providerId);

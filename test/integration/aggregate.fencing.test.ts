@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { getCampaign } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { AggregateStore } from '#shared/store/aggregates.ts';
 import { DecisionStore } from '#shared/store/decisions.ts';
 import type { StoredDecision } from '#shared/model.ts';
@@ -21,7 +21,7 @@ import { deferred } from '../support/barrier.ts';
 import { ownDocumentClient } from '../support/stack.ts';
 import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, withPk, type Season } from '../support/season-fixture.ts';
 
-const c = getCampaign(CAMPAIGN)!;
+const c = RENEWAL_2024;
 const THRESHOLD = 20;
 const by = { kind: 'person' as const, id: 'fencing-test' };
 /** A heartbeat that never beats: the run stalls past its lease, as a run whose requests hang does. */

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeReapply } from '#functions/handlers/reapply.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { recordException, ReapplyRequestError } from '#shared/usecases/reapply.ts';
 import { AT, ev, fedSeason, withPk } from '../support/season-fixture.ts';
 

@@ -7,24 +7,19 @@ import { PROJECT_ROOT } from '../../cdk/function.ts';
  * No production module names a season: its dates, its year or its id live in campaigns/*.json only
  * (issue 19). Comments are prose and may cite examples; string literals and code may not.
  */
-const ROOTS = ['shared', 'functions', 'cdk', 'cli'];
+const ROOTS = ['shared', 'functions', 'cdk', 'cli', 'tools'];
 const SEASON = [/20\d\d-\d\d-\d\d/, /renewal-20/];
 
 /** Literals that look like dates and are not a season's: AWS API versions and the date a price list was read. */
 const NOT_A_SEASON: { file: string; literal: string; why: string }[] = [
-  { file: 'cli/rehearsal/iam.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
-  { file: 'cli/rehearsal/rehearse.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
-  { file: 'cli/rehearsal/gateway.ts', literal: '2015-03-31', why: 'the Lambda Invoke API version in its path' },
-  { file: 'cli/rehearsal/gateway.ts', literal: '2010-12-01', why: 'the SES API namespace' },
-  { file: 'cli/cost.ts', literal: "'2026-11-29'", why: 'the day the list prices were read' },
+  { file: 'tools/rehearsal/iam.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
+  { file: 'tools/rehearsal/rehearse.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
+  { file: 'tools/rehearsal/topology.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
+  { file: 'tools/rehearsal/gateway.ts', literal: '2015-03-31', why: 'the Lambda Invoke API version in its path' },
+  { file: 'tools/rehearsal/gateway.ts', literal: '2010-12-01', why: 'the SES API namespace' },
+  { file: 'tools/bench/cost.ts', literal: "'2026-11-29'", why: 'the day the list prices were read' },
 ];
 
-/**
- * Modules still written for one season while they are made campaign-parametric (issue 19, item 8:
- * the demo season, the bench, the scale run). Remove an entry when its module takes the season from a
- * campaign; the list must only shrink.
- */
-const PENDING = ['cli/season.ts', 'cli/demo.ts', 'cli/bench.ts', 'cli/scale.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -51,7 +46,7 @@ describe('no season in code', () => {
   const files = ROOTS.flatMap((r) => sources(join(PROJECT_ROOT, r))).map((f) => relative(PROJECT_ROOT, f));
   it('finds the modules', () => expect(files.length).toBeGreaterThan(50));
 
-  it.each(files.filter((f) => !PENDING.includes(f)))('%s names no season date, year-id or campaign id', (file) => {
+  it.each(files)('%s names no season date, year-id or campaign id', (file) => {
     let code = withoutComments(readFileSync(join(PROJECT_ROOT, file), 'utf8'));
     for (const ok of NOT_A_SEASON.filter((n) => n.file === file)) code = code.split(ok.literal).join('');
     const hits = code
@@ -59,9 +54,5 @@ describe('no season in code', () => {
       .map((line, i) => ({ line: i + 1, text: line.trim() }))
       .filter((l) => SEASON.some((re) => re.test(l.text)));
     expect(hits, `${file}: move these into campaigns/*.json (or take them from the campaign)`).toEqual([]);
-  });
-
-  it('the pending modules still exist (drop them from PENDING once they take the season from a campaign)', () => {
-    for (const f of PENDING) expect(files).toContain(f);
   });
 });

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { certificationInForce, earlierCampaigns, latestMark, RENEWAL_2024, seasonEligibility, type ProfileVersion, type Revocation } from '#shared/rules/index.ts';
+import { certificationInForce, earlierCampaigns, latestMark, seasonEligibility, type ProfileVersion, type Revocation } from '#shared/rules/index.ts';
+import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { RENEWAL_2027 } from '../support/campaigns.ts';
 
 const ms = (s: string) => Date.parse(s);
