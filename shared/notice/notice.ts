@@ -176,7 +176,7 @@ export function renderNoticePage(v: NoticeVersion, s: NoticePageSettings): strin
 <li>发布时间：<b>${published}</b>（${zone.zh}）</li>
 </ul>
 </header>
-${v.corrections.length ? correctionsZh(v, c) : ''}
+${v.corrections.length ? corrections('zh', v, c) : ''}
 <p>根据${c.rulesTitle.zh}第 2.2 条及第 3 条，下列服务商在考核周期（${c.periodStartDate} 至 ${c.periodEndDate}）结束时未达到续牌要求（绑定店铺支付订单量达到考核线，且缴足 10 万元保证金），平台已取消其抖音电商产业带服务商认证身份，现予摘牌公示。</p>
 <h2 id="zh-list">摘牌服务商名单（共 ${count} 家）</h2>
 ${count ? listTable('zh', v) : html`<p>本次无摘牌服务商。</p>`}
@@ -196,7 +196,7 @@ ${downloads('zh', v)}
 <li>Version: <b>${v.version}</b></li>
 <li>Published: <b>${published}</b> (${zone.en}, ${offset})</li>
 </ul>
-${v.corrections.length ? correctionsEn(v, c) : ''}
+${v.corrections.length ? corrections('en', v, c) : ''}
 <p>Under clauses 2.2 and 3 of the ${c.rulesTitle.en} (${c.rulesTitle.zh}), the providers below did not meet the renewal requirements at the end of the assessment period (${c.periodStartDate} to ${c.periodEndDate}): the paid orders of their bound stores reaching the threshold, and a deposit of CNY 100,000 paid in full. The platform has revoked their certification as Douyin E-commerce industrial-belt service providers and publishes this delisting notice.</p>
 <h2 id="en-list">Delisted providers (${count})</h2>
 ${count ? listTable('en', v) : html`<p>No provider is delisted.</p>`}
@@ -243,44 +243,71 @@ ${v.providers.map(
 </table>`;
 }
 
-function correctionsZh(v: NoticeVersion, c: Campaign): SafeHtml {
-  const what = (k: NoticeCorrection) =>
-    k.change === 'delisted'
-      ? html`补充摘牌（${reasonTags('zh', k.reasons ?? [])}）`
-      : k.change === 'reinstated'
-        ? html`撤销摘牌，恢复产业带服务商身份`
-        : html`未达标项更正为 ${reasonTags('zh', k.reasons ?? [])}（原为 ${reasonTags('zh', k.previousReasons ?? [])}）`;
-  return html`<div class="box warn corrections" role="note" aria-labelledby="zh-corrections">
-<h2 id="zh-corrections">更正</h2>
-<p>本公示已更正；以最新版本为准。此前各版本仍可查阅。</p>
-<table class="cards">
-<caption class="visually-hidden">更正记录</caption>
-<thead><tr><th scope="col">版本</th><th scope="col">服务商</th><th scope="col">更正内容</th><th scope="col">更正时间（${c.timeZoneName.zh}）</th></tr></thead>
-<tbody>
-${v.corrections.map(
-  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="版本">第 ${k.version} 版</td><td data-label="服务商">${k.name}（<span class="id">${k.providerId}</span>）</td><td data-label="更正内容">${what(k)}</td><td class="date" data-label="更正时间">${cstOf(k.at, c)}</td></tr>
-`,
-)}</tbody>
-</table>
-</div>`;
+/** The corrections section's words, one table per language over one structure (as the mail's copy). */
+interface CorrectionsCopy {
+  title: string;
+  intro: string;
+  caption: string;
+  /** Column labels: version, provider, what changed, when (the header adds the zone). */
+  version: string;
+  provider: string;
+  what: string;
+  when: string;
+  whenHeader: (c: Campaign) => string;
+  versionCell: (n: number) => string;
+  providerCell: (k: NoticeCorrection) => SafeHtml;
+  delisted: (reasons: SafeHtml) => SafeHtml;
+  reinstated: SafeHtml;
+  amended: (reasons: SafeHtml, previous: SafeHtml) => SafeHtml;
 }
 
-function correctionsEn(v: NoticeVersion, c: Campaign): SafeHtml {
+const CORRECTIONS_COPY: Record<'zh' | 'en', CorrectionsCopy> = {
+  zh: {
+    title: '更正',
+    intro: '本公示已更正；以最新版本为准。此前各版本仍可查阅。',
+    caption: '更正记录',
+    version: '版本',
+    provider: '服务商',
+    what: '更正内容',
+    when: '更正时间',
+    whenHeader: (c) => `更正时间（${c.timeZoneName.zh}）`,
+    versionCell: (n) => `第 ${n} 版`,
+    providerCell: (k) => html`${k.name}（<span class="id">${k.providerId}</span>）`,
+    delisted: (r) => html`补充摘牌（${r}）`,
+    reinstated: html`撤销摘牌，恢复产业带服务商身份`,
+    amended: (r, was) => html`未达标项更正为 ${r}（原为 ${was}）`,
+  },
+  en: {
+    title: 'Correction',
+    intro: 'This notice has been corrected; the newest version applies. Earlier versions stay readable.',
+    caption: 'Corrections',
+    version: 'Version',
+    provider: 'Provider',
+    what: 'What changed',
+    when: 'When',
+    whenHeader: (c) => `When (${utcOffsetLabel(c.utcOffsetMinutes)})`,
+    versionCell: (n) => `${n}`,
+    providerCell: (k) => html`${k.name} (<span class="id">${k.providerId}</span>)`,
+    delisted: (r) => html`added to the list (${r})`,
+    reinstated: html`delisting withdrawn: certification restored`,
+    amended: (r, was) => html`requirement not met corrected to ${r} (was ${was})`,
+  },
+};
+
+/** The 更正 / Correction section of a version, in one language. */
+function corrections(lang: 'zh' | 'en', v: NoticeVersion, c: Campaign): SafeHtml {
+  const t = CORRECTIONS_COPY[lang];
   const what = (k: NoticeCorrection) =>
-    k.change === 'delisted'
-      ? html`added to the list (${reasonTags('en', k.reasons ?? [])})`
-      : k.change === 'reinstated'
-        ? html`delisting withdrawn: certification restored`
-        : html`requirement not met corrected to ${reasonTags('en', k.reasons ?? [])} (was ${reasonTags('en', k.previousReasons ?? [])})`;
-  return html`<div class="box warn corrections" role="note" aria-labelledby="en-corrections">
-<h2 id="en-corrections">Correction</h2>
-<p>This notice has been corrected; the newest version applies. Earlier versions stay readable.</p>
+    k.change === 'delisted' ? t.delisted(reasonTags(lang, k.reasons ?? [])) : k.change === 'reinstated' ? t.reinstated : t.amended(reasonTags(lang, k.reasons ?? []), reasonTags(lang, k.previousReasons ?? []));
+  return html`<div class="box warn corrections" role="note" aria-labelledby="${lang}-corrections">
+<h2 id="${lang}-corrections">${t.title}</h2>
+<p>${t.intro}</p>
 <table class="cards">
-<caption class="visually-hidden">Corrections</caption>
-<thead><tr><th scope="col">Version</th><th scope="col">Provider</th><th scope="col">What changed</th><th scope="col">When (${utcOffsetLabel(c.utcOffsetMinutes)})</th></tr></thead>
+<caption class="visually-hidden">${t.caption}</caption>
+<thead><tr><th scope="col">${t.version}</th><th scope="col">${t.provider}</th><th scope="col">${t.what}</th><th scope="col">${t.whenHeader(c)}</th></tr></thead>
 <tbody>
 ${v.corrections.map(
-  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="Version">${k.version}</td><td data-label="Provider">${k.name} (<span class="id">${k.providerId}</span>)</td><td data-label="What changed">${what(k)}</td><td class="date" data-label="When">${cstOf(k.at, c)}</td></tr>
+  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="${t.version}">${t.versionCell(k.version)}</td><td data-label="${t.provider}">${t.providerCell(k)}</td><td data-label="${t.what}">${what(k)}</td><td class="date" data-label="${t.when}">${cstOf(k.at, c)}</td></tr>
 `,
 )}</tbody>
 </table>
