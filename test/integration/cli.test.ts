@@ -106,7 +106,7 @@ describe('renewal import / rejected', () => {
   });
 
   it('every command that takes --campaign refuses an unknown id, listing the known ones; with several campaigns it names none by guess', () => {
-    for (const args of [['aggregate'], ['evaluate'], ['notify'], ['report'], ['publish'], ['notice'], ['demo'], ['rehearse'], ['bench']]) {
+    for (const args of [['aggregate'], ['evaluate'], ['notify'], ['report'], ['publish'], ['notice'], ['demo'], ['rehearse']]) {
       const r = run(...args, '--campaign', 'renewal-1999');
       expect(r.code, args[0]).toBe(2);
       expect(r.stderr, args[0]).toMatch(/unknown campaign "renewal-1999" \(known: renewal-2024, renewal-2027\)/);
@@ -211,7 +211,7 @@ describe('renewal evaluate / report', () => {
   }, 360_000); // thirteen CLI processes, each loading the SDK: slow on a busy 2-core machine
 
   it('an unknown --provider exits 2 naming it', () => {
-    const r = run('evaluate', '--campaign', 'renewal-2024', '--provider', 'P1', '--provider', 'NOPE');
+    const r = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--provider', 'P1', '--provider', 'NOPE');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^renewal: --provider: unknown provider\(s\) "NOPE"/);
   });
@@ -225,12 +225,12 @@ describe('renewal evaluate / report', () => {
     expect(v2.version).toBe(2);
     expect(await ledger.addNoticeVersion({ campaignId: 'renewal-2024', version: 3, publishedAt: '2024-03-05T02:00:00.000Z', providers: v2.providers, corrections: [] })).toBe(true);
     db.destroy();
-    const warned = run('notice', '--json');
+    const warned = run('notice', '--campaign', 'renewal-2024', '--json');
     expect(warned.code).toBe(0);
     expect(warned.json()).toMatchObject({ version: 2, pending: { version: 3, claimedAt: '2024-03-05T02:00:00.000Z', providers: 0, corrections: 0 } });
     expect(warned.stderr).toMatch(/version 3 of the notice was claimed at 2024-03-05T02:00:00\.000Z .*`renewal publish --campaign renewal-2024` completes it/);
-    expect(run('publish', '--json').json()).toMatchObject({ status: 'completed', version: 3 });
-    const done = run('notice', '--json');
+    expect(run('publish', '--campaign', 'renewal-2024', '--json').json()).toMatchObject({ status: 'completed', version: 3 });
+    const done = run('notice', '--campaign', 'renewal-2024', '--json');
     expect(done.json()).toMatchObject({ version: 3 });
     expect(done.json()).not.toHaveProperty('pending');
     expect(done.stderr).not.toMatch(/claimed/);

@@ -75,13 +75,13 @@ describe('a final run whose threshold differs from the decided one', () => {
     expect(await s.notify({ kind: 'outcome' })).toMatchObject({ sent: 0, alreadySent: 3 });
   });
 
-  it('says where the threshold came from: the deployment, or the campaign', async () => {
+  it('says where the threshold came from: the deployment standing in for the file\'s null; none at all is refused', async () => {
     const s = await decided();
     const deployment = await refusal(evaluateOf(s, 4)({ campaignId: CAMPAIGN }));
     expect(deployment.message).toMatch(/^changeThreshold: is required: .* used thresholdOrders 3; this run's is 4 \(the deployment's THRESHOLD_ORDERS\)\. /);
-    // The schedule's payload with no threshold anywhere but the campaign's placeholder of 10,000.
-    const campaign = await refusal(evaluateOf(s)({ campaignId: CAMPAIGN }));
-    expect(campaign.message).toMatch(/^changeThreshold: is required: .* used thresholdOrders 3; this run's is 10000 \(the campaign's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/);
+    // The schedule's payload with no threshold anywhere (the campaign file says null): refused, naming
+    // thresholdOrders, never decided on a made-up number (RULES.md "threshold").
+    await expect(evaluateOf(s)({ campaignId: CAMPAIGN })).rejects.toMatchObject({ name: 'MissingThresholdError', message: expect.stringMatching(/^thresholdOrders: campaign renewal-2024 has no threshold/) });
     // The same threshold from the deployment is no change, and says so in the result and the run log.
     const same = await evaluateOf(s, 3)({ campaignId: CAMPAIGN });
     expect(same).toMatchObject({ thresholdOrders: 3, thresholdSource: 'deployment', revisionsCreated: 0, unchanged: 3 });
