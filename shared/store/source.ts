@@ -82,9 +82,13 @@ export class SourceStore {
     }
   }
 
-  /** Every binding and deposit event stored, page by page (DynamoDB: Scan on events). */
-  async *eventPages(): AsyncGenerator<ProviderEvents> {
-    for await (const items of this.scanPages(this.tables.events, 0, 1)) {
+  /**
+   * Every binding and deposit event stored, page by page (DynamoDB: Scan on events); or those of one
+   * Scan segment of `segments`. A store's bindings share its partition key, so one segment holds all
+   * the bindings of the stores it holds: a segment is a hash bucket of stores (the full recount's shard).
+   */
+  async *eventPages(segment = 0, segments = 1): AsyncGenerator<ProviderEvents> {
+    for await (const items of this.scanPages(this.tables.events, segment, segments)) {
       const page: ProviderEvents = { bindings: [], deposits: [] };
       for (const it of items) {
         const e = storedEvent(it);
@@ -93,6 +97,21 @@ export class SourceStore {
       }
       yield page;
     }
+  }
+
+  /**
+   * How many orders one Scan segment of `segments` holds (Select COUNT, page by page): a sample of the
+   * orders table, which the full recount's plan scales up to size its shards without reading every order.
+   */
+  async orderSample(segment: number, segments: number): Promise<number> {
+    let n = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.tables.orders, Select: 'COUNT', Segment: segment, TotalSegments: segments, ExclusiveStartKey }));
+      n += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return n;
   }
 
   private async *scanPages(table: string, segment: number, segments: number, extra: Partial<ScanCommandInput> = {}): AsyncGenerator<Record<string, unknown>[]> {
@@ -182,6 +201,7 @@ export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   changesBetween: [{ table: 'changes', actions: ['Query'] }],
   orderPages: [{ table: 'orders', actions: ['Scan'] }],
   eventPages: [{ table: 'events', actions: ['Scan'] }],
+  orderSample: [{ table: 'orders', actions: ['Scan'] }],
   ordersOfStore: [{ table: 'orders', index: 'byStore', actions: ['Query'] }],
   bindingsOfStore: [{ table: 'events', actions: ['Query'] }],
   providerEvents: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
