@@ -103,12 +103,17 @@ class Injected extends Error {
   override name = 'ProvisionedThroughputExceededException';
 }
 
-/** Run 1 sent store counts (its shards write before its finish), and every one of those items is run 2's now. */
+/**
+ * Run 1 sent store counts (its shards write before its finish); run 2 wrote over the one whose count
+ * moved (P0048's store, six more orders), and the others hold counts equal to what run 2 counted.
+ */
 async function expectRun2Counts(s: Season, sent: string[], fence: number) {
   const stores = [...new Set(sent.filter((k) => k.startsWith('SC#')).map((k) => k.slice(`SC#${CAMPAIGN}#`.length, k.indexOf('|'))))];
   expect(stores.length).toBeGreaterThan(0);
   const counts = await s.stores.aggregates.storeCounts(CAMPAIGN, stores);
-  expect([...counts.values()].map((x) => x.fence)).toEqual(stores.map(() => fence));
+  const fences = [...counts.values()].map((x) => x.fence);
+  expect(fences).toContain(fence);
+  expect(fences.every((f) => f !== undefined && f <= fence)).toBe(true);
 }
 
 const totalsOf = async (s: Season, providerId: string) => (await s.stores.aggregates.providerTotalsOf(c, [providerId]))[0]!;
