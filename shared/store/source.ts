@@ -22,14 +22,6 @@ export interface StoredOrder {
   paidAt: string;
   gift: boolean;
 }
-const PAGE_ORDERS = 500;
-
-/** An order as the full recount reads it. */
-export interface OrderRow {
-  storeId: string;
-  paidAt: string;
-  gift: boolean;
-}
 
 /** Bindings and deposits: of one provider (one Query), or one page of every one stored (a Scan page). */
 export interface ProviderEvents {
@@ -57,29 +49,6 @@ export class SourceStore {
 
   private queryAll(input: QueryCommandInput) {
     return queryAll(this.db, input);
-  }
-
-  /**
-   * Every stored order, page by page, for a full recount: `segments` parallel Scan segments, each
-   * holding at most one page ahead of the consumer, so memory follows the page size, not the table
-   * (DynamoDB: Scan on orders). Only the three attributes a count needs come back (a Scan is
-   * billed by the items' full size all the same).
-   */
-  async *orderPages(segments = 4): AsyncGenerator<OrderRow[]> {
-    // Pages of at most PAGE_ORDERS orders: what a recount holds at once is a few pages, whatever the table.
-    const projection = { ProjectionExpression: '#s, #p, #g', ExpressionAttributeNames: { '#s': 'storeId', '#p': 'paidAt', '#g': 'gift' }, Limit: PAGE_ORDERS };
-    const iterators = Array.from({ length: segments }, (_, seg) => this.scanPages(this.tables.orders, seg, segments, projection));
-    const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
-    const pending = new Map(iterators.map((_, i) => [i, next(i)] as const));
-    while (pending.size) {
-      const { i, r } = await Promise.race(pending.values());
-      if (r.done) {
-        pending.delete(i);
-        continue;
-      }
-      pending.set(i, next(i));
-      yield r.value.map((it) => ({ storeId: it.storeId as string, paidAt: it.paidAt as string, gift: it.gift === true }));
-    }
   }
 
   /**
@@ -199,7 +168,6 @@ export class SourceStore {
 /** What each method sends (shared/store/access.ts). */
 export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   changesBetween: [{ table: 'changes', actions: ['Query'] }],
-  orderPages: [{ table: 'orders', actions: ['Scan'] }],
   eventPages: [{ table: 'events', actions: ['Scan'] }],
   orderSample: [{ table: 'orders', actions: ['Scan'] }],
   ordersOfStore: [{ table: 'orders', index: 'byStore', actions: ['Query'] }],
