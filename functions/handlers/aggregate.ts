@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { METRIC } from '#shared/metric-names.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { aggregatePayload, aggregateStepPayload, parsePayload, type AggregatePayload } from '#shared/payloads.ts';
+import { aggregatePayload, aggregateStepPayload, parsePayload } from '#shared/payloads.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
 import { aggregate, type AggregateDeps, type AggregateResult } from '#shared/usecases/aggregate.ts';
 import { aggregationStep, type AggregationStepResult } from '#shared/usecases/fanout.ts';
@@ -27,7 +27,7 @@ export interface AggregateConfig {
 /** A whole-job payload answers the job's result; a step payload the step's (shared/usecases/fanout.ts). */
 export interface AggregateHandler {
   (event: { step: string; campaignId: string }, context?: Context): Promise<AggregationStepResult>;
-  (event: AggregatePayload | unknown, context?: Context): Promise<AggregateResult>;
+  (event: unknown, context?: Context): Promise<AggregateResult>;
 }
 
 export const makeAggregate = (deps: Deps, config: AggregateConfig): AggregateHandler => handlerOf(deps, config) as AggregateHandler;

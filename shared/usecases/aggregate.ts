@@ -163,7 +163,7 @@ export async function planAggregation(c: Campaign, deps: AggregateDeps, opts: Ag
     // Change records expire: a watermark older than they are kept cannot be caught up from them.
     const stale = watermark !== undefined && started.getTime() - Date.parse(watermark) > (CHANGE_RETENTION_DAYS - 1) * 86_400_000;
     const full = opts.full === true || watermark === undefined || stale;
-    const from = full ? null : toUtcIso(Date.parse(watermark!) - (opts.overlapMs ?? 60_000));
+    const from = full ? null : toUtcIso(Date.parse(watermark) - (opts.overlapMs ?? 60_000));
     const size = opts.ordersShardSize ?? FANOUT.ordersShardSize;
     const context: AggregateContext = { mode: full ? 'full' : 'incremental', from, to, watermark: watermark ?? null, startedAt: to, doneFence: start.doneFence, ordersSeen: 0, ordersRead: 0 };
     let shards: AggregateShard[];
@@ -342,7 +342,7 @@ async function recountStores(c: Campaign, deps: ShardDeps, write: Writes, shard:
     const span = !wholeSeason && days.length > 1 && last - first + 1 <= 2 * days.length;
     if (span) days = w.days.slice(first, last + 1);
     const daily: StoreDaily = {};
-    for (const p of providers) daily[p] = wholeSeason ? new Array<number>(w.days.length).fill(0) : (prev!.daily[p]?.slice() ?? new Array<number>(w.days.length).fill(0));
+    for (const p of providers) daily[p] = wholeSeason ? new Array<number>(w.days.length).fill(0) : (prev.daily[p]?.slice() ?? new Array<number>(w.days.length).fill(0));
     for (const d of days) for (const p of providers) daily[p]![dayIndex.get(d)!] = 0;
     const ranges = wholeSeason
       ? [[w.startIso, w.endIso] as const]
@@ -371,7 +371,12 @@ async function recountStores(c: Campaign, deps: ShardDeps, write: Writes, shard:
     }
     // A binding change can move which stores a provider has without moving a count; a store without
     // an item may be missing from its providers' totals.
-    if (bindingsMoved || !prev) for (const p of providers) (touched.add(p), rebind.add(p));
+    if (bindingsMoved || !prev) {
+      for (const p of providers) {
+        touched.add(p);
+        rebind.add(p);
+      }
+    }
     // Counts a run wrote that never reached the totals (it died before its finish): sum them again.
     if (prev && (prev.fence ?? 0) > ctx.doneFence) for (const p of everyone) touched.add(p);
     storeDaysWritten += changedDays;
