@@ -14,6 +14,8 @@ export const METRIC = {
   storeDaysWritten: 'storeDaysWritten',
   /** Seconds between the previous aggregation's watermark and this run: how stale the counts were. */
   aggregationLagSeconds: 'aggregationLagSeconds',
+  /** A state machine's plan found the campaign's run lock held: the execution started nothing. */
+  aggregationRunSkipped: 'aggregationRunSkipped',
   providersRetained: 'providersRetained',
   providersRevoked: 'providersRevoked',
   providersNotAssessed: 'providersNotAssessed',

@@ -22,6 +22,58 @@ export const aggregatePayload = z.strictObject({
   full: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
+/**
+ * The aggregation's steps as a state machine runs them (shared/usecases/aggregate.ts, plan → shard →
+ * finish): each is the `aggregate` function's payload with a `step`. Without one, the whole job.
+ */
+const natural = () => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).nonnegative({ error: 'must be 0 or more' });
+const instant = () => z.string({ error: 'must be a string' }).refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' });
+export const aggregateShardDescriptor = z.union(
+  [
+    z.strictObject({ kind: z.literal('stores'), bucket: natural(), buckets: natural().min(1) }),
+    z.strictObject({ kind: z.literal('segment'), segment: natural(), segments: natural().min(1) }),
+  ],
+  { error: 'must be {"kind":"stores","bucket","buckets"} or {"kind":"segment","segment","segments"}' },
+);
+export const aggregateContext = z.strictObject({
+  mode: z.enum(['full', 'incremental'], { error: 'must be "full" or "incremental"' }),
+  from: instant().nullable(),
+  to: instant(),
+  watermark: instant().nullable(),
+  startedAt: instant(),
+  doneFence: natural(),
+  ordersSeen: natural(),
+  ordersRead: natural(),
+});
+const runOf = { runId: z.string({ error: 'must be a string' }).min(1).max(100), fence: natural().min(1) };
+export const aggregateStepPayload = z.discriminatedUnion(
+  'step',
+  [
+    z.strictObject({ campaignId, step: z.literal('plan'), full: z.boolean({ error: 'must be true or false' }).optional() }),
+    z.strictObject({ campaignId, step: z.literal('shard'), ...runOf, shard: aggregateShardDescriptor, context: aggregateContext }),
+    z.strictObject({
+      campaignId,
+      step: z.literal('finish'),
+      ...runOf,
+      context: aggregateContext,
+      results: z.array(
+        z.strictObject({
+          status: z.literal('done'),
+          shard: aggregateShardDescriptor,
+          counted: z.strictObject({ ordersRead: natural(), storesRecounted: natural(), storeDaysWritten: natural() }),
+          touched: z.array(z.string()),
+          rebind: z.array(z.string()),
+        }),
+        { error: 'must be the shards\' results' },
+      ),
+    }),
+    // A shard that failed for good: gives the lock back without moving the watermark.
+    z.strictObject({ campaignId, step: z.literal('abandon'), ...runOf, context: aggregateContext, error: z.unknown().optional() }),
+  ],
+  { error: 'must be "plan", "shard", "finish" or "abandon"' },
+);
+export type AggregateStepPayload = z.output<typeof aggregateStepPayload>;
+
 const positiveInt = () => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' });
 
 export const evaluatePayload = z

@@ -69,6 +69,8 @@ export interface CachedBinding {
 export interface StoreCounts {
   daily: StoreDaily;
   bindings: CachedBinding[];
+  /** As read: the fencing token of the run that wrote the item (absent on items written before tokens). */
+  fence?: FencingToken;
 }
 
 export interface ProviderTotals {
@@ -93,7 +95,7 @@ export interface LockHolder {
 }
 
 /** What taking the lock found: the watermark and this run's fencing token, or that another run holds the lock. */
-export type RunStart = { acquired: true; through: string | undefined; fence: FencingToken } | { acquired: false };
+export type RunStart = { acquired: true; through: string | undefined; fence: FencingToken; doneFence: FencingToken } | { acquired: false };
 
 const LOCK_FIELDS = 'REMOVE #o, leaseUntil, holder, acquiredAt, heartbeatAt';
 
@@ -127,7 +129,9 @@ export class AggregateStore {
         }),
       ),
     );
-    return out ? { acquired: true, through: out.Attributes?.through as string | undefined, fence: out.Attributes!.fence as number } : { acquired: false };
+    return out
+      ? { acquired: true, through: out.Attributes?.through as string | undefined, fence: out.Attributes!.fence as number, doneFence: (out.Attributes?.doneFence as number | undefined) ?? 0 }
+      : { acquired: false };
   }
 
   /**
@@ -168,16 +172,18 @@ export class AggregateStore {
    * conditional UpdateItem. Returns false when the lease had run out and another run holds the lock
    * now: the watermark is then theirs to move.
    */
-  async finish(campaignId: string, owner: string, through?: string): Promise<boolean> {
+  async finish(campaignId: string, owner: string, through?: string, doneFence?: FencingToken): Promise<boolean> {
+    // `doneFence`: the token of the last run that got through (its store counts are summed into the totals).
+    const done = through !== undefined && doneFence !== undefined;
     return conditionHeld(
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: runStateKey(campaignId),
-          UpdateExpression: `${through ? 'SET through = :t ' : ''}${LOCK_FIELDS}`,
+          UpdateExpression: `${through ? `SET through = :t${done ? ', doneFence = :d' : ''} ` : ''}${LOCK_FIELDS}`,
           ConditionExpression: '#o = :o',
           ExpressionAttributeNames: { '#o': 'owner' },
-          ExpressionAttributeValues: { ':o': owner, ...(through ? { ':t': through } : {}) },
+          ExpressionAttributeValues: { ':o': owner, ...(through ? { ':t': through } : {}), ...(done ? { ':d': doneFence } : {}) },
         }),
       ),
     );
@@ -194,7 +200,12 @@ export class AggregateStore {
     if (!storeIds.length) return new Map();
     const keys = [...new Set(storeIds)].map((s) => storeCountsKey(campaignId, s));
     const items = (await batchGet(this.db, { [this.table]: keys }))[this.table]!;
-    return new Map(items.map((it) => [storeOfCountsKey(campaignId, it), { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[] }]));
+    return new Map(
+      items.map((it) => [
+        storeOfCountsKey(campaignId, it),
+        { daily: (it.daily ?? {}) as StoreDaily, bindings: (it.bindings ?? []) as CachedBinding[], ...(typeof it.fence === 'number' ? { fence: it.fence } : {}) },
+      ]),
+    );
   }
 
   /**
@@ -283,7 +294,7 @@ class ScratchAggregates extends AggregateStore {
 
   override async begin(campaignId: string): Promise<RunStart> {
     // No token: nothing it writes leaves this view, so nothing of it needs fencing.
-    return { acquired: true, through: this.marks.get(campaignId) ?? (await super.watermark(campaignId)), fence: 0 };
+    return { acquired: true, through: this.marks.get(campaignId) ?? (await super.watermark(campaignId)), fence: 0, doneFence: Number.MAX_SAFE_INTEGER };
   }
   override async renewLock(): Promise<boolean> {
     return true;
@@ -304,7 +315,7 @@ class ScratchAggregates extends AggregateStore {
     return out;
   }
   override async putStoreCounts(campaignId: string, stores: Map<string, StoreCounts>): Promise<FencedWrite> {
-    for (const [s, counts] of stores) this.stores.set(`${campaignId}#${s}`, counts);
+    for (const [s, { fence: _fence, ...counts }] of stores) this.stores.set(`${campaignId}#${s}`, counts);
     return { ok: true, written: stores.size };
   }
   override async providerTotals(c: Campaign): Promise<ProviderTotals[]> {

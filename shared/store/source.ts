@@ -22,14 +22,6 @@ export interface StoredOrder {
   paidAt: string;
   gift: boolean;
 }
-const PAGE_ORDERS = 500;
-
-/** An order as the full recount reads it. */
-export interface OrderRow {
-  storeId: string;
-  paidAt: string;
-  gift: boolean;
-}
 
 /** Bindings and deposits: of one provider (one Query), or one page of every one stored (a Scan page). */
 export interface ProviderEvents {
@@ -60,31 +52,12 @@ export class SourceStore {
   }
 
   /**
-   * Every stored order, page by page, for a full recount: `segments` parallel Scan segments, each
-   * holding at most one page ahead of the consumer, so memory follows the page size, not the table
-   * (DynamoDB: Scan on orders). Only the three attributes a count needs come back (a Scan is
-   * billed by the items' full size all the same).
+   * Every binding and deposit event stored, page by page (DynamoDB: Scan on events); or those of one
+   * Scan segment of `segments`. A store's bindings share its partition key, so one segment holds all
+   * the bindings of the stores it holds: a segment is a hash bucket of stores (the full recount's shard).
    */
-  async *orderPages(segments = 4): AsyncGenerator<OrderRow[]> {
-    // Pages of at most PAGE_ORDERS orders: what a recount holds at once is a few pages, whatever the table.
-    const projection = { ProjectionExpression: '#s, #p, #g', ExpressionAttributeNames: { '#s': 'storeId', '#p': 'paidAt', '#g': 'gift' }, Limit: PAGE_ORDERS };
-    const iterators = Array.from({ length: segments }, (_, seg) => this.scanPages(this.tables.orders, seg, segments, projection));
-    const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
-    const pending = new Map(iterators.map((_, i) => [i, next(i)] as const));
-    while (pending.size) {
-      const { i, r } = await Promise.race(pending.values());
-      if (r.done) {
-        pending.delete(i);
-        continue;
-      }
-      pending.set(i, next(i));
-      yield r.value.map((it) => ({ storeId: it.storeId as string, paidAt: it.paidAt as string, gift: it.gift === true }));
-    }
-  }
-
-  /** Every binding and deposit event stored, page by page (DynamoDB: Scan on events). */
-  async *eventPages(): AsyncGenerator<ProviderEvents> {
-    for await (const items of this.scanPages(this.tables.events, 0, 1)) {
+  async *eventPages(segment = 0, segments = 1): AsyncGenerator<ProviderEvents> {
+    for await (const items of this.scanPages(this.tables.events, segment, segments)) {
       const page: ProviderEvents = { bindings: [], deposits: [] };
       for (const it of items) {
         const e = storedEvent(it);
@@ -93,6 +66,21 @@ export class SourceStore {
       }
       yield page;
     }
+  }
+
+  /**
+   * How many orders one Scan segment of `segments` holds (Select COUNT, page by page): a sample of the
+   * orders table, which the full recount's plan scales up to size its shards without reading every order.
+   */
+  async orderSample(segment: number, segments: number): Promise<number> {
+    let n = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.tables.orders, Select: 'COUNT', Segment: segment, TotalSegments: segments, ExclusiveStartKey }));
+      n += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return n;
   }
 
   private async *scanPages(table: string, segment: number, segments: number, extra: Partial<ScanCommandInput> = {}): AsyncGenerator<Record<string, unknown>[]> {
@@ -184,8 +172,8 @@ function profilesFrom(items: Record<string, unknown>[]): StoredProfile[] {
 /** What each method sends (shared/store/access.ts). */
 export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   changesBetween: [{ table: 'changes', actions: ['Query'] }],
-  orderPages: [{ table: 'orders', actions: ['Scan'] }],
   eventPages: [{ table: 'events', actions: ['Scan'] }],
+  orderSample: [{ table: 'orders', actions: ['Scan'] }],
   ordersOfStore: [{ table: 'orders', index: 'byStore', actions: ['Query'] }],
   bindingsOfStore: [{ table: 'events', actions: ['Query'] }],
   providerEvents: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],

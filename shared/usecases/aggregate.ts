@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { FANOUT } from '../config.ts';
 import type { Campaign } from '../rules/campaign.ts';
 import { periodWindow } from '../rules/campaign.ts';
 import { bindingIntervals, depositBalanceAtClose, intervalsFor, orderCounts, type BindingEvent, type DepositEntry } from '../rules/rules.ts';
@@ -8,8 +9,8 @@ import { AGGREGATES_ACCESS, type CachedBinding, type FencedWrite, type FencingTo
 import { CHANGE_RETENTION_DAYS } from '../store/changes.ts';
 import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS, type Changes } from '../store/source.ts';
-import { LockLostError, RUN_LOCK_AGGREGATES, takeRunLock, type RunLock, type RunLockOptions } from './run-lock.ts';
-import { StoreDayTally } from './tally.ts';
+import { heldRunLock, LockLostError, RUN_LOCK_AGGREGATES, type RunLock, type RunLockOptions } from './run-lock.ts';
+import { RUN_LOCK_LEASE_MS } from '../leases.ts';
 
 /**
  * Order aggregation (RULES.md 2.2.1, 2.3): keeps, per provider, the season's counted paid orders
@@ -36,7 +37,7 @@ import { StoreDayTally } from './tally.ts';
  */
 
 /** What the aggregation uses of each store: its function's IAM policy is derived from this. */
-export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['changesBetween', 'orderPages', 'eventPages', 'ordersOfStore', 'bindingsOfStore', 'providerEvents']);
+export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['changesBetween', 'orderSample', 'eventPages', 'ordersOfStore', 'bindingsOfStore', 'providerEvents']);
 export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...RUN_LOCK_AGGREGATES.methods, 'storeCounts', 'putStoreCounts', 'providerTotalsOf', 'putProviderTotals']);
 export const AGGREGATE_NEEDS = [AGGREGATE_SOURCE, AGGREGATE_AGGREGATES];
 
@@ -61,8 +62,12 @@ export interface AggregateOptions {
   overlapMs?: number;
   /** How long the lock holds if a run dies (default RUN_LOCK_LEASE_MS; a heartbeat renews it while the run works). */
   leaseMs?: number;
-  /** Called after each page of orders a full recount reads (the bench samples the heap here). */
+  /** Called after each store's orders a full recount reads (the bench samples the heap here). */
   onOrderPage?: (ordersSeen: number) => void;
+  /** Orders per counting shard (default FANOUT.ordersShardSize). */
+  ordersShardSize?: number;
+  /** Shards run at once in-process (default 4). */
+  concurrency?: number;
 }
 
 export type AggregateResult =
@@ -78,43 +83,179 @@ export type AggregateResult =
       providersUpdated: number;
       /** The run's fencing token (run-lock.ts): what it wrote carries it. */
       fence: FencingToken;
+      /** Counting shards the run was cut into (shared/usecases/fanout.ts). */
+      shards: number;
+      /** The most orders any one step of the run read (plan's sample, one shard). */
+      maxOrdersPerInvocation: number;
     }
   | { status: 'busy'; holder: LockHolder | undefined };
 
-type Counted = { storesRecounted: number; storeDaysWritten: number; providersUpdated: number; ordersSeen: number };
-
 const DAY_BATCH_LIMIT = 8; // past this many days of one store, one Query of its whole season is cheaper
 
+/** A counting shard: a hash bucket of the stores that changed, or (full recount) one Scan segment of the events, whose bindings name its stores. */
+export type AggregateShard = { kind: 'stores'; bucket: number; buckets: number } | { kind: 'segment'; segment: number; segments: number };
+
+/** What plan hands every step: small, whatever the run covers. */
+export interface AggregateContext {
+  mode: 'full' | 'incremental';
+  from: string | null;
+  to: string;
+  /** The watermark the lock was taken with. */
+  watermark: string | null;
+  startedAt: string;
+  /** The token of the last run that got through: store counts written under a newer one were never summed. */
+  doneFence: FencingToken;
+  /** Incremental: the orders the change records name. */
+  ordersSeen: number;
+  /** Orders plan read (the full recount's sample). */
+  ordersRead: number;
+}
+
+export type AggregatePlan =
+  | { status: 'planned'; runId: string; fence: FencingToken; campaignId: string; shards: { shard: AggregateShard }[]; context: AggregateContext }
+  | { status: 'busy'; holder: LockHolder | undefined };
+
+export interface AggregateShardResult {
+  status: 'done';
+  shard: AggregateShard;
+  counted: { ordersRead: number; storesRecounted: number; storeDaysWritten: number };
+  /** Providers whose counts moved (incremental); `rebind`: of them, those whose stores may have changed. */
+  touched: string[];
+  rebind: string[];
+}
+
+/** The run's steps, as deps see them; the whole job is plan → shards → finish (runAggregation). */
 export async function aggregate(c: Campaign, deps: AggregateDeps, opts: AggregateOptions = {}): Promise<AggregateResult> {
-  const started = deps.now();
-  const taken = await takeRunLock(deps.aggregates, c.campaignId, {
-    now: deps.now,
-    ...(deps.holder ? { holder: deps.holder } : {}),
-    ...(opts.leaseMs ? { leaseMs: opts.leaseMs } : {}),
-    ...(deps.every ? { every: deps.every } : {}),
-  });
-  if (!taken.ok) return { status: 'busy', holder: taken.holder };
-  const { lock } = taken;
-  const watermark = lock.through;
-  let through: string | undefined;
-  let outcome: { done: AggregateResult } | { failed: unknown };
+  const leaseMs = opts.leaseMs ?? RUN_LOCK_LEASE_MS;
+  const plan = await planAggregation(c, deps, opts, leaseMs);
+  if (plan.status === 'busy') return plan;
+  const lock = heldRunLock(deps.aggregates, c.campaignId, { owner: plan.runId, fence: plan.fence, through: plan.context.watermark ?? undefined, doneFence: plan.context.doneFence }, { now: deps.now, leaseMs, ...(deps.every ? { every: deps.every } : {}) });
+  let results: AggregateShardResult[];
   try {
+    let done = 0;
+    results = await mapLimit(plan.shards, opts.concurrency ?? 4, async ({ shard }) => {
+      const r = await aggregateShard(c, { ...deps, check: () => lock.check() }, { fence: plan.fence, shard, context: plan.context }, opts);
+      if (plan.shards.length > 1) deps.progress?.(++done, plan.shards.length, 'shards');
+      return r;
+    });
+  } catch (failed) {
+    // Nothing a shard started is still in flight here (mapLimit settles before it rejects).
+    const kept = await lock.release();
+    if (kept || failed instanceof LockLostError) throw failed;
+    throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`, { cause: failed });
+  }
+  return finishAggregation(c, deps, { fence: plan.fence, results, context: plan.context }, lock);
+}
+
+/**
+ * Plan: takes the campaign's run lock with a new fencing token (a lease of `leaseMs`), decides what the
+ * run covers and cuts it into counting shards of about `ordersShardSize` orders each. A plan that fails
+ * gives the lock back.
+ */
+export async function planAggregation(c: Campaign, deps: AggregateDeps, opts: AggregateOptions, leaseMs: number): Promise<AggregatePlan> {
+  const started = deps.now();
+  const runId = randomUUID();
+  const start = await deps.aggregates.begin(c.campaignId, runId, started, leaseMs, deps.holder);
+  if (!start.acquired) return { status: 'busy', holder: await deps.aggregates.lockHolder(c.campaignId) };
+  try {
+    const watermark = start.through;
     const to = started.toISOString();
     // Change records expire: a watermark older than they are kept cannot be caught up from them.
     const stale = watermark !== undefined && started.getTime() - Date.parse(watermark) > (CHANGE_RETENTION_DAYS - 1) * 86_400_000;
     const full = opts.full === true || watermark === undefined || stale;
-    const from = full ? null : toUtcIso(Date.parse(watermark!) - (opts.overlapMs ?? 60_000));
-    const write = fencedWrites(c, deps, lock);
-    const counted = full ? await fullRecount(c, deps, write, to, opts) : await incremental(c, deps, write, await deps.source.changesBetween(from!, to), to);
+    const from = full ? null : toUtcIso(Date.parse(watermark) - (opts.overlapMs ?? 60_000));
+    const size = opts.ordersShardSize ?? FANOUT.ordersShardSize;
+    const context: AggregateContext = { mode: full ? 'full' : 'incremental', from, to, watermark: watermark ?? null, startedAt: to, doneFence: start.doneFence, ordersSeen: 0, ordersRead: 0 };
+    let shards: AggregateShard[];
+    if (full) {
+      const sample = await estimateOrders(deps.source);
+      context.ordersRead = sample.read;
+      // Half again over the estimate: the sample's error and buckets of uneven stores.
+      const segments = Math.max(1, Math.min(1_000_000, Math.ceil((sample.orders * 1.5) / size)));
+      shards = Array.from({ length: segments }, (_, segment) => ({ kind: 'segment', segment, segments }));
+    } else {
+      const changes = await deps.source.changesBetween(from!, to);
+      const stores = workOf(c, changes).size;
+      context.ordersSeen = changes.orders.length;
+      const buckets = stores ? Math.min(stores, Math.max(1, Math.ceil((changes.orders.length * 1.5) / size))) : 0;
+      shards = Array.from({ length: buckets }, (_, bucket) => ({ kind: 'stores', bucket, buckets }));
+    }
+    return { status: 'planned', runId, fence: start.fence, campaignId: c.campaignId, shards: shards.map((shard) => ({ shard })), context };
+  } catch (err) {
+    await deps.aggregates.finish(c.campaignId, runId);
+    throw err;
+  }
+}
+
+/**
+ * How many orders the table holds, from a sample: Scan segments 0 and 1 of ever fewer segments,
+ * until both hold 32 or more (they agree on the density), scaled up. It reads about a thousand
+ * orders whatever the table holds (a table under 8,000 orders it counts whole).
+ */
+export async function estimateOrders(source: Needs<typeof AGGREGATE_SOURCE>): Promise<{ orders: number; read: number }> {
+  let read = 0;
+  for (const segments of [1 << 20, 1 << 16, 1 << 12, 1 << 8, 1 << 4]) {
+    const [a, b] = await Promise.all([source.orderSample(0, segments), source.orderSample(1, segments)]);
+    read += a + b;
+    if (Math.min(a, b) >= 32) return { orders: Math.ceil(((a + b) / 2) * segments), read };
+  }
+  const all = await source.orderSample(0, 1);
+  return { orders: all, read: read + all };
+}
+
+/** The bucket of a store among `buckets`: a hash of its id, so every step agrees without a list. */
+export function storeBucket(storeId: string, buckets: number): number {
+  return createHash('sha256').update(storeId).digest().readUInt32BE(0) % buckets;
+}
+
+type ShardDeps = AggregateDeps & { check?: () => void };
+
+/**
+ * One counting shard: recounts its stores from their orders (the byStore index) and writes their
+ * counts under the run's fencing token. A write refused (a newer run wrote first) stops it with
+ * LockLostError. Counts are recomputed, never incremented: a retried shard writes the same.
+ */
+export async function aggregateShard(c: Campaign, deps: ShardDeps, step: { fence: FencingToken; shard: AggregateShard; context: AggregateContext }, opts: AggregateOptions = {}): Promise<AggregateShardResult> {
+  const write = fencedWrites(c, deps, step.fence, deps.check ?? (() => {}));
+  const counted = step.shard.kind === 'segment' ? await recountSegment(c, deps, write, step.shard, step.context, opts) : await recountStores(c, deps, write, step.shard, step.context);
+  return { status: 'done', shard: step.shard, ...counted };
+}
+
+/**
+ * Finish: re-sums the providers whose counts moved (every provider after a full recount), writes their
+ * totals under the fence, then moves the watermark and gives the lock back. A shard that failed for
+ * good means no finish: the watermark stays, and the lease lets the next run in.
+ */
+export async function finishAggregation(c: Campaign, deps: AggregateDeps, step: { fence: FencingToken; results: AggregateShardResult[]; context: AggregateContext }, lock: RunLock): Promise<AggregateResult> {
+  const { context: ctx } = step;
+  let outcome: { done: AggregateResult } | { failed: unknown };
+  let through: string | undefined;
+  try {
+    const write = fencedWrites(c, deps, step.fence, () => lock.check());
+    const providersUpdated = ctx.mode === 'full' ? await resumAll(c, deps, write, ctx.to) : await resumMoved(c, deps, write, step.results, ctx);
     lock.check(); // the watermark says "counted up to here": only while the lock is still ours
-    through = to;
-    const lagSeconds = watermark ? Math.max(0, Math.round((started.getTime() - Date.parse(watermark)) / 1000)) : null;
-    outcome = { done: { status: 'done', mode: full ? 'full' : 'incremental', window: { from, to }, lagSeconds, ...counted, fence: lock.fence } };
+    through = ctx.to;
+    const sum = (k: keyof AggregateShardResult['counted']) => step.results.reduce((n, r) => n + r.counted[k], 0);
+    const started = Date.parse(ctx.startedAt);
+    const lagSeconds = ctx.watermark ? Math.max(0, Math.round((started - Date.parse(ctx.watermark)) / 1000)) : null;
+    outcome = {
+      done: {
+        status: 'done',
+        mode: ctx.mode,
+        window: { from: ctx.from, to: ctx.to },
+        lagSeconds,
+        ordersSeen: ctx.mode === 'full' ? sum('ordersRead') : ctx.ordersSeen,
+        storesRecounted: sum('storesRecounted'),
+        storeDaysWritten: sum('storeDaysWritten'),
+        providersUpdated,
+        fence: step.fence,
+        shards: step.results.length,
+        maxOrdersPerInvocation: Math.max(ctx.ordersRead, ...step.results.map((r) => r.counted.ordersRead)),
+      },
+    };
   } catch (failed) {
     outcome = { failed };
   }
-  // Moves the watermark only when the run got through; gives the lock back either way. Nothing the
-  // run started is still in flight here: a failed write settled the others before it rejected.
   const kept = await lock.release(through);
   if ('failed' in outcome) {
     if (kept || outcome.failed instanceof LockLostError) throw outcome.failed;
@@ -130,23 +271,23 @@ interface Writes {
   storeCounts(stores: Map<string, StoreCounts>, computedAt: string): Promise<void>;
 }
 
-function fencedWrites(c: Campaign, deps: AggregateDeps, lock: RunLock): Writes {
+function fencedWrites(c: Campaign, deps: AggregateDeps, fence: FencingToken, check: () => void): Writes {
   const held = (w: FencedWrite, what: string) => {
     if (w.ok) return;
     const named = `${w.refused.slice(0, 3).join(', ')}${w.refused.length > 3 ? ` and ${w.refused.length - 3} more` : ''}`;
     throw new LockLostError(
-      `a newer aggregation of ${c.campaignId} took the lock while this run (fencing token ${lock.fence}) stalled past its lease, and wrote first: ` +
+      `a newer aggregation of ${c.campaignId} took the lock while this run (fencing token ${fence}) stalled past its lease, and wrote first: ` +
         `this run's ${what} of ${named} were refused and the newer run's stand; it stopped without moving the watermark`,
     );
   };
   return {
     async totals(totals) {
-      lock.check();
-      held(await deps.aggregates.putProviderTotals(c, totals, lock.fence), 'provider totals');
+      check();
+      held(await deps.aggregates.putProviderTotals(c, totals, fence), 'provider totals');
     },
     async storeCounts(stores, computedAt) {
-      lock.check();
-      held(await deps.aggregates.putStoreCounts(c.campaignId, stores, computedAt, lock.fence), 'store counts');
+      check();
+      held(await deps.aggregates.putStoreCounts(c.campaignId, stores, computedAt, fence), 'store counts');
     },
   };
 }
@@ -165,17 +306,21 @@ function workOf(c: Campaign, changes: Changes): Map<string, Set<string> | undefi
   return work;
 }
 
-async function incremental(c: Campaign, deps: AggregateDeps, write: Writes, changes: Changes, computedAt: string): Promise<Counted> {
+type Counted = Omit<AggregateShardResult, 'status' | 'shard'>;
+
+/** An incremental shard: the stores of its bucket among those the change records name. */
+async function recountStores(c: Campaign, deps: ShardDeps, write: Writes, shard: Extract<AggregateShard, { kind: 'stores' }>, ctx: AggregateContext): Promise<Counted> {
   const w = periodWindow(c);
   const dayIndex = new Map(w.days.map((d, i) => [d, i]));
-  const work = workOf(c, changes);
+  const changes = await deps.source.changesBetween(ctx.from!, ctx.to);
+  const work = new Map([...workOf(c, changes)].filter(([s]) => storeBucket(s, shard.buckets) === shard.bucket));
   const storeIds = [...work.keys()].sort();
   const before = await deps.aggregates.storeCounts(c.campaignId, storeIds);
-  const current = new Map<string, StoreCounts>(before); // what each store's counts are after this run
   const toWrite = new Map<string, StoreCounts>();
-  const touched = new Set<string>(changes.depositProviders);
-  const boundNow = new Map<string, Set<string>>(); // provider → recounted stores bound to it
+  const touched = new Set<string>();
+  const rebind = new Set<string>();
   let storeDaysWritten = 0;
+  let ordersRead = 0;
   let done = 0;
 
   await mapLimit(storeIds, 8, async (storeId) => {
@@ -197,7 +342,7 @@ async function incremental(c: Campaign, deps: AggregateDeps, write: Writes, chan
     const span = !wholeSeason && days.length > 1 && last - first + 1 <= 2 * days.length;
     if (span) days = w.days.slice(first, last + 1);
     const daily: StoreDaily = {};
-    for (const p of providers) daily[p] = wholeSeason ? new Array<number>(w.days.length).fill(0) : (prev!.daily[p]?.slice() ?? new Array<number>(w.days.length).fill(0));
+    for (const p of providers) daily[p] = wholeSeason ? new Array<number>(w.days.length).fill(0) : (prev.daily[p]?.slice() ?? new Array<number>(w.days.length).fill(0));
     for (const d of days) for (const p of providers) daily[p]![dayIndex.get(d)!] = 0;
     const ranges = wholeSeason
       ? [[w.startIso, w.endIso] as const]
@@ -205,7 +350,9 @@ async function incremental(c: Campaign, deps: AggregateDeps, write: Writes, chan
         ? [[dayRange(days[0]!, c.utcOffsetMinutes)[0], dayRange(days.at(-1)!, c.utcOffsetMinutes)[1]] as const]
         : days.map((d) => dayRange(d, c.utcOffsetMinutes));
     for (const [fromIso, toIso] of ranges) {
-      for (const o of await deps.source.ordersOfStore(storeId, fromIso, toIso)) {
+      const orders = await deps.source.ordersOfStore(storeId, fromIso, toIso);
+      ordersRead += orders.length;
+      for (const o of orders) {
         const paid = { paidAtMs: Date.parse(o.paidAt), gift: o.gift };
         for (const p of providers) {
           if (orderCounts(c, paid, intervalsFor(intervals, p, storeId))) daily[p]![dayIndex.get(localDate(paid.paidAtMs, c.utcOffsetMinutes))!]!++;
@@ -222,54 +369,115 @@ async function incremental(c: Campaign, deps: AggregateDeps, write: Writes, chan
       changedDays++;
       for (const p of moved) touched.add(p);
     }
-    // A binding change can move which stores a provider has without moving a count.
-    if (bindingsMoved) for (const p of providers) touched.add(p);
-    for (const p of providers) (boundNow.get(p) ?? boundNow.set(p, new Set()).get(p)!).add(storeId);
+    // A binding change can move which stores a provider has without moving a count; a store without
+    // an item may be missing from its providers' totals.
+    if (bindingsMoved || !prev) {
+      for (const p of providers) {
+        touched.add(p);
+        rebind.add(p);
+      }
+    }
+    // Counts a run wrote that never reached the totals (it died before its finish): sum them again.
+    if (prev && (prev.fence ?? 0) > ctx.doneFence) for (const p of everyone) touched.add(p);
     storeDaysWritten += changedDays;
     const next = { daily, bindings };
-    current.set(storeId, next);
     if (!prev || changedDays || JSON.stringify(prev.bindings) !== JSON.stringify(bindings)) toWrite.set(storeId, next);
     deps.progress?.(++done, storeIds.length, 'stores');
   });
 
-  const totals = await resum(c, deps, [...touched].sort(), current, boundNow, changes.depositProviders, computedAt);
-  // Totals first: if the run dies before the store counts, the next run still finds them changed.
-  await write.totals(totals);
-  await write.storeCounts(toWrite, computedAt);
-  return { ordersSeen: changes.orders.length, storesRecounted: storeIds.length, storeDaysWritten, providersUpdated: totals.length };
+  await write.storeCounts(toWrite, ctx.to);
+  return { counted: { ordersRead, storesRecounted: storeIds.length, storeDaysWritten }, touched: [...touched].sort(), rebind: [...rebind].sort() };
 }
 
 /**
- * Re-sums each provider over all its stores. Its stores and deposit balance come from its totals
- * item unless its deposits changed or it has none yet (then one Query of its events); the counts of
- * stores this run did not recount come from one BatchGetItem.
+ * Re-sums each provider that moved over all its stores. Its stores and deposit balance come from its
+ * totals item unless its deposits or bindings changed or it has none yet (then one Query of its
+ * events); its stores' counts from BatchGetItem (the shards have written them).
  */
-async function resum(
-  c: Campaign,
-  deps: AggregateDeps,
-  providers: string[],
-  current: Map<string, StoreCounts>,
-  boundNow: Map<string, Set<string>>,
-  depositMoved: Set<string>,
-  computedAt: string,
-): Promise<ProviderTotals[]> {
-  if (!providers.length) return [];
+async function resumMoved(c: Campaign, deps: AggregateDeps, write: Writes, results: readonly AggregateShardResult[], ctx: AggregateContext): Promise<number> {
+  const changes = await deps.source.changesBetween(ctx.from!, ctx.to);
+  const providers = [...new Set([...results.flatMap((r) => r.touched), ...changes.depositProviders])].sort();
+  if (!providers.length) return 0;
+  const fresh = new Set([...results.flatMap((r) => r.rebind), ...changes.depositProviders]);
   const cached = new Map((await deps.aggregates.providerTotalsOf(c, providers)).map((t) => [t.providerId, t]));
   const facts = await mapLimit(providers, 8, async (providerId) => {
     const old = cached.get(providerId);
-    if (old && !depositMoved.has(providerId)) {
-      return { providerId, stores: [...new Set([...old.stores, ...(boundNow.get(providerId) ?? [])])].sort(), depositBalanceFen: old.depositBalanceFen };
-    }
+    if (old && !fresh.has(providerId)) return { providerId, stores: old.stores, depositBalanceFen: old.depositBalanceFen };
     const ev = await deps.source.providerEvents(providerId);
     return {
       providerId,
-      stores: [...new Set([...ev.bindings.map((b) => b.storeId), ...(boundNow.get(providerId) ?? [])])].sort(),
+      stores: [...new Set(ev.bindings.map((b) => b.storeId))].sort(),
       depositBalanceFen: depositBalanceAtClose(c, ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) }))),
     };
   });
-  const missing = [...new Set(facts.flatMap((f) => f.stores))].filter((s) => !current.has(s));
-  for (const [s, counts] of await deps.aggregates.storeCounts(c.campaignId, missing)) current.set(s, counts);
-  return facts.map((f) => ({ ...f, ...sumOver(c, f.providerId, f.stores, current), computedAt }));
+  const counts = await deps.aggregates.storeCounts(c.campaignId, [...new Set(facts.flatMap((f) => f.stores))]);
+  const totals = facts.map((f) => ({ ...f, ...sumOver(c, f.providerId, f.stores, counts), computedAt: ctx.to }));
+  await write.totals(totals);
+  return totals.length;
+}
+
+/**
+ * A full recount's shard: one Scan segment of the events, whose bindings name its stores (a store's
+ * bindings share its partition key); each store's season of orders is read from the byStore index.
+ * Orders of stores never bound are never read: they count for no one.
+ */
+async function recountSegment(c: Campaign, deps: ShardDeps, write: Writes, shard: Extract<AggregateShard, { kind: 'segment' }>, ctx: AggregateContext, opts: AggregateOptions): Promise<Counted> {
+  const w = periodWindow(c);
+  const dayIndex = new Map(w.days.map((d, i) => [d, i]));
+  const bindingsOf = new Map<string, CachedBinding[]>();
+  for await (const page of deps.source.eventPages(shard.segment, shard.segments)) {
+    for (const b of page.bindings) (bindingsOf.get(b.storeId) ?? bindingsOf.set(b.storeId, []).get(b.storeId)!).push({ providerId: b.providerId, kind: b.kind, at: b.at });
+  }
+  const stores = [...bindingsOf.keys()].sort();
+  let ordersRead = 0;
+  let storeDaysWritten = 0;
+  for (let i = 0; i < stores.length; i += 100) {
+    const chunk = stores.slice(i, i + 100);
+    const before = await deps.aggregates.storeCounts(c.campaignId, chunk);
+    const toWrite = new Map<string, StoreCounts>();
+    await mapLimit(chunk, 8, async (storeId) => {
+      const bindings = bindingsOf.get(storeId)!.sort(byBinding);
+      const intervals = bindingIntervals(bindings.map((b) => ({ ...b, storeId, atMs: Date.parse(b.at) })));
+      const providers = [...intervals.keys()].sort();
+      const daily: StoreDaily = Object.fromEntries(providers.map((p) => [p, new Array<number>(w.days.length).fill(0)]));
+      const orders = await deps.source.ordersOfStore(storeId, w.startIso, w.endIso);
+      ordersRead += orders.length;
+      for (const o of orders) {
+        const paid = { paidAtMs: Date.parse(o.paidAt), gift: o.gift };
+        for (const p of providers) if (orderCounts(c, paid, intervalsFor(intervals, p, storeId))) daily[p]![dayIndex.get(localDate(paid.paidAtMs, c.utcOffsetMinutes))!]!++;
+      }
+      opts.onOrderPage?.(ordersRead);
+      const prev = before.get(storeId);
+      const changed = changedDays(prev?.daily ?? {}, daily);
+      storeDaysWritten += changed;
+      if (!prev || changed || JSON.stringify(prev.bindings) !== JSON.stringify(bindings)) toWrite.set(storeId, { daily, bindings });
+    });
+    await write.storeCounts(toWrite, ctx.to);
+    deps.progress?.(Math.min(i + 100, stores.length), stores.length, 'stores');
+  }
+  return { counted: { ordersRead, storesRecounted: stores.length, storeDaysWritten }, touched: [], rebind: [] };
+}
+
+/**
+ * A full recount's totals: every provider with a binding or a deposit, from the events (they grow
+ * with stores and providers, never with orders), summed over the counts the shards wrote.
+ */
+async function resumAll(c: Campaign, deps: AggregateDeps, write: Writes, computedAt: string): Promise<number> {
+  const bindingEvents: BindingEvent[] = [];
+  const depositsOf = new Map<string, DepositEntry[]>();
+  for await (const page of deps.source.eventPages()) {
+    for (const b of page.bindings) bindingEvents.push({ ...b, atMs: Date.parse(b.at) });
+    for (const d of page.deposits) (depositsOf.get(d.providerId) ?? depositsOf.set(d.providerId, []).get(d.providerId)!).push({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) });
+  }
+  const intervals = bindingIntervals(bindingEvents);
+  const providers = [...new Set([...intervals.keys(), ...depositsOf.keys()])].sort();
+  const counts = await deps.aggregates.storeCounts(c.campaignId, [...new Set(bindingEvents.map((b) => b.storeId))]);
+  const totals = providers.map((providerId) => {
+    const stores = [...(intervals.get(providerId)?.keys() ?? [])].sort();
+    return { providerId, stores, depositBalanceFen: depositBalanceAtClose(c, depositsOf.get(providerId) ?? []), ...sumOver(c, providerId, stores, counts), computedAt };
+  });
+  await write.totals(totals);
+  return totals.length;
 }
 
 function sumOver(c: Campaign, providerId: string, stores: string[], counts: Map<string, StoreCounts>): { paidOrders: number; byDay: Record<string, number> } {
@@ -286,58 +494,6 @@ function sumOver(c: Campaign, providerId: string, stores: string[], counts: Map<
     });
   }
   return { paidOrders, byDay: sortKeys(byDay) };
-}
-
-/**
- * The full recount: the binding and deposit events first (they grow with stores and providers),
- * then every order streamed page by page into store-day counts, then what changed is written.
- */
-async function fullRecount(c: Campaign, deps: AggregateDeps, write: Writes, computedAt: string, opts: AggregateOptions): Promise<Counted> {
-  const bindingEvents: BindingEvent[] = [];
-  const bindingsOf = new Map<string, CachedBinding[]>();
-  const depositsOf = new Map<string, DepositEntry[]>();
-  for await (const page of deps.source.eventPages()) {
-    for (const b of page.bindings) {
-      bindingEvents.push({ ...b, atMs: Date.parse(b.at) });
-      (bindingsOf.get(b.storeId) ?? bindingsOf.set(b.storeId, []).get(b.storeId)!).push({ providerId: b.providerId, kind: b.kind, at: b.at });
-    }
-    for (const d of page.deposits) (depositsOf.get(d.providerId) ?? depositsOf.set(d.providerId, []).get(d.providerId)!).push({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) });
-  }
-  const intervals = bindingIntervals(bindingEvents);
-  const tally = new StoreDayTally(c, intervals);
-  await tally.consume(deps.source.orderPages(), opts.onOrderPage);
-
-  // Provider totals first (see the note at the top), from the tally's counts.
-  const counts = new Map<string, StoreCounts>(tally.stores().map((s) => [s, { daily: tally.daily(s), bindings: (bindingsOf.get(s) ?? []).sort(byBinding) }]));
-  const providers = [...new Set([...intervals.keys(), ...depositsOf.keys()])].sort();
-  const totals = providers.map((providerId) => ({
-    providerId,
-    stores: [...(intervals.get(providerId)?.keys() ?? [])].sort(),
-    depositBalanceFen: depositBalanceAtClose(c, depositsOf.get(providerId) ?? []),
-    ...sumOver(c, providerId, [...(intervals.get(providerId)?.keys() ?? [])], counts),
-    computedAt,
-  }));
-  await write.totals(totals);
-
-  // Store counts, 100 stores at a time: what is stored is read back and only what moved is written.
-  const stores = tally.stores().sort();
-  let storeDaysWritten = 0;
-  for (let i = 0; i < stores.length; i += 100) {
-    const chunk = stores.slice(i, i + 100);
-    const before = await deps.aggregates.storeCounts(c.campaignId, chunk);
-    const toWrite = new Map<string, StoreCounts>();
-    for (const s of chunk) {
-      const next = counts.get(s)!;
-      const prev = before.get(s);
-      const changed = changedDays(prev?.daily ?? {}, next.daily);
-      storeDaysWritten += changed;
-      if (!prev || changed || JSON.stringify(prev.bindings) !== JSON.stringify(next.bindings)) toWrite.set(s, next);
-    }
-    await write.storeCounts(toWrite, computedAt);
-    deps.progress?.(Math.min(i + 100, stores.length), stores.length, 'stores');
-  }
-  const storesRecounted = new Set([...tally.storesSeen, ...stores]).size;
-  return { ordersSeen: tally.ordersSeen, storesRecounted, storeDaysWritten, providersUpdated: totals.length };
 }
 
 /** Days on which any provider's count differs between two store items. */

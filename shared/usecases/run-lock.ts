@@ -84,32 +84,54 @@ export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, camp
   const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
   const start = await store.begin(campaignId, owner, o.now(), leaseMs, o.holder);
   if (!start.acquired) return { ok: false, holder: await store.lockHolder(campaignId) };
+  return { ok: true, lock: heldRunLock(store, campaignId, { owner, fence: start.fence, through: start.through, doneFence: start.doneFence }, o) };
+}
+
+/** The lock as taken: who holds it (`owner`, the run's id), with its token and what it found. */
+export interface TakenLock {
+  owner: string;
+  fence: FencingToken;
+  through: string | undefined;
+  /** The token of the last run that got through (shared/store/aggregates.ts `finish`). */
+  doneFence: FencingToken;
+}
+
+/**
+ * The lock taken earlier, by this process or by another step of the same run (a state machine's plan
+ * took it; its finish gives it back). With `heartbeat: false` nothing renews the lease: a run whose
+ * steps are separate invocations takes a lease long enough for the whole execution instead.
+ */
+export function heldRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, taken: TakenLock, o: RunLockOptions & { heartbeat?: boolean }): RunLock & { doneFence: FencingToken; owner: string } {
+  const { owner } = taken;
+  const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
   let lost = false;
   let beating: Promise<void> = Promise.resolve();
-  const stop = (o.every ?? interval)(o.heartbeatMs ?? RUN_LOCK_HEARTBEAT_MS, () => {
-    beating = beating.then(async () => {
-      if (lost) return;
-      try {
-        if (!(await store.renewLock(campaignId, owner, o.now(), leaseMs))) lost = true;
-      } catch {
-        // A failed renewal is tried again at the next beat; the lease leaves room for three misses.
-      }
-    });
-  });
+  const stop =
+    o.heartbeat === false
+      ? () => {}
+      : (o.every ?? interval)(o.heartbeatMs ?? RUN_LOCK_HEARTBEAT_MS, () => {
+          beating = beating.then(async () => {
+            if (lost) return;
+            try {
+              if (!(await store.renewLock(campaignId, owner, o.now(), leaseMs))) lost = true;
+            } catch {
+              // A failed renewal is tried again at the next beat; the lease leaves room for three misses.
+            }
+          });
+        });
   return {
-    ok: true,
-    lock: {
-      through: start.through,
-      fence: start.fence,
-      check() {
-        if (lost) throw new LockLostError(`the aggregation lock of ${campaignId} was taken over while this run stalled past its lease; this run stopped before writing`);
-      },
-      async release(through?: string) {
-        stop();
-        await beating;
-        // Moves the watermark only while the lock is still ours (finish is conditional on the owner).
-        return (await store.finish(campaignId, owner, lost ? undefined : through)) && !lost;
-      },
+    owner,
+    through: taken.through,
+    fence: taken.fence,
+    doneFence: taken.doneFence,
+    check() {
+      if (lost) throw new LockLostError(`the aggregation lock of ${campaignId} was taken over while this run stalled past its lease; this run stopped before writing`);
+    },
+    async release(through?: string) {
+      stop();
+      await beating;
+      // Moves the watermark only while the lock is still ours (finish is conditional on the owner).
+      return (await store.finish(campaignId, owner, lost ? undefined : through, lost ? undefined : taken.fence)) && !lost;
     },
   };
 }

@@ -23,8 +23,8 @@ const tables = JSON.parse(process.env.CHILD_TABLES!) as TableNames;
 
 const heartbeatMs = Number(process.env.CHILD_HEARTBEAT_MS || RUN_LOCK_HEARTBEAT_MS);
 const deps = stores(tables, createDocumentClient(childClients().dynamodb));
-// The source store, stopped at its first read of orders (a Query of one store, or the full recount's
-// scan): the run holds the lock and is mid-work.
+// The source store, stopped at its first read of orders (a Query of one store, in a full recount's
+// shard or an incremental one): the run holds the lock and is mid-work.
 const hold = () => {
   process.stdout.write(`HOLDING ${process.pid}\n`);
   return new Promise<never>(() => {}); // until the parent's SIGKILL; the heartbeat (or stdin) keeps us alive
@@ -32,7 +32,6 @@ const hold = () => {
 const source = new Proxy(deps.source, {
   get(target, prop, receiver) {
     if (prop === 'ordersOfStore') return hold;
-    if (prop === 'orderPages') return () => ({ [Symbol.asyncIterator]: () => ({ next: hold }) });
     return Reflect.get(target, prop, receiver);
   },
 });

@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { DeleteTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '#shared/aws.ts';
 import { countWrites, meterDynamo, type DynamoMeter, type MeterSnapshot } from '#tools/bench/meter.ts';
-import { localTableNames, type TableNames } from '#shared/config.ts';
+import { FANOUT, localTableNames, type TableNames } from '#shared/config.ts';
 import { stores } from '#shared/deps.ts';
 import type { PlatformEvent, OrderPaid } from '#shared/events.ts';
 import { ensureTables } from '#tools/local/tables.ts';
@@ -22,7 +22,7 @@ import { IngestStore } from '#shared/store/ingest.ts';
 import { storedItem } from '#shared/store/items.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
-import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, sqsRequests, type Usage } from './cost.ts';
+import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, sqsRequests, stateTransitions, transitionsUsd, type Usage } from './cost.ts';
 import { feedRecords, importFile, toRecords, type ImportResult, type IntakeHandler } from '#cli/import.ts';
 import { table } from '#shared/text/terminal.ts';
 import { useLocalStack } from '#tools/local/stack.ts';
@@ -340,10 +340,14 @@ export async function runBench(io: BenchIO): Promise<void> {
   const recountHeap = async (names: TableNames, db: ReturnType<typeof createDocumentClient>): Promise<number> => {
     const base = liveHeap();
     let peak = 0;
-    const r = await aggregate(c, { ...stores(names, db), now: () => new Date() }, { full: true, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+    const r = await aggregate(c, { ...stores(names, db), now: () => new Date() }, { full: true, ordersShardSize, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
     if (r.status !== 'done') throw new Error(`full recount: ${r.status}`);
+    recounts.set(names.orders, r);
     return peak;
   };
+  // The counting shard's size: the 1x season, so the 4x season's full recount is cut in shards.
+  const ordersShardSize = baseOrders;
+  const recounts = new Map<string, Extract<Awaited<ReturnType<typeof aggregate>>, { status: 'done' }>>();
   let incrementalRun = { requests: 0, meter: undefined as MeterSnapshot | undefined, ordersSeen: 0, operations: {} as Record<string, number>, ms: 0 };
   let windowRun = { orders: 0, meter: undefined as MeterSnapshot | undefined, ms: 0 };
   const evalMeters: Record<number, MeterSnapshot[]> = {};
@@ -436,6 +440,15 @@ export async function runBench(io: BenchIO): Promise<void> {
     ok: heapRatio <= 1.1,
     detail: `peak live heap of the full recount above its start, median of ${heapRatios.length} rounds (spread ${round(Math.min(...heapRatios))}–${round(Math.max(...heapRatios))}): ${mb(median(s1.heaps))} with ${baseOrders} orders, ${mb(median(s4.heaps))} with ${baseOrders * 4} (${io.providers * 2} stores)`,
   };
+  // Counted, not timed: the most orders one step of the 4x season's full recount read (plan's sample, a shard).
+  const r4 = recounts.get(s4.names.orders)!;
+  metrics.maxOrdersPerInvocation = {
+    value: r4.maxOrdersPerInvocation,
+    goal: `<= ordersShardSize (${ordersShardSize})`,
+    ok: r4.maxOrdersPerInvocation <= ordersShardSize && ordersShardSize < baseOrders * 4,
+    detail: `full recount of ${baseOrders * 4} orders in ${r4.shards} shards (Scan segments of the events); the most any one step read`,
+  };
+  metrics.ordersShardSize = { value: ordersShardSize, goal: `< ${baseOrders * 4} (the 4x season)`, ok: ordersShardSize < baseOrders * 4, detail: `orders per counting shard in this run (deployed default ${FANOUT.ordersShardSize})` };
   const aggRate = (baseOrders * 10) / s10.aggregation.secs;
   metrics.aggregationVsRawBatchWrite = {
     value: round(aggRate / rawRate),
@@ -522,6 +535,8 @@ export async function runBench(io: BenchIO): Promise<void> {
       runWith10Orders: { requests: incrementalRun.requests, usd: costOf(emptyRun).total, ...usageOf(incrementalRun.meter!) },
       windowAtOneMillionOrdersASeason: { orders: windowRun.orders, usdPerMillionOrders: costOf(scaleUsage(windowUsage, 1e6 / windowRun.orders)) },
       seasonOfRunsUsd: costOf(scaleUsage(emptyRun, scheduledRuns(c))).total,
+      // Each run an execution of the Standard state machine: plan, the Map, one shard, finish.
+      stateMachineSeasonUsd: transitionsUsd(stateTransitions(1) * scheduledRuns(c)),
     },
     mailPerProvider: costOf(scaleUsage(mailUsage, 1 / Math.max(1, mail.sent))),
   };

@@ -28,7 +28,22 @@ export const PRICES = {
     usdPerThousandMessages: 0.1,
     source: 'https://aws.amazon.com/ses/pricing/',
   },
+  stepFunctions: {
+    /** Standard workflows: every state entered (a retry too) is one transition. */
+    usdPerThousandTransitions: 0.025,
+    source: 'https://aws.amazon.com/step-functions/pricing/',
+  },
 } as const;
+
+/**
+ * State transitions of one execution of a season job's state machine (plan → Map of `shards` → finish,
+ * shared/usecases/fanout.ts): the plan task, the Map state, one task per shard, the finish task, plus
+ * one per retried step.
+ */
+export const stateTransitions = (shards: number, retries = 0): number => 3 + shards + retries;
+
+/** What `transitions` state transitions of Standard workflows cost. */
+export const transitionsUsd = (transitions: number): number => (transitions / 1000) * PRICES.stepFunctions.usdPerThousandTransitions;
 
 /** Counted work of one stage (or of several added up). */
 export interface Usage {

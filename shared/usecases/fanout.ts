@@ -1,0 +1,41 @@
+import type { Campaign } from '../rules/campaign.ts';
+import { FANOUT } from '../config.ts';
+import type { AggregateStepPayload } from '../payloads.ts';
+import { aggregateShard, finishAggregation, planAggregation, type AggregateDeps, type AggregateOptions, type AggregatePlan, type AggregateResult, type AggregateShardResult } from './aggregate.ts';
+import { heldRunLock } from './run-lock.ts';
+
+/**
+ * The season jobs fanned out: the aggregation as plan → shards → finish, one step per invocation
+ * when a state machine runs it (the `aggregate` function with a `step` payload, shared/payloads.ts),
+ * all three in one process with bounded concurrency when the CLI, the tests or the bench run it
+ * (`aggregate()`, the same functions).
+ *
+ * Between steps only small JSON travels: the run's id (the lock's owner), its fencing token, the
+ * shard descriptors (hash buckets, Scan segments: never store lists) and a context of a few fields.
+ * No process heartbeats the lock across invocations, so plan takes it with a lease covering the
+ * execution (FANOUT.executionLeaseMs, the state machine's timeout). A failed shard is retried by the
+ * state machine (counts are recomputed, never incremented); one that fails for good leads to
+ * `abandon`, which gives the lock back without moving the watermark (without it, the lease runs out).
+ * A shard of a run that lost its lock, or one retried after its run ended, has its writes refused by
+ * the newer run's higher token, and fails with LockLostError (not to be retried).
+ */
+
+export type AggregationStepResult = AggregatePlan | AggregateShardResult | AggregateResult | { status: 'abandoned'; released: boolean };
+
+export async function aggregationStep(c: Campaign, deps: AggregateDeps, p: AggregateStepPayload, opts: AggregateOptions = {}): Promise<AggregationStepResult> {
+  switch (p.step) {
+    case 'plan':
+      return planAggregation(c, deps, { ...opts, ...(p.full !== undefined ? { full: p.full } : {}) }, opts.leaseMs ?? FANOUT.executionLeaseMs);
+    case 'shard':
+      return aggregateShard(c, deps, { fence: p.fence, shard: p.shard, context: p.context }, opts);
+    case 'finish':
+      return finishAggregation(c, deps, { fence: p.fence, results: p.results, context: p.context }, lockOf(c, deps, p));
+    case 'abandon':
+      return { status: 'abandoned', released: await lockOf(c, deps, p).release() };
+  }
+}
+
+/** The lock plan took, as a later step of the same run holds it: no heartbeat (the lease covers the execution). */
+function lockOf(c: Campaign, deps: AggregateDeps, p: Extract<AggregateStepPayload, { runId: string }>) {
+  return heldRunLock(deps.aggregates, c.campaignId, { owner: p.runId, fence: p.fence, through: p.context.watermark ?? undefined, doneFence: p.context.doneFence }, { now: deps.now, heartbeat: false });
+}
