@@ -390,8 +390,10 @@ export async function feedRecords(handler: IntakeHandler, records: Iterable<SQSR
   const runLane = async (i: number) => {
     const lane = lanes[i]!;
     while (!abort) {
-      // A full batch, or what there is once the input has ended or the reader waits for room.
-      if (!(lane.length >= batchSize || (lane.length > 0 && (ended || readerWaiting)))) {
+      // A full batch, or what there is once the input has ended, or once the reader waits for room
+      // and no lane holds a full batch (a window smaller than a batch per lane): as a queue with a
+      // backlog delivers, full batches while there are any, so no request goes out part-empty.
+      if (!(lane.length >= batchSize || (lane.length > 0 && (ended || (readerWaiting && !lanes.some((l) => l.length >= batchSize)))))) {
         if (ended) return;
         await new Promise<void>((r) => (laneWakers[i] = r));
         continue;
