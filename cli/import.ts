@@ -194,7 +194,10 @@ const CR = Buffer.from([0x0d]);
 function utf8Start(bytes: Buffer): Buffer {
   let end = bytes.length;
   let back = 0;
-  while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) (end--, back++);
+  while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) {
+    end--;
+    back++;
+  }
   if (end > 0 && bytes[end - 1]! >= 0xc0) {
     const need = bytes[end - 1]! >= 0xf0 ? 4 : bytes[end - 1]! >= 0xe0 ? 3 : 2;
     if (back + 1 < need) return bytes.subarray(0, end - 1);
@@ -390,8 +393,10 @@ export async function feedRecords(handler: IntakeHandler, records: Iterable<SQSR
   const runLane = async (i: number) => {
     const lane = lanes[i]!;
     while (!abort) {
-      // A full batch, or what there is once the input has ended or the reader waits for room.
-      if (!(lane.length >= batchSize || (lane.length > 0 && (ended || readerWaiting)))) {
+      // A full batch, or what there is once the input has ended, or once the reader waits for room
+      // and no lane holds a full batch (a window smaller than a batch per lane): as a queue with a
+      // backlog delivers, full batches while there are any, so no request goes out part-empty.
+      if (!(lane.length >= batchSize || (lane.length > 0 && (ended || (readerWaiting && !lanes.some((l) => l.length >= batchSize)))))) {
         if (ended) return;
         await new Promise<void>((r) => (laneWakers[i] = r));
         continue;

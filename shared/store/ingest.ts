@@ -48,8 +48,10 @@ export class IngestStore {
     const keysByTable: Record<string, Record<string, unknown>[]> = { [this.tables.orders]: [], [this.tables.events]: [] };
     const seenKeys = new Set<string>();
     for (const e of entries) {
-      if (e.kind !== 'event' || seenKeys.has(entityKey(e.event))) continue;
-      seenKeys.add(entityKey(e.event));
+      if (e.kind !== 'event') continue;
+      const key = entityKey(e.event);
+      if (seenKeys.has(key)) continue;
+      seenKeys.add(key);
       keysByTable[this.tableOf(e.event)]!.push(this.keyOf(e.event));
     }
     const found = await batchGet(this.db, keysByTable);
@@ -74,9 +76,9 @@ export class IngestStore {
       }
       const { event } = entry;
       const key = entityKey(event);
-      const hash = contentHash(event);
       const stored = current.get(key);
       if (event.type === 'provider.upserted') {
+        const hash = contentHash(event);
         // The latest profile wins (RULES.md), but a redelivered older profile must not undo a newer
         // one: every version seen is remembered, and a seen one is a duplicate.
         const seen = new Set<string>((stored?.seen as string[] | undefined) ?? []);
@@ -89,16 +91,17 @@ export class IngestStore {
         writes.set(key, { table: this.tables.events, item });
         return { status: 'accepted' };
       }
+      // The item it would be (its `h` is the content hash), built once: most events are new.
+      const item = storedItem(event, ingestedAt);
       if (stored) {
         metAgain.push(stored);
-        if (stored.h === hash) return { status: 'duplicate' };
+        if (stored.h === item.h) return { status: 'duplicate' };
         const fields = differingFields(storedFields(stored), event);
         const idField = event.type === 'order.paid' ? 'orderId' : 'paymentId';
         const reason = `conflict: ${idField} ${(event as Record<string, unknown>)[idField]} is already stored with a different ${fields.join(', ')}; the first version stays`;
         reject(rejectedItem(entry.raw, event, fields[0] ?? idField, reason, entry.origin, ingestedAt));
         return { status: 'rejected', field: fields[0] ?? idField, reason };
       }
-      const item = storedItem(event, ingestedAt);
       current.set(key, item);
       writes.set(key, { table: this.tableOf(event), item });
       announced.push(event);

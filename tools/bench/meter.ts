@@ -77,7 +77,7 @@ export function meterDelta(later: MeterSnapshot, earlier: MeterSnapshot): MeterS
 }
 
 type Item = Record<string, AttributeValue>;
-const sizeOfNative = (item: Record<string, unknown>) => itemSize(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }) as Item);
+const sizeOfNative = (item: Record<string, unknown>) => itemSize(marshall(item, { removeUndefinedValues: true, convertClassInstanceToMap: true }));
 
 /**
  * Adds a middleware to a DocumentClient that counts every DynamoDB request, the items it read and
@@ -128,7 +128,7 @@ export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNa
       add(table, 'requests', 1);
       let out: { output: Record<string, any> };
       try {
-        out = (await next(args)) as typeof out;
+        out = (await next(args));
       } catch (err) {
         // A failed condition is billed as a write of at least one unit.
         if ((err as Error).name === 'ConditionalCheckFailedException') add(table, 'wruTable', 1);
