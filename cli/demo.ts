@@ -11,7 +11,7 @@ import { notifySummary } from './mail-commands.ts';
 import { table } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
 import { generateSeason } from '#tools/demo-season/season.ts';
-import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './season-commands.ts';
+import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './run-summaries.ts';
 import { localTarget } from './target.ts';
 
 /**

@@ -1,10 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
+import { EXIT, exitCodeOf, UsageError } from '#shared/errors.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import { getCampaign, periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
-import { countEventFile, feedRecords, ImportAbortedError, InputFileError, streamEventFile, streamRecords, type EventLine } from './import.ts';
+import { countEventFile, feedRecords, ImportAbortedError, streamEventFile, streamRecords, type EventLine } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary, pendingWarning } from './notice-commands.ts';
@@ -12,7 +13,8 @@ import { table, printable } from '#shared/text/terminal.ts';
 import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
-import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './season-commands.ts';
+import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './run-summaries.ts';
+import { EMBEDDED_SERVICES, withDevDependencies } from './dev-dependencies.ts';
 import type { Target, TargetIo } from './target.ts';
 
 /**
@@ -21,12 +23,6 @@ import type { Target, TargetIo } from './target.ts';
  * 75 nothing done because another run holds the work (a lock).
  */
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** OPS.md: nothing was done because another run holds the work (a lock); run it again later. */
-const EX_TEMPFAIL = 75;
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
@@ -48,16 +44,24 @@ const program = new Command('renewal')
 async function target(io: Omit<TargetIo, 'print' | 'info'> = {}, local: { thresholdOrders?: number } = {}): Promise<Target> {
   // Loaded on first use, only to keep `renewal --help` and `local up` quick: it brings every function and SDK client.
   const { chooseTarget } = await import('./target.ts');
-  return chooseTarget(program.opts<{ aws?: boolean; stage: string }>(), { print, info, ...io }, local);
+  const opts = program.opts<{ aws?: boolean; stage: string }>();
+  // Without --aws the embedded stack is started if it is not running: that takes the development dependencies.
+  if (!opts.aws) await withDevDependencies('renewal without --aws (the embedded stack)', EMBEDDED_SERVICES, async () => {});
+  return chooseTarget(opts, { print, info, ...io }, local);
 }
 const onAws = () => program.opts<{ aws?: boolean }>().aws === true;
+
+/** A command that works on the embedded stack only: --aws is refused (exit 2), never silently ignored. */
+function embeddedOnly(command: string): void {
+  if (onAws()) throw new UsageError(`--aws: ${command} works on the embedded stack only (it is not a command for the deployed stack)`);
+}
 
 /** A payload the functions refused, with the CLI's flag names in place of the payload's fields. */
 function asUsage(err: unknown, flags: Record<string, string>): unknown {
   if (!(err instanceof PayloadError)) return err;
   let message = err.message;
   for (const [field, flag] of Object.entries(flags)) message = message.replace(new RegExp(`^${field}`), flag);
-  return new UsageError(message);
+  return new UsageError(message, { cause: err });
 }
 
 const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
@@ -70,12 +74,13 @@ function localCommand<T>(name: string, description: string, json: string, run: (
     .description(description)
     .option('--json', json)
     .action(async (o: { json?: boolean }) => {
+      embeddedOnly(`renewal local ${name}`);
       const r = await run();
       if (o.json) printJson(r);
       else print(text(r));
     });
 }
-localCommand('up', 'start the embedded stack in the background (data under .local/), create the tables', 'print the endpoints as JSON', localUp, stackTable);
+localCommand('up', 'start the embedded stack in the background (data under .local/), create the tables', 'print the endpoints as JSON', () => withDevDependencies('renewal local up', EMBEDDED_SERVICES, localUp), stackTable);
 localCommand('down', 'stop the embedded stack (data stays under .local/)', 'print what was stopped as JSON', localDown, (r) =>
   r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running',
 );
@@ -97,14 +102,9 @@ program
   )
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean; direct?: boolean }) => {
     // Read through once first: a file refused whole is refused before anything is sent, and the
-    // count is the progress's total. The import itself then streams it (cli/import.ts).
-    let total;
-    try {
-      total = await countEventFile(file);
-    } catch (err) {
-      if (err instanceof InputFileError) throw new UsageError(err.message);
-      throw err;
-    }
+    // count is the progress's total. The import itself then streams it (cli/import.ts). A file
+    // refused whole (InputFileError) is bad input: exit 2.
+    const total = await countEventFile(file);
     if (o.direct && !onAws()) throw new UsageError('--direct: only with --aws (the embedded stack has no queue to go around)');
     if (o.viaQueue && !onAws()) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
     if (o.viaQueue && o.direct) throw new UsageError('--via-queue and --direct: choose one');
@@ -194,7 +194,7 @@ program
     if (r.status === 'busy') {
       // OPS.md: 75 (EX_TEMPFAIL) = nothing was done because another run holds the work.
       if (o.json) info(`renewal: ${aggregateSummary(r)}`);
-      process.exitCode = EX_TEMPFAIL;
+      process.exitCode = EXIT.busy;
     }
   });
 
@@ -365,7 +365,8 @@ program
   .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
   .action(async (o: { json?: boolean; providers: number; orders: number; seed: number }) => {
-    const { runDemo } = await import('./demo.ts'); // start-up speed only, as for every heavy command
+    embeddedOnly('renewal demo');
+    const { runDemo } = await withDevDependencies('renewal demo', EMBEDDED_SERVICES, () => import('./demo.ts')); // loaded on use: start-up speed, and an ops install has not its packages
     await runDemo({ ...o, print, printJson, info });
   });
 
@@ -382,7 +383,8 @@ program
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
   .action(async (o: { events?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
-    const { runRehearsal } = await import('#tools/rehearsal/command.ts');
+    embeddedOnly('renewal rehearse');
+    const { runRehearsal } = await withDevDependencies('renewal rehearse', EMBEDDED_SERVICES, () => import('#tools/rehearsal/command.ts'));
     const ok = await runRehearsal({ ...o, print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
   });
@@ -407,20 +409,14 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    // --help and --version end through here too, with exit code 0.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError || err instanceof PayloadError) {
-    info(`renewal: ${err.message}`);
-    process.exitCode = 2;
-  } else if ((err as Error).name === 'LocalStackError') {
-    info(`renewal: ${printable((err as Error).message)}`);
-    process.exitCode = 2;
-  } else if (['LockBusyError', 'ImportBusyError'].includes((err as Error).name) || (err as { errorType?: string }).errorType === 'LockBusyError') {
-    info(`renewal: ${printable((err as Error).message)}`);
-    process.exitCode = EX_TEMPFAIL;
+    // --help and --version end through here too, with exit code 0; commander has said what is wrong.
+    process.exitCode = err.exitCode === 0 ? EXIT.done : EXIT.usage;
   } else {
-    info(`renewal: ${printable((err as Error).message ?? String(err))}`);
+    // By class (shared/errors.ts): bad usage or input 2, another run holds the work 75, else 1.
+    // Control characters escaped (a message may quote the input), its lines kept.
+    const message = (err as Error | undefined)?.message ?? String(err);
+    info(`renewal: ${message.split('\n').map(printable).join('\n')}`);
     if (process.env.RENEWAL_VERBOSE) info((err as Error).stack ?? '');
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(err);
   }
 }

@@ -5,7 +5,7 @@ import { aggregate } from '#shared/usecases/aggregate.ts';
 import { getCampaign } from '#shared/rules/campaign.ts';
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { takeRunLock } from '#shared/usecases/run-lock.ts';
-import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
+import { CAMPAIGN, ev, newSeason, type Season } from '../support/pipeline.ts';
 import { childEnv } from '../support/stack.ts';
 
 /**

@@ -12,7 +12,7 @@ import { RENEWAL_2024 } from '#shared/rules/campaign.ts';
 import { buildReport, type Report } from '#shared/usecases/report.ts';
 import { A4_PRINTABLE_PX, axeViolations, expectOnlyLocalRequests, launchChromium, openPage, overflowing } from '../support/browser.ts';
 import { freshTables } from '../support/stack.ts';
-import { testStack } from '../support/season-fixture.ts';
+import { testStack } from '../support/pipeline.ts';
 
 /**
  * The ops report as a page (`renewal report --html FILE`) in a real headless Chromium, opened from

@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { closeBidi, cut, table } from '#shared/text/terminal.ts';
-import { decisionTable } from '#cli/season-commands.ts';
+import { decisionTable } from '#cli/run-summaries.ts';
 import { reportCsv, type Report, type ReportRow } from '#shared/usecases/report.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seasonChart } from '#cli/season-commands.ts';
+import { seasonChart } from '#cli/run-summaries.ts';
 import { periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
 
 describe('season chart (progress over the season as a picture)', () => {

@@ -16,6 +16,7 @@ import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
 
 export { LOCAL_NOTICE_BUCKET };
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
+import { BadInputError, BusyError, RenewalError } from '#shared/errors.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
@@ -68,12 +69,12 @@ export interface StackStatus {
 }
 
 /** The stack cannot start as asked (a busy port): the CLI exits 2 with this message. */
-export class LocalStackError extends Error {
+export class LocalStackError extends BadInputError {
   override name = 'LocalStackError';
 }
 
 /** Another import runs on this stack: nothing was done (the CLI exits 75). */
-export class ImportBusyError extends Error {
+export class ImportBusyError extends BusyError {
   override name = 'ImportBusyError';
 }
 
@@ -209,8 +210,9 @@ export const PATIENCE_MS = 30_000;
 const SILENT_POLL: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 250, jitter: 0, withinMs: PATIENCE_MS };
 
 /** A service lives but has not answered within `PATIENCE_MS`: nothing was stopped, nothing done (exit 1). */
-export class LocalServiceStalledError extends Error {
+export class LocalServiceStalledError extends RenewalError {
   override name = 'LocalServiceStalledError';
+  override readonly retryable = true;
 }
 
 /**
