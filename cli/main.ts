@@ -37,6 +37,14 @@ const program = new Command('renewal')
   .showHelpAfterError()
   .exitOverride();
 
+/** The command being run, as messages name it (`renewal reapply check`). */
+let running = 'renewal';
+program.hook('preAction', (_, command) => {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  running = names.join(' ');
+});
+
 /**
  * Where this command runs, chosen once from --aws: the deployed stack, or the embedded one (started
  * if needed). Every command below works through it and never asks which it has.
@@ -46,7 +54,7 @@ async function target(io: Omit<TargetIo, 'print' | 'info'> = {}, local: { thresh
   const { chooseTarget } = await import('./target.ts');
   const opts = program.opts<{ aws?: boolean; stage: string }>();
   // Without --aws the embedded stack is started if it is not running: that takes the development dependencies.
-  if (!opts.aws) await withDevDependencies('renewal without --aws (the embedded stack)', EMBEDDED_SERVICES, async () => {});
+  if (!opts.aws) await withDevDependencies(`${running} without --aws (on the embedded stack)`, EMBEDDED_SERVICES, async () => {});
   return chooseTarget(opts, { print, info, ...io }, local);
 }
 const onAws = () => program.opts<{ aws?: boolean }>().aws === true;
