@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { EXIT, exitCodeOf, UsageError } from '#shared/errors.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { getCampaign, periodWindow, RENEWAL_2024 } from '#shared/rules/campaign.ts';
+import { getCampaign, periodWindow } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
 import { countEventFile, feedRecords, ImportAbortedError, streamEventFile, streamRecords, type EventLine } from './import.ts';
@@ -260,7 +260,7 @@ program
         providerIds: '--provider',
       });
       // The table above lists the providers; the message keeps its first line.
-      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]!) : usage;
+      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]) : usage;
     }
     const { result: r, mail, publication, failed } = run;
     if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...(failed ? { failed } : {}) });
@@ -333,7 +333,7 @@ program
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
-      print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+      print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments)}`);
       const notes = revisionNotes(r.assessments);
       if (notes) print(`\n${notes}`);
       if (byDay) print(`\n${seasonChart(periodWindow(campaign).days, byDay)}`);
