@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsTargetError, RemoteFunctionError, remoteError } from '#cli/aws.ts';
 import { ImportAbortedError, InputFileError } from '#cli/import.ts';
 import { BadInputError, BusyError, exitCodeOf, MissingPackageError, RenewalError, UsageError } from '#shared/errors.ts';
+import { withDevDependencies } from '#cli/dev-dependencies.ts';
 import { ConfigError } from '#shared/config.ts';
 import { MailTemplateError } from '#shared/mail/templates.ts';
 import { PayloadError } from '#shared/payloads.ts';
@@ -110,5 +111,39 @@ describe("a deployed function's errorType (cli/aws.ts remoteError)", () => {
     expect(remoteError('fn', 'EvaluateStepError', 'outcome mail NOT sent; run `renewal notify --campaign renewal-2024`').message).toBe(
       'outcome mail NOT sent; run `renewal --aws notify --campaign renewal-2024`',
     );
+  });
+});
+
+describe('a development dependency missing (cli/dev-dependencies.ts)', () => {
+  const notFound = (message: string, code = 'ERR_MODULE_NOT_FOUND') => Object.assign(new Error(message), { code });
+
+  it('names the command and the package, says what to install (exit 2), and keeps the loader error as the cause', async () => {
+    const loader = notFound("Cannot find package '@cloud-copilot/iam-simulate' imported from /x/tools/rehearsal/iam.ts");
+    const err = await withDevDependencies('renewal rehearse', [], () => Promise.reject(loader)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MissingPackageError);
+    expect(exitCodeOf(err)).toBe(2);
+    expect((err as Error).message).toMatch(
+      /^renewal rehearse needs the development dependencies, and @cloud-copilot\/iam-simulate is not installed \(an install with --omit=dev\): run `npm ci` without --omit=dev/,
+    );
+    expect((err as Error).cause).toBe(loader);
+    const required = await withDevDependencies('renewal local up', [], () => Promise.reject(notFound("Cannot find module 'aws-ses-v2-local/dist/store.js'\nRequire stack:", 'MODULE_NOT_FOUND'))).catch(
+      (e: unknown) => e,
+    );
+    expect((required as Error).message).toMatch(/aws-ses-v2-local is not installed/);
+  });
+
+  it('with the packages installed (this checkout), returns what it loaded', async () => {
+    await expect(withDevDependencies('renewal local up', ['dynalite', 'aws-ses-v2-local', 's3rver'], async () => 'loaded')).resolves.toBe('loaded');
+  });
+
+  it('rethrows what is not a development dependency gone missing: a production package, a package not of this project, any other error', async () => {
+    for (const thrown of [
+      notFound("Cannot find package 'zod' imported from /x"),
+      notFound("Cannot find package 'left-pad' imported from /x"),
+      new TypeError('boom'),
+      notFound("Cannot find module '/x/y.ts'"),
+    ]) {
+      await expect(withDevDependencies('renewal demo', [], () => Promise.reject(thrown))).rejects.toBe(thrown);
+    }
   });
 });
