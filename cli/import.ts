@@ -197,7 +197,10 @@ const CR = Buffer.from([0x0d]);
 function utf8Start(bytes: Buffer): Buffer {
   let end = bytes.length;
   let back = 0;
-  while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) (end--, back++);
+  while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) {
+    end--;
+    back++;
+  }
   if (end > 0 && bytes[end - 1]! >= 0xc0) {
     const need = bytes[end - 1]! >= 0xf0 ? 4 : bytes[end - 1]! >= 0xe0 ? 3 : 2;
     if (back + 1 < need) return bytes.subarray(0, end - 1);

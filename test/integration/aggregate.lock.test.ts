@@ -28,8 +28,8 @@ function holdingChild(s: Season, env: Record<string, string> = {}): Promise<Chil
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));
     child.on('exit', (code) => fail(new Error(`child exited ${code} before holding the lock: ${err}`)));
   });
 }

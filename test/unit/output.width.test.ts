@@ -119,7 +119,7 @@ describe('table and cut, literally', () => {
 
 describe('the report CSV', () => {
   it('does not pass U+202E (or any bidi control) through raw', () => {
-    const report: Report = { campaignId: 'renewal-2024', final: true, assessments: ROWS } as Report;
+    const report: Report = { campaignId: 'renewal-2024', final: true, assessments: ROWS };
     const out = reportCsv(report);
     expect(out).not.toMatch(BIDI);
     expect(out).toContain(',revoked,');
