@@ -11,24 +11,58 @@ import { deduplicationIdOf, messageGroupOf } from '#shared/events.ts';
 import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS, type FunctionName } from '../cdk/names.ts';
+import { BadInputError, RenewalError } from '#shared/errors.ts';
+import { PayloadError } from '#shared/payloads.ts';
+import { UnprocessedItemsError } from '#shared/store/batch.ts';
+import { LockBusyError, LockLostError } from '#shared/usecases/run-lock.ts';
 
 export { appStackName } from '../cdk/names.ts';
 
 /** Something about the deployed stack is not as the CLI needs it (missing stack or output). */
-export class AwsTargetError extends Error {
+export class AwsTargetError extends RenewalError {
   override name = 'AwsTargetError';
 }
 
-/** A deployed function answered with an error; `errorType` is its error class (e.g. `PayloadError`). */
-export class RemoteFunctionError extends Error {
+/**
+ * A deployed function answered with an error the CLI has no class of its own for; `errorType` is the
+ * function's error class (its `name`, e.g. `Runtime.ExitError`). Exit 1 unless the mapping says more.
+ */
+export class RemoteFunctionError extends RenewalError {
   override name = 'RemoteFunctionError';
+  override readonly retryable: boolean;
   constructor(
     readonly functionName: string,
     readonly errorType: string,
     message: string,
+    opts: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.retryable = opts.retryable ?? false;
   }
+}
+
+/**
+ * A deployed function's error as the class the CLI would have met running it locally, by its
+ * `errorType`: the one place an errorType string is read. The function's own answer is the cause.
+ * An errorType not listed stays a RemoteFunctionError (exit 1).
+ */
+const REMOTE_ERRORS: Record<string, (message: string, answer: RemoteFunctionError) => RenewalError> = {
+  // The function refused the payload: bad input here too (exit 2), its fields renamed to the CLI's flags.
+  PayloadError: (m, cause) => new PayloadError(m, { cause }),
+  // Another run holds the lock (exit 75); its message names the holder.
+  LockBusyError: (m) => new LockBusyError(undefined, 'aggregation', m),
+  LockLostError: (m, cause) => new LockLostError(m, { cause }),
+  // The deployed evaluation had no threshold from the run, the campaign file or THRESHOLD_ORDERS: bad input (exit 2).
+  MissingThresholdError: (m, cause) => new BadInputError(m, { cause }),
+  UnprocessedItemsError: (m, cause) => new UnprocessedItemsError(m, { cause }),
+  // A later step of the evaluation failed: its message names the steps and the commands to run, here with --aws.
+  EvaluateStepError: (m, answer) => new RemoteFunctionError(answer.functionName, answer.errorType, m.replaceAll('`renewal ', '`renewal --aws '), { retryable: true, cause: answer }),
+};
+
+/** The error a deployed function answered with, as the CLI's class (REMOTE_ERRORS). */
+export function remoteError(functionName: string, errorType: string, message: string): RenewalError {
+  const answer = new RemoteFunctionError(functionName, errorType, message);
+  return Object.hasOwn(REMOTE_ERRORS, errorType) ? REMOTE_ERRORS[errorType]!(message, answer) : answer;
 }
 
 /** The outputs of a stack, by key. Throws AwsTargetError when the stack does not exist. */
@@ -49,7 +83,7 @@ export async function stackOutputs(stackName: string, client: CloudFormationClie
 
 /**
  * Invokes a function synchronously (RequestResponse) with `payload` as JSON and returns its parsed
- * JSON result. A function error is thrown as RemoteFunctionError with the function's own message.
+ * JSON result. A function error is thrown as its class (remoteError) with the function's own message.
  */
 export async function invokeFunction<T = unknown>(functionName: string, payload: unknown, client: LambdaClient = new LambdaClient({})): Promise<T> {
   const out = await client.send(
@@ -70,7 +104,7 @@ export async function invokeFunction<T = unknown>(functionName: string, payload:
     } catch {
       /* not JSON: keep the raw text */
     }
-    throw new RemoteFunctionError(functionName, errorType, message);
+    throw remoteError(functionName, errorType, message);
   }
   if (!text) return undefined as T;
   return JSON.parse(text) as T;
@@ -84,7 +118,6 @@ export interface SendResult {
 
 /** SQS caps a batch at 10 entries. */
 const BATCH = 10;
-
 
 /** Entries SQS failed on its side are sent again after 100 ms, doubling; five sends in all. */
 export const QUEUE_SEND_RETRY: RetryPolicy = { attempts: 5, baseMs: 100, capMs: 800, jitter: 0 };

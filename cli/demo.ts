@@ -11,7 +11,7 @@ import { notifySummary } from './mail-commands.ts';
 import { table } from '#shared/text/terminal.ts';
 import { writeReportPage } from './report-page.ts';
 import { demoCampaign, generateSeason } from '#tools/demo-season/season.ts';
-import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './season-commands.ts';
+import { aggregateSummary, evaluationSummary, publishSummary, seasonChart } from './run-summaries.ts';
 import { localTarget } from './target.ts';
 
 /**
@@ -157,12 +157,12 @@ export async function runDemo(io: DemoIO): Promise<void> {
     io.print(`Mail (outcome after the final evaluation; progress as the weekly schedule sent it on ${progressAt}):`);
     io.print(notifySummary(mail as NotifyResult));
     io.print(notifySummary(progress));
-    io.print(`\n${publishSummary(publication!)}`);
+    io.print(`\n${publishSummary(publication)}`);
     io.print(`\nmail viewer:   ${status.viewer}\npublic notice: ${notice.url ?? status.notice}`);
     io.print(`\ndone in ${seconds.toFixed(1)}s`);
   }
   if (mismatches.length || !noticeMatches) process.exitCode = 1;
-  if (process.stdin.isTTY && process.stdout.isTTY && !io.json) await holdViewer(io, status.viewer!, status.notice!);
+  if (process.stdin.isTTY && process.stdout.isTTY && !io.json) await holdViewer(io, status.viewer, status.notice);
 }
 
 /** When the weekly progress mail is shown as sent: 45 days into the period, 10:00 China time (2024-01-15 for renewal-2024). */

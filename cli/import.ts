@@ -9,11 +9,12 @@ import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
 import { RAW_MAX_BYTES } from '#shared/store/layout/rejected.ts';
 import { MAX_EVENT_BYTES, type IntakeSummary } from '#shared/usecases/intake.ts';
 import { Progress } from '#shared/text/terminal.ts';
+import { BadInputError, RenewalError } from '#shared/errors.ts';
 
 export type IntakeHandler = (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[]; summary: IntakeSummary; error?: string }>;
 
 /** The file cannot be read as NDJSON at all (a directory, UTF-16, CR-only lines): the CLI exits 2. */
-export class InputFileError extends Error {
+export class InputFileError extends BadInputError {
   override name = 'InputFileError';
 }
 
@@ -21,8 +22,10 @@ export class InputFileError extends Error {
  * The import gave up: the store failed `consecutiveFailures` batches in a row (it is gone). What was
  * accepted before is stored; the message says what failed, where, and what to run next.
  */
-export class ImportAbortedError extends Error {
+export class ImportAbortedError extends RenewalError {
   override name = 'ImportAbortedError';
+  /** Running the import again helps once the store is back: it is idempotent. */
+  override readonly retryable = true;
   constructor(
     message: string,
     readonly partial: ImportResult,

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
+import { EXIT, exitCodeOf, UsageError } from '#shared/errors.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import { basename, join, resolve } from 'node:path';
 import { campaignRegistry, campaignsDir, readCampaignFile } from '#shared/campaigns.ts';
@@ -7,7 +8,7 @@ import { readEnv, thresholdEnv } from '#shared/config.ts';
 import { isPeriodClosed, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
-import { countEventFile, feedRecords, ImportAbortedError, InputFileError, streamEventFile, streamRecords, type EventLine } from './import.ts';
+import { countEventFile, feedRecords, ImportAbortedError, streamEventFile, streamRecords, type EventLine } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary, pendingWarning } from './notice-commands.ts';
@@ -16,7 +17,8 @@ import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
 import { DEMO_SEASON } from '#tools/demo-season/season.ts';
 import { campaignErrorsText, campaignListRow, campaignListTable, campaignShow, campaignShowText } from './campaign-commands.ts';
-import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './season-commands.ts';
+import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './run-summaries.ts';
+import { EMBEDDED_SERVICES, withDevDependencies } from './dev-dependencies.ts';
 import type { Target, TargetIo } from './target.ts';
 
 /**
@@ -25,12 +27,6 @@ import type { Target, TargetIo } from './target.ts';
  * 75 nothing done because another run holds the work (a lock).
  */
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** OPS.md: nothing was done because another run holds the work (a lock); run it again later. */
-const EX_TEMPFAIL = 75;
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
@@ -45,6 +41,14 @@ const program = new Command('renewal')
   .showHelpAfterError()
   .exitOverride();
 
+/** The command being run, as messages name it (`renewal reapply check`). */
+let running = 'renewal';
+program.hook('preAction', (_, command) => {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  running = names.join(' ');
+});
+
 /**
  * Where this command runs, chosen once from --aws: the deployed stack, or the embedded one (started
  * if needed). Every command below works through it and never asks which it has.
@@ -52,16 +56,24 @@ const program = new Command('renewal')
 async function target(io: Omit<TargetIo, 'print' | 'info'> = {}, local: { thresholdOrders?: number } = {}): Promise<Target> {
   // Loaded on first use, only to keep `renewal --help` and `local up` quick: it brings every function and SDK client.
   const { chooseTarget } = await import('./target.ts');
-  return chooseTarget(program.opts<{ aws?: boolean; stage: string }>(), { print, info, ...io }, local);
+  const opts = program.opts<{ aws?: boolean; stage: string }>();
+  // Without --aws the embedded stack is started if it is not running: that takes the development dependencies.
+  if (!opts.aws) await withDevDependencies(`${running} without --aws (on the embedded stack)`, EMBEDDED_SERVICES, async () => {});
+  return chooseTarget(opts, { print, info, ...io }, local);
 }
 const onAws = () => program.opts<{ aws?: boolean }>().aws === true;
+
+/** A command that works on the embedded stack only: --aws is refused (exit 2), never silently ignored. */
+function embeddedOnly(command: string): void {
+  if (onAws()) throw new UsageError(`--aws: ${command} works on the embedded stack only (it is not a command for the deployed stack)`);
+}
 
 /** A payload the functions refused, with the CLI's flag names in place of the payload's fields. */
 function asUsage(err: unknown, flags: Record<string, string>): unknown {
   if (!(err instanceof PayloadError)) return err;
   let message = err.message;
   for (const [field, flag] of Object.entries(flags)) message = message.replace(new RegExp(`^${field}`), flag);
-  return new UsageError(message);
+  return new UsageError(message, { cause: err });
 }
 
 const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
@@ -74,12 +86,13 @@ function localCommand<T>(name: string, description: string, json: string, run: (
     .description(description)
     .option('--json', json)
     .action(async (o: { json?: boolean }) => {
+      embeddedOnly(`renewal local ${name}`);
       const r = await run();
       if (o.json) printJson(r);
       else print(text(r));
     });
 }
-localCommand('up', 'start the embedded stack in the background (data under .local/), create the tables', 'print the endpoints as JSON', localUp, stackTable);
+localCommand('up', 'start the embedded stack in the background (data under .local/), create the tables', 'print the endpoints as JSON', () => withDevDependencies('renewal local up', EMBEDDED_SERVICES, localUp), stackTable);
 localCommand('down', 'stop the embedded stack (data stays under .local/)', 'print what was stopped as JSON', localDown, (r) =>
   r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running',
 );
@@ -101,14 +114,9 @@ program
   )
   .action(async (file: string, o: { json?: boolean; concurrency: number; viaQueue?: boolean; direct?: boolean }) => {
     // Read through once first: a file refused whole is refused before anything is sent, and the
-    // count is the progress's total. The import itself then streams it (cli/import.ts).
-    let total;
-    try {
-      total = await countEventFile(file);
-    } catch (err) {
-      if (err instanceof InputFileError) throw new UsageError(err.message);
-      throw err;
-    }
+    // count is the progress's total. The import itself then streams it (cli/import.ts). A file
+    // refused whole (InputFileError) is bad input: exit 2.
+    const total = await countEventFile(file);
     if (o.direct && !onAws()) throw new UsageError('--direct: only with --aws (the embedded stack has no queue to go around)');
     if (o.viaQueue && !onAws()) throw new UsageError('--via-queue: only with --aws (the embedded stack has no queue)');
     if (o.viaQueue && o.direct) throw new UsageError('--via-queue and --direct: choose one');
@@ -207,7 +215,7 @@ program
     if (r.status === 'busy') {
       // OPS.md: 75 (EX_TEMPFAIL) = nothing was done because another run holds the work.
       if (o.json) info(`renewal: ${aggregateSummary(r)}`);
-      process.exitCode = EX_TEMPFAIL;
+      process.exitCode = EXIT.busy;
     }
   });
 
@@ -265,7 +273,7 @@ program
         providerIds: '--provider',
       });
       // The table above lists the providers; the message keeps its first line.
-      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]!) : usage;
+      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]) : usage;
     }
     const { result: r, mail, publication, failed } = run;
     if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...(failed ? { failed } : {}) });
@@ -338,7 +346,7 @@ program
     else if (o.csv) process.stdout.write(reportCsv(r));
     else if (!r.assessments.length) print(`no decisions for ${o.campaign} yet: run renewal evaluate --campaign ${o.campaign}`);
     else {
-      print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments as never)}`);
+      print(`${r.final ? 'final decisions' : 'PREVIEW (the period has not closed or no final run yet)'} of ${r.campaignId}\n\n${decisionTable(r.assessments)}`);
       const notes = revisionNotes(r.assessments);
       if (notes) print(`\n${notes}`);
       if (byDay) print(`\n${seasonChart(periodWindow(campaign).days, byDay)}`);
@@ -444,8 +452,9 @@ program
   .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
   .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
   .action(async (o: { json?: boolean; campaign?: string; providers: number; orders: number; seed: number }) => {
+    embeddedOnly('renewal demo');
     const { campaign, ...rest } = o;
-    const { runDemo } = await import('./demo.ts'); // start-up speed only, as for every heavy command
+    const { runDemo } = await withDevDependencies('renewal demo', EMBEDDED_SERVICES, () => import('./demo.ts')); // loaded on use: start-up speed, and an ops install has not its packages
     await runDemo({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info });
   });
 
@@ -463,7 +472,8 @@ program
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
   .action(async (o: { events?: string; campaign?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
-    const { runRehearsal } = await import('#tools/rehearsal/command.ts');
+    embeddedOnly('renewal rehearse');
+    const { runRehearsal } = await withDevDependencies('renewal rehearse', EMBEDDED_SERVICES, () => import('#tools/rehearsal/command.ts'));
     const { campaign, ...rest } = o;
     const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
     if (!ok) process.exitCode = 1;
@@ -493,25 +503,14 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    // --help and --version end through here too, with exit code 0.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UsageError || err instanceof PayloadError || ['CampaignFileError', 'UnknownCampaignError', 'MissingThresholdError'].includes((err as Error).name)) {
-    // A bad campaign file, an unknown campaign, or an evaluation with no threshold: bad input (exit 2).
-    info(`renewal: ${(err as Error).message.split('\n').map(printable).join('\n')}`);
-    process.exitCode = 2;
-  } else if ((err as Error).name === 'LocalStackError') {
-    info(`renewal: ${printable((err as Error).message)}`);
-    process.exitCode = 2;
-  } else if ((err as { errorType?: string }).errorType === 'MissingThresholdError') {
-    // The deployed evaluation refused: no threshold from the run, the campaign file or THRESHOLD_ORDERS.
-    info(`renewal: ${printable((err as Error).message)}`);
-    process.exitCode = 2;
-  } else if (['LockBusyError', 'ImportBusyError'].includes((err as Error).name) || (err as { errorType?: string }).errorType === 'LockBusyError') {
-    info(`renewal: ${printable((err as Error).message)}`);
-    process.exitCode = EX_TEMPFAIL;
+    // --help and --version end through here too, with exit code 0; commander has said what is wrong.
+    process.exitCode = err.exitCode === 0 ? EXIT.done : EXIT.usage;
   } else {
-    info(`renewal: ${printable((err as Error).message ?? String(err))}`);
+    // By class (shared/errors.ts): bad usage or input 2, another run holds the work 75, else 1.
+    // Control characters escaped (a message may quote the input), its lines kept.
+    const message = (err as Error | undefined)?.message ?? String(err);
+    info(`renewal: ${message.split('\n').map(printable).join('\n')}`);
     if (process.env.RENEWAL_VERBOSE) info((err as Error).stack ?? '');
-    process.exitCode = 1;
+    process.exitCode = exitCodeOf(err);
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PayloadError, parsePayload, reapplyExceptPayload, reapplyPayload } from '#shared/payloads.ts';
 import { CHINA_OFFSET_MINUTES, localDateTime } from '#shared/rules/time.ts';
 import type { StoredExceptionRecord } from '#shared/store/exceptions.ts';
-import type { ReapplyCheck } from '#shared/usecases/reapply.ts';
+import { ReapplyRequestError, type ReapplyCheck } from '#shared/usecases/reapply.ts';
 import { table } from '#shared/text/terminal.ts';
 import type { Target } from './target.ts';
 
@@ -22,8 +22,8 @@ export interface ReapplyCommandIo {
 /** A payload field's message with the CLI's flag in its place. */
 const FLAGS: Record<string, string> = { providerId: '--provider', at: '--at', by: '--by', reason: '--reason', withdraw: '--withdraw' };
 function asUsage(err: unknown, io: ReapplyCommandIo): unknown {
-  if (!(err instanceof PayloadError) && (err as Error | undefined)?.name !== 'ReapplyRequestError') return err;
-  const message = (err as Error).message.replace(/^(\w+)/, (f: string) => FLAGS[f] ?? f);
+  if (!(err instanceof PayloadError) && !(err instanceof ReapplyRequestError)) return err;
+  const message = err.message.replace(/^(\w+)/, (f: string) => FLAGS[f] ?? f);
   return io.usage(message);
 }
 

@@ -3,7 +3,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '#shared/aws.ts';
 import { stores } from '#shared/deps.ts';
 import { emptyNotice } from '#shared/notice/notice.ts';
-import { PayloadError } from '#shared/payloads.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { NoticeBucket, noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { listRejected } from '#shared/store/rejected.ts';
@@ -25,12 +24,12 @@ import { makeReapply } from '#functions/handlers/reapply.ts';
 import { campaignRegistry } from '#shared/campaigns.ts';
 import { ReapplyExceptionStore, type StoredExceptionRecord } from '#shared/store/exceptions.ts';
 import { recordException, type ExceptRequest, type ReapplyCheck } from '#shared/usecases/reapply.ts';
-import { awsTarget, invokeFunction, RemoteFunctionError, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
+import { awsTarget, invokeFunction, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
 import type { EventLine, IntakeHandler } from './import.ts';
 import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
 import { holdImportLock, useLocalStack, type LocalStack } from '#tools/local/stack.ts';
 import { readPublicNotice, type PublishedNotice } from './notice-commands.ts';
-import { holderName, phaseProgress, seasonByDay } from './season-commands.ts';
+import { holderName, phaseProgress, seasonByDay } from './run-summaries.ts';
 
 /**
  * Where a command runs: the one seam between the commands of cli/main.ts and the stack they work on.
@@ -188,17 +187,8 @@ export function localTarget(stack: LocalStack, io: TargetIo): LocalTarget {
 
 /** The deployed stack of one stage: its functions invoked, its queue sent to, its notice read through CloudFront. */
 export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTarget } {
-  const invoke = async <T>(fn: keyof AwsTarget['functions'], payload: unknown): Promise<T> => {
-    try {
-      return await invokeFunction<T>(aws.functions[fn], payload);
-    } catch (err) {
-      // The function refused the payload: bad input here too (exit 2).
-      if (err instanceof RemoteFunctionError && err.errorType === 'PayloadError') throw new PayloadError(err.message);
-      // A later step of the evaluation failed: its message names the steps and the commands to run, here with --aws.
-      if (err instanceof RemoteFunctionError && err.errorType === 'EvaluateStepError') throw new RemoteFunctionError(err.functionName, err.errorType, err.message.replaceAll('`renewal ', '`renewal --aws '));
-      throw err;
-    }
-  };
+  // A function's error comes back as the CLI's own class (cli/aws.ts remoteError).
+  const invoke = <T>(fn: keyof AwsTarget['functions'], payload: unknown): Promise<T> => invokeFunction<T>(aws.functions[fn], payload);
   return {
     kind: 'aws',
     aws,

@@ -9,6 +9,7 @@
  *
  * The rules never look a campaign up: the handlers find it here and hand it to them.
  */
+import { BadInputError } from './errors.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type Campaign } from './rules/campaign.ts';
@@ -21,7 +22,7 @@ export const CAMPAIGNS_DIR_ENV = 'RENEWAL_CAMPAIGNS_DIR';
 export const REPO_CAMPAIGNS_DIR = resolve(import.meta.dirname, '..', 'campaigns');
 
 /** One or more campaign files are bad; `errors` names each file, field and why. */
-export class CampaignFileError extends Error {
+export class CampaignFileError extends BadInputError {
   override name = 'CampaignFileError';
   constructor(readonly errors: readonly (CampaignFieldError & { file: string })[]) {
     super(`bad campaign file${new Set(errors.map((e) => e.file)).size > 1 ? 's' : ''}:\n${errors.map((e) => `  ${e.file}: ${e.field}: ${e.message}`).join('\n')}`);
@@ -29,7 +30,7 @@ export class CampaignFileError extends Error {
 }
 
 /** A campaign id no file has; the message lists the known ones. */
-export class UnknownCampaignError extends Error {
+export class UnknownCampaignError extends BadInputError {
   override name = 'UnknownCampaignError';
   constructor(readonly campaignId: string, readonly known: readonly string[]) {
     super(`unknown campaign ${JSON.stringify(campaignId)} (known: ${known.join(', ') || 'none'})`);

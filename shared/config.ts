@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAIL_EVENT_WAIT_DEFAULT_MS } from './leases.ts';
 import { bucketEnvVar } from './store/access.ts';
 import { TABLES, tableEnvVar, type TableId } from './tables.ts';
+import { BadInputError } from '#shared/errors.ts';
 
 /**
  * The functions' configuration: what each setting means, the environment variable that carries it
@@ -11,7 +12,7 @@ import { TABLES, tableEnvVar, type TableId } from './tables.ts';
  */
 
 /** A configuration value is missing or malformed; the message names every such variable. */
-export class ConfigError extends Error {
+export class ConfigError extends BadInputError {
   override name = 'ConfigError';
 }
 

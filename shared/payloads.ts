@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { id } from './events.ts';
 import { campaignRegistry } from './campaigns.ts';
 import { parseInstant } from './rules/time.ts';
+import { BadInputError } from '#shared/errors.ts';
 
 /**
  * Payloads of the scheduled functions (OPS.md "Lambda payloads"), validated with zod. A bad one is
  * answered with `PayloadError`, whose message names the field.
  */
 
-export class PayloadError extends Error {
+export class PayloadError extends BadInputError {
   override name = 'PayloadError';
 }
 

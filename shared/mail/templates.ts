@@ -19,6 +19,7 @@ import { COPY, type MailCopy } from './copy.ts';
 import { type Block, type FooterItem, type Inline, type MailDocument, renderHtml, renderText, type Runs, type TableRow, type Tone, type WeekRow } from './document.ts';
 import { displayName, formatCount, formatFen, headerSafe } from '../text/format.ts';
 import { labelOf } from '../text/labels.ts';
+import { RenewalError } from '#shared/errors.ts';
 
 export { escapeHtml, formatFen, headerSafe } from '../text/format.ts';
 
@@ -36,7 +37,7 @@ export interface MailSettings {
 }
 
 /** A mail that must not be rendered from this input: the message says which input and why. */
-export class MailTemplateError extends Error {
+export class MailTemplateError extends RenewalError {
   override name = 'MailTemplateError';
 }
 

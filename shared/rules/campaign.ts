@@ -2,6 +2,7 @@
  * The renewal campaign as data: every product decision of RULES.md is a named parameter here, so a later
  * campaign (RULES.md clause 3 and "Seasons after the first") is a new file, not a code change.
  */
+import { BadInputError } from '../errors.ts';
 import { addDays, CHINA_OFFSET_MINUTES, datesInRange, localMidnightUtc, toUtcIso } from './time.ts';
 
 /** Stable clause ids of the source rules (RULES.md, "Clauses"), cited by code and stored in decisions. */
@@ -99,7 +100,7 @@ export function withThreshold(c: Campaign, thresholdOrders: number): Thresholded
 export type ThresholdSource = 'run' | 'campaign' | 'deployment';
 
 /** No run, campaign or deployment gives a threshold (RULES.md "threshold"): nothing may be decided. */
-export class MissingThresholdError extends RangeError {
+export class MissingThresholdError extends BadInputError {
   override name = 'MissingThresholdError';
   constructor(readonly campaignId: string) {
     super(

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { systemClock } from '../clock.ts';
 import { retryDelayMs, type RetryPolicy } from '../retry.ts';
+import { RenewalError } from '#shared/errors.ts';
 
 type Key = Record<string, unknown>;
 type Item = Record<string, unknown>;
@@ -29,8 +30,10 @@ function chunks<T>(xs: T[], n: number): T[][] {
 const IN_FLIGHT = 16;
 
 /** Thrown when DynamoDB keeps returning unprocessed items after every retry. */
-export class UnprocessedItemsError extends Error {
+export class UnprocessedItemsError extends RenewalError {
   override name = 'UnprocessedItemsError';
+  /** DynamoDB was throttling: a later run may get through. */
+  override readonly retryable = true;
 }
 
 /**

@@ -15,6 +15,7 @@ import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS, type StoredProfile } from '../store/source.ts';
 import { aggregate, AGGREGATE_AGGREGATES, AGGREGATE_SOURCE, type AggregateResult } from './aggregate.ts';
 import { LockBusyError, LockLostError } from './run-lock.ts';
+import { BadInputError, RenewalError } from '#shared/errors.ts';
 
 /**
  * Period-end evaluation (RULES.md 2.2.3, 3): decides retained / revoked / not_assessed for every
@@ -247,8 +248,10 @@ export interface EvaluateStep {
  * A later step of a final evaluation failed (the decisions are recorded): which steps are done,
  * which are not, and the commands that finish the work. Its message says all of it in one line.
  */
-export class EvaluateStepError extends Error {
+export class EvaluateStepError extends RenewalError {
   override name = 'EvaluateStepError';
+  /** The commands of its message finish the work. */
+  override readonly retryable = true;
   constructor(
     readonly result: EvaluateResult,
     readonly steps: EvaluateStep[],
@@ -260,7 +263,7 @@ export class EvaluateStepError extends Error {
 }
 
 /** Bad input the evaluation finds only against the stores; its message starts with the payload field. */
-export class EvaluateInputError extends Error {
+export class EvaluateInputError extends BadInputError {
   override name = 'EvaluateInputError';
   constructor(
     readonly field: string,

@@ -6,6 +6,7 @@ import { uses, type Needs } from '../store/access.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
 import { EXCEPTIONS_ACCESS, type StoredExceptionRecord } from '../store/exceptions.ts';
 import { SOURCE_ACCESS } from '../store/source.ts';
+import { BadInputError } from '#shared/errors.ts';
 
 /**
  * The re-application check (clause 3, RULES.md "re-application (3)"), for ops and for the
@@ -35,7 +36,7 @@ export interface ReapplyDeps {
 export type ReapplyCheck = { providerId: string; at: string } & ReapplyStatus;
 
 /** A request the ledger refuses (nothing to withdraw): bad input, exit 2. */
-export class ReapplyRequestError extends Error {
+export class ReapplyRequestError extends BadInputError {
   override name = 'ReapplyRequestError';
 }
 

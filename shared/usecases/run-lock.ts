@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS, type FencingToken, type LockHolder } from '../store/aggregates.ts';
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '../leases.ts';
+import { BusyError, RenewalError } from '../errors.ts';
 
 /** What the run lock uses of the aggregates store. */
 export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['begin', 'renewLock', 'finish', 'lockHolder']);
@@ -23,13 +24,15 @@ export const RUN_LOCK_AGGREGATES = uses(AGGREGATES_ACCESS, ['begin', 'renewLock'
  */
 
 /** Another run holds the lock: nothing was done. The CLI exits 75 (EX_TEMPFAIL) on it. */
-export class LockBusyError extends Error {
+export class LockBusyError extends BusyError {
   override name = 'LockBusyError';
+  /** `message`: the holder as a deployed function described it (cli/aws.ts), where only its words came back. */
   constructor(
     readonly holder: LockHolder | undefined,
     what = 'aggregation',
+    message = `the ${what} lock is held by ${describeHolder(holder)}; nothing was done: run it again after that`,
   ) {
-    super(`the ${what} lock is held by ${describeHolder(holder)}; nothing was done: run it again after that`);
+    super(message);
   }
 }
 
@@ -39,8 +42,10 @@ export class LockBusyError extends Error {
  * was kept, and the watermark did not move: the next run redoes its work. `cause` is the failure
  * the run met meanwhile, if any.
  */
-export class LockLostError extends Error {
+export class LockLostError extends RenewalError {
   override name = 'LockLostError';
+  /** The next run takes the lock once the other run gives it back. */
+  override readonly retryable = true;
 }
 
 export function describeHolder(h: LockHolder | undefined): string {

@@ -5,6 +5,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { messageGroupOf } from '#shared/events.ts';
+import { PayloadError } from '#shared/payloads.ts';
 import { AwsTargetError, awsTarget, invokeFunction, RemoteFunctionError, sendEvents, stackOutputs } from '#cli/aws.ts';
 import { TABLES, type TableId } from '#shared/tables.ts';
 import { appStackName, FUNCTION_NAMES, OUTPUTS } from '../../cdk/names.ts';
@@ -60,11 +61,20 @@ describe('invokeFunction', () => {
     expect(JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array))).toEqual({ campaignId: 'renewal-2024' });
   });
 
-  it('throws the function\'s own error message and type', async () => {
+  it("throws the function's own error message, as the class its type names, the function's answer as the cause", async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc({ errorType: 'PayloadError', errorMessage: 'thresholdOrders: must be positive', trace: [] }) as never });
     const err = await invokeFunction('fn-evaluate', { campaignId: 'renewal-2024', thresholdOrders: -1 }, new LambdaClient({ region: 'ap-southeast-1' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PayloadError);
+    expect(err).toMatchObject({ message: 'thresholdOrders: must be positive', exitCode: 2 });
+    expect((err as Error).cause).toBeInstanceOf(RemoteFunctionError);
+    expect((err as Error).cause).toMatchObject({ errorType: 'PayloadError', functionName: 'fn-evaluate' });
+  });
+
+  it('throws an error type the CLI has no class for as RemoteFunctionError (exit 1), and a payload that is not JSON as its text', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc('Task timed out after 900.00 seconds') as never });
+    const err = await invokeFunction('fn-aggregate', {}, new LambdaClient({ region: 'ap-southeast-1' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteFunctionError);
-    expect(err).toMatchObject({ message: 'thresholdOrders: must be positive', errorType: 'PayloadError', functionName: 'fn-evaluate' });
+    expect(err).toMatchObject({ message: 'Task timed out after 900.00 seconds', errorType: 'Unhandled', functionName: 'fn-aggregate', exitCode: 1 });
   });
 });
 

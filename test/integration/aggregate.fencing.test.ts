@@ -19,7 +19,7 @@ import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
 import { deferred } from '../support/barrier.ts';
 import { ownDocumentClient } from '../support/stack.ts';
-import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, withPk, type Season } from '../support/pipeline.ts';
 
 const c = RENEWAL_2024;
 const THRESHOLD = 20;

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 
 import { PayloadError } from '#shared/payloads.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
-import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, dailyOrders, ev, fedSeason, newSeason, withPk, type Season } from '../support/pipeline.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const BASE = [

@@ -5,7 +5,7 @@ import { aggregate } from '#shared/usecases/aggregate.ts';
 
 import { RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { takeRunLock } from '#shared/usecases/run-lock.ts';
-import { CAMPAIGN, ev, newSeason, type Season } from '../support/season-fixture.ts';
+import { CAMPAIGN, ev, newSeason, type Season } from '../support/pipeline.ts';
 import { childEnv } from '../support/stack.ts';
 import { campaignOf } from '../support/campaigns.ts';
 
@@ -29,8 +29,8 @@ function holdingChild(s: Season, env: Record<string, string> = {}): Promise<Chil
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('HOLDING') && done(child));
     child.on('exit', (code) => fail(new Error(`child exited ${code} before holding the lock: ${err}`)));
   });
 }

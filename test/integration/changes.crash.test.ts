@@ -25,7 +25,7 @@ import { scanAll } from '#shared/store/batch.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, ownDocumentClient, useTestStack } from '../support/stack.ts';
 
-import { CAMPAIGN, ev } from '../support/season-fixture.ts';
+import { CAMPAIGN, ev } from '../support/pipeline.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const { db } = await useTestStack();

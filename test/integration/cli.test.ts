@@ -116,6 +116,14 @@ describe('renewal import / rejected', () => {
     expect(none.stderr).toMatch(/--campaign: required, there are 2 campaigns \(renewal-2024, renewal-2027\)/);
   });
 
+  it('refuses --aws where a command works on the embedded stack only (exit 2), never ignoring it', () => {
+    for (const args of [['demo', '--aws'], ['--aws', 'rehearse'], ['local', 'up', '--aws']]) {
+      const r = run(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^renewal: --aws: renewal (demo|rehearse|local up) works on the embedded stack only/);
+    }
+  });
+
   it('the npm scripts name commands that exist (npm start runs the demo, npm run bench the bench)', () => {
     const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
     const [, command] = pkg.scripts.start!.match(/^node bin\/renewal\.js (\S+)$/) ?? [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateSeason } from '#tools/demo-season/season.ts';
-import { CAMPAIGN, newSeason, verdicts } from '../support/season-fixture.ts';
+import { CAMPAIGN, newSeason, verdicts } from '../support/pipeline.ts';
 import { reference, renewal2024 } from '../support/reference.ts';
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DecisionStore } from '#shared/store/decisions.ts';
 import type { StoredDecision } from '#shared/model.ts';
 import { buildReport } from '#shared/usecases/report.ts';
-import { CAMPAIGN, ev, newSeason, withPk } from '../support/season-fixture.ts';
+import { CAMPAIGN, ev, newSeason, withPk } from '../support/pipeline.ts';
 
 /** Stores revisions but dies before moving the current pointer, while `dying` is set. */
 class DyingDecisionStore extends DecisionStore {

@@ -3,7 +3,7 @@
  * nothing: it catches the aggregation up in memory.
  */
 import { describe, expect, it } from 'vitest';
-import { CAMPAIGN, ev, newSeason, verdicts } from '../support/season-fixture.ts';
+import { CAMPAIGN, ev, newSeason, verdicts } from '../support/pipeline.ts';
 
 describe('dry run on data the aggregation has not seen yet', () => {
   it('decides from the fresh counts and writes nothing', async () => {

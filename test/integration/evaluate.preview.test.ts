@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '#shared/payloads.ts';
 import { buildReport } from '#shared/usecases/report.ts';
-import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season } from '../support/pipeline.ts';
 
 const T = 3;
 

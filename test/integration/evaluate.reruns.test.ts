@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DecisionStore } from '#shared/store/decisions.ts';
-import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season, type SeasonOptions } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, fedSeason, verdicts, withPk, type Season, type SeasonOptions } from '../support/pipeline.ts';
 
 const T = 3;
 

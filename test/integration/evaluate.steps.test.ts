@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import type { LocalStack } from '#tools/local/stack.ts';
 import { pendingWarning } from '#cli/notice-commands.ts';
-import { stepsTable } from '#cli/season-commands.ts';
+import { stepsTable } from '#cli/run-summaries.ts';
 import { localTarget } from '#cli/target.ts';
 import { freshNoticeBucket, freshTables, testClients } from '../support/stack.ts';
 import { MAIL } from '../support/notify-fixture.ts';

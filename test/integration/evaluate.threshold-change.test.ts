@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { makeEvaluate } from '#functions/handlers/evaluate.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import { buildReport, mailStatusLookup } from '#shared/usecases/report.ts';
-import { revisionNotes } from '#cli/season-commands.ts';
+import { revisionNotes } from '#cli/run-summaries.ts';
 import { CAMPAIGN, FULL_DEPOSIT_FEN, countByRecipient, december, notifyStack, type ProviderSpec, type Season } from '../support/notify-fixture.ts';
 
 /**

@@ -12,7 +12,7 @@ import { FANOUT } from '#shared/config.ts';
 import { aggregate, type AggregatePlan, type AggregateShardResult } from '#shared/usecases/aggregate.ts';
 import { makeAggregate } from '#functions/handlers/aggregate.ts';
 import { deferred } from '../support/barrier.ts';
-import { CAMPAIGN, dailyOrders, ev, newSeason } from '../support/season-fixture.ts';
+import { CAMPAIGN, dailyOrders, ev, newSeason } from '../support/pipeline.ts';
 
 const c = RENEWAL_2024;
 

@@ -12,7 +12,7 @@ import { meterDelta, meterDynamo } from '#tools/bench/meter.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { toRecords } from '#cli/import.ts';
 import { freshTables, useTestStack } from '../support/stack.ts';
-import { ev } from '../support/season-fixture.ts';
+import { ev } from '../support/pipeline.ts';
 
 const { clients: sdk } = await useTestStack();
 

@@ -9,7 +9,7 @@ import type { StoredDecision } from '#shared/model.ts';
 import { publish } from '#shared/usecases/publish.ts';
 import { A4_PRINTABLE_PX, axeViolations, expectOnlyLocalRequests, launchChromium, openPage, overflowing } from '../support/browser.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
-import { testStack } from '../support/season-fixture.ts';
+import { testStack } from '../support/pipeline.ts';
 import { finalDecision } from '../support/decisions.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 

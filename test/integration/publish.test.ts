@@ -6,7 +6,7 @@ import type { StoredDecision } from '#shared/model.ts';
 import { NoticeBucket } from '#shared/store/notice-bucket.ts';
 import { publish, type PublishDeps } from '#shared/usecases/publish.ts';
 import { freshNoticeBucket, freshTables } from '../support/stack.ts';
-import { CAMPAIGN, dailyOrders, ev, newSeason, testStack } from '../support/season-fixture.ts';
+import { CAMPAIGN, dailyOrders, ev, newSeason, testStack } from '../support/pipeline.ts';
 import { stores } from '#shared/deps.ts';
 import { finalDecision } from '../support/decisions.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';

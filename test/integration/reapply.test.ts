@@ -11,7 +11,7 @@ import { makeReapply } from '#functions/handlers/reapply.ts';
 import { PayloadError } from '#shared/payloads.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 import { recordException, ReapplyRequestError } from '#shared/usecases/reapply.ts';
-import { AT, ev, fedSeason, withPk } from '../support/season-fixture.ts';
+import { AT, ev, fedSeason, withPk } from '../support/pipeline.ts';
 
 const FROM = '2024-05-29T16:00:00.000Z';
 const BASIS = { campaignId: 'renewal-2024', noticeDate: '2024-03-01', revision: 1 };

@@ -16,7 +16,7 @@ import { buildReport } from '#shared/usecases/report.ts';
 import type { AggregateResult } from '#shared/usecases/aggregate.ts';
 import type { EvaluateResult } from '#shared/usecases/evaluate.ts';
 
-import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/season-fixture.ts';
+import { AT, CAMPAIGN, ev, newSeason, withPk, type Season } from '../support/pipeline.ts';
 import { reference, renewal2024 } from '../support/reference.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 

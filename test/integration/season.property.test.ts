@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { arbDeliveries, render, timeOf, type Delivery, type LogicalEvent } from '../support/events.ts';
-import { arbSeason, CAMPAIGN, newSeason, oracle, verdicts } from '../support/season-fixture.ts';
+import { arbSeason, CAMPAIGN, newSeason, oracle, verdicts } from '../support/pipeline.ts';
 
 /** Cuts `deliveries` into consecutive waves at the given (sorted, deduplicated) positions. */
 function waves(deliveries: Delivery[], cuts: number[]): Delivery[][] {

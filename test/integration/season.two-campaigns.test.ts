@@ -23,7 +23,7 @@ import { notify, notifyPolicy, publishedEvents } from '#shared/usecases/notify.t
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { freshTables } from '../support/stack.ts';
-import { AT, ev, scanTable, testStack, verdicts, withPk } from '../support/season-fixture.ts';
+import { AT, ev, scanTable, testStack, verdicts, withPk } from '../support/pipeline.ts';
 import { RENEWAL_2027, TWO_SEASONS } from '../support/campaigns.ts';
 
 const T = 2;

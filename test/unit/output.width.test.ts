@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { closeBidi, cut, table } from '#shared/text/terminal.ts';
-import { decisionTable } from '#cli/season-commands.ts';
+import { decisionTable } from '#cli/run-summaries.ts';
 import { reportCsv, type Report, type ReportRow } from '#shared/usecases/report.ts';
 
 /**
@@ -119,7 +119,7 @@ describe('table and cut, literally', () => {
 
 describe('the report CSV', () => {
   it('does not pass U+202E (or any bidi control) through raw', () => {
-    const report: Report = { campaignId: 'renewal-2024', final: true, assessments: ROWS } as Report;
+    const report: Report = { campaignId: 'renewal-2024', final: true, assessments: ROWS };
     const out = reportCsv(report);
     expect(out).not.toMatch(BIDI);
     expect(out).toContain(',revoked,');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seasonChart } from '#cli/season-commands.ts';
+import { seasonChart } from '#cli/run-summaries.ts';
 import { periodWindow } from '#shared/rules/campaign.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 

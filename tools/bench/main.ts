@@ -5,12 +5,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { demoCampaign } from '#tools/demo-season/season.ts';
+import { exitCodeOf, UsageError } from '#shared/errors.ts';
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 const info = (s: string) => process.stderr.write(`${s}\n`);
 const printJson = (v: unknown) => print(JSON.stringify(v, null, 2));
-
-class UsageError extends Error {}
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -46,6 +45,6 @@ try {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
   else {
     info(`bench: ${(err as Error).message ?? String(err)}`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exitCode = exitCodeOf(err);
   }
 }

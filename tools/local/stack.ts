@@ -15,6 +15,7 @@ import { noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
 
 export { LOCAL_NOTICE_BUCKET };
+import { BadInputError, BusyError, RenewalError } from '#shared/errors.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
@@ -67,12 +68,12 @@ export interface StackStatus {
 }
 
 /** The stack cannot start as asked (a busy port): the CLI exits 2 with this message. */
-export class LocalStackError extends Error {
+export class LocalStackError extends BadInputError {
   override name = 'LocalStackError';
 }
 
 /** Another import runs on this stack: nothing was done (the CLI exits 75). */
-export class ImportBusyError extends Error {
+export class ImportBusyError extends BusyError {
   override name = 'ImportBusyError';
 }
 
@@ -208,8 +209,9 @@ export const PATIENCE_MS = 30_000;
 const SILENT_POLL: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 250, jitter: 0, withinMs: PATIENCE_MS };
 
 /** A service lives but has not answered within `PATIENCE_MS`: nothing was stopped, nothing done (exit 1). */
-export class LocalServiceStalledError extends Error {
+export class LocalServiceStalledError extends RenewalError {
   override name = 'LocalServiceStalledError';
+  override readonly retryable = true;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RenewalError } from '#shared/errors.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'ap-southeast-1';
@@ -36,7 +37,7 @@ export interface DeployedStack {
   outputs: Record<string, Json>;
 }
 
-export class AssemblyError extends Error {
+export class AssemblyError extends RenewalError {
   override name = 'AssemblyError';
 }
 

@@ -6,6 +6,7 @@
  * kept library (croner), after translating EventBridge's six fields to its five.
  */
 import { Cron } from 'croner';
+import { RenewalError } from '#shared/errors.ts';
 
 export interface ScheduleSpec {
   logicalId: string;
@@ -24,7 +25,7 @@ export interface ScheduleSpec {
   };
 }
 
-export class ScheduleExpressionError extends Error {
+export class ScheduleExpressionError extends RenewalError {
   override name = 'ScheduleExpressionError';
 }
 
