@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, cliRunner } from '../support/cli.ts';
 
 /**
  * Issue 19 "Done when", as a user runs it: a season in a NEW campaign file, written here and read by
@@ -24,28 +24,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * | PC       | 2 orders (one of January 2024) → retained | –                                        | 2 orders (not the January 2024 one), 10M < 20M → revoked (deposit)|
  * | PD       | 2 orders → retained                    | 3M deducted in 2025                         | 2 orders (+1 at the close, not counted), 10M − 3M + 13M = 20M (+1 fen at the close, not counted) → retained |
  */
-const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const REPO_CAMPAIGNS = resolve(import.meta.dirname, '../../campaigns');
 const dir = mkdtempSync(join(tmpdir(), 'renewal-seasons-'));
 const campaignsDir = join(dir, 'campaigns');
-const env = {
-  ...process.env,
-  RENEWAL_LOCAL_DIR: join(dir, '.local'),
-  RENEWAL_CAMPAIGNS_DIR: campaignsDir,
-  RENEWAL_DYNAMODB_PORT: '0',
-  RENEWAL_SES_PORT: '0',
-  RENEWAL_S3_PORT: '0',
-  AWS_ENDPOINT_URL_DYNAMODB: '',
-  AWS_ENDPOINT_URL_SES: '',
-  AWS_ENDPOINT_URL_SESV2: '',
-  AWS_ENDPOINT_URL_S3: '',
-  THRESHOLD_ORDERS: '',
-};
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
+const run = cliRunner(cliEnv(dir, { RENEWAL_CAMPAIGNS_DIR: campaignsDir }));
 /** `run` that must exit 0; its JSON. */
 function ok(...args: string[]) {
   const r = run(...args, '--json');

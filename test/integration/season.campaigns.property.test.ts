@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CAMPAIGNS_DIR_ENV } from '#shared/campaigns.ts';
-import { render, timeOf, type LogicalEvent } from '../support/events.ts';
+import { render, timeOf } from '../support/events.ts';
 import { chinaMidnight, plusDays, reference, referenceWindow, type ReferenceCampaign, type ReferenceDecision } from '../support/reference.ts';
 import { apart, arbSeason, newSeason } from '../support/season-fixture.ts';
 
@@ -144,7 +144,7 @@ function decided(ds: readonly (Partial<Decided> & { providerId: string })[]): Re
 const arbCase = fc.tuple(arbCampaign, arbCampaign).chain((campaigns) =>
   fc.tuple(...campaigns.map((c) => arbSeason(windowOf(c)))).map((seasons) => ({
     campaigns,
-    events: seasons.flatMap((s, k) => apart(s, k)).sort((a, b) => timeOf(a) - timeOf(b)) as LogicalEvent[],
+    events: seasons.flatMap((s, k) => apart(s, k)).sort((a, b) => timeOf(a) - timeOf(b)),
   })),
 );
 
