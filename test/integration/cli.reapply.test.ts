@@ -1,32 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cliEnv, cliRunner } from '../support/cli.ts';
 
 /**
  * `renewal reapply check | except` (OPS.md "Campaign and re-application commands") as a user runs
  * them: a separate process, its own embedded stack in a temporary `.local`, stdout parsed as the one
  * JSON document it must be. P1 has 1 order in renewal-2024; with --threshold 2 it is revoked.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const dir = mkdtempSync(join(tmpdir(), 'renewal-reapply-'));
-const env = {
-  ...process.env,
-  RENEWAL_LOCAL_DIR: join(dir, '.local'),
-  RENEWAL_DYNAMODB_PORT: '0',
-  RENEWAL_SES_PORT: '0',
-  RENEWAL_S3_PORT: '0',
-  AWS_ENDPOINT_URL_DYNAMODB: '',
-  AWS_ENDPOINT_URL_SES: '',
-  AWS_ENDPOINT_URL_SESV2: '',
-  AWS_ENDPOINT_URL_S3: '',
-  THRESHOLD_ORDERS: '',
-};
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-};
+const run = cliRunner(cliEnv(dir));
 const FILE = join(dir, 'events.ndjson');
 writeFileSync(
   FILE,

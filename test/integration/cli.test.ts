@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cliEnv, cliRunner } from '../support/cli.ts';
 import { createDocumentClient } from '#shared/aws.ts';
 import { DecisionStore } from '#shared/store/decisions.ts';
 import { localTables } from '#tools/local/stack.ts';
@@ -11,25 +12,9 @@ import { localTables } from '#tools/local/stack.ts';
  * The OPS.md contract of the `renewal` command, run as a user runs it: a separate process, its own
  * embedded stack in a temporary `.local`, stdout parsed as the one JSON document it must be.
  */
-const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const dir = mkdtempSync(join(tmpdir(), 'renewal-cli-'));
-const env = {
-  ...process.env,
-  RENEWAL_LOCAL_DIR: join(dir, '.local'),
-  RENEWAL_DYNAMODB_PORT: '0',
-  RENEWAL_SES_PORT: '0',
-  RENEWAL_S3_PORT: '0',
-  AWS_ENDPOINT_URL_DYNAMODB: '',
-  AWS_ENDPOINT_URL_SES: '',
-  AWS_ENDPOINT_URL_SESV2: '',
-  AWS_ENDPOINT_URL_S3: '',
-  THRESHOLD_ORDERS: '',
-};
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
+const env = cliEnv(dir);
+const run = cliRunner(env);
 
 const FILE = join(dir, 'events.ndjson');
 writeFileSync(

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { arbDeliveries, render, timeOf, type Delivery, type LogicalEvent } from '../support/events.ts';
-import { arbSeason, CAMPAIGN, newSeason, oracle, verdicts } from '../support/pipeline.ts';
+import { apart, arbSeason, CAMPAIGN, newSeason, oracle, verdicts } from '../support/pipeline.ts';
 
 /** Cuts `deliveries` into consecutive waves at the given (sorted, deduplicated) positions. */
 function waves(deliveries: Delivery[], cuts: number[]): Delivery[][] {
@@ -58,25 +58,6 @@ async function messyRun(events: LogicalEvent[], parts: Delivery[][], thresholdOr
  */
 const SEASONS_PER_CASE = 10;
 const CASES = 10;
-
-/** A season's facts with every id prefixed: seasons of one case never share a provider, store, order or payment. */
-function apart(events: LogicalEvent[], k: number): LogicalEvent[] {
-  const p = (id: string) => `s${k}-${id}`;
-  return events.map((e) => {
-    switch (e.type) {
-      case 'provider.upserted':
-        return { ...e, providerId: p(e.providerId) };
-      case 'binding.started':
-      case 'binding.ended':
-        return { ...e, providerId: p(e.providerId), storeId: p(e.storeId) };
-      case 'order.paid':
-        return { ...e, orderId: p(e.orderId), storeId: p(e.storeId) };
-      case 'deposit.paid':
-      case 'deposit.deducted':
-        return { ...e, paymentId: p(e.paymentId), providerId: p(e.providerId) };
-    }
-  });
-}
 
 describe('a season delivered late, out of order and more than once decides as if delivered once in order', () => {
   it(`clean = messy (waves, incremental aggregation) = the reference evaluator, for ${CASES * SEASONS_PER_CASE} seasons`, { timeout: 300_000 }, async () => {

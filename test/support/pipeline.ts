@@ -202,54 +202,78 @@ export function oracle(events: readonly LogicalEvent[] | readonly string[], thre
 }
 
 // ---------------------------------------------------------------------------------------------
-// A generator of valid seasons aimed at the evaluation: instants crowd the period's edges, most
-// providers are assessed, most orders fall in the period, deposits come near the 10,000,000 fen line.
-// (The intake's `arbStream` spreads instants over eleven months, so a `retained` is rare there.)
+// A generator of valid seasons aimed at the evaluation: instants crowd the period's edges and the
+// scope cuts, most providers are assessed, most orders fall in the period, deposits come near the
+// required amount. (The intake's `arbStream` spreads instants over eleven months, so a `retained` is
+// rare there.) By default the 2024 season's window; any campaign's window can be given.
+
+/** The instants (epoch ms) a generated season crowds around, and the deposit it aims at. */
+export interface SeasonWindow {
+  /** The period's first instant and the first instant after it. */
+  startMs: number;
+  endMs: number;
+  /** The scope and regularization cuts (clause 1, 2.1). */
+  certifiedBeforeMs: number;
+  regularizedBeforeMs: number;
+  depositRequiredFen: number;
+}
 
 const PERIOD_START = Date.parse('2023-11-30T16:00:00Z');
 const PERIOD_END = Date.parse('2024-02-29T16:00:00Z');
+const WINDOW_2024: SeasonWindow = { startMs: PERIOD_START, endMs: PERIOD_END, certifiedBeforeMs: PERIOD_START, regularizedBeforeMs: PERIOD_START, depositRequiredFen: 10_000_000 };
 const DAY = 86_400_000;
 
-const wholeSeconds = (min: number, max: number) => fc.integer({ min: min / 1000, max: max / 1000 }).map((s) => s * 1000);
-const edges = fc.constantFrom(PERIOD_START - 1, PERIOD_START, PERIOD_END - 1, PERIOD_END);
-/** Paid instants: mostly in the period, some just outside, some on its edges, some with milliseconds. */
-const arbPaidAt = fc.oneof(
-  { weight: 6, arbitrary: wholeSeconds(PERIOD_START, PERIOD_END - 1000) },
-  { weight: 1, arbitrary: fc.integer({ min: PERIOD_START - 3 * DAY, max: PERIOD_END + 3 * DAY }) },
-  { weight: 2, arbitrary: edges },
-);
-/** Scope and regularization instants: mostly before 2023-12-01 CST, some exactly on it or after. */
-const arbStatusAt = fc.oneof(
-  { weight: 5, arbitrary: wholeSeconds(PERIOD_START - 200 * DAY, PERIOD_START - 1000) },
-  { weight: 1, arbitrary: fc.constantFrom(PERIOD_START - 1, PERIOD_START) },
-  { weight: 1, arbitrary: wholeSeconds(PERIOD_START, PERIOD_END) },
-);
-/** Binding instants: before the season (bound all along), in it, or on an edge. */
-const arbBindingAt = fc.oneof(
-  { weight: 3, arbitrary: wholeSeconds(PERIOD_START - 90 * DAY, PERIOD_START) },
-  { weight: 3, arbitrary: fc.integer({ min: PERIOD_START, max: PERIOD_END }) },
-  { weight: 1, arbitrary: edges },
-);
-/** Deposit instants: mostly before the close, some exactly at it or after. */
-const arbDepositAt = fc.oneof(
-  { weight: 5, arbitrary: wholeSeconds(PERIOD_START - 30 * DAY, PERIOD_END - 1000) },
-  { weight: 2, arbitrary: edges },
-  { weight: 1, arbitrary: wholeSeconds(PERIOD_END, PERIOD_END + 10 * DAY) },
-);
+const wholeSeconds = (min: number, max: number) => fc.integer({ min: Math.ceil(min / 1000), max: Math.floor(max / 1000) }).map((s) => s * 1000);
 /** True about one time in five: gift orders, deductions. */
 const sometimes = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-const arbAmountFen = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(10_000_000, 5_000_000, 9_999_999, 1) },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 12_000_000 }) },
-);
+
+/** The instants and amounts of a season in window `w`. */
+function seasonArbitraries(w: SeasonWindow) {
+  const { startMs, endMs, certifiedBeforeMs, regularizedBeforeMs, depositRequiredFen: required } = w;
+  const edges = fc.constantFrom(startMs - 1, startMs, endMs - 1, endMs);
+  const cuts = fc.constantFrom(certifiedBeforeMs - 1, certifiedBeforeMs, regularizedBeforeMs - 1, regularizedBeforeMs);
+  const firstCut = Math.min(certifiedBeforeMs, regularizedBeforeMs);
+  return {
+    /** Paid instants: mostly in the period, some just outside, some on its edges, some with milliseconds. */
+    paidAt: fc.oneof(
+      { weight: 6, arbitrary: wholeSeconds(startMs, endMs - 1000) },
+      { weight: 1, arbitrary: fc.integer({ min: startMs - 3 * DAY, max: endMs + 3 * DAY }) },
+      { weight: 2, arbitrary: edges },
+    ),
+    /** Scope and regularization instants: mostly before the cuts, some exactly on them or after. */
+    statusAt: fc.oneof(
+      { weight: 5, arbitrary: wholeSeconds(firstCut - 200 * DAY, firstCut - 1000) },
+      { weight: 1, arbitrary: cuts },
+      { weight: 1, arbitrary: wholeSeconds(firstCut, endMs) },
+    ),
+    /** Binding instants: before the season (bound all along), in it, or on an edge. */
+    bindingAt: fc.oneof(
+      { weight: 3, arbitrary: wholeSeconds(startMs - 90 * DAY, startMs) },
+      { weight: 3, arbitrary: fc.integer({ min: startMs, max: endMs }) },
+      { weight: 1, arbitrary: edges },
+    ),
+    /** Deposit instants: mostly before the close, some exactly at it or after. */
+    depositAt: fc.oneof(
+      { weight: 5, arbitrary: wholeSeconds(startMs - 30 * DAY, endMs - 1000) },
+      { weight: 2, arbitrary: edges },
+      { weight: 1, arbitrary: wholeSeconds(endMs, endMs + 10 * DAY) },
+    ),
+    /** Amounts: the required one, half of it, one fen short, one fen, or any up to 1.2 times it. */
+    amountFen: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(required, Math.max(1, Math.floor(required / 2)), Math.max(1, required - 1), 1) },
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: Math.max(1, Math.floor(required * 1.2)) }) },
+    ),
+  };
+}
 
 /**
  * A valid season: 1–4 providers with one profile each, 1–4 stores, binding starts and ends (some ends
  * without a start, some repeated starts), up to 20 orders and up to 6 deposit movements, all distinct
  * facts, in time order, as `LogicalEvent`s of test/support/events.ts (so `render` and `arbDeliveries`
- * deliver them).
+ * deliver them). Its instants crowd the edges of `window` (default: the 2024 season's).
  */
-export function arbSeason(): fc.Arbitrary<LogicalEvent[]> {
+export function arbSeason(window: SeasonWindow = WINDOW_2024): fc.Arbitrary<LogicalEvent[]> {
+  const at = seasonArbitraries(window);
   return fc
     .record({ providers: fc.integer({ min: 1, max: 4 }), stores: fc.integer({ min: 1, max: 4 }) })
     .chain(({ providers, stores: storeCount }) => {
@@ -260,22 +284,22 @@ export function arbSeason(): fc.Arbitrary<LogicalEvent[]> {
       const profiles = arbProfiles(providerIds, {
         name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
         email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
-        at: arbStatusAt,
+        at: at.statusAt,
       });
       const bindings = fc.uniqueArray(
         fc.record({
           type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),
           providerId: provider,
           storeId: store,
-          at: arbBindingAt,
+          at: at.bindingAt,
         }),
         { minLength: 1, maxLength: 8, selector: (b) => `${b.type}|${b.providerId}|${b.storeId}|${b.at}` },
       );
       const orders = fc
-        .array(fc.record({ storeId: store, paidAt: arbPaidAt, gift: sometimes }), { maxLength: 20 })
+        .array(fc.record({ storeId: store, paidAt: at.paidAt, gift: sometimes }), { maxLength: 20 })
         .map((os) => os.map((o, i) => ({ type: 'order.paid' as const, orderId: `O${i + 1}`, ...o })));
       const deposits = fc
-        .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: arbAmountFen, at: arbDepositAt }), { maxLength: 6 })
+        .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: at.amountFen, at: at.depositAt }), { maxLength: 6 })
         .map((ds) =>
           ds.map(({ deducted, providerId, amountFen, at }, i): LogicalEvent =>
             deducted
@@ -287,4 +311,23 @@ export function arbSeason(): fc.Arbitrary<LogicalEvent[]> {
         .tuple(profiles, bindings, orders, deposits)
         .map(([p, b, o, d]) => [...p, ...b, ...o, ...d].sort((x, y) => timeOf(x) - timeOf(y)));
     });
+}
+
+/** A season's facts with every id prefixed: seasons of one case never share a provider, store, order or payment. */
+export function apart(events: LogicalEvent[], k: number): LogicalEvent[] {
+  const p = (id: string) => `s${k}-${id}`;
+  return events.map((e) => {
+    switch (e.type) {
+      case 'provider.upserted':
+        return { ...e, providerId: p(e.providerId) };
+      case 'binding.started':
+      case 'binding.ended':
+        return { ...e, providerId: p(e.providerId), storeId: p(e.storeId) };
+      case 'order.paid':
+        return { ...e, orderId: p(e.orderId), storeId: p(e.storeId) };
+      case 'deposit.paid':
+      case 'deposit.deducted':
+        return { ...e, paymentId: p(e.paymentId), providerId: p(e.providerId) };
+    }
+  });
 }
