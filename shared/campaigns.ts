@@ -32,7 +32,10 @@ export class CampaignFileError extends BadInputError {
 /** A campaign id no file has; the message lists the known ones. */
 export class UnknownCampaignError extends BadInputError {
   override name = 'UnknownCampaignError';
-  constructor(readonly campaignId: string, readonly known: readonly string[]) {
+  constructor(
+    readonly campaignId: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown campaign ${JSON.stringify(campaignId)} (known: ${known.join(', ') || 'none'})`);
   }
 }
@@ -94,7 +97,9 @@ export function readCampaignFile(path: string): { ok: true; campaign: Campaign }
 export function loadCampaigns(dir: string): CampaignRegistry {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new CampaignFileError([{ file: dir, field: '(directory)', message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
@@ -111,7 +116,7 @@ export function loadCampaigns(dir: string): CampaignRegistry {
 
 /** The campaigns directory this process reads: `RENEWAL_CAMPAIGNS_DIR`, else the repository's. */
 export function campaignsDir(env: Record<string, string | undefined> = process.env): string {
-  return env[CAMPAIGNS_DIR_ENV] ? resolve(env[CAMPAIGNS_DIR_ENV]!) : REPO_CAMPAIGNS_DIR;
+  return env[CAMPAIGNS_DIR_ENV] ? resolve(env[CAMPAIGNS_DIR_ENV]) : REPO_CAMPAIGNS_DIR;
 }
 
 /** Replaced by esbuild in a Lambda bundle: base64 of the JSON array of the synthesized campaign files. */

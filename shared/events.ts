@@ -13,26 +13,20 @@ import { parseInstant, toUtcIso } from './rules/time.ts';
  */
 export const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** An id field: a string matching `ID`; the message names the rule. */
-export const id = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-  .regex(ID, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
+export const id = z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(ID, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
 
-const instant = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-  .transform((s, ctx) => {
-    const ms = parseInstant(s);
-    if (ms === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        input: s,
-        message: /(Z|[+-]\d\d:\d\d)$/.test(s)
-          ? 'is not a valid ISO-8601 instant (no such date or time)'
-          : 'must be an ISO-8601 instant with an offset (Z or +08:00); one without is ambiguous',
-      });
-      return z.NEVER;
-    }
-    return toUtcIso(ms);
-  });
+const instant = z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).transform((s, ctx) => {
+  const ms = parseInstant(s);
+  if (ms === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: s,
+      message: /(Z|[+-]\d\d:\d\d)$/.test(s) ? 'is not a valid ISO-8601 instant (no such date or time)' : 'must be an ISO-8601 instant with an offset (Z or +08:00); one without is ambiguous',
+    });
+    return z.NEVER;
+  }
+  return toUtcIso(ms);
+});
 
 const amountFen = z
   .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number of fen (integer), not a string') })
@@ -102,9 +96,7 @@ export type OrderPaid = z.output<typeof orderPaid>;
 export type DepositEvent = z.output<typeof depositPaid> | z.output<typeof depositDeducted>;
 export type PlatformEvent = ProviderUpserted | BindingEvent | OrderPaid | DepositEvent;
 
-export type ParseResult =
-  | { ok: true; event: PlatformEvent }
-  | { ok: false; field: string; reason: string; event?: unknown };
+export type ParseResult = { ok: true; event: PlatformEvent } | { ok: false; field: string; reason: string; event?: unknown };
 
 /** Parses one message body. Never throws: a bad event comes back with the field and the reason. */
 export function parseEvent(body: string): ParseResult {
@@ -129,7 +121,7 @@ export function validateEvent(value: unknown): ParseResult {
     return { ok: false, field: 'type', event: value, reason: `type: must be one of ${EVENT_TYPES.join(', ')} (got ${got})` };
   }
   const result = SCHEMAS[type as EventType].safeParse(value);
-  if (result.success) return { ok: true, event: result.data as PlatformEvent };
+  if (result.success) return { ok: true, event: result.data };
   const issue = result.error.issues[0]!;
   // A field name is the sender's text too: keep it to a readable length.
   const path = (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.') || '(body)').slice(0, 200);
@@ -173,7 +165,7 @@ export function messageGroupOf(body: string): string {
   } catch {
     /* not JSON */
   }
-  const rawId = (k: string) => (typeof e?.[k] === 'string' && ID.test(e[k] as string) ? (e[k] as string) : undefined);
+  const rawId = (k: string) => (typeof e?.[k] === 'string' && ID.test(e[k]) ? e[k] : undefined);
   const group = (() => {
     switch (e?.type) {
       case 'order.paid':
@@ -194,7 +186,11 @@ export function messageGroupOf(body: string): string {
 
 /** Content hash of a normalized event: equal for redeliveries whatever their key order or offset form. */
 export function contentHash(e: PlatformEvent): string {
-  const canonical = JSON.stringify(Object.keys(e).sort().map((k) => [k, (e as Record<string, unknown>)[k]]));
+  const canonical = JSON.stringify(
+    Object.keys(e)
+      .sort()
+      .map((k) => [k, (e as Record<string, unknown>)[k]]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

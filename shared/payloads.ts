@@ -30,10 +30,7 @@ export const aggregatePayload = z.strictObject({
 const natural = () => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).nonnegative({ error: 'must be 0 or more' });
 const instant = () => z.string({ error: 'must be a string' }).refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' });
 export const aggregateShardDescriptor = z.union(
-  [
-    z.strictObject({ kind: z.literal('stores'), bucket: natural(), buckets: natural().min(1) }),
-    z.strictObject({ kind: z.literal('segment'), segment: natural(), segments: natural().min(1) }),
-  ],
+  [z.strictObject({ kind: z.literal('stores'), bucket: natural(), buckets: natural().min(1) }), z.strictObject({ kind: z.literal('segment'), segment: natural(), segments: natural().min(1) })],
   { error: 'must be {"kind":"stores","bucket","buckets"} or {"kind":"segment","segment","segments"}' },
 );
 export const aggregateContext = z.strictObject({
@@ -65,7 +62,7 @@ export const aggregateStepPayload = z.discriminatedUnion(
           touched: z.array(z.string()),
           rebind: z.array(z.string()),
         }),
-        { error: 'must be the shards\' results' },
+        { error: "must be the shards' results" },
       ),
     }),
     // A shard that failed for good: gives the lock back without moving the watermark.

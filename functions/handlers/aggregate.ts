@@ -45,7 +45,11 @@ const handlerOf = (deps: Deps, { overlapMs }: AggregateConfig) =>
       return r;
     }
     const payload = parsePayload(aggregatePayload, event);
-    const result = await aggregate(campaignRegistry().require(payload.campaignId), { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
+    const result = await aggregate(
+      campaignRegistry().require(payload.campaignId),
+      { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) },
+      { full: payload.full ?? false, overlapMs },
+    );
     logger.info('aggregation', { result });
     if (result.status === 'done') record(result);
     return result;

@@ -75,8 +75,7 @@ export function noticeEntries(decisions: readonly StoredDecision[]): NoticeEntry
 /** The name as the notice prints it: one line of text, as in the mail (escaped again wherever it is markup). */
 export const publicName = displayName;
 
-const same = (a: NoticeEntry, b: NoticeEntry) =>
-  a.name === b.name && a.noticeDate === b.noticeDate && a.reapplyFrom === b.reapplyFrom && a.reasons.join() === b.reasons.join();
+const same = (a: NoticeEntry, b: NoticeEntry) => a.name === b.name && a.noticeDate === b.noticeDate && a.reapplyFrom === b.reapplyFrom && a.reasons.join() === b.reasons.join();
 
 /**
  * The next version, or undefined when `entries` is the list `previous` already published (publishing
@@ -237,7 +236,10 @@ function listTable(lang: 'zh' | 'en', v: NoticeVersion): SafeHtml {
 <thead><tr><th scope="col" class="num">${h.n}</th><th scope="col">${h.name}</th><th scope="col">${h.id}</th><th scope="col">${h.reasons}</th><th scope="col">${h.from}</th></tr></thead>
 <tbody>
 ${v.providers.map(
-  (p, i) => html`<tr data-provider-id="${p.providerId}"><td class="num" data-label="${h.n}">${i + 1}</td><td class="name" data-label="${h.name}">${p.name}</td><td class="id" data-label="${h.id}">${p.providerId}</td><td class="reasons" data-label="${h.reasons}">${reasonTags(lang, p.reasons)}</td><td class="date reapply" data-label="${h.from}">${p.reapplyFrom}</td></tr>
+  (
+    p,
+    i,
+  ) => html`<tr data-provider-id="${p.providerId}"><td class="num" data-label="${h.n}">${i + 1}</td><td class="name" data-label="${h.name}">${p.name}</td><td class="id" data-label="${h.id}">${p.providerId}</td><td class="reasons" data-label="${h.reasons}">${reasonTags(lang, p.reasons)}</td><td class="date reapply" data-label="${h.from}">${p.reapplyFrom}</td></tr>
 `,
 )}</tbody>
 </table>`;
@@ -298,7 +300,11 @@ const CORRECTIONS_COPY: Record<'zh' | 'en', CorrectionsCopy> = {
 function corrections(lang: 'zh' | 'en', v: NoticeVersion, c: Campaign): SafeHtml {
   const t = CORRECTIONS_COPY[lang];
   const what = (k: NoticeCorrection) =>
-    k.change === 'delisted' ? t.delisted(reasonTags(lang, k.reasons ?? [])) : k.change === 'reinstated' ? t.reinstated : t.amended(reasonTags(lang, k.reasons ?? []), reasonTags(lang, k.previousReasons ?? []));
+    k.change === 'delisted'
+      ? t.delisted(reasonTags(lang, k.reasons ?? []))
+      : k.change === 'reinstated'
+        ? t.reinstated
+        : t.amended(reasonTags(lang, k.reasons ?? []), reasonTags(lang, k.previousReasons ?? []));
   return html`<div class="box warn corrections" role="note" aria-labelledby="${lang}-corrections">
 <h2 id="${lang}-corrections">${t.title}</h2>
 <p>${t.intro}</p>
@@ -307,7 +313,9 @@ function corrections(lang: 'zh' | 'en', v: NoticeVersion, c: Campaign): SafeHtml
 <thead><tr><th scope="col">${t.version}</th><th scope="col">${t.provider}</th><th scope="col">${t.what}</th><th scope="col">${t.whenHeader(c)}</th></tr></thead>
 <tbody>
 ${v.corrections.map(
-  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="${t.version}">${t.versionCell(k.version)}</td><td data-label="${t.provider}">${t.providerCell(k)}</td><td data-label="${t.what}">${what(k)}</td><td class="date" data-label="${t.when}">${cstOf(k.at, c)}</td></tr>
+  (
+    k,
+  ) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="${t.version}">${t.versionCell(k.version)}</td><td data-label="${t.provider}">${t.providerCell(k)}</td><td data-label="${t.what}">${what(k)}</td><td class="date" data-label="${t.when}">${cstOf(k.at, c)}</td></tr>
 `,
 )}</tbody>
 </table>

@@ -112,8 +112,7 @@ export interface AggregateContext {
 }
 
 export type AggregatePlan =
-  | { status: 'planned'; runId: string; fence: FencingToken; campaignId: string; shards: { shard: AggregateShard }[]; context: AggregateContext }
-  | { status: 'busy'; holder: LockHolder | undefined };
+  { status: 'planned'; runId: string; fence: FencingToken; campaignId: string; shards: { shard: AggregateShard }[]; context: AggregateContext } | { status: 'busy'; holder: LockHolder | undefined };
 
 export interface AggregateShardResult {
   status: 'done';
@@ -129,7 +128,12 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
   const leaseMs = opts.leaseMs ?? RUN_LOCK_LEASE_MS;
   const plan = await planAggregation(c, deps, opts, leaseMs);
   if (plan.status === 'busy') return plan;
-  const lock = heldRunLock(deps.aggregates, c.campaignId, { owner: plan.runId, fence: plan.fence, through: plan.context.watermark ?? undefined, doneFence: plan.context.doneFence }, { now: deps.now, leaseMs, ...(deps.every ? { every: deps.every } : {}) });
+  const lock = heldRunLock(
+    deps.aggregates,
+    c.campaignId,
+    { owner: plan.runId, fence: plan.fence, through: plan.context.watermark ?? undefined, doneFence: plan.context.doneFence },
+    { now: deps.now, leaseMs, ...(deps.every ? { every: deps.every } : {}) },
+  );
   let results: AggregateShardResult[];
   try {
     let done = 0;
@@ -142,7 +146,10 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
     // Nothing a shard started is still in flight here (mapLimit settles before it rejects).
     const kept = await lock.release();
     if (kept || failed instanceof LockLostError) throw failed;
-    throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`, { cause: failed });
+    throw new LockLostError(
+      `the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`,
+      { cause: failed },
+    );
   }
   return finishAggregation(c, deps, { fence: plan.fence, results, context: plan.context }, lock);
 }
@@ -215,7 +222,12 @@ type ShardDeps = AggregateDeps & { check?: () => void };
  * counts under the run's fencing token. A write refused (a newer run wrote first) stops it with
  * LockLostError. Counts are recomputed, never incremented: a retried shard writes the same.
  */
-export async function aggregateShard(c: Campaign, deps: ShardDeps, step: { fence: FencingToken; shard: AggregateShard; context: AggregateContext }, opts: AggregateOptions = {}): Promise<AggregateShardResult> {
+export async function aggregateShard(
+  c: Campaign,
+  deps: ShardDeps,
+  step: { fence: FencingToken; shard: AggregateShard; context: AggregateContext },
+  opts: AggregateOptions = {},
+): Promise<AggregateShardResult> {
   const write = fencedWrites(c, deps, step.fence, deps.check ?? (() => {}));
   const counted = step.shard.kind === 'segment' ? await recountSegment(c, deps, write, step.shard, step.context, opts) : await recountStores(c, deps, write, step.shard, step.context);
   return { status: 'done', shard: step.shard, ...counted };
@@ -226,7 +238,12 @@ export async function aggregateShard(c: Campaign, deps: ShardDeps, step: { fence
  * totals under the fence, then moves the watermark and gives the lock back. A shard that failed for
  * good means no finish: the watermark stays, and the lease lets the next run in.
  */
-export async function finishAggregation(c: Campaign, deps: AggregateDeps, step: { fence: FencingToken; results: AggregateShardResult[]; context: AggregateContext }, lock: RunLock): Promise<AggregateResult> {
+export async function finishAggregation(
+  c: Campaign,
+  deps: AggregateDeps,
+  step: { fence: FencingToken; results: AggregateShardResult[]; context: AggregateContext },
+  lock: RunLock,
+): Promise<AggregateResult> {
   const { context: ctx } = step;
   let outcome: { done: AggregateResult } | { failed: unknown };
   let through: string | undefined;
@@ -259,9 +276,15 @@ export async function finishAggregation(c: Campaign, deps: AggregateDeps, step: 
   const kept = await lock.release(through);
   if ('failed' in outcome) {
     if (kept || outcome.failed instanceof LockLostError) throw outcome.failed;
-    throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`, { cause: outcome.failed });
+    throw new LockLostError(
+      `the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`,
+      { cause: outcome.failed },
+    );
   }
-  if (!kept) throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over before this run (fencing token ${lock.fence}) could move the watermark: it stopped there; the next run counts again from the old watermark`);
+  if (!kept)
+    throw new LockLostError(
+      `the aggregation lock of ${c.campaignId} was taken over before this run (fencing token ${lock.fence}) could move the watermark: it stopped there; the next run counts again from the old watermark`,
+    );
   return outcome.done;
 }
 
@@ -407,7 +430,10 @@ async function resumMoved(c: Campaign, deps: AggregateDeps, write: Writes, resul
     return {
       providerId,
       stores: [...new Set(ev.bindings.map((b) => b.storeId))].sort(),
-      depositBalanceFen: depositBalanceAtClose(c, ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) }))),
+      depositBalanceFen: depositBalanceAtClose(
+        c,
+        ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) })),
+      ),
     };
   });
   const counts = await deps.aggregates.storeCounts(c.campaignId, [...new Set(facts.flatMap((f) => f.stores))]);
@@ -513,4 +539,3 @@ function dayRange(day: string, offsetMinutes: number): readonly [string, string]
 }
 
 const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-

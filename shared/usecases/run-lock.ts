@@ -84,7 +84,11 @@ const interval = (ms: number, beat: () => void) => {
 };
 
 /** Takes the lock and starts its heartbeat, or says who holds it. */
-export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, o: RunLockOptions): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
+export async function takeRunLock(
+  store: Needs<typeof RUN_LOCK_AGGREGATES>,
+  campaignId: string,
+  o: RunLockOptions,
+): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
   const owner = randomUUID();
   const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
   const start = await store.begin(campaignId, owner, o.now(), leaseMs, o.holder);
@@ -106,7 +110,12 @@ export interface TakenLock {
  * took it; its finish gives it back). With `heartbeat: false` nothing renews the lease: a run whose
  * steps are separate invocations takes a lease long enough for the whole execution instead.
  */
-export function heldRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, taken: TakenLock, o: RunLockOptions & { heartbeat?: boolean }): RunLock & { doneFence: FencingToken; owner: string } {
+export function heldRunLock(
+  store: Needs<typeof RUN_LOCK_AGGREGATES>,
+  campaignId: string,
+  taken: TakenLock,
+  o: RunLockOptions & { heartbeat?: boolean },
+): RunLock & { doneFence: FencingToken; owner: string } {
   const { owner } = taken;
   const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
   let lost = false;

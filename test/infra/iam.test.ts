@@ -65,7 +65,10 @@ describe('function access (IAM)', () => {
       expect(granted.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(declared.map((a) => ({ ...a, actions: sorted([...a.actions]) })).sort((a, b) => key(a).localeCompare(key(b))));
       // Index grants carry Query or Scan only, and name indexes the table really has.
       for (const g of granted.filter((x) => x.index)) {
-        expect(g.actions.every((a) => a === 'Query' || a === 'Scan'), JSON.stringify(g)).toBe(true);
+        expect(
+          g.actions.every((a) => a === 'Query' || a === 'Scan'),
+          JSON.stringify(g),
+        ).toBe(true);
         expect(TABLES[table].indexes.map((i) => i.name)).toContain(g.index);
       }
     });
@@ -108,10 +111,7 @@ describe('function access (IAM)', () => {
 
   it('evaluate may invoke the notify and publish functions and nothing else (no versions, no aliases)', () => {
     const invoke = statementsOf('evaluate').filter((st) => actionsOf(st).includes('lambda:InvokeFunction'));
-    expect(invoke.map((st) => st.Resource)).toEqual([
-      { 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] },
-      { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] },
-    ]);
+    expect(invoke.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] }, { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] }]);
   });
 
   it.each(FUNCTION_NAMES)('%s: S3 exactly as its stores declare, on the objects of the declared bucket only', (fn) => {
@@ -122,7 +122,6 @@ describe('function access (IAM)', () => {
       declared.map((b) => ({ actions: sorted(b.actions.map((a) => `s3:${a}`)), resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(bucketOf[b.bucket]), 'Arn'] }, '/*']] } })),
     );
   });
-
 
   it('notify may send mail only as the sender identity, through the configuration set', () => {
     const ses = statementsOf('notify').filter((st) => actionsOf(st).some((a) => a.startsWith('ses:')));

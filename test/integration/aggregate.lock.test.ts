@@ -16,7 +16,7 @@ import { campaignOf } from '../support/campaigns.ts';
  * waits for time to pass, and every step waits for the renewal it depends on to be done.
  */
 const CHILD = resolve(import.meta.dirname, '../support/aggregate-child.ts');
-const c = campaignOf(CAMPAIGN)!;
+const c = campaignOf(CAMPAIGN);
 
 async function season(): Promise<Season> {
   const s = await newSeason();

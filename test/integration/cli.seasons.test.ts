@@ -125,7 +125,11 @@ async function recipients(): Promise<string[]> {
   const body = await new Promise<string>((ok, fail) =>
     get(`${ses}/store`, { agent: false }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => ok(text)).on('error', fail);
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (text += c))
+        .on('end', () => ok(text))
+        .on('error', fail);
     }).on('error', fail),
   );
   const { emails } = JSON.parse(body) as { emails: { destination: { to: string[] } }[] };
@@ -277,8 +281,6 @@ describe('a new campaign file runs beside renewal-2024 on one stack, with no cod
     const granted = ok('reapply', 'except', '--provider', 'PC', '--reason', '保证金已补缴', '--by', 'ops-li');
     expect(granted).toMatchObject({ providerId: 'PC', kind: 'granted', by: 'ops-li', reason: '保证金已补缴' });
     const barred = { providerId: 'PC', at: '2028-03-31T16:00:00.000Z', allowed: false, reapplyFrom: '2028-05-29T16:00:00.000Z', basis: BASIS_2028 };
-    expect(check('PC', '2028-04-01T00:00:00+08:00')).toEqual(
-      BAR_2028_BEGUN ? { ...barred, allowed: true, exception: { by: 'ops-li', at: granted.at, reason: '保证金已补缴' } } : barred,
-    );
+    expect(check('PC', '2028-04-01T00:00:00+08:00')).toEqual(BAR_2028_BEGUN ? { ...barred, allowed: true, exception: { by: 'ops-li', at: granted.at, reason: '保证金已补缴' } } : barred);
   }, 240_000);
 });

@@ -66,10 +66,10 @@ describe('pacing', () => {
       const mailer: Mailer = { send: (m) => (stamps.push(clock.stamp()), real.send(m)) };
 
       const r = await notify(
-        campaignOf(CAMPAIGN)!,
+        campaignOf(CAMPAIGN),
         {
           stores: s.deps,
-          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: campaignOf(CAMPAIGN)!.exitRefundProcedure } },
+          mail: { sender: mailer, evidence: s.evidence, settings: { feedbackMailbox: FEEDBACK, exitRefundProcedure: campaignOf(CAMPAIGN).exitRefundProcedure } },
           clock: { now: clock.now, sleep: clock.sleep },
           policy: notifyPolicy(rate),
         },

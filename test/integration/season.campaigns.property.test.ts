@@ -48,10 +48,7 @@ const arbStartDate = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(arbYear, fc.integer({ min: 1, max: 31 })).map(([y, d]) => `${y}-12-${pad(d)}`) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(2024, 2028, 2032), fc.integer({ min: 1, max: 29 })).map(([y, d]) => `${y}-02-${pad(d)}`) },
 );
-const arbDays = fc.oneof(
-  { weight: 1, arbitrary: fc.constantFrom(1, 2, 28, 29, 30, 31, 59, 60, 90, 91, 365, 366) },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 366 }) },
-);
+const arbDays = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(1, 2, 28, 29, 30, 31, 59, 60, 90, 91, 365, 366) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 366 }) });
 /** Days before the first day for a scope cut: mostly the first day itself. */
 const arbCutBefore = fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 60 }) });
 const arbDeposit = fc.oneof(
@@ -90,19 +87,17 @@ const arbCampaign: fc.Arbitrary<GeneratedCampaign> = fc
             return daysBetween(noticeDate, target);
           }),
         )
-        .map(
-          (reapplyAfterDays): GeneratedCampaign => ({
-            periodStartDate: start,
-            periodEndDate: end,
-            certifiedBeforeDate: plusDays(start, -cert),
-            regularizedBeforeDate: plusDays(start, -reg),
-            thresholdOrders,
-            depositRequiredFen,
-            noticeDate,
-            reapplyAfterDays,
-            days,
-          }),
-        ),
+        .map((reapplyAfterDays): GeneratedCampaign => ({
+          periodStartDate: start,
+          periodEndDate: end,
+          certifiedBeforeDate: plusDays(start, -cert),
+          regularizedBeforeDate: plusDays(start, -reg),
+          thresholdOrders,
+          depositRequiredFen,
+          noticeDate,
+          reapplyAfterDays,
+          days,
+        })),
     );
   });
 
@@ -187,19 +182,26 @@ describe('generated campaigns decide as RULES.md says, through the real pipeline
   it('the generator covers what the issue names, and the reference reaches every outcome over it', () => {
     const seen = new Set<string>();
     fc.assert(
-      fc.property(arbCampaign.chain((c) => arbSeason(windowOf(c)).map((events) => ({ c, events }))), ({ c, events }) => {
-        const years = new Set([c.periodStartDate.slice(0, 4), c.periodEndDate.slice(0, 4)]);
-        if (years.size > 1) seen.add('across a new year');
-        let leapDay = false;
-        for (let d = c.periodStartDate; d <= c.periodEndDate; d = plusDays(d, 1)) if (d.endsWith('-02-29')) leapDay = true;
-        seen.add(leapDay ? 'with 29 February' : 'without 29 February');
-        if (c.days === 1) seen.add('1 day');
-        if (c.days === 366) seen.add('366 days');
-        if (isMonthEnd(c.noticeDate)) seen.add('notice on a month end');
-        if (isMonthEnd(plusDays(c.noticeDate, c.reapplyAfterDays))) seen.add('re-apply on a month end');
-        if (c.depositRequiredFen > 1_000_000_000) seen.add('deposit over CNY 10,000,000');
-        for (const d of reference(c, events.map((e) => render(e))).decisions) seen.add(d.outcome === 'revoked' ? `revoked:${d.reasons.join('+')}` : d.outcome);
-      }),
+      fc.property(
+        arbCampaign.chain((c) => arbSeason(windowOf(c)).map((events) => ({ c, events }))),
+        ({ c, events }) => {
+          const years = new Set([c.periodStartDate.slice(0, 4), c.periodEndDate.slice(0, 4)]);
+          if (years.size > 1) seen.add('across a new year');
+          let leapDay = false;
+          for (let d = c.periodStartDate; d <= c.periodEndDate; d = plusDays(d, 1)) if (d.endsWith('-02-29')) leapDay = true;
+          seen.add(leapDay ? 'with 29 February' : 'without 29 February');
+          if (c.days === 1) seen.add('1 day');
+          if (c.days === 366) seen.add('366 days');
+          if (isMonthEnd(c.noticeDate)) seen.add('notice on a month end');
+          if (isMonthEnd(plusDays(c.noticeDate, c.reapplyAfterDays))) seen.add('re-apply on a month end');
+          if (c.depositRequiredFen > 1_000_000_000) seen.add('deposit over CNY 10,000,000');
+          for (const d of reference(
+            c,
+            events.map((e) => render(e)),
+          ).decisions)
+            seen.add(d.outcome === 'revoked' ? `revoked:${d.reasons.join('+')}` : d.outcome);
+        },
+      ),
       { numRuns: 500, seed: 19 },
     );
     expect([...seen].sort()).toEqual(

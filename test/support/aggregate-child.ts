@@ -76,7 +76,7 @@ if (process.env.CHILD_CLOCK) {
 }
 
 await aggregate(
-  campaignOf('renewal-2024')!,
+  campaignOf('renewal-2024'),
   {
     ...deps,
     aggregates,

@@ -78,8 +78,7 @@ export async function newSeason(opts: SeasonOptions = {}): Promise<Season> {
     stores: s,
     mail,
     publication,
-    feed: (lines, o = {}) =>
-      feedRecords(intake, toRecords(lines.join('\n'), o.source ?? `feed-${++feeds}.ndjson`), { quiet: true, concurrency: o.concurrency ?? 4 }),
+    feed: (lines, o = {}) => feedRecords(intake, toRecords(lines.join('\n'), o.source ?? `feed-${++feeds}.ndjson`), { quiet: true, concurrency: o.concurrency ?? 4 }),
     aggregate: (payload = { campaignId: CAMPAIGN }) => aggregateHandler(payload),
     evaluate: (payload = { campaignId: CAMPAIGN }) => evaluateHandler(payload),
     scan: (table) => scanTable(db, tables[table]),
@@ -137,15 +136,11 @@ export const ev = {
     }),
   bind: (providerId: string, storeId: string, at: string) => JSON.stringify({ type: 'binding.started', providerId, storeId, at }),
   unbind: (providerId: string, storeId: string, at: string) => JSON.stringify({ type: 'binding.ended', providerId, storeId, at }),
-  order: (orderId: string, storeId: string, paidAt: string, gift?: boolean) =>
-    JSON.stringify({ type: 'order.paid', orderId, storeId, paidAt, ...(gift !== undefined ? { gift } : {}) }),
-  paid: (paymentId: string, providerId: string, amountFen: number, paidAt: string) =>
-    JSON.stringify({ type: 'deposit.paid', paymentId, providerId, amountFen, paidAt }),
-  deducted: (paymentId: string, providerId: string, amountFen: number, at: string) =>
-    JSON.stringify({ type: 'deposit.deducted', paymentId, providerId, amountFen, at }),
+  order: (orderId: string, storeId: string, paidAt: string, gift?: boolean) => JSON.stringify({ type: 'order.paid', orderId, storeId, paidAt, ...(gift !== undefined ? { gift } : {}) }),
+  paid: (paymentId: string, providerId: string, amountFen: number, paidAt: string) => JSON.stringify({ type: 'deposit.paid', paymentId, providerId, amountFen, paidAt }),
+  deducted: (paymentId: string, providerId: string, amountFen: number, at: string) => JSON.stringify({ type: 'deposit.deducted', paymentId, providerId, amountFen, at }),
   /** One profile each, all certified (and regularized, when given) at the same instants. */
-  providers: (providerIds: readonly string[], certifiedAt: string, regularizedAt?: string): string[] =>
-    providerIds.map((providerId) => ev.provider(providerId, certifiedAt, regularizedAt)),
+  providers: (providerIds: readonly string[], certifiedAt: string, regularizedAt?: string): string[] => providerIds.map((providerId) => ev.provider(providerId, certifiedAt, regularizedAt)),
   /** One provider's bindings to several stores, all started at `at`. */
   binds: (providerId: string, storeIds: readonly string[], at: string): string[] => storeIds.map((storeId) => ev.bind(providerId, storeId, at)),
   /** Paid orders (not gifts) of one store, `{ orderId: paidAt }`, in the order written. */
@@ -241,23 +236,11 @@ function seasonArbitraries(w: SeasonWindow) {
       { weight: 2, arbitrary: edges },
     ),
     /** Scope and regularization instants: mostly before the cuts, some exactly on them or after. */
-    statusAt: fc.oneof(
-      { weight: 5, arbitrary: wholeSeconds(firstCut - 200 * DAY, firstCut - 1000) },
-      { weight: 1, arbitrary: cuts },
-      { weight: 1, arbitrary: wholeSeconds(firstCut, endMs) },
-    ),
+    statusAt: fc.oneof({ weight: 5, arbitrary: wholeSeconds(firstCut - 200 * DAY, firstCut - 1000) }, { weight: 1, arbitrary: cuts }, { weight: 1, arbitrary: wholeSeconds(firstCut, endMs) }),
     /** Binding instants: before the season (bound all along), in it, or on an edge. */
-    bindingAt: fc.oneof(
-      { weight: 3, arbitrary: wholeSeconds(startMs - 90 * DAY, startMs) },
-      { weight: 3, arbitrary: fc.integer({ min: startMs, max: endMs }) },
-      { weight: 1, arbitrary: edges },
-    ),
+    bindingAt: fc.oneof({ weight: 3, arbitrary: wholeSeconds(startMs - 90 * DAY, startMs) }, { weight: 3, arbitrary: fc.integer({ min: startMs, max: endMs }) }, { weight: 1, arbitrary: edges }),
     /** Deposit instants: mostly before the close, some exactly at it or after. */
-    depositAt: fc.oneof(
-      { weight: 5, arbitrary: wholeSeconds(startMs - 30 * DAY, endMs - 1000) },
-      { weight: 2, arbitrary: edges },
-      { weight: 1, arbitrary: wholeSeconds(endMs, endMs + 10 * DAY) },
-    ),
+    depositAt: fc.oneof({ weight: 5, arbitrary: wholeSeconds(startMs - 30 * DAY, endMs - 1000) }, { weight: 2, arbitrary: edges }, { weight: 1, arbitrary: wholeSeconds(endMs, endMs + 10 * DAY) }),
     /** Amounts: the required one, half of it, one fen short, one fen, or any up to 1.2 times it. */
     amountFen: fc.oneof(
       { weight: 3, arbitrary: fc.constantFrom(required, Math.max(1, Math.floor(required / 2)), Math.max(1, required - 1), 1) },
@@ -274,43 +257,37 @@ function seasonArbitraries(w: SeasonWindow) {
  */
 export function arbSeason(window: SeasonWindow = WINDOW_2024): fc.Arbitrary<LogicalEvent[]> {
   const at = seasonArbitraries(window);
-  return fc
-    .record({ providers: fc.integer({ min: 1, max: 4 }), stores: fc.integer({ min: 1, max: 4 }) })
-    .chain(({ providers, stores: storeCount }) => {
-      const providerIds = Array.from({ length: providers }, (_, i) => `P${i + 1}`);
-      const storeIds = Array.from({ length: storeCount }, (_, i) => `S${i + 1}`);
-      const provider = fc.constantFrom(...providerIds);
-      const store = fc.constantFrom(...storeIds);
-      const profiles = arbProfiles(providerIds, {
-        name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
-        email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
-        at: at.statusAt,
-      });
-      const bindings = fc.uniqueArray(
-        fc.record({
-          type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),
-          providerId: provider,
-          storeId: store,
-          at: at.bindingAt,
-        }),
-        { minLength: 1, maxLength: 8, selector: (b) => `${b.type}|${b.providerId}|${b.storeId}|${b.at}` },
-      );
-      const orders = fc
-        .array(fc.record({ storeId: store, paidAt: at.paidAt, gift: sometimes }), { maxLength: 20 })
-        .map((os) => os.map((o, i) => ({ type: 'order.paid' as const, orderId: `O${i + 1}`, ...o })));
-      const deposits = fc
-        .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: at.amountFen, at: at.depositAt }), { maxLength: 6 })
-        .map((ds) =>
-          ds.map(({ deducted, providerId, amountFen, at }, i): LogicalEvent =>
-            deducted
-              ? { type: 'deposit.deducted', paymentId: `D${i + 1}`, providerId, amountFen, at }
-              : { type: 'deposit.paid', paymentId: `D${i + 1}`, providerId, amountFen, paidAt: at },
-          ),
-        );
-      return fc
-        .tuple(profiles, bindings, orders, deposits)
-        .map(([p, b, o, d]) => [...p, ...b, ...o, ...d].sort((x, y) => timeOf(x) - timeOf(y)));
+  return fc.record({ providers: fc.integer({ min: 1, max: 4 }), stores: fc.integer({ min: 1, max: 4 }) }).chain(({ providers, stores: storeCount }) => {
+    const providerIds = Array.from({ length: providers }, (_, i) => `P${i + 1}`);
+    const storeIds = Array.from({ length: storeCount }, (_, i) => `S${i + 1}`);
+    const provider = fc.constantFrom(...providerIds);
+    const store = fc.constantFrom(...storeIds);
+    const profiles = arbProfiles(providerIds, {
+      name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
+      email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
+      at: at.statusAt,
     });
+    const bindings = fc.uniqueArray(
+      fc.record({
+        type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),
+        providerId: provider,
+        storeId: store,
+        at: at.bindingAt,
+      }),
+      { minLength: 1, maxLength: 8, selector: (b) => `${b.type}|${b.providerId}|${b.storeId}|${b.at}` },
+    );
+    const orders = fc
+      .array(fc.record({ storeId: store, paidAt: at.paidAt, gift: sometimes }), { maxLength: 20 })
+      .map((os) => os.map((o, i) => ({ type: 'order.paid' as const, orderId: `O${i + 1}`, ...o })));
+    const deposits = fc
+      .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: at.amountFen, at: at.depositAt }), { maxLength: 6 })
+      .map((ds) =>
+        ds.map(({ deducted, providerId, amountFen, at }, i): LogicalEvent =>
+          deducted ? { type: 'deposit.deducted', paymentId: `D${i + 1}`, providerId, amountFen, at } : { type: 'deposit.paid', paymentId: `D${i + 1}`, providerId, amountFen, paidAt: at },
+        ),
+      );
+    return fc.tuple(profiles, bindings, orders, deposits).map(([p, b, o, d]) => [...p, ...b, ...o, ...d].sort((x, y) => timeOf(x) - timeOf(y)));
+  });
 }
 
 /** A season's facts with every id prefixed: seasons of one case never share a provider, store, order or payment. */

@@ -21,7 +21,7 @@ export function sesEvent(kind: SesEventKind, mail: { messageId: string; to: stri
   if (mail.notice) (m.tags as Record<string, string[]>).notice = [mail.notice];
   for (const list of ['bouncedRecipients', 'complainedRecipients', 'delayedRecipients']) {
     for (const part of Object.values(e)) {
-      const r = (part as Record<string, unknown>)[list] as { emailAddress: string }[] | undefined;
+      const r = part[list] as { emailAddress: string }[] | undefined;
       if (r) for (const x of r) x.emailAddress = mail.to;
     }
   }

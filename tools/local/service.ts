@@ -39,7 +39,7 @@ const server = createServer((req, res) => {
   inner(req, res);
 });
 server.on('error', (err) => {
-  process.stderr.write(`${service}: ${(err as Error).message}\n`);
+  process.stderr.write(`${service}: ${err.message}\n`);
   process.exit(1);
 });
 server.listen(Number(port), '127.0.0.1', () => process.stderr.write(`${service} listening on 127.0.0.1:${port} (pid ${process.pid})\n`));

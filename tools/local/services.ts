@@ -127,16 +127,16 @@ function keepSesStore(store: SesStore, dir: string): void {
       try {
         store.getStoreReadonly().emails.push(JSON.parse(line, reviveBuffers) as object);
       } catch (err) {
-        throw new Error(`${file}:${i + 1}: ${(err as Error).message}`);
+        throw new Error(`${file}:${i + 1}: ${(err as Error).message}`, { cause: err });
       }
     }
   }
-  const save = store.saveEmail;
+  const save = store.saveEmail.bind(store);
   store.saveEmail = (email) => {
     appendFileSync(file, `${JSON.stringify(email)}\n`);
     save(email);
   };
-  const clear = store.clearStore;
+  const clear = store.clearStore.bind(store);
   store.clearStore = () => {
     writeFileSync(file, '');
     clear();

@@ -19,7 +19,21 @@ export interface RehearsalResult {
     unusedGrants: { function: string; action: string; resource: string; acknowledged?: string }[];
   };
   schedules: Record<string, ScheduleStats>;
-  functions: Record<string, { invocations: number; errors: number; retries: number; timeouts: number; deadLettered: number; maxDurationMs: number; timeoutMs: number; peakMemoryMb: number; memoryMb: number; lastError?: string }>;
+  functions: Record<
+    string,
+    {
+      invocations: number;
+      errors: number;
+      retries: number;
+      timeouts: number;
+      deadLettered: number;
+      maxDurationMs: number;
+      timeoutMs: number;
+      peakMemoryMb: number;
+      memoryMb: number;
+      lastError?: string;
+    }
+  >;
   queues: Record<string, { sent: number; deduplicated: number; received: number; deleted: number; redelivered: number; deadLettered: number; depth: number; batches: number; maxBatch: number }>;
   deadLettered: number;
   deadLetters: { queue: string; body: string }[];
@@ -39,4 +53,3 @@ export interface RehearsalResult {
   report?: Report;
   realSeconds: number;
 }
-
