@@ -527,6 +527,13 @@ function thresholdChange(v: string): { from: number; to: number } {
   return { from: Number(m[1]), to: Number(m[2]) };
 }
 
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag}: must be a positive integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+}
+
 const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 try {

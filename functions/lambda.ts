@@ -29,7 +29,9 @@ export function lambdaEnvironment<S extends Record<string, z.ZodType>>(
 ): { tables: TableNames; sdk: SdkEnvironment } & { [K in keyof S]: z.output<S[K]> } {
   const ids = [...new Set(accessOf(needs).tables.map((t) => t.table))];
   const { tables, ...rest } = readEnv({ tables: tablesEnv(ids), ...schemas }, env);
-  return { tables: onlyTables(tables, `the ${fn} function`), sdk: sdkEnvironment(env), ...(rest as { [K in keyof S]: z.output<S[K]> }) };
+  // eslint (typescript-eslint's view of the generic) calls this cast unnecessary; tsc needs it.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  return { tables: onlyTables(tables as Partial<TableNames>, `the ${fn} function`), sdk: sdkEnvironment(env), ...(rest as { [K in keyof S]: z.output<S[K]> }) };
 }
 
 /** What the entries need to know of the SDK's own variables (the SDK reads endpoints, region and credentials itself). */
@@ -48,6 +50,8 @@ function sdkEnvironment(env: Record<string, string | undefined>): SdkEnvironment
 
 /** The Lambda handler: Powertools' logger (with the Lambda context) and, unless `metrics: false`, its metrics flushed per invocation. */
 export function lambdaHandler<E, R>(handler: (event: E, context?: never) => Promise<R>, opts: { metrics?: boolean } = {}) {
-  const wrapped = middy(handler).use(injectLambdaContext(logger));
+  // As above: tsc needs the handler without its optional context to match middy's overloads.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+  const wrapped = middy(handler as (event: E) => Promise<R>).use(injectLambdaContext(logger));
   return opts.metrics === false ? wrapped : wrapped.use(logMetrics(metrics));
 }
