@@ -34,7 +34,10 @@ const scheduleOf = (campaignId: string, id: (typeof SCHEDULE_IDS)[number]) => {
   return found!.Properties;
 };
 type Fn = 'aggregate' | 'evaluate' | 'notify' | 'publish';
+type Job = 'aggregation' | 'evaluation';
 const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
+/** A state machine's Ref is its ARN. */
+const machineArn = (job: Job) => ({ Ref: logicalId(s.stack.stateMachines[job].stateMachine) });
 const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] });
 const iso = (d: string | undefined) => new Date(d!).toISOString();
 
@@ -66,9 +69,9 @@ function expectOnce(p: ScheduleProps, want: { expression: string; instant: strin
 }
 
 /** What a schedule invokes: its function with exactly this payload, failures to the schedule dead-letter queue. */
-function expectTarget(p: ScheduleProps, want: { fn: Fn; input: string; retry: ScheduleProps['Target']['RetryPolicy'] }) {
+function expectTarget(p: ScheduleProps, want: ({ fn: Fn } | { job: Job }) & { input: string; retry: ScheduleProps['Target']['RetryPolicy'] }) {
   expect(p.Target.Input).toBe(want.input);
-  expect(p.Target.Arn).toEqual(fnArn(want.fn));
+  expect(p.Target.Arn).toEqual('fn' in want ? fnArn(want.fn) : machineArn(want.job));
   expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
   expect(p.Target.RetryPolicy).toEqual(want.retry);
 }
@@ -111,13 +114,14 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
       const p = scheduleOf(want.campaignId, 'AggregationSchedule');
       // The zone is irrelevant to a rate, but stated.
       expectRecurring(p, { expression: 'rate(15 minutes)', zone: 'Etc/UTC', ...want.aggregation });
-      expectTarget(p, { fn: 'aggregate', input, retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
+      // It starts an execution of the aggregation's state machine (issue 21), which invokes the function.
+      expectTarget(p, { job: 'aggregation', input, retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
     });
 
     it('(b) evaluation: once, 00:30 China time the day after the period, exactly its campaign id', () => {
       const p = scheduleOf(want.campaignId, 'EvaluationSchedule');
       expectOnce(p, want.evaluation);
-      expectTarget(p, { fn: 'evaluate', input, retry: RETRY_FOR_A_DAY });
+      expectTarget(p, { job: 'evaluation', input, retry: RETRY_FOR_A_DAY });
       expect(JSON.parse(p.Target.Input)).toEqual({ campaignId: want.campaignId });
     });
 
@@ -136,16 +140,16 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
     });
 
     it.each([
-      ['AggregationSchedule', 'aggregate'],
-      ['EvaluationSchedule', 'evaluate'],
-      ['ProgressMailSchedule', 'notify'],
-      ['NoticeSchedule', 'publish'],
-    ] as const)('%s: its own role may invoke %s only, and write to the schedule dead-letter queue', (id, fn) => {
+      ['AggregationSchedule', 'states:StartExecution', 'aggregation'],
+      ['EvaluationSchedule', 'states:StartExecution', 'evaluation'],
+      ['ProgressMailSchedule', 'lambda:InvokeFunction', 'notify'],
+      ['NoticeSchedule', 'lambda:InvokeFunction', 'publish'],
+    ] as const)('%s: its own role may %s of %s only, and write to the schedule dead-letter queue', (id, action, what) => {
       const roleId = scheduleOf(want.campaignId, id).Target.RoleArn['Fn::GetAtt'][0];
       expect(roleId).toBe(logicalId(s.stack.node.findChild(want.campaignId).node.findChild(`${id}Role`)));
       const statements = roleStatements(s.appTemplate, roleId);
       expect(statements.map((st) => [actionsOf(st), st.Resource])).toEqual([
-        [['lambda:InvokeFunction'], fnArn(fn)],
+        [[action], action === 'states:StartExecution' ? machineArn(what as Job) : fnArn(what as Fn)],
         [['sqs:SendMessage'], dlqArn()],
       ]);
       const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } } };
