@@ -472,6 +472,8 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.senderIdentity, { value: identityName, description: 'SES identity to verify before mail can be sent' });
     new CfnOutput(this, OUTPUTS.noticeBucketName, { value: this.noticeBucket.bucketName, description: 'Bucket of the public delisting notice (private; read through CloudFront)' });
     new CfnOutput(this, OUTPUTS.noticeBaseUrl, { value: noticeBaseUrl, description: 'Public base URL of the delisting notice (CloudFront)' });
+    new CfnOutput(this, OUTPUTS.aggregationStateMachineArn, { value: this.stateMachines.aggregation.stateMachine.stateMachineArn, description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)' });
+    new CfnOutput(this, OUTPUTS.evaluationStateMachineArn, { value: this.stateMachines.evaluation.stateMachine.stateMachineArn, description: 'The evaluation as plan, shards, finish (the period-end schedule starts it)' });
     // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
     const outputIds = new Map<string, string>();
     for (const c of props.campaigns.list()) {

@@ -16,7 +16,7 @@
  * (`lambda:InvokeFunction` on it) and none on its own executions (a distributed Map's role must also
  * start, describe and stop its child executions, with a wildcard on their ids). What it costs: one
  * execution's history holds at most 25,000 events, about 7 per iteration, so an execution runs at most
- * about 3,500 shards (docs/SCALE.md). Past that, or past 40 at a time, the distributed Map
+ * about 3,500 shards (docs/operations.md, "The season jobs on Step Functions"). Past that, or past 40 at a time, the distributed Map
  * (10,000 concurrent child executions, items read from S3) is the step up.
  */
 import { Stack, type Duration, type RemovalPolicy } from 'aws-cdk-lib';

@@ -130,6 +130,12 @@ describe('state machine configuration', () => {
     for (const m of Object.values(machines)) expect(m.Properties.TracingConfiguration ?? { Enabled: false }).toEqual({ Enabled: false });
   });
 
+  it('the stack outputs both state machines\' ARNs (an execution started by hand)', () => {
+    const outputs = s.appTemplate.findOutputs('*');
+    expect(outputs.AggregationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.aggregation.stateMachine) });
+    expect(outputs.EvaluationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.evaluation.stateMachine) });
+  });
+
   it('seasonSchedules=false keeps the state machines (ops start executions by hand)', () => {
     const off = synth({ seasonSchedules: 'false' });
     off.appTemplate.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
