@@ -154,7 +154,10 @@ describe('what the rehearsal catches', () => {
     );
     // The scheduler's own call was allowed: it may start the execution, which then could not invoke the function.
     expect(r.iam.calls).toContainEqual(expect.objectContaining({ function: expect.stringMatching(/AggregationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:/) }));
-    expect(r.stateMachines.AggregationStateMachine).toMatchObject({ executions: 1, failed: 1, succeeded: 0 });
+    // Every execution the schedule started (a firing already due when the first failed starts one more) failed.
+    const executions = r.stateMachines.AggregationStateMachine!;
+    expect(executions.executions).toBeGreaterThan(0);
+    expect(executions).toMatchObject({ failed: executions.executions, succeeded: 0 });
     expect(r.functions.aggregate!.invocations).toBe(0);
     expect(r.problems.join('\n')).toMatch(/denied by IAM/);
     expect(r.problems.join('\n')).toMatch(/execution\(s\) of AggregationStateMachine failed \(last: Lambda\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction/);
