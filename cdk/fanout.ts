@@ -94,13 +94,13 @@ export class SeasonJobStateMachine extends Construct {
       });
 
     // The execution input is the job's payload ({campaignId, full?, …}); `step` is set last, so an input cannot choose it.
-    const plan = invoke('Plan', `Plan the ${props.job}: take the campaign's run lock and cut the work into shards`, { 'Payload.$': "States.JsonMerge($, States.StringToJson('{\"step\":\"plan\"}'), false)" }, [SERVICE_RETRY]);
-    const shard = invoke(
-      'Shard',
-      `One shard of the ${props.job}, written under the run's fence`,
-      { 'Payload.$': '$' },
-      [NEVER_RETRY_LOCK_LOST, SERVICE_RETRY, SHARD_FAILURE_RETRY],
+    const plan = invoke(
+      'Plan',
+      `Plan the ${props.job}: take the campaign's run lock and cut the work into shards`,
+      { 'Payload.$': 'States.JsonMerge($, States.StringToJson(\'{"step":"plan"}\'), false)' },
+      [SERVICE_RETRY],
     );
+    const shard = invoke('Shard', `One shard of the ${props.job}, written under the run's fence`, { 'Payload.$': '$' }, [NEVER_RETRY_LOCK_LOST, SERVICE_RETRY, SHARD_FAILURE_RETRY]);
     const shards = new MapState(this, 'Shards', {
       comment: `The ${props.job}'s shards, ${props.mapConcurrency} at a time`,
       itemsPath: '$.shards',
@@ -122,7 +122,7 @@ export class SeasonJobStateMachine extends Construct {
       { Payload: { 'campaignId.$': '$.campaignId', step: 'finish', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context', 'results.$': '$.results' } },
       [SERVICE_RETRY],
     );
-    const busy = new Succeed(this, 'Skipped', { comment: 'Another run holds the campaign\'s lock: this one starts nothing (plan emitted the skipped-run metric)' });
+    const busy = new Succeed(this, 'Skipped', { comment: "Another run holds the campaign's lock: this one starts nothing (plan emitted the skipped-run metric)" });
     const definition = plan.next(new Choice(this, 'Busy', { comment: 'Did plan find the lock held?' }).when(Condition.stringEquals('$.status', 'busy'), busy).otherwise(shards.next(finish)));
 
     this.logs = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.logRemovalPolicy });
@@ -137,8 +137,22 @@ export class SeasonJobStateMachine extends Construct {
     const role = this.stateMachine.role;
     // Exactly the function: no `:*` (its versions and aliases), which CDK's LambdaInvoke would add.
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fnArn] }));
-    for (const action of ['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups']) {
-      acknowledgeGrant(role, action, 'Step Functions sets up the delivery of an execution log with this role when the state machine is created or its logging changes (a deployment, not an execution)', '*');
+    for (const action of [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]) {
+      acknowledgeGrant(
+        role,
+        action,
+        'Step Functions sets up the delivery of an execution log with this role when the state machine is created or its logging changes (a deployment, not an execution)',
+        '*',
+      );
     }
     if (props.tracing) {
       for (const action of ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets']) {

@@ -149,7 +149,7 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
       expect(roleId).toBe(logicalId(s.stack.node.findChild(want.campaignId).node.findChild(`${id}Role`)));
       const statements = roleStatements(s.appTemplate, roleId);
       expect(statements.map((st) => [actionsOf(st), st.Resource])).toEqual([
-        [[action], action === 'states:StartExecution' ? machineArn(what as Job) : fnArn(what as Fn)],
+        [[action], action === 'states:StartExecution' ? machineArn(what) : fnArn(what as Fn)],
         [['sqs:SendMessage'], dlqArn()],
       ]);
       const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } } };

@@ -8,7 +8,9 @@ import { actionsOf, logicalId, resourcesOf, roleStatements, synth } from './synt
  */
 const s = synth();
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Machine = { Properties: { DefinitionString: { 'Fn::Join': [string, Json[]] }; RoleArn: { 'Fn::GetAtt': [string, string] }; StateMachineType?: string; LoggingConfiguration: Json; TracingConfiguration?: Json } };
+type Machine = {
+  Properties: { DefinitionString: { 'Fn::Join': [string, Json[]] }; RoleArn: { 'Fn::GetAtt': [string, string] }; StateMachineType?: string; LoggingConfiguration: Json; TracingConfiguration?: Json };
+};
 const machines = s.appTemplate.findResources('AWS::StepFunctions::StateMachine') as Record<string, Machine>;
 const fnArnToken = (fn: 'aggregate' | 'evaluate') => `<${logicalId(s.stack.functions[fn])}.Arn>`;
 
@@ -51,7 +53,7 @@ describe.each([
   it('plans with the execution input and step "plan", then ends at once when the campaign is busy', () => {
     expect(def.StartAt).toBe('Plan');
     const states = def.States as Record<string, Json>;
-    expect(states.Plan).toEqual(task(fnArnToken(fn), { 'Payload.$': "States.JsonMerge($, States.StringToJson('{\"step\":\"plan\"}'), false)" }, [SERVICE_RETRY], { Next: 'Busy' }));
+    expect(states.Plan).toEqual(task(fnArnToken(fn), { 'Payload.$': 'States.JsonMerge($, States.StringToJson(\'{"step":"plan"}\'), false)' }, [SERVICE_RETRY], { Next: 'Busy' }));
     expect(states.Busy).toEqual({ Type: 'Choice', Comment: expect.any(String), Choices: [{ Variable: '$.status', StringEquals: 'busy', Next: 'Skipped' }], Default: 'Shards' });
     expect(states.Skipped).toEqual({ Type: 'Succeed', Comment: expect.any(String) });
   });
@@ -74,10 +76,15 @@ describe.each([
     });
   });
 
-  it('finishes with every shard result and the plan\'s run, fence and context', () => {
+  it("finishes with every shard result and the plan's run, fence and context", () => {
     const states = def.States as Record<string, Json>;
     expect(states.Finish).toEqual(
-      task(fnArnToken(fn), { Payload: { 'campaignId.$': '$.campaignId', step: 'finish', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context', 'results.$': '$.results' } }, [SERVICE_RETRY], { End: true }),
+      task(
+        fnArnToken(fn),
+        { Payload: { 'campaignId.$': '$.campaignId', step: 'finish', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context', 'results.$': '$.results' } },
+        [SERVICE_RETRY],
+        { End: true },
+      ),
     );
     expect(Object.keys(states).sort()).toEqual(['Busy', 'Finish', 'Plan', 'Shards', 'Skipped']);
   });
@@ -99,10 +106,25 @@ describe.each([
     const statements = roleStatements(s.appTemplate, roleId);
     expect(statements.map((st) => [actionsOf(st), resourcesOf(st)])).toEqual([
       // Log delivery accepts no resource but "*" (Step Functions developer guide, "IAM policies for logging to CloudWatch Logs").
-      [['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'], ['*']],
+      [
+        [
+          'logs:CreateLogDelivery',
+          'logs:GetLogDelivery',
+          'logs:UpdateLogDelivery',
+          'logs:DeleteLogDelivery',
+          'logs:ListLogDeliveries',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+          'logs:DescribeLogGroups',
+        ],
+        ['*'],
+      ],
       [['lambda:InvokeFunction'], [{ 'Fn::GetAtt': [logicalId(s.stack.functions[fn]), 'Arn'] }]],
     ]);
-    const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } }; Metadata?: Record<string, { action: string; resource?: string }[]> };
+    const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as {
+      Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } };
+      Metadata?: Record<string, { action: string; resource?: string }[]>;
+    };
     expect(role.Properties.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ Service: 'states.amazonaws.com' }]);
     // The log-delivery grants are used when the state machine is deployed, never by an execution: acknowledged for the rehearsal.
     expect(role.Metadata?.['renewal:acknowledged-grants']?.map((a) => `${a.action} ${a.resource}`)).toEqual(actionsOf(statements[0]!).map((a) => `${a} *`));
@@ -130,7 +152,7 @@ describe('state machine configuration', () => {
     for (const m of Object.values(machines)) expect(m.Properties.TracingConfiguration ?? { Enabled: false }).toEqual({ Enabled: false });
   });
 
-  it('the stack outputs both state machines\' ARNs (an execution started by hand)', () => {
+  it("the stack outputs both state machines' ARNs (an execution started by hand)", () => {
     const outputs = s.appTemplate.findOutputs('*');
     expect(outputs.AggregationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.aggregation.stateMachine) });
     expect(outputs.EvaluationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.evaluation.stateMachine) });

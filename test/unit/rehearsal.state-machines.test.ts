@@ -23,7 +23,7 @@ const invokeTask = (payload: Record<string, unknown>, retry: unknown[], next: ob
 const DEFINITION = {
   StartAt: 'Plan',
   States: {
-    Plan: invokeTask({ 'Payload.$': "States.JsonMerge($, States.StringToJson('{\"step\":\"plan\"}'), false)" }, [SERVICE], { Next: 'Busy' }),
+    Plan: invokeTask({ 'Payload.$': 'States.JsonMerge($, States.StringToJson(\'{"step":"plan"}\'), false)' }, [SERVICE], { Next: 'Busy' }),
     Busy: { Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'busy', Next: 'Skipped' }], Default: 'Shards' },
     Skipped: { Type: 'Succeed' },
     Shards: {
@@ -35,7 +35,13 @@ const DEFINITION = {
       ItemProcessor: {
         ProcessorConfig: { Mode: 'INLINE' },
         StartAt: 'Shard',
-        States: { Shard: invokeTask({ 'Payload.$': '$' }, [{ ErrorEquals: ['LockLostError'], MaxAttempts: 0 }, SERVICE, { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 10, MaxAttempts: 3, BackoffRate: 2 }], { End: true }) },
+        States: {
+          Shard: invokeTask(
+            { 'Payload.$': '$' },
+            [{ ErrorEquals: ['LockLostError'], MaxAttempts: 0 }, SERVICE, { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 10, MaxAttempts: 3, BackoffRate: 2 }],
+            { End: true },
+          ),
+        },
       },
       Next: 'Finish',
     },
@@ -68,7 +74,13 @@ function job(opts: { busy?: boolean; failShard?: Record<number, string[]> } = {}
   const invoke = async (arn: string, payload: unknown): Promise<InvokeOutcome> => {
     const p = payload as Record<string, unknown>;
     calls.push({ arn, ...p });
-    if (p.step === 'plan') return { ok: true, value: opts.busy ? { status: 'busy', holder: { runId: 'r0' } } : { status: 'planned', campaignId: p.campaignId, runId: 'r1', fence: 7, shards: [{ shard: { lo: 0, hi: 8 } }, { shard: { lo: 8, hi: 16 } }, { shard: { lo: 16, hi: 24 } }] } };
+    if (p.step === 'plan')
+      return {
+        ok: true,
+        value: opts.busy
+          ? { status: 'busy', holder: { runId: 'r0' } }
+          : { status: 'planned', campaignId: p.campaignId, runId: 'r1', fence: 7, shards: [{ shard: { lo: 0, hi: 8 } }, { shard: { lo: 8, hi: 16 } }, { shard: { lo: 16, hi: 24 } }] },
+      };
     if (p.step === 'shard') {
       const lo = (p.shard as { lo: number }).lo;
       const next = failures.get(lo)?.shift();
@@ -86,7 +98,16 @@ describe('the rehearsal runs a state machine definition with its tasks overridde
     const r = await runExecution(spec(), { campaignId: 'c-1', full: true, step: 'sneaked-in' }, { iam: iam(), invoke: fn.invoke });
     expect(r).toMatchObject({ status: 'SUCCEEDED', output: { campaignId: 'c-1', shards: 3 }, attempts: { Plan: 1, Shard: 3, Finish: 1 }, denied: 0 });
     expect(fn.calls[0]).toEqual({ arn: FN, campaignId: 'c-1', full: true, step: 'plan' });
-    expect(fn.calls.filter((c) => c.step === 'shard').map((c) => c.shard).sort((a, b) => (a as { lo: number }).lo - (b as { lo: number }).lo)).toEqual([{ lo: 0, hi: 8 }, { lo: 8, hi: 16 }, { lo: 16, hi: 24 }]);
+    expect(
+      fn.calls
+        .filter((c) => c.step === 'shard')
+        .map((c) => c.shard)
+        .sort((a, b) => (a as { lo: number }).lo - (b as { lo: number }).lo),
+    ).toEqual([
+      { lo: 0, hi: 8 },
+      { lo: 8, hi: 16 },
+      { lo: 16, hi: 24 },
+    ]);
     for (const c of fn.calls.filter((x) => x.step === 'shard')) expect(c).toMatchObject({ campaignId: 'c-1', fence: 7 });
     expect(fn.calls.at(-1)).toEqual({
       arn: FN,
@@ -126,7 +147,9 @@ describe('the rehearsal runs a state machine definition with its tasks overridde
     const r = await runExecution(spec(OTHER), { campaignId: 'c-1' }, { iam: checks, invoke: fn.invoke });
     expect(r.status).toBe('FAILED');
     expect(r.error).toBe('Lambda.AWSLambdaException');
-    expect(r.cause).toBe(`User: arn:aws:sts::123456789012:assumed-role/JobStateMachineRole/JobStateMachine is not authorized to perform: lambda:InvokeFunction on resource: ${FN} because no identity-based policy allows the lambda:InvokeFunction action`);
+    expect(r.cause).toBe(
+      `User: arn:aws:sts::123456789012:assumed-role/JobStateMachineRole/JobStateMachine is not authorized to perform: lambda:InvokeFunction on resource: ${FN} because no identity-based policy allows the lambda:InvokeFunction action`,
+    );
     // The first attempt and the two retries of the service-error retrier; the function never ran.
     expect(r.denied).toBe(3);
     expect(fn.calls).toEqual([]);
@@ -136,11 +159,15 @@ describe('the rehearsal runs a state machine definition with its tasks overridde
   it('an override replaces a task and may still make the real, IAM-checked invocation', async () => {
     const fn = job();
     const machines = new StateMachines([spec()]);
-    const r = await machines.start(spec(), { campaignId: 'c-1' }, {
-      iam: iam(),
-      invoke: fn.invoke,
-      override: async (call, invoke) => (call.state === 'Plan' ? { status: 'planned', campaignId: 'c-1', runId: 'r9', fence: 9, shards: [] } : invoke(call.payload)),
-    });
+    const r = await machines.start(
+      spec(),
+      { campaignId: 'c-1' },
+      {
+        iam: iam(),
+        invoke: fn.invoke,
+        override: async (call, invoke) => (call.state === 'Plan' ? { status: 'planned', campaignId: 'c-1', runId: 'r9', fence: 9, shards: [] } : invoke(call.payload)),
+      },
+    );
     expect(r).toMatchObject({ status: 'SUCCEEDED', output: { campaignId: 'c-1', shards: 0 } });
     expect(fn.calls.map((c) => c.step)).toEqual(['finish']);
     expect(fn.calls[0]).toMatchObject({ fence: 9, results: [] });
