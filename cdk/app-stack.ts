@@ -18,34 +18,11 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import {
-  ConfigurationSet,
-  EmailIdentity,
-  EmailSendingEvent,
-  EventDestination,
-  Identity,
-  SuppressionReasons,
-} from 'aws-cdk-lib/aws-ses';
+import { ConfigurationSet, EmailIdentity, EmailSendingEvent, EventDestination, Identity, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import {
-  DeduplicationScope,
-  FifoThroughputLimit,
-  Queue,
-  QueueEncryption,
-  type IQueue,
-} from 'aws-cdk-lib/aws-sqs';
-import {
-  AllowedMethods,
-  CachePolicy,
-  Distribution,
-  HeadersFrameOption,
-  HeadersReferrerPolicy,
-  HttpVersion,
-  PriceClass,
-  ResponseHeadersPolicy,
-  ViewerProtocolPolicy,
-} from 'aws-cdk-lib/aws-cloudfront';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import { AllowedMethods, CachePolicy, Distribution, HeadersFrameOption, HeadersReferrerPolicy, HttpVersion, PriceClass, ResponseHeadersPolicy, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -207,14 +184,7 @@ export class AppStack extends Stack {
     // when its sender died before marking it; the rest is what `report` shows per provider.
     configurationSet.addEventDestination('MailEvents', {
       destination: EventDestination.snsTopic(mailEventsTopic),
-      events: [
-        EmailSendingEvent.SEND,
-        EmailSendingEvent.DELIVERY,
-        EmailSendingEvent.BOUNCE,
-        EmailSendingEvent.COMPLAINT,
-        EmailSendingEvent.REJECT,
-        EmailSendingEvent.DELIVERY_DELAY,
-      ],
+      events: [EmailSendingEvent.SEND, EmailSendingEvent.DELIVERY, EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT, EmailSendingEvent.REJECT, EmailSendingEvent.DELIVERY_DELAY],
     });
     // The sender is a deploy-time parameter: often unknown when the app is synthesized, and without it
     // `cdk deploy` stops before anything can send mail ("…missing a value: MailFrom").
@@ -298,7 +268,10 @@ export class AppStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.evaluate,
     })
       .useStores(tables, EVALUATE_NEEDS)
-      .acknowledgeGrant('dynamodb:Scan', 'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate')
+      .acknowledgeGrant(
+        'dynamodb:Scan',
+        'The catch-up aggregation of an evaluation recounts everything when no aggregation has run yet: an evaluation run by hand on a deployment made after the season (seasonSchedules=false), before any aggregate',
+      )
       .acknowledgeGrant('dynamodb:PutItem', CATCH_UP, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
       .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
@@ -374,8 +347,7 @@ export class AppStack extends Stack {
       description: 'Publishes the public delisting notice: the next version when the list of revoked providers changed',
       timeout: Duration.minutes(2),
       memorySize: FUNCTION_MEMORY_MB.publish,
-    })
-      .useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
+    }).useStores(tables, PUBLISH_NEEDS, { notice: this.noticeBucket });
     publish.addEnvironment(ENV.noticeBaseUrl, noticeBaseUrl);
     if (config.feedbackMailbox) publish.addEnvironment(ENV.feedbackMailbox, config.feedbackMailbox);
     evaluate.useFunction(publish, ENV.publishFunctionName);
@@ -404,7 +376,10 @@ export class AppStack extends Stack {
     notify.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
     publish.configureAsyncInvoke({ onFailure, retryAttempts: 2, maxEventAge: Duration.hours(6) });
     for (const fn of [aggregate, evaluate, notify, publish]) {
-      fn.acknowledgeGrant('sqs:SendMessage', 'Lambda sends a failed asynchronous invocation to the schedule dead-letter queue, with this role, only after every retry failed: a season that goes well never does');
+      fn.acknowledgeGrant(
+        'sqs:SendMessage',
+        'Lambda sends a failed asynchronous invocation to the schedule dead-letter queue, with this role, only after every retry failed: a season that goes well never does',
+      );
     }
     mailEvents.configureAsyncInvoke({ onFailure: new SendOnlyQueueDestination(this.mailEventsDeadLetterQueue), retryAttempts: 2, maxEventAge: Duration.hours(6) });
     mailEvents.acknowledgeGrant('sqs:SendMessage', 'Lambda sends SES events it could not record, with this role, to the mail-events dead-letter queue only after every retry failed');
@@ -472,8 +447,14 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.senderIdentity, { value: identityName, description: 'SES identity to verify before mail can be sent' });
     new CfnOutput(this, OUTPUTS.noticeBucketName, { value: this.noticeBucket.bucketName, description: 'Bucket of the public delisting notice (private; read through CloudFront)' });
     new CfnOutput(this, OUTPUTS.noticeBaseUrl, { value: noticeBaseUrl, description: 'Public base URL of the delisting notice (CloudFront)' });
-    new CfnOutput(this, OUTPUTS.aggregationStateMachineArn, { value: this.stateMachines.aggregation.stateMachine.stateMachineArn, description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)' });
-    new CfnOutput(this, OUTPUTS.evaluationStateMachineArn, { value: this.stateMachines.evaluation.stateMachine.stateMachineArn, description: 'The evaluation as plan, shards, finish (the period-end schedule starts it)' });
+    new CfnOutput(this, OUTPUTS.aggregationStateMachineArn, {
+      value: this.stateMachines.aggregation.stateMachine.stateMachineArn,
+      description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)',
+    });
+    new CfnOutput(this, OUTPUTS.evaluationStateMachineArn, {
+      value: this.stateMachines.evaluation.stateMachine.stateMachineArn,
+      description: 'The evaluation as plan, shards, finish (the period-end schedule starts it)',
+    });
     // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
     const outputIds = new Map<string, string>();
     for (const c of props.campaigns.list()) {
@@ -537,7 +518,12 @@ export class AppStack extends Stack {
       }),
       new SingleValueWidget({
         title: 'Evaluation outcomes (final runs in the time range)',
-        metrics: [custom(METRIC.providersRetained, 'retained'), custom(METRIC.providersRevoked, 'revoked'), custom(METRIC.providersNotAssessed, 'not assessed'), custom(METRIC.decisionRevisions, 'new revisions')],
+        metrics: [
+          custom(METRIC.providersRetained, 'retained'),
+          custom(METRIC.providersRevoked, 'revoked'),
+          custom(METRIC.providersNotAssessed, 'not assessed'),
+          custom(METRIC.decisionRevisions, 'new revisions'),
+        ],
         setPeriodToTimeRange: true,
         width: 8,
       }),

@@ -17,10 +17,7 @@ const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const trimmed = (v: unknown) => (typeof v === 'string' ? v.trim() : v);
 const optionalEmail = z.preprocess(blankToUndefined, emailAddress().optional());
 const bool = (dflt: boolean) =>
-  z.preprocess(
-    (v) => (typeof v === 'boolean' ? (v ? 'true' : 'false') : blankToUndefined(v)),
-    z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] }).default(dflt),
-  );
+  z.preprocess((v) => (typeof v === 'boolean' ? (v ? 'true' : 'false') : blankToUndefined(v)), z.stringbool({ truthy: ['true', '1', 'yes'], falsy: ['false', '0', 'no'] }).default(dflt));
 const num = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => {
     const b = blankToUndefined(v);
@@ -31,7 +28,10 @@ const schema = z.object({
   /** Deployment stage; part of the stack names. */
   stage: z.preprocess(
     (v) => blankToUndefined(trimmed(v)),
-    z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and "-", starting with a letter, at most 20 characters').default('dev'),
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'lower-case letters, digits and "-", starting with a letter, at most 20 characters')
+      .default('dev'),
   ),
   /**
    * Sender address of every mail: a plain address (no display name). There is no safe default, and it
@@ -51,7 +51,9 @@ const schema = z.object({
    * campaign file whose `thresholdOrders` is null and never overrides a file's number. A scheduled
    * campaign with neither fails the synth.
    */
-  thresholdOrders: num(z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional()),
+  thresholdOrders: num(
+    z.number({ error: 'must be a positive integer' }).int({ error: 'must be a positive integer' }).positive({ error: 'must be a positive integer' }).max(Number.MAX_SAFE_INTEGER).optional(),
+  ),
   /** Mails per second the notify function sends: 1 is the SES sandbox quota. */
   mailRatePerSecond: num(z.number({ error: 'must be a positive number' }).min(0.001, { error: 'must be a positive number (at least 0.001)' }).max(1000).default(1)),
   /** Where alarm notifications go (an SNS e-mail subscription, confirmed by mail); unset: topic only. */
@@ -60,7 +62,13 @@ const schema = z.object({
   senderIdentity: z.preprocess(blankToUndefined, z.enum(['address', 'domain']).default('address')),
   /** Verified recipients allowed while the SES account is in the sandbox (comma-separated). */
   sandboxRecipients: z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : (v ?? [])),
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : (v ?? []),
     z.array(emailAddress()),
   ),
   /** How a revoked provider gets its deposit back (RULES.md clause 3), quoted in the outcome mail; unset: each campaign file's `exitRefundProcedure`. */
@@ -69,7 +77,10 @@ const schema = z.object({
   logLevel: z.preprocess((v) => (typeof v === 'string' ? blankToUndefined(v.toUpperCase()) : v), z.enum(LOG_LEVELS).default('INFO')),
   /** Days the functions' logs are kept. */
   logRetentionDays: num(
-    z.number().refine((d) => RETENTION_DAYS.includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`).default(180),
+    z
+      .number()
+      .refine((d) => RETENTION_DAYS.includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`)
+      .default(180),
   ),
   /** AWS X-Ray active tracing on every function. */
   tracing: bool(false),
@@ -77,7 +88,14 @@ const schema = z.object({
    * Shards of one season job run at a time (the MaxConcurrency of the state machines' Map, cdk/fanout.ts).
    * An inline Map runs at most 40 at a time.
    */
-  mapConcurrency: num(z.number({ error: 'must be an integer from 1 to 40' }).int({ error: 'must be an integer from 1 to 40' }).min(1, { error: 'must be an integer from 1 to 40' }).max(40, { error: 'must be an integer from 1 to 40 (an inline Map runs at most 40 iterations at a time)' }).default(10)),
+  mapConcurrency: num(
+    z
+      .number({ error: 'must be an integer from 1 to 40' })
+      .int({ error: 'must be an integer from 1 to 40' })
+      .min(1, { error: 'must be an integer from 1 to 40' })
+      .max(40, { error: 'must be an integer from 1 to 40 (an inline Map runs at most 40 iterations at a time)' })
+      .default(10),
+  ),
   /**
    * The seasons' schedules: true makes those of every campaign whose file says `"schedule": true`;
    * false makes none (ops run the functions by hand, docs/operations.md). Which campaigns are scheduled is
@@ -119,4 +137,3 @@ export function readConfig(context: (key: string) => unknown, env: NodeJS.Proces
   }
   return parseConfig(raw);
 }
-

@@ -9,8 +9,7 @@ export interface DataStackProps extends StackProps {
 
 const ATTRIBUTE_TYPES: Record<DefAttributeType, AttributeType> = { S: AttributeType.STRING, N: AttributeType.NUMBER };
 
-const projection = (p: Projection) =>
-  p.type === 'INCLUDE' ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: p.nonKeyAttributes } : { projectionType: ProjectionType[p.type] };
+const projection = (p: Projection) => (p.type === 'INCLUDE' ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: p.nonKeyAttributes } : { projectionType: ProjectionType[p.type] });
 
 /** Construct id of a table: `OrdersTable`, … */
 const constructId = (id: TableId) => `${id.charAt(0).toUpperCase()}${id.slice(1)}Table`;
@@ -25,9 +24,7 @@ export class DataStack extends Stack {
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { description: `Provider renewal (${props.stage}): tables`, ...props });
-    this.tables = Object.fromEntries(
-      Object.values<TableDef>(TABLES).map((def) => [def.id, this.table(def, props.stage)]),
-    ) as Record<TableId, Table>;
+    this.tables = Object.fromEntries(Object.values<TableDef>(TABLES).map((def) => [def.id, this.table(def, props.stage)])) as Record<TableId, Table>;
   }
 
   private table(def: TableDef, stage: string): Table {

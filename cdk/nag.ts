@@ -22,29 +22,27 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
       id: 'AwsSolutions-SQS3',
       reason:
         'This queue IS a dead-letter queue: the DeadLetterConfig of every EventBridge Scheduler target and the OnFailure ' +
-        'destination of the asynchronous invocations. cdk-nag only recognises a DLQ named in another queue\'s RedrivePolicy.',
+        "destination of the asynchronous invocations. cdk-nag only recognises a DLQ named in another queue's RedrivePolicy.",
     },
     {
       construct: app.mailEventsDeadLetterQueue,
       id: 'AwsSolutions-SQS3',
       reason:
         'This queue IS a dead-letter queue: the RedrivePolicy of the SNS subscription of the mail-events function and the ' +
-        'OnFailure destination of its asynchronous invocations. cdk-nag only recognises a DLQ named in another queue\'s RedrivePolicy.',
+        "OnFailure destination of its asynchronous invocations. cdk-nag only recognises a DLQ named in another queue's RedrivePolicy.",
     },
     {
       construct: app.noticeBucket,
       id: 'AwsSolutions-S1',
       reason:
         'The notice bucket holds public pages written only by the publish function; what was published when is recorded in ' +
-        'the notice ledger (decisions table) and in the bucket\'s object versions. Server access logs would record only ' +
-        'CloudFront\'s own reads, and would need a second bucket that nothing reads.',
+        "the notice ledger (decisions table) and in the bucket's object versions. Server access logs would record only " +
+        "CloudFront's own reads, and would need a second bucket that nothing reads.",
     },
     {
       construct: app.noticeDistribution,
       id: 'AwsSolutions-CFR1',
-      reason:
-        'The delisting notice is public by rule (RULES.md clause 3: 摘牌公示): anyone anywhere may read it, so there is no ' +
-        'country to restrict.',
+      reason: 'The delisting notice is public by rule (RULES.md clause 3: 摘牌公示): anyone anywhere may read it, so there is no ' + 'country to restrict.',
     },
     {
       construct: app.noticeDistribution,
@@ -82,15 +80,16 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
       reason:
         'The delivery of the execution log (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
         'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), which CloudWatch Logs accepts only ' +
-        'on "*"' + (config.tracing ? ', and with tracing=true the X-Ray trace segments, which accept only "*" too' : '') +
-        '. The one data-plane grant, lambda:InvokeFunction, names the job\'s function alone.',
+        'on "*"' +
+        (config.tracing ? ', and with tracing=true the X-Ray trace segments, which accept only "*" too' : '') +
+        ". The one data-plane grant, lambda:InvokeFunction, names the job's function alone.",
     });
     if (!config.tracing) {
       acks.push({
         construct: stateMachine,
         id: 'AwsSolutions-SF2',
         reason:
-          'X-Ray follows the deployment\'s tracing setting (tracing=true traces the functions and the executions alike); off by ' +
+          "X-Ray follows the deployment's tracing setting (tracing=true traces the functions and the executions alike); off by " +
           'default, since every state and its input and output are already in the execution log (level ALL) and its history.',
       });
     }

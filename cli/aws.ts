@@ -85,7 +85,6 @@ export interface SendResult {
 /** SQS caps a batch at 10 entries. */
 const BATCH = 10;
 
-
 /** Entries SQS failed on its side are sent again after 100 ms, doubling; five sends in all. */
 export const QUEUE_SEND_RETRY: RetryPolicy = { attempts: 5, baseMs: 100, capMs: 800, jitter: 0 };
 

@@ -115,9 +115,32 @@ export function campaignShow(c: Campaign, file: string, deploymentThreshold: num
     },
     schedules: c.schedule
       ? [
-          { schedule: 'aggregation', function: 'aggregate', expression: `rate(${s.aggregation.rateMinutes} minutes)`, timeZone: 'Etc/UTC', start: toUtcIso(s.aggregation.start.getTime()), end: toUtcIso(s.aggregation.end.getTime()), payload: { campaignId: c.campaignId } },
-          { schedule: 'evaluation', function: 'evaluate', expression: `at(${s.evaluation.wallClock})`, timeZone: s.timeZone, at: instant(s.evaluation.at.getTime(), off), payload: { campaignId: c.campaignId } },
-          { schedule: 'progress', function: 'notify', expression: s.progress.cron, timeZone: s.timeZone, start: toUtcIso(s.progress.start.getTime()), end: toUtcIso(s.progress.end.getTime()), payload: { campaignId: c.campaignId, kind: 'progress' } },
+          {
+            schedule: 'aggregation',
+            function: 'aggregate',
+            expression: `rate(${s.aggregation.rateMinutes} minutes)`,
+            timeZone: 'Etc/UTC',
+            start: toUtcIso(s.aggregation.start.getTime()),
+            end: toUtcIso(s.aggregation.end.getTime()),
+            payload: { campaignId: c.campaignId },
+          },
+          {
+            schedule: 'evaluation',
+            function: 'evaluate',
+            expression: `at(${s.evaluation.wallClock})`,
+            timeZone: s.timeZone,
+            at: instant(s.evaluation.at.getTime(), off),
+            payload: { campaignId: c.campaignId },
+          },
+          {
+            schedule: 'progress',
+            function: 'notify',
+            expression: s.progress.cron,
+            timeZone: s.timeZone,
+            start: toUtcIso(s.progress.start.getTime()),
+            end: toUtcIso(s.progress.end.getTime()),
+            payload: { campaignId: c.campaignId, kind: 'progress' },
+          },
           { schedule: 'notice', function: 'publish', expression: `at(${s.notice.wallClock})`, timeZone: s.timeZone, at: instant(s.notice.at.getTime(), off), payload: { campaignId: c.campaignId } },
         ]
       : [],
@@ -162,5 +185,8 @@ export function campaignShowText(v: CampaignShow, offsetMinutes: number): string
 }
 
 export function campaignErrorsText(file: string, errors: CampaignFieldError[]): string {
-  return `${file}: not a valid campaign file\n\n${table(['field', 'why'], errors.map((e) => [e.field, e.message]))}`;
+  return `${file}: not a valid campaign file\n\n${table(
+    ['field', 'why'],
+    errors.map((e) => [e.field, e.message]),
+  )}`;
 }

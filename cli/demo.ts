@@ -50,7 +50,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
   // What the evaluation and the mail are configured with, as on a deployment (THRESHOLD_ORDERS).
   const fns = localTarget(await useLocalStack(io.info, { thresholdOrders }), io);
   const { status } = fns.stack;
-  io.info(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ', the demo season\'s'})`);
+  io.info(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ", the demo season's"})`);
   mkdirSync(LOCAL_DIR, { recursive: true });
   const file = join(LOCAL_DIR, 'demo-season.ndjson');
   writeFileSync(file, `${season.lines.join('\n')}\n`);
@@ -111,10 +111,13 @@ export async function runDemo(io: DemoIO): Promise<void> {
       ...(planHolds || !assessed ? { outcome: e.outcome, reasons: e.reasons.join('+') } : { assessed: true }),
       ...(assessed ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}),
     };
-    const got: Record<string, unknown> = a ? { outcome: a.outcome, reasons: a.reasons.join('+'), assessed: a.outcome !== 'not_assessed', paidOrders: a.paidOrders, depositBalanceFen: a.depositBalanceFen } : {};
+    const got: Record<string, unknown> = a
+      ? { outcome: a.outcome, reasons: a.reasons.join('+'), assessed: a.outcome !== 'not_assessed', paidOrders: a.paidOrders, depositBalanceFen: a.depositBalanceFen }
+      : {};
     for (const [field, expected] of Object.entries(want)) if (got[field] !== expected) mismatches.push({ providerId, field, expected, actual: got[field] ?? null, plan: e.plan });
   }
-  for (const a of result.assessments) if (!season.expected.has(a.providerId)) mismatches.push({ providerId: a.providerId, field: 'decision', expected: null, actual: a.outcome, plan: 'not in the plan' });
+  for (const a of result.assessments)
+    if (!season.expected.has(a.providerId)) mismatches.push({ providerId: a.providerId, field: 'decision', expected: null, actual: a.outcome, plan: 'not in the plan' });
 
   const report = await fns.report(campaign.campaignId);
   writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -150,8 +153,16 @@ export async function runDemo(io: DemoIO): Promise<void> {
     io.print(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS, set by ops for this season; deposit CNY ${(campaign.depositRequiredFen / 100).toLocaleString('en')})\n`);
     io.print(evaluationSummary(result));
     io.print(`\n${seasonChart(periodWindow(campaign).days, byDay)}`);
-    io.print(`\nchecked against the season's plan (${season.expected.size} providers: ${planHolds ? 'outcome, reasons, paid orders, deposit' : `paid orders and deposit only, the threshold is not the plan's ${season.thresholdOrders}`}): ${mismatches.length} differences`);
-    if (mismatches.length) io.print(table(['provider', 'field', 'planned', 'decided', 'plan'], mismatches.map((m) => [m.providerId, m.field, String(m.expected), String(m.actual), m.plan])));
+    io.print(
+      `\nchecked against the season's plan (${season.expected.size} providers: ${planHolds ? 'outcome, reasons, paid orders, deposit' : `paid orders and deposit only, the threshold is not the plan's ${season.thresholdOrders}`}): ${mismatches.length} differences`,
+    );
+    if (mismatches.length)
+      io.print(
+        table(
+          ['provider', 'field', 'planned', 'decided', 'plan'],
+          mismatches.map((m) => [m.providerId, m.field, String(m.expected), String(m.actual), m.plan]),
+        ),
+      );
     io.print(`public notice (version ${notice.version}) lists ${listed.length} provider(s): ${noticeMatches ? 'exactly the revoked ones' : 'NOT the revoked ones'}`);
     io.print(`report: ${join(LOCAL_DIR, 'report.json')}, ${join(LOCAL_DIR, 'report.csv')} and ${reportPage}\n`);
     io.print(`Mail (outcome after the final evaluation; progress as the weekly schedule sent it on ${progressAt}):`);

@@ -89,7 +89,8 @@ export class EventLineReader {
 
   end(): EventLine[] {
     const out = this.head ? this.start() : [];
-    if (!this.sawLf && this.firstCr >= 0 && this.firstCr < this.pos - 1) throw new InputFileError(`${this.name}: lines end in CR only (old Mac line endings), so the whole file would be one event; convert them to LF or CRLF (e.g. tr '\\r' '\\n')`);
+    if (!this.sawLf && this.firstCr >= 0 && this.firstCr < this.pos - 1)
+      throw new InputFileError(`${this.name}: lines end in CR only (old Mac line endings), so the whole file would be one event; convert them to LF or CRLF (e.g. tr '\\r' '\\n')`);
     // A CR that ends the input ends the last line, as CRLF would.
     this.pendingCr = false;
     this.finishLine(out);
@@ -106,7 +107,9 @@ export class EventLineReader {
     const nuls = head.reduce((n, b) => n + (b === 0 ? 1 : 0), 0);
     if (nuls > 0 && nuls >= head.length / 8) {
       const le = head.findIndex((b) => b === 0) % 2 === 1;
-      throw new InputFileError(`${this.name}: looks like UTF-16 (${le ? 'little' : 'big'}-endian, no byte-order mark: every other byte is NUL); events must be UTF-8 NDJSON (convert it: iconv -f UTF-16${le ? 'LE' : 'BE'} -t UTF-8)`);
+      throw new InputFileError(
+        `${this.name}: looks like UTF-16 (${le ? 'little' : 'big'}-endian, no byte-order mark: every other byte is NUL); events must be UTF-8 NDJSON (convert it: iconv -f UTF-16${le ? 'LE' : 'BE'} -t UTF-8)`,
+      );
     }
     // UTF-8 BOM: accepted
     return this.scan(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes);
@@ -180,7 +183,8 @@ export class EventLineReader {
     } catch {
       const body = raw.toString('base64');
       // Its base64 is what travels: a third larger than the line.
-      if (body.length > MAX_EVENT_BYTES) out.push({ line, body: LENIENT.decode(utf8Start(raw.subarray(0, RAW_MAX_BYTES))), oversize: { bytes: raw.length, sha256: createHash('sha256').update(raw).digest('hex') } });
+      if (body.length > MAX_EVENT_BYTES)
+        out.push({ line, body: LENIENT.decode(utf8Start(raw.subarray(0, RAW_MAX_BYTES))), oversize: { bytes: raw.length, sha256: createHash('sha256').update(raw).digest('hex') } });
       else out.push({ line, body, base64: true });
       return;
     }
@@ -272,7 +276,6 @@ export interface ImportResult extends IntakeSummary {
   /** Records still failing after every redelivery: they would sit in the dead-letter queue. */
   failed: number;
 }
-
 
 /** SQS records of an event file (its text, or its parsed lines), one per non-blank line. */
 export function toRecords(input: string | EventLine[], source: string): SQSRecord[] {
@@ -406,7 +409,11 @@ export async function feedRecords(handler: IntakeHandler, records: Iterable<SQSR
           out = await handler({ Records: batch });
         } catch (err) {
           // The handler itself failed (a deployed function's error, the network): the whole batch failed.
-          out = { batchItemFailures: batch.map((r) => ({ itemIdentifier: r.messageId })), summary: { accepted: 0, duplicates: 0, rejected: 0 }, error: `${(err as Error).name}: ${(err as Error).message}` };
+          out = {
+            batchItemFailures: batch.map((r) => ({ itemIdentifier: r.messageId })),
+            summary: { accepted: 0, duplicates: 0, rejected: 0 },
+            error: `${(err as Error).name}: ${(err as Error).message}`,
+          };
         }
         result.accepted += out.summary.accepted;
         result.duplicates += out.summary.duplicates;

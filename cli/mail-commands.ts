@@ -14,7 +14,10 @@ export function notifySummary(r: NotifyResult, viewer?: string): string {
   ];
   if (r.note) lines.push(r.note);
   if (r.recovered) lines.push(`${r.recovered} notice(s) left "sending" by a run that stopped were found sent by SES and marked sent (not sent again)`);
-  if (r.inFlight) lines.push(`${r.inFlight} notice(s) are claimed by another run until ${r.inFlightUntil ?? '?'} (a claim lasts ${durationText(NOTICE_CLAIM_LEASE_MS)} unless its run renews it): run renewal notify again after that`);
+  if (r.inFlight)
+    lines.push(
+      `${r.inFlight} notice(s) are claimed by another run until ${r.inFlightUntil ?? '?'} (a claim lasts ${durationText(NOTICE_CLAIM_LEASE_MS)} unless its run renews it): run renewal notify again after that`,
+    );
   for (const u of r.uncertain) lines.push(`uncertain: ${u.providerId} notice ${u.seq}: ${u.reason}; renewal notify settles it after ${u.after}`);
   for (const u of r.unrecorded) lines.push(`sent but not recorded (SES's evidence settles it on the next run): ${u.providerId} notice ${u.seq}: ${u.reason}`);
   if (r.failed.length)

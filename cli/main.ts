@@ -66,7 +66,16 @@ function asUsage(err: unknown, flags: Record<string, string>): unknown {
 
 const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
 const stackTable = (s: StackStatus) =>
-  table(['service', 'endpoint'], [['dynamodb', s.dynamodb!], ['ses', s.ses!], ['mail viewer', s.viewer!], ['s3', s.s3!], ['public notice', s.notice!]]);
+  table(
+    ['service', 'endpoint'],
+    [
+      ['dynamodb', s.dynamodb!],
+      ['ses', s.ses!],
+      ['mail viewer', s.viewer!],
+      ['s3', s.s3!],
+      ['public notice', s.notice!],
+    ],
+  );
 /** A `local` subcommand: its result as JSON with --json, else as `text` says it. */
 function localCommand<T>(name: string, description: string, json: string, run: () => Promise<T>, text: (r: T) => string) {
   local
@@ -165,7 +174,12 @@ program
     if (o.json) printJson(rows);
     else if (!rows.length) print('no rejected events');
     else {
-      print(table(['source', 'line', 'field', 'reason'], rows.map((r) => [r.source ?? r.messageId ?? '', r.line ?? '', r.field, truncate(r.reason, 110)])));
+      print(
+        table(
+          ['source', 'line', 'field', 'reason'],
+          rows.map((r) => [r.source ?? r.messageId ?? '', r.line ?? '', r.field, truncate(r.reason, 110)]),
+        ),
+      );
       print(`${rows.length} rejected`);
     }
   });
@@ -217,7 +231,9 @@ program
   .requiredOption('--campaign <id>', 'campaign id (campaigns/<id>.json)')
   .addOption(new Option('--threshold <n>', "override the campaign's thresholdOrders for this run").argParser(positiveInt('--threshold')))
   .addOption(
-    new Option('--change-threshold <from:to>', 'change the threshold of the current final decisions from FROM to TO (TO is --threshold, or stands in for it); needs --reason').argParser(thresholdChange),
+    new Option('--change-threshold <from:to>', 'change the threshold of the current final decisions from FROM to TO (TO is --threshold, or stands in for it); needs --reason').argParser(
+      thresholdChange,
+    ),
   )
   .option('--reason <text>', 'why the decided threshold changes (with --change-threshold; recorded with who changed it)')
   .option('--provider <id>', 'evaluate only this provider (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
@@ -231,64 +247,68 @@ program
       `unless --change-threshold FROM:TO --reason TEXT states that change. Then each steps: decisions, outcome mail, public notice; ` +
       `a step that fails stops the rest and the command says what is done and what to run (exit 1).`,
   )
-  .action(async (o: { campaign: string; threshold?: number; changeThreshold?: { from: number; to: number }; reason?: string; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
-    if (o.changeThreshold && o.reason === undefined) throw new UsageError('--reason: required with --change-threshold (why the decided threshold changes)');
-    if (o.reason !== undefined && !o.changeThreshold) throw new UsageError('--reason: only with --change-threshold');
-    const payload = {
-      campaignId: o.campaign,
-      ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
-      ...(o.changeThreshold ? { changeThreshold: { ...o.changeThreshold, reason: o.reason! } } : {}),
-      ...(o.provider ? { providerIds: o.provider } : {}),
-      ...(o.dryRun ? { dryRun: true } : {}),
-      ...(o.asOf ? { asOf: o.asOf } : {}),
-      requestedBy: whoAmI(),
-    };
-    const where = await target({ command: 'evaluate' });
-    let run;
-    try {
-      run = await where.evaluate(payload);
-    } catch (err) {
-      // A threshold change that was not stated (or not as decided): what it would change, as a table.
-      const preview = err instanceof PayloadError ? (err.cause as { preview?: ThresholdChangePreview } | undefined)?.preview : undefined;
-      if (preview) {
-        if (o.json) printJson({ refused: err instanceof Error ? err.message.split('\n')[0] : String(err), wouldChange: preview });
-        else print(thresholdChangeTable(preview));
+  .action(
+    async (o: { campaign: string; threshold?: number; changeThreshold?: { from: number; to: number }; reason?: string; provider?: string[]; dryRun?: boolean; asOf?: string; json?: boolean }) => {
+      if (o.changeThreshold && o.reason === undefined) throw new UsageError('--reason: required with --change-threshold (why the decided threshold changes)');
+      if (o.reason !== undefined && !o.changeThreshold) throw new UsageError('--reason: only with --change-threshold');
+      const payload = {
+        campaignId: o.campaign,
+        ...(o.threshold !== undefined ? { thresholdOrders: o.threshold } : {}),
+        ...(o.changeThreshold ? { changeThreshold: { ...o.changeThreshold, reason: o.reason! } } : {}),
+        ...(o.provider ? { providerIds: o.provider } : {}),
+        ...(o.dryRun ? { dryRun: true } : {}),
+        ...(o.asOf ? { asOf: o.asOf } : {}),
+        requestedBy: whoAmI(),
+      };
+      const where = await target({ command: 'evaluate' });
+      let run;
+      try {
+        run = await where.evaluate(payload);
+      } catch (err) {
+        // A threshold change that was not stated (or not as decided): what it would change, as a table.
+        const preview = err instanceof PayloadError ? (err.cause as { preview?: ThresholdChangePreview } | undefined)?.preview : undefined;
+        if (preview) {
+          if (o.json) printJson({ refused: err instanceof Error ? err.message.split('\n')[0] : String(err), wouldChange: preview });
+          else print(thresholdChangeTable(preview));
+        }
+        const usage = asUsage(err, {
+          'changeThreshold.from': '--change-threshold FROM',
+          'changeThreshold.to': '--change-threshold TO',
+          'changeThreshold.reason': '--reason',
+          changeThreshold: '--change-threshold',
+          thresholdOrders: '--threshold',
+          asOf: '--as-of',
+          campaignId: '--campaign',
+          providerIds: '--provider',
+        });
+        // The table above lists the providers; the message keeps its first line.
+        throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]!) : usage;
       }
-      const usage = asUsage(err, {
-        'changeThreshold.from': '--change-threshold FROM',
-        'changeThreshold.to': '--change-threshold TO',
-        'changeThreshold.reason': '--reason',
-        changeThreshold: '--change-threshold',
-        thresholdOrders: '--threshold',
-        asOf: '--as-of',
-        campaignId: '--campaign',
-        providerIds: '--provider',
-      });
-      // The table above lists the providers; the message keeps its first line.
-      throw preview && usage instanceof UsageError ? new UsageError(usage.message.split('\n')[0]!) : usage;
-    }
-    const { result: r, mail, publication, failed } = run;
-    if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...(failed ? { failed } : {}) });
-    else {
-      print(evaluationSummary(r));
-      if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
-      else if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
-      if (publication) print(`\n${publishSummary(publication)}`);
-      if (failed) print(`\n${stepsTable(failed.steps)}`);
-    }
-    if (mail) process.exitCode = notifyExitCode(mail);
-    if (failed) {
-      info(`renewal: ${printable(failed.message)}`);
-      process.exitCode = 1;
-    } else if (mail && notifyExitCode(mail) !== 0) {
-      info(`renewal: decisions recorded (${r.revisionsCreated} new revision(s)), outcome mail NOT complete (${mail.sent} sent now, ${mail.failed.length} failed, ${mail.inFlight + mail.uncertain.length} held or uncertain); run \`renewal ${onAws() ? '--aws ' : ''}notify --campaign ${r.campaignId}\``);
-    }
-    // Nothing decided is not a run that worked: no provider was recorded.
-    if (!r.assessments.length) {
-      info(`renewal: no provider to evaluate in ${r.campaignId}: no provider.upserted event was recorded (import the platform events first: renewal import FILE)`);
-      process.exitCode = 1;
-    }
-  });
+      const { result: r, mail, publication, failed } = run;
+      if (o.json) printJson({ ...r, ...(mail ? { mail } : {}), ...(publication ? { publication } : {}), ...(failed ? { failed } : {}) });
+      else {
+        print(evaluationSummary(r));
+        if (mail) print(`\noutcome mail\n${notifySummary(mail)}`);
+        else if (r.mailRequested) print('\noutcome mail: handed to the notify function (asynchronously); see it with renewal notify --aws, renewal report --aws');
+        if (publication) print(`\n${publishSummary(publication)}`);
+        if (failed) print(`\n${stepsTable(failed.steps)}`);
+      }
+      if (mail) process.exitCode = notifyExitCode(mail);
+      if (failed) {
+        info(`renewal: ${printable(failed.message)}`);
+        process.exitCode = 1;
+      } else if (mail && notifyExitCode(mail) !== 0) {
+        info(
+          `renewal: decisions recorded (${r.revisionsCreated} new revision(s)), outcome mail NOT complete (${mail.sent} sent now, ${mail.failed.length} failed, ${mail.inFlight + mail.uncertain.length} held or uncertain); run \`renewal ${onAws() ? '--aws ' : ''}notify --campaign ${r.campaignId}\``,
+        );
+      }
+      // Nothing decided is not a run that worked: no provider was recorded.
+      if (!r.assessments.length) {
+        info(`renewal: no provider to evaluate in ${r.campaignId}: no provider.upserted event was recorded (import the platform events first: renewal import FILE)`);
+        process.exitCode = 1;
+      }
+    },
+  );
 
 program
   .command('notify')
@@ -378,7 +398,10 @@ campaignCmd
   .command('list')
   .description('every campaign and where it stands now: upcoming, running, closed, or published (its notice has a version)')
   .option('--json', 'print [{"campaignId","state","periodStart","periodEnd","schedule","noticeVersion"}]')
-  .addHelpText('after', '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".')
+  .addHelpText(
+    'after',
+    '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".',
+  )
   .action(async (o: { json?: boolean }) => {
     const campaigns = campaignRegistry().list();
     const now = Date.now();
@@ -462,12 +485,25 @@ program
   .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
-  .action(async (o: { events?: string; campaign?: string; providers?: number; orders?: number; seed?: number; assembly?: string; parameter?: string[]; failFast?: boolean; trace?: boolean; json?: boolean }) => {
-    const { runRehearsal } = await import('#tools/rehearsal/command.ts');
-    const { campaign, ...rest } = o;
-    const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
-    if (!ok) process.exitCode = 1;
-  });
+  .action(
+    async (o: {
+      events?: string;
+      campaign?: string;
+      providers?: number;
+      orders?: number;
+      seed?: number;
+      assembly?: string;
+      parameter?: string[];
+      failFast?: boolean;
+      trace?: boolean;
+      json?: boolean;
+    }) => {
+      const { runRehearsal } = await import('#tools/rehearsal/command.ts');
+      const { campaign, ...rest } = o;
+      const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
+      if (!ok) process.exitCode = 1;
+    },
+  );
 
 /** `--change-threshold FROM:TO`, two positive integers. */
 function thresholdChange(v: string): { from: number; to: number } {

@@ -48,7 +48,14 @@ export function noticeSummary(n: PublishedNotice, url: string): string {
       : 'no provider is delisted',
   ];
   if (n.corrections?.length) {
-    lines.push('', 'corrections:', table(['version', 'provider', 'name', 'change', 'at'], n.corrections.map((k) => [k.version, k.providerId, k.name, k.change, k.at])));
+    lines.push(
+      '',
+      'corrections:',
+      table(
+        ['version', 'provider', 'name', 'change', 'at'],
+        n.corrections.map((k) => [k.version, k.providerId, k.name, k.change, k.at]),
+      ),
+    );
   }
   lines.push('', `notice: ${n.url ?? url}`);
   return lines.join('\n');

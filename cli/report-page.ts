@@ -65,8 +65,19 @@ export function renderReportPage(p: ReportPageInput): string {
   const counts = { retained: 0, revoked: 0, not_assessed: 0 };
   for (const a of rows) counts[a.outcome]++;
   const asOf = r.asOf;
-  const projections = !r.final && asOf ? new Map(rows.flatMap((a) => { const x = projection(a, asOf, c); return x ? [[a.providerId, x] as const] : []; })) : new Map<string, Projection>();
-  const atRisk = rows.filter((a) => { const x = projections.get(a.providerId); return x && (x.ordersAtRisk || x.depositAtRisk); });
+  const projections =
+    !r.final && asOf
+      ? new Map(
+          rows.flatMap((a) => {
+            const x = projection(a, asOf, c);
+            return x ? [[a.providerId, x] as const] : [];
+          }),
+        )
+      : new Map<string, Projection>();
+  const atRisk = rows.filter((a) => {
+    const x = projections.get(a.providerId);
+    return x && (x.ordersAtRisk || x.depositAtRisk);
+  });
   const title = `${r.final ? '续牌考核结果' : '续牌考核预览'} · ${r.campaignId} / ${r.final ? 'Final decisions' : 'Preview'}`;
   const body = html`<main class="wide">
 <header class="masthead">
@@ -127,7 +138,13 @@ ${rows.map((a) => {
   const met = a.paidOrders !== undefined && a.thresholdOrders !== undefined && a.paidOrders >= a.thresholdOrders;
   return html`<tr data-provider-id="${a.providerId}" data-outcome="${a.outcome}"><td class="id" data-label="${H.id}">${a.providerId}</td><td class="name" data-label="${H.name}">${displayName(a.providerName, a.providerId)}</td><td data-label="${H.outcome}"><span class="tag outcome ${OUTCOME[a.outcome].tone}">${OUTCOME[a.outcome].zh} ${OUTCOME[a.outcome].en}</span></td><td class="num orders" data-label="${H.orders}">${a.paidOrders !== undefined ? formatCount(a.paidOrders) : '—'}</td><td class="num threshold" data-label="${H.threshold}">${a.thresholdOrders !== undefined ? formatCount(a.thresholdOrders) : '—'}</td><td data-label="${H.bar}">${
     a.paidOrders !== undefined && a.thresholdOrders
-      ? svgBar({ value: a.paidOrders, max: Math.max(a.thresholdOrders * 1.5, Math.min(a.paidOrders, a.thresholdOrders * 3)), mark: a.thresholdOrders, tone: met ? 'good' : 'bad', label: `${a.paidOrders} / ${a.thresholdOrders}` })
+      ? svgBar({
+          value: a.paidOrders,
+          max: Math.max(a.thresholdOrders * 1.5, Math.min(a.paidOrders, a.thresholdOrders * 3)),
+          mark: a.thresholdOrders,
+          tone: met ? 'good' : 'bad',
+          label: `${a.paidOrders} / ${a.thresholdOrders}`,
+        })
       : '—'
   }</td>${preview ? html`<td class="num projected" data-label="${H.projected}">${x ? html`${formatCount(x.projectedOrders)}${x.ordersAtRisk ? html` <span class="tag warn">风险 at risk</span>` : ''}` : '—'}</td>` : ''}<td class="num deposit" data-label="${H.deposit}">${a.depositBalanceFen !== undefined ? formatFen(a.depositBalanceFen) : '—'}</td><td class="reasons" data-label="${H.reasons}">${a.reasons.length ? reasons(a.reasons) : '—'}</td><td class="num rev" data-label="${H.rev}">${a.revision || '—'}</td><td class="mail" data-label="${H.mail}">${a.mail ? html`${a.mail.status}${a.mail.detail ? html`<br><span class="note">${a.mail.detail}</span>` : ''}` : '—'}</td></tr>
 `;
@@ -136,16 +153,18 @@ ${rows.map((a) => {
 }
 
 function riskSection(atRisk: readonly ReportRow[], projections: Map<string, Projection>, c: Campaign): SafeHtml {
-  const sorted = [...atRisk].sort((a, b) => (projections.get(a.providerId)!.projectedOrders / (a.thresholdOrders || 1)) - (projections.get(b.providerId)!.projectedOrders / (b.thresholdOrders || 1)));
+  const sorted = [...atRisk].sort((a, b) => projections.get(a.providerId)!.projectedOrders / (a.thresholdOrders || 1) - projections.get(b.providerId)!.projectedOrders / (b.thresholdOrders || 1));
   return html`<div class="box warn at-risk">
 <h2>风险名单 Providers at risk (${sorted.length})</h2>
 <p>按目前的日均订单量推算至考核期末（${c.periodEndDate}），未达考核线或保证金尚未缴足的服务商。Projected to the period end at each provider's pace so far: below the threshold, or the deposit not yet paid in full.</p>
-${sorted.length
-  ? html`<ul class="risk-list">${sorted.map((a) => {
-      const x = projections.get(a.providerId)!;
-      return html`<li data-provider-id="${a.providerId}"><span class="id">${a.providerId}</span> ${displayName(a.providerName, a.providerId)}：${x.ordersAtRisk ? html`预计 projected ${formatCount(x.projectedOrders)} / ${formatCount(a.thresholdOrders ?? 0)}` : ''}${x.ordersAtRisk && x.depositAtRisk ? '；' : ''}${x.depositAtRisk ? html`保证金 deposit ${formatFen(a.depositBalanceFen ?? 0)} / ${formatFen(c.depositRequiredFen)}` : ''}</li>`;
-    })}</ul>`
-  : html`<p>无 None.</p>`}
+${
+  sorted.length
+    ? html`<ul class="risk-list">${sorted.map((a) => {
+        const x = projections.get(a.providerId)!;
+        return html`<li data-provider-id="${a.providerId}"><span class="id">${a.providerId}</span> ${displayName(a.providerName, a.providerId)}：${x.ordersAtRisk ? html`预计 projected ${formatCount(x.projectedOrders)} / ${formatCount(a.thresholdOrders ?? 0)}` : ''}${x.ordersAtRisk && x.depositAtRisk ? '；' : ''}${x.depositAtRisk ? html`保证金 deposit ${formatFen(a.depositBalanceFen ?? 0)} / ${formatFen(c.depositRequiredFen)}` : ''}</li>`;
+      })}</ul>`
+    : html`<p>无 None.</p>`
+}
 </div>`;
 }
 
@@ -158,8 +177,12 @@ function weeklyChart(byDay: Record<string, number>, c: Campaign): SafeHtml {
 <caption class="visually-hidden">每周计入订单量 Counted paid orders per week</caption>
 <thead><tr><th scope="col">周 Week</th><th scope="col">日期 Dates</th><th scope="col" class="num">订单 Orders</th><th scope="col">图 Chart</th></tr></thead>
 <tbody>
-${weeks.map((w) => html`<tr><td data-label="周 Week">${w.n}</td><td class="date" data-label="日期 Dates">${w.from} ~ ${w.to}</td><td class="num" data-label="订单 Orders">${formatCount(w.orders)}</td><td data-label="图 Chart">${svgBar({ value: w.orders, max, label: `${w.orders}` })}</td></tr>
-`)}</tbody>
+${weeks.map(
+  (
+    w,
+  ) => html`<tr><td data-label="周 Week">${w.n}</td><td class="date" data-label="日期 Dates">${w.from} ~ ${w.to}</td><td class="num" data-label="订单 Orders">${formatCount(w.orders)}</td><td data-label="图 Chart">${svgBar({ value: w.orders, max, label: `${w.orders}` })}</td></tr>
+`,
+)}</tbody>
 </table>`;
 }
 

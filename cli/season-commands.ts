@@ -43,7 +43,8 @@ export const whoAmI = () => {
 };
 
 export function aggregateSummary(r: AggregateResult): string {
-  if (r.status === 'busy') return `nothing done: the aggregation lock is held by ${r.holder?.holder ?? `run ${r.holder?.owner ?? '?'}`} until ${r.holder?.leaseUntil ?? '?'}${r.holder?.heartbeatAt ? ` (last heartbeat ${r.holder.heartbeatAt})` : ''}; run it again after that (a holder that stopped frees it ${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat)`;
+  if (r.status === 'busy')
+    return `nothing done: the aggregation lock is held by ${r.holder?.holder ?? `run ${r.holder?.owner ?? '?'}`} until ${r.holder?.leaseUntil ?? '?'}${r.holder?.heartbeatAt ? ` (last heartbeat ${r.holder.heartbeatAt})` : ''}; run it again after that (a holder that stopped frees it ${durationText(RUN_LOCK_LEASE_MS)} after its last heartbeat)`;
   return table(
     ['mode', 'window from', 'window to', 'orders seen', 'stores recounted', 'store-days written', 'providers updated'],
     [[r.mode, r.window.from ?? '(everything)', r.window.to, r.ordersSeen, r.storesRecounted, r.storeDaysWritten, r.providersUpdated]],
@@ -102,14 +103,19 @@ export function thresholdChangeTable(p: ThresholdChangePreview): string {
     ['left', 'right'],
   );
   const rows = p.providers.map((x) => [x.providerId, truncate(x.providerName, 22), x.from.outcome, x.from.reasons.join(', '), x.to.outcome, x.to.reasons.join(', '), x.to.paidOrders ?? '']);
-  const list = rows.length ? `\n\n${table(['provider', 'name', 'outcome now', 'reasons now', 'would be', 'reasons', 'paid orders'], rows, ['left', 'left', 'left', 'left', 'left', 'left', 'right'])}` : '';
+  const list = rows.length
+    ? `\n\n${table(['provider', 'name', 'outcome now', 'reasons now', 'would be', 'reasons', 'paid orders'], rows, ['left', 'left', 'left', 'left', 'left', 'left', 'right'])}`
+    : '';
   return `${head}\n${summaryOf(p)}\n\n${counts}${list}`;
 }
 
 /** The steps of an evaluation whose later step failed: what is done and what is not. */
 export function stepsTable(steps: readonly EvaluateStep[]): string {
   const status = { done: 'done', failed: 'FAILED', not_run: 'not run' } as const;
-  return table(['step', 'status', 'detail'], steps.map((st) => [st.step, status[st.status], st.detail]));
+  return table(
+    ['step', 'status', 'detail'],
+    steps.map((st) => [st.step, status[st.status], st.detail]),
+  );
 }
 
 /** Under the report's table: revisions that changed figures only (no mail), and threshold changes with who and why. */
@@ -118,7 +124,12 @@ export function revisionNotes(rows: Report['assessments']): string {
   const quiet = rows.filter((a) => a.figuresOnly);
   if (quiet.length) {
     lines.push(`${quiet.length} revision(s) changed figures only: recorded, no correction mail (what the provider was told still holds)`);
-    lines.push(table(['provider', 'rev', 'mail of rev', 'changed'], quiet.map((a) => [a.providerId, a.revision, a.mailRevision ?? '', changesText(a.changes)])));
+    lines.push(
+      table(
+        ['provider', 'rev', 'mail of rev', 'changed'],
+        quiet.map((a) => [a.providerId, a.revision, a.mailRevision ?? '', changesText(a.changes)]),
+      ),
+    );
   }
   const changes = new Map(rows.flatMap((a) => (a.thresholdChange ? [[a.thresholdChange.runId, a.thresholdChange] as const] : [])));
   for (const t of changes.values()) lines.push(`${lines.length ? '\n' : ''}threshold changed ${thresholdChangeText(t)}`);

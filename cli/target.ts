@@ -195,7 +195,8 @@ export function remoteTarget(aws: AwsTarget): Target & { kind: 'aws'; aws: AwsTa
       // The function refused the payload: bad input here too (exit 2).
       if (err instanceof RemoteFunctionError && err.errorType === 'PayloadError') throw new PayloadError(err.message);
       // A later step of the evaluation failed: its message names the steps and the commands to run, here with --aws.
-      if (err instanceof RemoteFunctionError && err.errorType === 'EvaluateStepError') throw new RemoteFunctionError(err.functionName, err.errorType, err.message.replaceAll('`renewal ', '`renewal --aws '));
+      if (err instanceof RemoteFunctionError && err.errorType === 'EvaluateStepError')
+        throw new RemoteFunctionError(err.functionName, err.errorType, err.message.replaceAll('`renewal ', '`renewal --aws '));
       throw err;
     }
   };

@@ -20,8 +20,7 @@ const env = lambdaEnvironment('evaluate', EVALUATE_NEEDS, {
   publishFunction: functionNameEnv(ENV.publishFunctionName, 'the function a changed delisting list is handed to'),
 });
 const lambda = new LambdaClient({});
-const invokeAsync = async (FunctionName: string, payload: object) =>
-  void (await lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: JSON.stringify(payload) })));
+const invokeAsync = async (FunctionName: string, payload: object) => void (await lambda.send(new InvokeCommand({ FunctionName, InvocationType: 'Event', Payload: JSON.stringify(payload) })));
 
 export const handler = lambdaHandler(
   makeEvaluate(

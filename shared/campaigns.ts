@@ -31,7 +31,10 @@ export class CampaignFileError extends Error {
 /** A campaign id no file has; the message lists the known ones. */
 export class UnknownCampaignError extends Error {
   override name = 'UnknownCampaignError';
-  constructor(readonly campaignId: string, readonly known: readonly string[]) {
+  constructor(
+    readonly campaignId: string,
+    readonly known: readonly string[],
+  ) {
     super(`unknown campaign ${JSON.stringify(campaignId)} (known: ${known.join(', ') || 'none'})`);
   }
 }
@@ -93,7 +96,9 @@ export function readCampaignFile(path: string): { ok: true; campaign: Campaign }
 export function loadCampaigns(dir: string): CampaignRegistry {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new CampaignFileError([{ file: dir, field: '(directory)', message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }

@@ -54,7 +54,15 @@ const unset = (v: unknown) => (v === '' ? undefined : v);
 const required = (what: string) => z.preprocess(unset, z.string({ error: `is not set (${what})` }));
 const optional = z.preprocess(unset, z.string().optional());
 const wholeSeconds = (dfltSeconds: number) =>
-  z.preprocess(unset, z.string().regex(/^\d+$/, { error: (i) => `must be a whole number of seconds, got ${JSON.stringify(i.input)}` }).optional()).transform((v) => (v === undefined ? dfltSeconds : Number(v)) * 1000);
+  z
+    .preprocess(
+      unset,
+      z
+        .string()
+        .regex(/^\d+$/, { error: (i) => `must be a whole number of seconds, got ${JSON.stringify(i.input)}` })
+        .optional(),
+    )
+    .transform((v) => (v === undefined ? dfltSeconds : Number(v)) * 1000);
 
 /**
  * AGGREGATION_OVERLAP_SECONDS: how far each aggregation run re-reads before the last watermark, in ms
@@ -64,7 +72,13 @@ export const overlapEnv = z.object({ [ENV.aggregationOverlapSeconds]: wholeSecon
 
 /** THRESHOLD_ORDERS: the deployment's thresholdOrders, when ops set it apart from the campaign's placeholder. */
 const thresholdField = z
-  .preprocess(unset, z.string().regex(/^[1-9]\d*$/, { error: (i) => `must be a positive integer, got ${JSON.stringify(i.input)}` }).optional())
+  .preprocess(
+    unset,
+    z
+      .string()
+      .regex(/^[1-9]\d*$/, { error: (i) => `must be a positive integer, got ${JSON.stringify(i.input)}` })
+      .optional(),
+  )
   .transform((v) => (v === undefined ? undefined : Number(v)));
 export const thresholdEnv = z.object({ [ENV.thresholdOrders]: thresholdField }).transform((e) => e[ENV.thresholdOrders]);
 
@@ -106,19 +120,17 @@ export const mailEnv = z
     [ENV.mailEventWaitSeconds]: wholeSeconds(MAIL_EVENT_WAIT_DEFAULT_MS / 1000),
     [ENV.thresholdOrders]: thresholdField,
   })
-  .transform(
-    (e): MailConfig => ({
-      from: e[ENV.mailFrom],
-      ratePerSecond: Number(e[ENV.mailRatePerSecond]),
-      eventWaitMs: e[ENV.mailEventWaitSeconds],
-      ...(e[ENV.mailFromName] ? { fromName: e[ENV.mailFromName] } : {}),
-      ...(e[ENV.mailReplyTo] ? { replyTo: e[ENV.mailReplyTo] } : {}),
-      ...(e[ENV.sesConfigurationSet] ? { configurationSet: e[ENV.sesConfigurationSet] } : {}),
-      ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
-      ...(e[ENV.exitRefundProcedure] ? { exitRefundProcedure: e[ENV.exitRefundProcedure] } : {}),
-      ...(e[ENV.thresholdOrders] ? { thresholdOrders: e[ENV.thresholdOrders] } : {}),
-    }),
-  );
+  .transform((e): MailConfig => ({
+    from: e[ENV.mailFrom],
+    ratePerSecond: Number(e[ENV.mailRatePerSecond]),
+    eventWaitMs: e[ENV.mailEventWaitSeconds],
+    ...(e[ENV.mailFromName] ? { fromName: e[ENV.mailFromName] } : {}),
+    ...(e[ENV.mailReplyTo] ? { replyTo: e[ENV.mailReplyTo] } : {}),
+    ...(e[ENV.sesConfigurationSet] ? { configurationSet: e[ENV.sesConfigurationSet] } : {}),
+    ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
+    ...(e[ENV.exitRefundProcedure] ? { exitRefundProcedure: e[ENV.exitRefundProcedure] } : {}),
+    ...(e[ENV.thresholdOrders] ? { thresholdOrders: e[ENV.thresholdOrders] } : {}),
+  }));
 
 export interface NoticeConfig {
   /** The bucket the notice versions are written to (NOTICE_BUCKET). */
@@ -139,17 +151,14 @@ export const noticeEnv = z
     ),
     [ENV.feedbackMailbox]: optional,
   })
-  .transform(
-    (e): NoticeConfig => ({
-      bucket: e[ENV.bucket('notice')] as string,
-      publicBaseUrl: e[ENV.noticeBaseUrl] as string,
-      ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
-    }),
-  );
+  .transform((e): NoticeConfig => ({
+    bucket: e[ENV.bucket('notice')] as string,
+    publicBaseUrl: e[ENV.noticeBaseUrl] as string,
+    ...(e[ENV.feedbackMailbox] ? { feedbackMailbox: e[ENV.feedbackMailbox] } : {}),
+  }));
 
 /** A function name another function hands work to (NOTIFY_FUNCTION_NAME, PUBLISH_FUNCTION_NAME): required. */
-export const functionNameEnv = (name: typeof ENV.notifyFunctionName | typeof ENV.publishFunctionName, what: string) =>
-  z.object({ [name]: required(what) }).transform((e) => e[name] as string);
+export const functionNameEnv = (name: typeof ENV.notifyFunctionName | typeof ENV.publishFunctionName, what: string) => z.object({ [name]: required(what) }).transform((e) => e[name] as string);
 
 /**
  * The physical names of exactly the tables `ids` (`TABLE_<ID>`), each required. A function is

@@ -13,26 +13,20 @@ import { parseInstant, toUtcIso } from './rules/time.ts';
  */
 export const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** An id field: a string matching `ID`; the message names the rule. */
-export const id = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-  .regex(ID, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
+export const id = z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).regex(ID, { error: 'must be 1 to 128 characters from [A-Za-z0-9_.:-]' });
 
-const instant = z
-  .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
-  .transform((s, ctx) => {
-    const ms = parseInstant(s);
-    if (ms === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        input: s,
-        message: /(Z|[+-]\d\d:\d\d)$/.test(s)
-          ? 'is not a valid ISO-8601 instant (no such date or time)'
-          : 'must be an ISO-8601 instant with an offset (Z or +08:00); one without is ambiguous',
-      });
-      return z.NEVER;
-    }
-    return toUtcIso(ms);
-  });
+const instant = z.string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') }).transform((s, ctx) => {
+  const ms = parseInstant(s);
+  if (ms === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: s,
+      message: /(Z|[+-]\d\d:\d\d)$/.test(s) ? 'is not a valid ISO-8601 instant (no such date or time)' : 'must be an ISO-8601 instant with an offset (Z or +08:00); one without is ambiguous',
+    });
+    return z.NEVER;
+  }
+  return toUtcIso(ms);
+});
 
 const amountFen = z
   .number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number of fen (integer), not a string') })
@@ -102,9 +96,7 @@ export type OrderPaid = z.output<typeof orderPaid>;
 export type DepositEvent = z.output<typeof depositPaid> | z.output<typeof depositDeducted>;
 export type PlatformEvent = ProviderUpserted | BindingEvent | OrderPaid | DepositEvent;
 
-export type ParseResult =
-  | { ok: true; event: PlatformEvent }
-  | { ok: false; field: string; reason: string; event?: unknown };
+export type ParseResult = { ok: true; event: PlatformEvent } | { ok: false; field: string; reason: string; event?: unknown };
 
 /** Parses one message body. Never throws: a bad event comes back with the field and the reason. */
 export function parseEvent(body: string): ParseResult {
@@ -194,7 +186,11 @@ export function messageGroupOf(body: string): string {
 
 /** Content hash of a normalized event: equal for redeliveries whatever their key order or offset form. */
 export function contentHash(e: PlatformEvent): string {
-  const canonical = JSON.stringify(Object.keys(e).sort().map((k) => [k, (e as Record<string, unknown>)[k]]));
+  const canonical = JSON.stringify(
+    Object.keys(e)
+      .sort()
+      .map((k) => [k, (e as Record<string, unknown>)[k]]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
 }
 

@@ -29,15 +29,12 @@ export interface SenderSettings {
 /** The header that carries the notice id (see `OutgoingMail.notice`). */
 export const NOTICE_HEADER = 'X-Renewal-Notice';
 
-
 /** RFC 2047 encoded-word, so a Chinese display name survives SES's ASCII-only From header. */
 function mailbox(address: string, name?: string): string {
   if (!name) return address;
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
   const safe = name.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return /^[\x20-\x7e]*$/.test(safe) && !/[",<>@]/.test(safe)
-    ? `${safe} <${address}>`
-    : `=?UTF-8?B?${Buffer.from(safe, 'utf8').toString('base64')}?= <${address}>`;
+  return /^[\x20-\x7e]*$/.test(safe) && !/[",<>@]/.test(safe) ? `${safe} <${address}>` : `=?UTF-8?B?${Buffer.from(safe, 'utf8').toString('base64')}?= <${address}>`;
 }
 
 export class SesMailer implements Mailer {

@@ -27,7 +27,11 @@ export const makeAggregate = (deps: Deps, { overlapMs }: AggregateConfig) =>
   async function aggregateHandler(event: unknown, context?: Context): Promise<AggregateResult> {
     const payload = parsePayload(aggregatePayload, event);
     const holder = deps.holder ?? (context ? `${context.functionName} request ${context.awsRequestId}` : undefined);
-    const result = await aggregate(campaignRegistry().require(payload.campaignId), { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) }, { full: payload.full ?? false, overlapMs });
+    const result = await aggregate(
+      campaignRegistry().require(payload.campaignId),
+      { ...deps, ...(holder ? { holder } : {}), now: deps.now ?? (() => new Date()) },
+      { full: payload.full ?? false, overlapMs },
+    );
     logger.info('aggregation', { result });
     if (result.status === 'done') {
       metrics.addMetric(METRIC.ordersAggregated, MetricUnit.Count, result.ordersSeen);

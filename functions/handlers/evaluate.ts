@@ -54,7 +54,15 @@ export const makeEvaluate = (deps: Deps, { overlapMs, thresholdOrders: configure
       if (err instanceof EvaluateInputError) throw new PayloadError(err.message, { cause: err });
       throw err;
     }
-    logger.info('evaluation', { mode: result.mode, thresholdOrders: result.thresholdOrders, thresholdSource: result.thresholdSource, counts: result.counts, revisionsCreated: result.revisionsCreated, figuresOnly: result.figuresOnly, ...(result.thresholdChange ? { thresholdChange: result.thresholdChange } : {}) });
+    logger.info('evaluation', {
+      mode: result.mode,
+      thresholdOrders: result.thresholdOrders,
+      thresholdSource: result.thresholdSource,
+      counts: result.counts,
+      revisionsCreated: result.revisionsCreated,
+      figuresOnly: result.figuresOnly,
+      ...(result.thresholdChange ? { thresholdChange: result.thresholdChange } : {}),
+    });
     if (result.mode === 'final') {
       metrics.addMetric(METRIC.providersRetained, MetricUnit.Count, result.counts.retained);
       metrics.addMetric(METRIC.providersRevoked, MetricUnit.Count, result.counts.revoked);

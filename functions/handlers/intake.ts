@@ -16,17 +16,17 @@ export type IntakeResponse = SQSBatchResponse & { summary: IntakeSummary; error?
 /** The handler over a given store: tests and the bench hand in their own (instrumented) store. */
 export const makeIntake = (store: IngestStore) =>
   async function intake(event: SQSEvent, context?: Context): Promise<IntakeResponse> {
-  const batch = new IntakeBatch(store, event.Records?.length ?? 0);
-  const processor = new BatchProcessor(EventType.SQS);
-  const response = await processPartialResponse(event, (record: SQSRecord) => batch.submit(record), processor, {
-    ...(context ? { context } : {}),
-    processInParallel: true, // IntakeBatch stores the whole batch once every record is submitted
-    throwOnFullBatchFailure: false, // a storage outage fails every record: report them, let SQS redeliver
-  });
-  const { summary } = batch;
-  metrics.addMetric(METRIC.eventsAccepted, MetricUnit.Count, summary.accepted);
-  metrics.addMetric(METRIC.eventsDuplicate, MetricUnit.Count, summary.duplicates);
-  metrics.addMetric(METRIC.eventsRejected, MetricUnit.Count, summary.rejected);
-  if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length, error: batch.error });
-  return { ...response, summary, ...(batch.error ? { error: batch.error } : {}) };
-};
+    const batch = new IntakeBatch(store, event.Records?.length ?? 0);
+    const processor = new BatchProcessor(EventType.SQS);
+    const response = await processPartialResponse(event, (record: SQSRecord) => batch.submit(record), processor, {
+      ...(context ? { context } : {}),
+      processInParallel: true, // IntakeBatch stores the whole batch once every record is submitted
+      throwOnFullBatchFailure: false, // a storage outage fails every record: report them, let SQS redeliver
+    });
+    const { summary } = batch;
+    metrics.addMetric(METRIC.eventsAccepted, MetricUnit.Count, summary.accepted);
+    metrics.addMetric(METRIC.eventsDuplicate, MetricUnit.Count, summary.duplicates);
+    metrics.addMetric(METRIC.eventsRejected, MetricUnit.Count, summary.rejected);
+    if (response.batchItemFailures.length) logger.error('storage failed for records', { failed: response.batchItemFailures.length, error: batch.error });
+    return { ...response, summary, ...(batch.error ? { error: batch.error } : {}) };
+  };

@@ -67,7 +67,15 @@ export const makeNotify = (deps: Deps, config: MailConfig) => {
       },
       { kind: p.kind, ...(p.asOf ? { asOf: p.asOf } : {}), ...(config.thresholdOrders ? { thresholdOrders: config.thresholdOrders } : {}) },
     );
-    logger.info('notify', { kind: result.kind, due: result.due, sent: result.sent, recovered: result.recovered, uncertain: result.uncertain, failed: result.failed.length, bounced: result.bounced.length });
+    logger.info('notify', {
+      kind: result.kind,
+      due: result.due,
+      sent: result.sent,
+      recovered: result.recovered,
+      uncertain: result.uncertain,
+      failed: result.failed.length,
+      bounced: result.bounced.length,
+    });
     metrics.addMetric(METRIC.mailSent, MetricUnit.Count, result.sent);
     metrics.addMetric(METRIC.mailFailed, MetricUnit.Count, result.failed.length);
     // Notices nobody can settle yet: the alarm tells ops to run notify again after their `after` time.

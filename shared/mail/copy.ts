@@ -123,14 +123,8 @@ const ZH: MailCopy = {
     revoked: {
       result: '考核结果：未达标，取消产业带服务商认证身份',
       revocation: '平台将取消贵方的抖音电商产业带服务商认证身份，解除相关产业带服务商合作协议及有关业务合作。未达标项如下：',
-      ordersFailing: (paid, threshold, missing) => [
-        { bold: '支付订单量未达考核线' },
-        `（第 2.2.1 条）：绑定店铺支付订单量 ${paid} 单，考核线 ${threshold} 单，差 ${missing} 单。`,
-      ],
-      depositFailing: (balance, required, missing) => [
-        { bold: '保证金未缴足' },
-        `（第 2.2.2 条）：考核周期结束时保证金余额 ${balance}，须缴足 ${required}，尚差 ${missing}。`,
-      ],
+      ordersFailing: (paid, threshold, missing) => [{ bold: '支付订单量未达考核线' }, `（第 2.2.1 条）：绑定店铺支付订单量 ${paid} 单，考核线 ${threshold} 单，差 ${missing} 单。`],
+      depositFailing: (balance, required, missing) => [{ bold: '保证金未缴足' }, `（第 2.2.2 条）：考核周期结束时保证金余额 ${balance}，须缴足 ${required}，尚差 ${missing}。`],
       nextHeading: '后续事项',
       delisting: (date) => [
         { bold: '摘牌公示' },
@@ -166,13 +160,7 @@ const ZH: MailCopy = {
     paceOver: ['考核周期已结束，考核结果将另行通知。'],
     pace: (perDay) => ['平均每天还需 ', { bold: `${perDay} 单` }, '（向上取整）。'],
     depositPaid: (balance, required) => ['保证金：已缴 ', { bold: balance }, `，要求 ${required}，已缴足。`],
-    depositMissing: (balance, required, missing, end) => [
-      '保证金：已缴 ',
-      { bold: balance },
-      `，要求 ${required}，尚差 `,
-      { bold: missing },
-      `，须于考核周期结束前（${end} 当天结束前）缴足。`,
-    ],
+    depositMissing: (balance, required, missing, end) => ['保证金：已缴 ', { bold: balance }, `，要求 ${required}，尚差 `, { bold: missing }, `，须于考核周期结束前（${end} 当天结束前）缴足。`],
     weeksHeading: '每周订单量',
     weekLabel: (n) => `第 ${n} 周`,
     thisWeek: (asOf) => `本周（截至 ${asOf}）`,

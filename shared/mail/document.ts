@@ -79,9 +79,7 @@ const EMPTY_BAR_COLOR = '#e5e7eb';
 
 export function renderHtml(doc: MailDocument): string {
   const accent = COLORS[doc.accent];
-  const footerItems = doc.footer.map(
-    (f) => html`${f.zh} <span lang="en" style="${FONT_EN}">${f.en}</span>: ${f.value}`,
-  );
+  const footerItems = doc.footer.map((f) => html`${f.zh} <span lang="en" style="${FONT_EN}">${f.en}</span>: ${f.value}`);
   const out = html`<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -138,9 +136,7 @@ function blockHtml(b: Block): SafeHtml {
       return tableHtml(b.head, b.rows);
     case 'box': {
       const c = COLORS[b.tone];
-      const list = b.items?.length
-        ? html`<ul style="margin:4px 0 0;padding-left:22px;">\n${b.items.map((i) => html`<li style="margin:0 0 4px;">${runsHtml(i)}</li>\n`)}</ul>\n`
-        : '';
+      const list = b.items?.length ? html`<ul style="margin:4px 0 0;padding-left:22px;">\n${b.items.map((i) => html`<li style="margin:0 0 4px;">${runsHtml(i)}</li>\n`)}</ul>\n` : '';
       return html`<table ${TABLE} width="100%" style="margin:0 0 16px;"><tr><td style="background-color:${c.bg};border-left:4px solid ${c.fg};padding:12px 16px;">
 <p style="margin:0 0 6px;color:${c.fg};font-weight:bold;">${b.title}</p>
 ${b.paras.map((p) => html`<p style="margin:0 0 6px;">${runsHtml(p)}</p>\n`)}${list}</td></tr></table>\n`;
@@ -155,8 +151,7 @@ ${b.paras.map((p) => html`<p style="margin:0 0 6px;">${runsHtml(p)}</p>\n`)}${li
 /** The filled and the empty part of a bar; a part of 0 % is left out, as some clients draw it anyway. */
 function barCells(percent: number, color: string, height: number): SafeHtml {
   const filled = Math.max(0, Math.min(100, Math.round(percent)));
-  const cell = (width: number, bg: string) =>
-    html`<td width="${width}%" style="width:${width}%;height:${height}px;background-color:${bg};font-size:0;line-height:0;">&nbsp;</td>`;
+  const cell = (width: number, bg: string) => html`<td width="${width}%" style="width:${width}%;height:${height}px;background-color:${bg};font-size:0;line-height:0;">&nbsp;</td>`;
   return html`${filled > 0 ? cell(filled, color) : ''}${filled < 100 ? cell(100 - filled, EMPTY_BAR_COLOR) : ''}`;
 }
 
@@ -168,9 +163,7 @@ function tableHtml(head: readonly string[], rows: readonly TableRow[]): SafeHtml
 ${rows.map((r) => {
   const last = r.cells.length - 1;
   return html`<tr>${r.cells.map((c, i) =>
-    i === last && r.tone
-      ? html`<td style="${td}color:${COLORS[r.tone].fg};font-weight:bold;white-space:nowrap;">${c}</td>`
-      : html`<td style="${td}">${c}</td>`,
+    i === last && r.tone ? html`<td style="${td}color:${COLORS[r.tone].fg};font-weight:bold;white-space:nowrap;">${c}</td>` : html`<td style="${td}">${c}</td>`,
   )}</tr>\n`;
 })}</table>\n`;
 }
@@ -181,10 +174,7 @@ function weeksHtml(rows: readonly WeekRow[]): SafeHtml {
 ${rows.map((r) => {
   const color = r.current ? COLORS.warn.bar : COLORS.info.bar;
   const weight = r.current ? 'font-weight:bold;' : '';
-  const bar =
-    r.orders === undefined
-      ? html`<td style="height:12px;border:1px dashed #d1d5db;font-size:0;line-height:0;">&nbsp;</td>`
-      : barCells(r.percent, color, 12);
+  const bar = r.orders === undefined ? html`<td style="height:12px;border:1px dashed #d1d5db;font-size:0;line-height:0;">&nbsp;</td>` : barCells(r.percent, color, 12);
   return html`<tr><td style="${cell}color:#374151;${weight}">${r.label}</td><td style="${cell}color:#6b7280;">${r.range}</td><td width="100%" style="padding:3px 0;"><table ${TABLE} width="100%"><tr>${bar}</tr></table></td><td style="${cell}padding:3px 0 3px 8px;text-align:right;color:#111827;${weight}">${r.ordersText}</td></tr>\n`;
 })}</table>\n`;
 }
@@ -208,7 +198,7 @@ function runsText(runs: Runs): string {
     .map((r) => {
       if (typeof r === 'string') return r;
       if ('bold' in r) return r.bold;
-            if (r.href === `mailto:${r.text}`) return r.text;
+      if (r.href === `mailto:${r.text}`) return r.text;
       // Angle brackets delimit a URL in plain text, so no client takes the following punctuation into the link.
       return r.href === r.text ? `<${r.href}>` : `${r.text} <${r.href}>`;
     })
@@ -241,13 +231,7 @@ function blockText(b: Block, lang: Lang): string[] {
     case 'table':
       return [...b.rows.map((r) => `- ${rowText(b.head, r.cells, colon)}`), ''];
     case 'box':
-      return [
-        `*** ${b.title} ***`,
-        ...b.paras.map(runsText),
-        ...(b.items ?? []).map((i) => `- ${runsText(i)}`),
-        '***',
-        '',
-      ];
+      return [`*** ${b.title} ***`, ...b.paras.map(runsText), ...(b.items ?? []).map((i) => `- ${runsText(i)}`), '***', ''];
     case 'bar':
       return [`${asciiBar(b.percent)} ${Math.floor(b.percent)}%`, ''];
     case 'weeks': {
@@ -274,5 +258,8 @@ export function renderText(doc: MailDocument): string {
   for (const f of doc.footer) lines.push(`${f.zh} ${f.en}: ${f.value}`);
   for (const n of doc.footerNotes) lines.push(n.zh, n.en);
   // Collapse the blank lines that adjacent blocks leave, and end with one newline.
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }

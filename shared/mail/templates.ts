@@ -203,7 +203,13 @@ export function renderOutcomeMail(input: { decision: StoredDecision; campaign: C
     footerItem('providerId', d.providerId),
     footerItem('recipient', d.email),
   ];
-  return compose(subject, isRevoked ? 'bad' : 'good', (t) => outcomeBlocks(t, facts), footer, (t) => t.outcome.footerNote);
+  return compose(
+    subject,
+    isRevoked ? 'bad' : 'good',
+    (t) => outcomeBlocks(t, facts),
+    footer,
+    (t) => t.outcome.footerNote,
+  );
 }
 
 /** The body of the outcome mail in one language. */
@@ -213,10 +219,7 @@ function outcomeBlocks(t: MailCopy, f: OutcomeFacts): Block[] {
   const mailbox = mailtoRuns(f.settings.feedbackMailbox);
   const blocks: Block[] = [{ kind: 'title', text: o.title(f.revoked !== undefined) }];
   if (f.correction) blocks.push(correctionBox(t, f.correction));
-  blocks.push(
-    { kind: 'p', runs: [t.greeting(f.name)] },
-    { kind: 'p', runs: [o.intro({ providerId: f.providerId, periodStart: f.periodStart, periodEnd: f.periodEnd, rules: campaign.rulesTitle })] },
-  );
+  blocks.push({ kind: 'p', runs: [t.greeting(f.name)] }, { kind: 'p', runs: [o.intro({ providerId: f.providerId, periodStart: f.periodStart, periodEnd: f.periodEnd, rules: campaign.rulesTitle })] });
   const r = f.revoked;
   if (!r) {
     blocks.push(
@@ -269,10 +272,7 @@ function figuresTable(t: MailCopy, ev: Evidence): Block {
   return {
     kind: 'table',
     head,
-    rows: [
-      row(orders, formatCount(ev.paidOrders), formatCount(ev.thresholdOrders), ev.ordersMet),
-      row(deposit, formatFen(ev.depositBalanceFen), formatFen(ev.depositRequiredFen), ev.depositMet),
-    ],
+    rows: [row(orders, formatCount(ev.paidOrders), formatCount(ev.thresholdOrders), ev.ordersMet), row(deposit, formatFen(ev.depositBalanceFen), formatFen(ev.depositRequiredFen), ev.depositMet)],
   };
 }
 
@@ -393,7 +393,13 @@ export function renderProgressMail(input: { snapshot: ProgressSnapshot; campaign
     footerItem('providerId', s.providerId),
     footerItem('recipient', s.email),
   ];
-  return compose(subject, 'info', (t) => progressBlocks(t, ctx), footer, (t) => t.progress.footerNote);
+  return compose(
+    subject,
+    'info',
+    (t) => progressBlocks(t, ctx),
+    footer,
+    (t) => t.progress.footerNote,
+  );
 }
 
 /** The body of the progress mail in one language. */

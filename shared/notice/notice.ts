@@ -75,8 +75,7 @@ export function noticeEntries(decisions: readonly StoredDecision[]): NoticeEntry
 /** The name as the notice prints it: one line of text, as in the mail (escaped again wherever it is markup). */
 export const publicName = displayName;
 
-const same = (a: NoticeEntry, b: NoticeEntry) =>
-  a.name === b.name && a.noticeDate === b.noticeDate && a.reapplyFrom === b.reapplyFrom && a.reasons.join() === b.reasons.join();
+const same = (a: NoticeEntry, b: NoticeEntry) => a.name === b.name && a.noticeDate === b.noticeDate && a.reapplyFrom === b.reapplyFrom && a.reasons.join() === b.reasons.join();
 
 /**
  * The next version, or undefined when `entries` is the list `previous` already published (publishing
@@ -237,7 +236,10 @@ function listTable(lang: 'zh' | 'en', v: NoticeVersion): SafeHtml {
 <thead><tr><th scope="col" class="num">${h.n}</th><th scope="col">${h.name}</th><th scope="col">${h.id}</th><th scope="col">${h.reasons}</th><th scope="col">${h.from}</th></tr></thead>
 <tbody>
 ${v.providers.map(
-  (p, i) => html`<tr data-provider-id="${p.providerId}"><td class="num" data-label="${h.n}">${i + 1}</td><td class="name" data-label="${h.name}">${p.name}</td><td class="id" data-label="${h.id}">${p.providerId}</td><td class="reasons" data-label="${h.reasons}">${reasonTags(lang, p.reasons)}</td><td class="date reapply" data-label="${h.from}">${p.reapplyFrom}</td></tr>
+  (
+    p,
+    i,
+  ) => html`<tr data-provider-id="${p.providerId}"><td class="num" data-label="${h.n}">${i + 1}</td><td class="name" data-label="${h.name}">${p.name}</td><td class="id" data-label="${h.id}">${p.providerId}</td><td class="reasons" data-label="${h.reasons}">${reasonTags(lang, p.reasons)}</td><td class="date reapply" data-label="${h.from}">${p.reapplyFrom}</td></tr>
 `,
 )}</tbody>
 </table>`;
@@ -258,7 +260,9 @@ function correctionsZh(v: NoticeVersion, c: Campaign): SafeHtml {
 <thead><tr><th scope="col">版本</th><th scope="col">服务商</th><th scope="col">更正内容</th><th scope="col">更正时间（${c.timeZoneName.zh}）</th></tr></thead>
 <tbody>
 ${v.corrections.map(
-  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="版本">第 ${k.version} 版</td><td data-label="服务商">${k.name}（<span class="id">${k.providerId}</span>）</td><td data-label="更正内容">${what(k)}</td><td class="date" data-label="更正时间">${cstOf(k.at, c)}</td></tr>
+  (
+    k,
+  ) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="版本">第 ${k.version} 版</td><td data-label="服务商">${k.name}（<span class="id">${k.providerId}</span>）</td><td data-label="更正内容">${what(k)}</td><td class="date" data-label="更正时间">${cstOf(k.at, c)}</td></tr>
 `,
 )}</tbody>
 </table>
@@ -280,7 +284,9 @@ function correctionsEn(v: NoticeVersion, c: Campaign): SafeHtml {
 <thead><tr><th scope="col">Version</th><th scope="col">Provider</th><th scope="col">What changed</th><th scope="col">When (${utcOffsetLabel(c.utcOffsetMinutes)})</th></tr></thead>
 <tbody>
 ${v.corrections.map(
-  (k) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="Version">${k.version}</td><td data-label="Provider">${k.name} (<span class="id">${k.providerId}</span>)</td><td data-label="What changed">${what(k)}</td><td class="date" data-label="When">${cstOf(k.at, c)}</td></tr>
+  (
+    k,
+  ) => html`<tr data-provider-id="${k.providerId}" data-change="${k.change}"><td data-label="Version">${k.version}</td><td data-label="Provider">${k.name} (<span class="id">${k.providerId}</span>)</td><td data-label="What changed">${what(k)}</td><td class="date" data-label="When">${cstOf(k.at, c)}</td></tr>
 `,
 )}</tbody>
 </table>

@@ -17,10 +17,19 @@ const date = z
   .string({ error: 'must be a date, YYYY-MM-DD (China time)' })
   .refine((d) => /^\d{4}-\d{2}-\d{2}$/.test(d), { error: 'must be a date, YYYY-MM-DD (China time)' })
   .refine((d) => !/^\d{4}-\d{2}-\d{2}$/.test(d) || isValidDate(d), { error: (i) => `${JSON.stringify(i.input)} is not a day that exists` });
-const text = (max: number) => z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` });
+const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(max, { error: `must be at most ${max} characters` });
 const bilingual = z.strictObject({ zh: text(300), en: text(300) }, { error: 'must be {"zh": "…", "en": "…"}' });
 const positiveInt = (what: string) =>
-  z.number({ error: `must be ${what}` }).int({ error: `must be ${what}` }).positive({ error: `must be ${what}` }).max(Number.MAX_SAFE_INTEGER, { error: `must be ${what}` });
+  z
+    .number({ error: `must be ${what}` })
+    .int({ error: `must be ${what}` })
+    .positive({ error: `must be ${what}` })
+    .max(Number.MAX_SAFE_INTEGER, { error: `must be ${what}` });
 
 /** The ids a campaign may have: they name a file, an S3 prefix and the stack's constructs. */
 export const CAMPAIGN_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
@@ -31,7 +40,11 @@ export const campaignFileSchema = z.strictObject({
   rulesVersion: text(100),
   rulesTitle: bilingual,
   nextRulesTitle: bilingual,
-  timeZone: z.enum(Object.keys(CAMPAIGN_ZONES) as [keyof typeof CAMPAIGN_ZONES], { error: `must be ${Object.keys(CAMPAIGN_ZONES).map((z) => JSON.stringify(z)).join(' or ')}` }),
+  timeZone: z.enum(Object.keys(CAMPAIGN_ZONES) as [keyof typeof CAMPAIGN_ZONES], {
+    error: `must be ${Object.keys(CAMPAIGN_ZONES)
+      .map((z) => JSON.stringify(z))
+      .join(' or ')}`,
+  }),
   periodStartDate: date,
   periodEndDate: date,
   certifiedBeforeDate: date,
@@ -40,7 +53,11 @@ export const campaignFileSchema = z.strictObject({
   depositRequiredFen: positiveInt('a positive integer number of fen (CNY 100,000 = 10000000)'),
   noticeDate: date,
   noticeTime: z.string({ error: 'must be a time of day, HH:MM' }).regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day, HH:MM (00:00 to 23:59)' }),
-  reapplyAfterDays: z.number({ error: 'must be a whole number of days' }).int({ error: 'must be a whole number of days' }).min(0, { error: 'must be a whole number of days, 0 or more' }).max(3660, { error: 'must be at most 3660 days' }),
+  reapplyAfterDays: z
+    .number({ error: 'must be a whole number of days' })
+    .int({ error: 'must be a whole number of days' })
+    .min(0, { error: 'must be a whole number of days, 0 or more' })
+    .max(3660, { error: 'must be at most 3660 days' }),
   feedbackMailbox: z.email({ error: 'must be one e-mail address' }),
   exitRefundProcedure: text(500),
   schedule: z.boolean({ error: 'must be true or false' }),
@@ -59,10 +76,16 @@ function crossFieldErrors(f: z.output<typeof campaignFileSchema>): CampaignField
     errors.push({ field: 'noticeDate', message: `${f.noticeDate} is not after the period (${f.periodStartDate} to ${f.periodEndDate}): the notice follows the evaluation, after the period` });
   }
   if (f.certifiedBeforeDate > f.periodStartDate) {
-    errors.push({ field: 'certifiedBeforeDate', message: `${f.certifiedBeforeDate} is after periodStartDate ${f.periodStartDate}: a provider certified during the period would be in scope of it (clause 1)` });
+    errors.push({
+      field: 'certifiedBeforeDate',
+      message: `${f.certifiedBeforeDate} is after periodStartDate ${f.periodStartDate}: a provider certified during the period would be in scope of it (clause 1)`,
+    });
   }
   if (f.regularizedBeforeDate > f.periodStartDate) {
-    errors.push({ field: 'regularizedBeforeDate', message: `${f.regularizedBeforeDate} is after periodStartDate ${f.periodStartDate}: a provider regularized during the period would be assessed by it (clause 2.1)` });
+    errors.push({
+      field: 'regularizedBeforeDate',
+      message: `${f.regularizedBeforeDate} is after periodStartDate ${f.periodStartDate}: a provider regularized during the period would be assessed by it (clause 2.1)`,
+    });
   }
   return errors;
 }

@@ -9,7 +9,7 @@ export const CLAUSES = {
   '1': "Scope: providers certified before the campaign's certification cut",
   '2.1': 'Assessed providers and assessment period',
   '2.2.1': 'Paid orders of bound stores reach the threshold',
-  '2.2.2': "Deposit paid in full before the period ends",
+  '2.2.2': 'Deposit paid in full before the period ends',
   '2.2.3': 'Outcome at period end: retained or revoked',
   '2.3': 'Order count: paid, non-gift orders; platform data decide',
   '3': 'Revocation: delisting notice, feedback, deposit refund, re-application bar',

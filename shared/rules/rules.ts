@@ -7,10 +7,7 @@ import { addDays, localMidnightUtc } from './time.ts';
 
 export type Reason = 'orders_below_threshold' | 'deposit_not_paid_in_full' | 'not_in_scope' | 'not_regularized';
 
-export type Eligibility =
-  | { assessed: true }
-  | { assessed: false; reason: 'not_in_scope'; clause: '1' }
-  | { assessed: false; reason: 'not_regularized'; clause: '2.1' };
+export type Eligibility = { assessed: true } | { assessed: false; reason: 'not_in_scope'; clause: '1' } | { assessed: false; reason: 'not_regularized'; clause: '2.1' };
 
 /**
  * Clause 1 then 2.1: in scope iff certified before `certifiedBeforeDate` (CST midnight); assessed iff also

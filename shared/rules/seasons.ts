@@ -50,10 +50,7 @@ export function latestMark(marks: readonly CertificationMark[]): CertificationMa
 
 /** Every certification start and end of a provider: each `certifiedAt` of any version, each revocation's notice instant. */
 export function certificationMarks(versions: readonly ProfileVersion[], revocations: readonly Revocation[], utcOffsetMinutes: number): CertificationMark[] {
-  return [
-    ...versions.map((v) => ({ kind: 'start' as const, atMs: v.certifiedAtMs })),
-    ...revocations.map((r) => ({ kind: 'end' as const, atMs: revocationMs(r, utcOffsetMinutes) })),
-  ];
+  return [...versions.map((v) => ({ kind: 'start' as const, atMs: v.certifiedAtMs })), ...revocations.map((r) => ({ kind: 'end' as const, atMs: revocationMs(r, utcOffsetMinutes) }))];
 }
 
 /**

@@ -296,7 +296,10 @@ class ScratchAggregates extends AggregateStore {
     return this.marks.get(campaignId) ?? super.watermark(campaignId);
   }
   override async storeCounts(campaignId: string, storeIds: readonly string[]): Promise<Map<string, StoreCounts>> {
-    const out = await super.storeCounts(campaignId, storeIds.filter((s) => !this.stores.has(`${campaignId}#${s}`)));
+    const out = await super.storeCounts(
+      campaignId,
+      storeIds.filter((s) => !this.stores.has(`${campaignId}#${s}`)),
+    );
     for (const s of storeIds) {
       const mine = this.stores.get(`${campaignId}#${s}`);
       if (mine) out.set(s, mine);

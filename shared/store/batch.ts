@@ -1,13 +1,5 @@
 import { mapLimit } from '../limit.ts';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  QueryCommand,
-  ScanCommand,
-  type DynamoDBDocumentClient,
-  type QueryCommandInput,
-  type ScanCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import { systemClock } from '../clock.ts';
 import { retryDelayMs, type RetryPolicy } from '../retry.ts';
 
@@ -37,11 +29,7 @@ export class UnprocessedItemsError extends Error {
  * BatchGetItem over any number of keys of several tables (100 per request), strongly consistent,
  * retrying unprocessed keys with backoff. Returns the items found, per table.
  */
-export async function batchGet(
-  db: DynamoDBDocumentClient,
-  keysByTable: Record<string, Key[]>,
-  maxAttempts = BATCH_RETRY.attempts,
-): Promise<Record<string, Item[]>> {
+export async function batchGet(db: DynamoDBDocumentClient, keysByTable: Record<string, Key[]>, maxAttempts = BATCH_RETRY.attempts): Promise<Record<string, Item[]>> {
   const found: Record<string, Item[]> = Object.fromEntries(Object.keys(keysByTable).map((t) => [t, []]));
   const all = Object.entries(keysByTable).flatMap(([table, keys]) => keys.map((key) => [table, key] as const));
   await mapLimit(chunks(all, 100), IN_FLIGHT, async (chunk) => {
@@ -59,11 +47,7 @@ export async function batchGet(
 }
 
 /** BatchWriteItem over any number of puts (25 per request), retrying unprocessed items with backoff. */
-export async function batchWrite(
-  db: DynamoDBDocumentClient,
-  itemsByTable: Record<string, Item[]>,
-  maxAttempts = BATCH_RETRY.attempts,
-): Promise<void> {
+export async function batchWrite(db: DynamoDBDocumentClient, itemsByTable: Record<string, Item[]>, maxAttempts = BATCH_RETRY.attempts): Promise<void> {
   const all = Object.entries(itemsByTable).flatMap(([table, items]) => items.map((Item) => [table, Item] as const));
   await mapLimit(chunks(all, 25), IN_FLIGHT, async (chunk) => {
     let request: Record<string, WriteRequest[]> = {};

@@ -50,11 +50,7 @@ export const noChanges = (): Changes => ({ orders: [], bindingStores: new Set(),
  * missing (see the crash-safety note above), with the reference each item it writes must carry.
  * Undefined when there is nothing to announce.
  */
-export function changeRecord(
-  events: readonly PlatformEvent[],
-  writtenAt: Date,
-  recordId: string = randomUUID(),
-): { item: Record<string, unknown>; ref: string } | undefined {
+export function changeRecord(events: readonly PlatformEvent[], writtenAt: Date, recordId: string = randomUUID()): { item: Record<string, unknown>; ref: string } | undefined {
   const o: Record<string, string[]> = {};
   const b = new Set<string>();
   const d = new Set<string>();
@@ -104,22 +100,26 @@ export class ChangeLog {
    */
   async between(fromIso: string, toIso: string): Promise<Changes> {
     const changes = noChanges();
-    await mapLimit(Array.from({ length: CHANGE_SHARDS }, (_, i) => i), CHANGE_SHARDS, async (shard) => {
-      const range = writtenRange(fromIso, toIso);
-      const items = await queryAll(this.db, {
-        TableName: this.tables.changes,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': changePk(shard), ':from': range.from, ':to': range.to },
-        ConsistentRead: true,
-      });
-      for (const it of items) {
-        if (!range.within(it.sk as string)) continue; // BETWEEN is inclusive; the window is half-open
-        for (const [storeId, paid] of Object.entries((it.o ?? {}) as Record<string, string[]>)) for (const paidAt of paid) changes.orders.push({ storeId, paidAt });
-        for (const s of (it.b ?? []) as string[]) changes.bindingStores.add(s);
-        for (const pr of (it.d ?? []) as string[]) changes.depositProviders.add(pr);
-        for (const pr of (it.p ?? []) as string[]) changes.profileProviders.add(pr);
-      }
-    });
+    await mapLimit(
+      Array.from({ length: CHANGE_SHARDS }, (_, i) => i),
+      CHANGE_SHARDS,
+      async (shard) => {
+        const range = writtenRange(fromIso, toIso);
+        const items = await queryAll(this.db, {
+          TableName: this.tables.changes,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': changePk(shard), ':from': range.from, ':to': range.to },
+          ConsistentRead: true,
+        });
+        for (const it of items) {
+          if (!range.within(it.sk as string)) continue; // BETWEEN is inclusive; the window is half-open
+          for (const [storeId, paid] of Object.entries((it.o ?? {}) as Record<string, string[]>)) for (const paidAt of paid) changes.orders.push({ storeId, paidAt });
+          for (const s of (it.b ?? []) as string[]) changes.bindingStores.add(s);
+          for (const pr of (it.d ?? []) as string[]) changes.depositProviders.add(pr);
+          for (const pr of (it.p ?? []) as string[]) changes.profileProviders.add(pr);
+        }
+      },
+    );
     return changes;
   }
 }

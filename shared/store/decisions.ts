@@ -65,10 +65,15 @@ export interface StoredNoticeVersion extends NoticeVersion {
 }
 
 export class DecisionStore {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly tables: Pick<TableNames, 'decisions'>) {}
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: Pick<TableNames, 'decisions'>,
+  ) {}
 
   // Read when used, not when built: a function builds every store, and is named only the tables it uses.
-  private get table() { return this.tables.decisions; }
+  private get table() {
+    return this.tables.decisions;
+  }
 
   /** One conditional PutItem: false when the condition did not hold (the number was taken, a newer revision is current). */
   private putIf(Item: Record<string, unknown>, ConditionExpression: string, ExpressionAttributeValues?: Record<string, unknown>): Promise<boolean> {
@@ -108,9 +113,7 @@ export class DecisionStore {
    */
   async addRevision(d: StoredDecision, fence: FencingToken = 0): Promise<RevisionWrite> {
     if (d.revision > 1) {
-      const before = await this.db.send(
-        new GetCommand({ TableName: this.table, Key: revisionKey(d.campaignId, d.providerId, d.revision - 1), ConsistentRead: true, ProjectionExpression: 'fence' }),
-      );
+      const before = await this.db.send(new GetCommand({ TableName: this.table, Key: revisionKey(d.campaignId, d.providerId, d.revision - 1), ConsistentRead: true, ProjectionExpression: 'fence' }));
       if (((before.Item?.fence as number | undefined) ?? 0) > fence) return 'superseded';
     }
     if (!(await this.putIf({ ...d, fence, ...revisionKey(d.campaignId, d.providerId, d.revision) }, 'attribute_not_exists(pk)'))) return 'taken';

@@ -23,13 +23,9 @@ import { declareAccess } from './access.ts';
  */
 
 export type IngestEntry =
-  | { kind: 'event'; event: PlatformEvent; raw: string; origin: Origin }
-  | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin; whole?: WholeBody };
+  { kind: 'event'; event: PlatformEvent; raw: string; origin: Origin } | { kind: 'invalid'; field: string; reason: string; raw: string; event?: unknown; origin: Origin; whole?: WholeBody };
 
-export type IngestOutcome =
-  | { status: 'accepted' }
-  | { status: 'duplicate' }
-  | { status: 'rejected'; field: string; reason: string };
+export type IngestOutcome = { status: 'accepted' } | { status: 'duplicate' } | { status: 'rejected'; field: string; reason: string };
 
 export class IngestStore {
   constructor(

@@ -137,8 +137,7 @@ export class OutboxStore {
           Key: k,
           UpdateExpression:
             'SET campaignId = :c, kind = :k, providerId = :p, seq = :s, #st = :sending, #to = :to, #o = :owner, claimedAt = :now, leaseUntil = :lease, updatedAt = :now ADD attempts :one REMOVE #err, permanent, uncertain',
-          ConditionExpression:
-            'attribute_not_exists(pk) OR (attribute_not_exists(evidenceAt) AND ((#st = :sending AND leaseUntil <= :stale) OR (#st = :failed AND permanent = :false)))',
+          ConditionExpression: 'attribute_not_exists(pk) OR (attribute_not_exists(evidenceAt) AND ((#st = :sending AND leaseUntil <= :stale) OR (#st = :failed AND permanent = :false)))',
           ExpressionAttributeNames: { '#st': 'status', '#to': 'to', '#o': 'owner', '#err': 'error' },
           ExpressionAttributeValues: {
             ':c': n.campaignId,

@@ -15,11 +15,5 @@ export async function listRejected(db: DynamoDBDocumentClient, table: string): P
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
-  return out.sort(
-    (a, b) =>
-      a.receivedAt.localeCompare(b.receivedAt) ||
-      (a.source ?? '').localeCompare(b.source ?? '') ||
-      (a.line ?? 0) - (b.line ?? 0),
-  );
+  return out.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt) || (a.source ?? '').localeCompare(b.source ?? '') || (a.line ?? 0) - (b.line ?? 0));
 }
-

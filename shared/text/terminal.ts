@@ -88,9 +88,7 @@ export class Progress {
       const width = 30;
       const filled = Math.round(frac * width);
       const rate = done / Math.max(0.001, (now - this.started) / 1000);
-      process.stderr.write(
-        `\r${this.label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${rate.toFixed(0)}/s ${extra}\x1b[K`,
-      );
+      process.stderr.write(`\r${this.label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${rate.toFixed(0)}/s ${extra}\x1b[K`);
     } else {
       const decile = Math.floor(frac * 10);
       if (decile === this.lastDecile) return;

@@ -118,9 +118,15 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
   const kept = await lock.release(through);
   if ('failed' in outcome) {
     if (kept || outcome.failed instanceof LockLostError) throw outcome.failed;
-    throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`, { cause: outcome.failed });
+    throw new LockLostError(
+      `the aggregation lock of ${c.campaignId} was taken over while this run (fencing token ${lock.fence}) stalled and failed: it stopped without moving the watermark; the next run counts again from there`,
+      { cause: outcome.failed },
+    );
   }
-  if (!kept) throw new LockLostError(`the aggregation lock of ${c.campaignId} was taken over before this run (fencing token ${lock.fence}) could move the watermark: it stopped there; the next run counts again from the old watermark`);
+  if (!kept)
+    throw new LockLostError(
+      `the aggregation lock of ${c.campaignId} was taken over before this run (fencing token ${lock.fence}) could move the watermark: it stopped there; the next run counts again from the old watermark`,
+    );
   return outcome.done;
 }
 
@@ -264,7 +270,10 @@ async function resum(
     return {
       providerId,
       stores: [...new Set([...ev.bindings.map((b) => b.storeId), ...(boundNow.get(providerId) ?? [])])].sort(),
-      depositBalanceFen: depositBalanceAtClose(c, ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) }))),
+      depositBalanceFen: depositBalanceAtClose(
+        c,
+        ev.deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) })),
+      ),
     };
   });
   const missing = [...new Set(facts.flatMap((f) => f.stores))].filter((s) => !current.has(s));
@@ -357,4 +366,3 @@ function dayRange(day: string, offsetMinutes: number): readonly [string, string]
 }
 
 const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
-

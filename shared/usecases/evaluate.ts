@@ -219,7 +219,9 @@ async function handOver(result: EvaluateResult, listChanged: boolean, deps: Eval
   const steps: EvaluateStep[] = [{ step: 'decisions', status: 'done', detail: `decisions recorded (${result.revisionsCreated} new revision(s), ${result.unchanged} unchanged; run ${result.runId})` }];
   const todo: { step: EvaluateStep['step']; run?: (id: string) => Promise<string | void>; what: string; next: string; mark: () => void }[] = [
     { step: 'mail', run: deps.requestOutcomeMail, what: 'outcome mail', next: `renewal notify --campaign ${id}`, mark: () => (result.mailRequested = true) },
-    ...(listChanged ? [{ step: 'notice' as const, run: deps.requestPublication, what: 'public notice', next: `renewal publish --campaign ${id}`, mark: () => (result.publicationRequested = true) }] : []),
+    ...(listChanged
+      ? [{ step: 'notice' as const, run: deps.requestPublication, what: 'public notice', next: `renewal publish --campaign ${id}`, mark: () => (result.publicationRequested = true) }]
+      : []),
   ];
   for (const [i, t] of todo.entries()) {
     if (!t.run) continue;
@@ -231,7 +233,12 @@ async function handOver(result: EvaluateResult, listChanged: boolean, deps: Eval
       const rest = todo.slice(i + 1).filter((r) => r.run);
       steps.push({ step: t.step, status: 'failed', detail: `${t.what} NOT done: ${(err as Error).message ?? String(err)}` });
       for (const r of rest) steps.push({ step: r.step, status: 'not_run', detail: `${r.what} NOT done (not started)` });
-      throw new EvaluateStepError(result, steps, [t, ...rest].map((r) => r.next), err);
+      throw new EvaluateStepError(
+        result,
+        steps,
+        [t, ...rest].map((r) => r.next),
+        err,
+      );
     }
   }
 }
@@ -274,7 +281,10 @@ export class EvaluateInputError extends Error {
 export class UnknownProvidersError extends EvaluateInputError {
   override name = 'UnknownProvidersError';
   constructor(readonly unknown: string[]) {
-    super('providerIds', `unknown provider(s) ${unknown.map((p) => JSON.stringify(p)).join(', ')}: no provider.upserted event was recorded for ${unknown.length > 1 ? 'them' : 'it'}; nothing was evaluated`);
+    super(
+      'providerIds',
+      `unknown provider(s) ${unknown.map((p) => JSON.stringify(p)).join(', ')}: no provider.upserted event was recorded for ${unknown.length > 1 ? 'them' : 'it'}; nothing was evaluated`,
+    );
   }
 }
 
@@ -346,13 +356,24 @@ function thresholdGuard(
   const preview = wouldChange(c, source, decided, fresh, current);
   const what = `${summaryOf(preview)} Nothing was changed.`;
   const from = differing.length === 1 ? differing[0]! : undefined;
-  const howTo = from !== undefined ? ` To make the change, state it: "changeThreshold": {"from": ${from}, "to": ${c.thresholdOrders}, "reason": "…"} (renewal evaluate --change-threshold ${from}:${c.thresholdOrders} --reason TEXT).` : '';
+  const howTo =
+    from !== undefined
+      ? ` To make the change, state it: "changeThreshold": {"from": ${from}, "to": ${c.thresholdOrders}, "reason": "…"} (renewal evaluate --change-threshold ${from}:${c.thresholdOrders} --reason TEXT).`
+      : '';
   const list = providerLines(preview);
   if (!ask) {
-    throw new ThresholdChangeError('changeThreshold', `is required: the current final decisions of ${c.campaignId} used thresholdOrders ${decided.join(', ')}; this run's is ${c.thresholdOrders} (${SOURCE_TEXT[source]}). ${what}${howTo}${list}`, preview);
+    throw new ThresholdChangeError(
+      'changeThreshold',
+      `is required: the current final decisions of ${c.campaignId} used thresholdOrders ${decided.join(', ')}; this run's is ${c.thresholdOrders} (${SOURCE_TEXT[source]}). ${what}${howTo}${list}`,
+      preview,
+    );
   }
   if (from === undefined) {
-    throw new ThresholdChangeError('changeThreshold.from', `the current final decisions of ${c.campaignId} used several thresholds (${decided.join(', ')}): change them one at a time, choosing the providers of each with providerIds. ${what}${list}`, preview);
+    throw new ThresholdChangeError(
+      'changeThreshold.from',
+      `the current final decisions of ${c.campaignId} used several thresholds (${decided.join(', ')}): change them one at a time, choosing the providers of each with providerIds. ${what}${list}`,
+      preview,
+    );
   }
   if (ask.from !== from) {
     throw new ThresholdChangeError('changeThreshold.from', `must be ${from}, the threshold of the current final decisions of ${c.campaignId}, got ${ask.from}. ${what}${list}`, preview);
@@ -368,7 +389,18 @@ const sameTold = (a: StoredDecision, b: StoredDecision) => a.outcome === b.outco
 
 /** What the fresh decisions would change against the current ones (only providers that have one). */
 function wouldChange(c: ThresholdedCampaign, source: ThresholdSource, decided: number[], fresh: readonly StoredDecision[], current: ReadonlyMap<string, StoredDecision>): ThresholdChangePreview {
-  const p: ThresholdChangePreview = { campaignId: c.campaignId, decided, to: c.thresholdOrders, source, providers: [], outcomes: 0, revocations: 0, reinstatements: 0, noticeEntries: 0, figuresOnly: 0 };
+  const p: ThresholdChangePreview = {
+    campaignId: c.campaignId,
+    decided,
+    to: c.thresholdOrders,
+    source,
+    providers: [],
+    outcomes: 0,
+    revocations: 0,
+    reinstatements: 0,
+    noticeEntries: 0,
+    figuresOnly: 0,
+  };
   for (const d of fresh) {
     const before = current.get(d.providerId);
     if (!before) continue;
@@ -398,7 +430,11 @@ export function summaryOf(p: ThresholdChangePreview): string {
 const LISTED = 20;
 function providerLines(p: ThresholdChangePreview): string {
   if (!p.providers.length) return '';
-  const lines = p.providers.slice(0, LISTED).map((x) => `\n  ${x.providerId}: ${x.from.outcome}${x.from.reasons.length ? ` (${x.from.reasons.join(', ')})` : ''} -> ${x.to.outcome}${x.to.reasons.length ? ` (${x.to.reasons.join(', ')})` : ''}`);
+  const lines = p.providers
+    .slice(0, LISTED)
+    .map(
+      (x) => `\n  ${x.providerId}: ${x.from.outcome}${x.from.reasons.length ? ` (${x.from.reasons.join(', ')})` : ''} -> ${x.to.outcome}${x.to.reasons.length ? ` (${x.to.reasons.join(', ')})` : ''}`,
+    );
   return `${lines.join('')}${p.providers.length > LISTED ? `\n  … and ${p.providers.length - LISTED} more` : ''}`;
 }
 
@@ -467,7 +503,12 @@ async function record(store: EvaluateDeps['decisions'], d: StoredDecision, curre
     const changes = current ? diff(current, d) : [];
     if (current && changes.length === 0) return { decision: current, created: false };
     // The record of a threshold change stays with the decisions made under it, until the next change.
-    const next: StoredDecision = { ...(current?.thresholdChange ? { thresholdChange: current.thresholdChange } : {}), ...d, revision: (current?.revision ?? 0) + 1, ...(current ? { changes, ...toldIn(current, changes) } : {}) };
+    const next: StoredDecision = {
+      ...(current?.thresholdChange ? { thresholdChange: current.thresholdChange } : {}),
+      ...d,
+      revision: (current?.revision ?? 0) + 1,
+      ...(current ? { changes, ...toldIn(current, changes) } : {}),
+    };
     const written = await store.addRevision(next, fence);
     if (written === 'added') return { decision: next, created: true };
     if (written === 'superseded') {

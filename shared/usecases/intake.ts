@@ -81,9 +81,7 @@ function entryOf(record: SQSRecord, origin: IngestEntry['origin']): IngestEntry 
   const body = bodyOf(record);
   if (!body.ok) return { kind: 'invalid', field: 'encoding', reason: body.reason, raw: record.body, origin };
   const parsed = parseEvent(body.text);
-  return parsed.ok
-    ? { kind: 'event', event: parsed.event, raw: body.text, origin }
-    : { kind: 'invalid', field: parsed.field, reason: parsed.reason, raw: body.text, event: parsed.event, origin };
+  return parsed.ok ? { kind: 'event', event: parsed.event, raw: body.text, origin } : { kind: 'invalid', field: parsed.field, reason: parsed.reason, raw: body.text, event: parsed.event, origin };
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -42,7 +42,14 @@ function toEvidence(e: SesEvent): MailEvidenceEvent | undefined {
       return { ...base, type: 'Delivery', at: new Date(e.delivery.timestamp).toISOString() };
     case 'Bounce': {
       const diagnostic = e.bounce.bouncedRecipients?.find((r) => r.diagnosticCode)?.diagnosticCode;
-      return { ...base, type: 'Bounce', at: new Date(e.bounce.timestamp).toISOString(), bounceType: e.bounce.bounceType, bounceSubType: e.bounce.bounceSubType, ...(diagnostic ? { diagnostic: diagnostic.slice(0, 500) } : {}) };
+      return {
+        ...base,
+        type: 'Bounce',
+        at: new Date(e.bounce.timestamp).toISOString(),
+        bounceType: e.bounce.bounceType,
+        bounceSubType: e.bounce.bounceSubType,
+        ...(diagnostic ? { diagnostic: diagnostic.slice(0, 500) } : {}),
+      };
     }
     case 'Complaint':
       return { ...base, type: 'Complaint', at: new Date(e.complaint.timestamp).toISOString(), ...(e.complaint.complaintFeedbackType ? { feedbackType: e.complaint.complaintFeedbackType } : {}) };

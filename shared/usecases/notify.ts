@@ -393,14 +393,22 @@ async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promis
 async function progressNotices(c: Campaign, { stores, mail, campaigns }: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
   const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
   const w = periodWindow(c);
-  if (asOfMs < w.startMs || asOfMs >= w.endMs) return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
+  if (asOfMs < w.startMs || asOfMs >= w.endMs)
+    return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
   const camp = requireThreshold(c, { deployment: req.thresholdOrders });
   const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
   const week = weekOf(c, asOfDate);
   // The assessed only, across seasons: scope and regularization as the evaluation judges them.
   const revoked = await earlierRevocations(c, campaigns?.() ?? [], stores.decisions);
   const providers = (await stores.source.providers()).filter((p) => seasonEligibility(c, profileVersions(p), revoked.get(p.providerId) ?? []).eligibility.assessed);
-  const totals = new Map((await stores.aggregates.providerTotalsOf(c, providers.map((p) => p.providerId))).map((t) => [t.providerId, t]));
+  const totals = new Map(
+    (
+      await stores.aggregates.providerTotalsOf(
+        c,
+        providers.map((p) => p.providerId),
+      )
+    ).map((t) => [t.providerId, t]),
+  );
   const notices = await mapLimit(providers, 8, async (p) => {
     const t = totals.get(p.providerId);
     // Orders of days before the as-of day: that day is still running.

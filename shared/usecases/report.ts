@@ -80,7 +80,8 @@ export function mailStatusOf(e: OutboxEntry, now: Date): MailStatus {
   if (e.status === 'failed') return { ...base, status: 'failed', at: e.updatedAt, detail: e.error ?? 'failed' };
   if (e.deliveredAt) return withTwice({ ...base, status: 'delivered', at: e.deliveredAt });
   if (e.delay) return withTwice({ ...base, status: 'delayed', at: e.delay.at, detail: `${e.delay.type}${e.delay.until ? `; SES keeps trying until ${e.delay.until}` : ''}` });
-  if (e.status === 'sent') return withTwice({ ...base, status: 'sent', at: e.sentAt ?? e.sendAt ?? e.updatedAt, ...(e.settledBy === 'ses-event' ? { detail: 'recorded from SES\'s evidence after its sender stopped' } : {}) });
+  if (e.status === 'sent')
+    return withTwice({ ...base, status: 'sent', at: e.sentAt ?? e.sendAt ?? e.updatedAt, ...(e.settledBy === 'ses-event' ? { detail: "recorded from SES's evidence after its sender stopped" } : {}) });
   if (e.leaseUntil && Date.parse(e.leaseUntil) > now.getTime()) return { ...base, status: 'sending', at: e.claimedAt ?? e.updatedAt, detail: `claimed by a run until ${e.leaseUntil}` };
   return { ...base, status: 'uncertain', at: e.claimedAt ?? e.updatedAt, detail: e.uncertain ?? 'its sender stopped before marking it and SES has reported nothing yet: renewal notify settles it' };
 }
@@ -103,7 +104,12 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
   const final = rows.length > 0;
   if (!final) rows = await decisions.previews(campaignId);
   const mail = mailStatus ? await mailStatus(campaignId) : new Map();
-  const asOf = final ? undefined : rows.map((d) => d.asOf).sort().at(-1);
+  const asOf = final
+    ? undefined
+    : rows
+        .map((d) => d.asOf)
+        .sort()
+        .at(-1);
   return {
     campaignId,
     final,
@@ -130,11 +136,30 @@ export async function buildReport(decisions: Needs<typeof REPORT_DECISIONS>, cam
   };
 }
 
-const CSV_COLUMNS = ['providerId', 'providerName', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom', 'revision', 'decidedAt', 'decidedBy', 'mailStatus', 'mailAt', 'mailBounceType', 'mailDetail', 'changed', 'figuresOnly', 'thresholdChange'] as const;
+const CSV_COLUMNS = [
+  'providerId',
+  'providerName',
+  'outcome',
+  'reasons',
+  'paidOrders',
+  'thresholdOrders',
+  'depositBalanceFen',
+  'noticeDate',
+  'reapplyFrom',
+  'revision',
+  'decidedAt',
+  'decidedBy',
+  'mailStatus',
+  'mailAt',
+  'mailBounceType',
+  'mailDetail',
+  'changed',
+  'figuresOnly',
+  'thresholdChange',
+] as const;
 
 /** A revision's changes in one cell: `thresholdOrders 25→30; paidOrders 16→22`. */
-export const changesText = (changes: readonly DecisionChange[] | undefined) =>
-  (changes ?? []).map((ch) => `${ch.field} ${JSON.stringify(ch.from)}→${JSON.stringify(ch.to)}`).join('; ');
+export const changesText = (changes: readonly DecisionChange[] | undefined) => (changes ?? []).map((ch) => `${ch.field} ${JSON.stringify(ch.from)}→${JSON.stringify(ch.to)}`).join('; ');
 
 /** A threshold change in one cell: `25→30 by person:alice at … : why`. */
 export const thresholdChangeText = (t: ThresholdChange) => `${t.from}→${t.to} by ${t.by.kind}:${t.by.id} at ${t.at}: ${t.reason}`;

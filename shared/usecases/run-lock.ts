@@ -79,7 +79,11 @@ const interval = (ms: number, beat: () => void) => {
 };
 
 /** Takes the lock and starts its heartbeat, or says who holds it. */
-export async function takeRunLock(store: Needs<typeof RUN_LOCK_AGGREGATES>, campaignId: string, o: RunLockOptions): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
+export async function takeRunLock(
+  store: Needs<typeof RUN_LOCK_AGGREGATES>,
+  campaignId: string,
+  o: RunLockOptions,
+): Promise<{ ok: true; lock: RunLock } | { ok: false; holder: LockHolder | undefined }> {
   const owner = randomUUID();
   const leaseMs = o.leaseMs ?? RUN_LOCK_LEASE_MS;
   const start = await store.begin(campaignId, owner, o.now(), leaseMs, o.holder);

@@ -7,11 +7,30 @@ import { logicalId, MAIL_FROM, synth } from './synth.ts';
 
 /** The stateless stack: queues, the trigger, the functions' defaults and environment, SES, alarms, outputs. */
 const s = synth();
-const configured = synth({ thresholdOrders: '12000', mailFromName: '抖店服务市场', mailReplyTo: 'renewal@example.com', alarmEmail: 'ops@example.com', senderIdentity: 'domain', mailRatePerSecond: '14' });
+const configured = synth({
+  thresholdOrders: '12000',
+  mailFromName: '抖店服务市场',
+  mailReplyTo: 'renewal@example.com',
+  alarmEmail: 'ops@example.com',
+  senderIdentity: 'domain',
+  mailRatePerSecond: '14',
+});
 const t = s.appTemplate;
 const ref = (c: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(c) });
 const arn = (c: Parameters<typeof logicalId>[0]) => ({ 'Fn::GetAtt': [logicalId(c), 'Arn'] });
-type FnResource = { Properties: { Runtime: string; Architectures: string[]; Timeout: number; MemorySize: number; Handler: string; Environment: { Variables: Record<string, unknown> }; LoggingConfig: { LogGroup: unknown }; TracingConfig?: { Mode: string }; ReservedConcurrentExecutions?: number } };
+type FnResource = {
+  Properties: {
+    Runtime: string;
+    Architectures: string[];
+    Timeout: number;
+    MemorySize: number;
+    Handler: string;
+    Environment: { Variables: Record<string, unknown> };
+    LoggingConfig: { LogGroup: unknown };
+    TracingConfig?: { Mode: string };
+    ReservedConcurrentExecutions?: number;
+  };
+};
 const fnOf = (name: FunctionName, from = s) => from.appTemplate.findResources('AWS::Lambda::Function')[logicalId(from.stack.functions[name])] as FnResource;
 const envOf = (name: FunctionName, from = s) => fnOf(name, from).Properties.Environment.Variables;
 
@@ -160,7 +179,9 @@ describe('functions', () => {
     expect(envOf('notify').FEEDBACK_MAILBOX).toBeUndefined();
     expect(envOf('notify').EXIT_REFUND_PROCEDURE).toBeUndefined();
     const set = synth({ feedbackMailbox: 'renewal-feedback@example.com', exitRefundProcedure: 'https://example.com/exit' });
-    const env = (name: FunctionName) => (set.appTemplate.findResources('AWS::Lambda::Function')[logicalId(set.stack.functions[name])] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
+    const env = (name: FunctionName) =>
+      (set.appTemplate.findResources('AWS::Lambda::Function')[logicalId(set.stack.functions[name])] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
+        .Variables;
     expect(env('notify')).toMatchObject({ FEEDBACK_MAILBOX: 'renewal-feedback@example.com', EXIT_REFUND_PROCEDURE: 'https://example.com/exit' });
     expect(env('publish')).toMatchObject({ FEEDBACK_MAILBOX: 'renewal-feedback@example.com' });
   });
@@ -192,7 +213,7 @@ describe('SES', () => {
     configured.appTemplate.hasResourceProperties('AWS::SES::EmailIdentity', { EmailIdentity: { 'Fn::Select': [1, { 'Fn::Split': ['@', { Ref: 'MailFrom' }] }] } });
   });
 
-  it('mailFrom given at synth is the MailFrom parameter\'s default; not given, the parameter has none, so deploy must supply it', () => {
+  it("mailFrom given at synth is the MailFrom parameter's default; not given, the parameter has none, so deploy must supply it", () => {
     expect(t.findParameters('MailFrom').MailFrom).toMatchObject({ Type: 'String', Default: MAIL_FROM });
     const bare = synth({ mailFrom: undefined }).appTemplate.findParameters('MailFrom').MailFrom as { Default?: string; AllowedPattern: string };
     expect(bare.Default).toBeUndefined();
@@ -239,7 +260,7 @@ describe('mail events', () => {
     t.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] }, Principal: 'sns.amazonaws.com', SourceArn: { Ref: topicId } });
   });
 
-  it('what still fails after Lambda\'s retries lands in the same dead-letter queue', () => {
+  it("what still fails after Lambda's retries lands in the same dead-letter queue", () => {
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: fnId },
       MaximumRetryAttempts: 2,
@@ -269,11 +290,17 @@ describe('alarms', () => {
     }
   });
 
-  it('a bounced outcome mail, a complaint, and notices notify could not settle each raise an alarm (the functions\' own metrics)', () => {
+  it("a bounced outcome mail, a complaint, and notices notify could not settle each raise an alarm (the functions' own metrics)", () => {
     for (const metric of ['outcomeMailBounced', 'mailComplaint', 'mailUncertain']) {
       const found = alarms.filter((a) => a.MetricName === metric);
       expect(found, metric).toHaveLength(1);
-      expect(found[0]).toMatchObject({ Namespace: 'ProviderRenewal', Dimensions: [{ Name: 'service', Value: 'provider-renewal' }], Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+      expect(found[0]).toMatchObject({
+        Namespace: 'ProviderRenewal',
+        Dimensions: [{ Name: 'service', Value: 'provider-renewal' }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [topic],
+      });
     }
   });
 
@@ -300,6 +327,8 @@ describe('outputs for the CLI', () => {
     expect(outputs.IntakeQueueUrl?.Value).toEqual(ref(s.stack.intakeQueue));
     for (const id of Object.keys(TABLES) as TableId[]) expect(JSON.stringify(outputs[OUTPUTS.tableName(id)]?.Value)).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
     expect(Object.keys(outputs).filter((k) => /viewer/i.test(k))).toEqual([]);
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['IntakeFunctionName', 'AggregateFunctionName', 'EvaluateFunctionName', 'NotifyFunctionName', 'ReportFunctionName', 'IntakeQueueUrl', 'OrdersTableName']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['IntakeFunctionName', 'AggregateFunctionName', 'EvaluateFunctionName', 'NotifyFunctionName', 'ReportFunctionName', 'IntakeQueueUrl', 'OrdersTableName']),
+    );
   });
 });

@@ -28,16 +28,29 @@ const allOutputs = () => [
 
 describe('stackOutputs / awsTarget', () => {
   it('reads the stateless stack of the stage by its name', async () => {
-    cfn.on(DescribeStacksCommand, { StackName: 'ProviderRenewal-prod-App' }).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs() }] });
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'ProviderRenewal-prod-App' })
+      .resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs() }] });
     const target = await awsTarget('prod', new CloudFormationClient({ region: 'ap-southeast-1' }));
     expect(target.stackName).toBe(appStackName('prod'));
-    expect(target.functions).toEqual({ intake: 'fn-intake', aggregate: 'fn-aggregate', evaluate: 'fn-evaluate', notify: 'fn-notify', report: 'fn-report', mailEvents: 'fn-mailEvents', publish: 'fn-publish', reapply: 'fn-reapply' });
+    expect(target.functions).toEqual({
+      intake: 'fn-intake',
+      aggregate: 'fn-aggregate',
+      evaluate: 'fn-evaluate',
+      notify: 'fn-notify',
+      report: 'fn-report',
+      mailEvents: 'fn-mailEvents',
+      publish: 'fn-publish',
+      reapply: 'fn-reapply',
+    });
     expect(target.intakeQueueUrl).toBe('https://sqs.example/123/intake.fifo');
     expect(target.tables.orders).toBe('tbl-orders');
   });
 
   it('names a missing output', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs().filter((o) => o.OutputKey !== 'NotifyFunctionName') }] });
+    cfn
+      .on(DescribeStacksCommand)
+      .resolves({ Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: allOutputs().filter((o) => o.OutputKey !== 'NotifyFunctionName') }] });
     await expect(awsTarget('dev', new CloudFormationClient({ region: 'ap-southeast-1' }))).rejects.toThrow(/ProviderRenewal-dev-App has no output NotifyFunctionName/);
   });
 
@@ -60,8 +73,10 @@ describe('invokeFunction', () => {
     expect(JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array))).toEqual({ campaignId: 'renewal-2024' });
   });
 
-  it('throws the function\'s own error message and type', async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc({ errorType: 'PayloadError', errorMessage: 'thresholdOrders: must be positive', trace: [] }) as never });
+  it("throws the function's own error message and type", async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: enc({ errorType: 'PayloadError', errorMessage: 'thresholdOrders: must be positive', trace: [] }) as never });
     const err = await invokeFunction('fn-evaluate', { campaignId: 'renewal-2024', thresholdOrders: -1 }, new LambdaClient({ region: 'ap-southeast-1' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteFunctionError);
     expect(err).toMatchObject({ message: 'thresholdOrders: must be positive', errorType: 'PayloadError', functionName: 'fn-evaluate' });
@@ -87,10 +102,15 @@ describe('sendEvents', () => {
     expect(calls.every((c) => c.QueueUrl === 'https://sqs.example/q.fifo')).toBe(true);
   });
 
-  it('retries entries that failed on the service side and reports those refused as the sender\'s fault', async () => {
+  it("retries entries that failed on the service side and reports those refused as the sender's fault", async () => {
     let first = true;
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
-      const failed = first ? [{ Id: input.Entries[0]!.Id, SenderFault: false, Code: 'InternalError' }, { Id: input.Entries[1]!.Id, SenderFault: true, Code: 'InvalidMessageContents', Message: 'bad char' }] : [];
+      const failed = first
+        ? [
+            { Id: input.Entries[0]!.Id, SenderFault: false, Code: 'InternalError' },
+            { Id: input.Entries[1]!.Id, SenderFault: true, Code: 'InvalidMessageContents', Message: 'bad char' },
+          ]
+        : [];
       first = false;
       const failedIds = new Set(failed.map((f) => f.Id));
       return { Successful: input.Entries.filter((e) => !failedIds.has(e.Id)).map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })), Failed: failed };

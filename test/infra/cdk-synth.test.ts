@@ -70,7 +70,12 @@ describe('npx cdk synth', () => {
   };
   /** The function's environment as the template sets it, each unresolved reference (a table name, a URL) given a stand-in value. */
   const deployedEnv = (fn: Fn) =>
-    Object.fromEntries(Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'NOTICE_BASE_URL' ? 'https://d111111abcdef8.cloudfront.net' : `stand-in-${k.toLowerCase()}`]));
+    Object.fromEntries(
+      Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v : k === 'NOTICE_BASE_URL' ? 'https://d111111abcdef8.cloudfront.net' : `stand-in-${k.toLowerCase()}`,
+      ]),
+    );
   /** Imports a bundle in a fresh Node process, with `env` as its whole function environment. */
   const load = (fn: Fn, env: Record<string, string>) => {
     const dir = join(outdir, fn.Metadata!['aws:asset:path']!);
@@ -119,7 +124,10 @@ describe('npx cdk synth', () => {
     const failure = async (fn: Fn, without: string[]) => {
       const env = deployedEnv(fn);
       for (const k of without) delete env[k];
-      const err = await load(fn, env).then<undefined, { stderr?: string }>(() => undefined, (e: { stderr?: string }) => e);
+      const err = await load(fn, env).then<undefined, { stderr?: string }>(
+        () => undefined,
+        (e: { stderr?: string }) => e,
+      );
       expect(err, `loads without ${without.join(', ')}`).toBeDefined();
       return err!.stderr ?? '';
     };
@@ -135,7 +143,10 @@ describe('npx cdk synth', () => {
     expect(await failure(publish, ['NOTICE_BUCKET'])).toMatch(/NOTICE_BUCKET is not set/);
     const badUrl = deployedEnv(publish);
     badUrl.NOTICE_BASE_URL = 'not a url';
-    const bad = await load(publish, badUrl).then(() => '', (e: { stderr?: string }) => e.stderr ?? 'failed');
+    const bad = await load(publish, badUrl).then(
+      () => '',
+      (e: { stderr?: string }) => e.stderr ?? 'failed',
+    );
     expect(bad).toMatch(/NOTICE_BASE_URL must be an http\(s\) URL/);
   }, 300_000);
 });

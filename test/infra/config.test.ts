@@ -40,7 +40,15 @@ describe('deployment configuration', () => {
   });
 
   it('takes -c strings and cdk.json values alike', () => {
-    const c = parseConfig({ mailFrom: 'noreply@example.com', thresholdOrders: '12000', mailRatePerSecond: 14, tracing: 'true', seasonSchedules: false, sandboxRecipients: 'a@example.com, b@example.com', logLevel: 'debug' });
+    const c = parseConfig({
+      mailFrom: 'noreply@example.com',
+      thresholdOrders: '12000',
+      mailRatePerSecond: 14,
+      tracing: 'true',
+      seasonSchedules: false,
+      sandboxRecipients: 'a@example.com, b@example.com',
+      logLevel: 'debug',
+    });
     expect(c).toMatchObject({ thresholdOrders: 12000, mailRatePerSecond: 14, tracing: true, seasonSchedules: false, sandboxRecipients: ['a@example.com', 'b@example.com'], logLevel: 'DEBUG' });
   });
 
@@ -69,8 +77,17 @@ describe('deployment configuration', () => {
       }
     };
     const snapshot = {
-      providerId: 'P1', providerName: 'n', email: 'p1@example.com', asOfDate: '2024-01-15', paidOrders: 1, thresholdOrders: 10, ordersByDay: {},
-      depositBalanceFen: 0, depositRequiredFen: 10, periodStartDate: '2023-12-01', periodEndDate: '2024-02-29',
+      providerId: 'P1',
+      providerName: 'n',
+      email: 'p1@example.com',
+      asOfDate: '2024-01-15',
+      paidOrders: 1,
+      thresholdOrders: 10,
+      ordersByDay: {},
+      depositBalanceFen: 0,
+      depositRequiredFen: 10,
+      periodStartDate: '2023-12-01',
+      periodEndDate: '2024-02-29',
     };
     const mails = (feedbackMailbox: string) => {
       try {
@@ -86,7 +103,15 @@ describe('deployment configuration', () => {
     }
     const local = fc.stringMatching(/^[a-z0-9.'_+{}!-]{1,12}$/);
     const domain = fc.stringMatching(/^[a-z0-9._-]{1,12}\.[a-z]{1,4}\.?$/);
-    fc.assert(fc.property(fc.oneof(fc.emailAddress(), fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`)), (m) => deploys(m.trim()) === mails(m.trim())));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.emailAddress(),
+          fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`),
+        ),
+        (m) => deploys(m.trim()) === mails(m.trim()),
+      ),
+    );
   });
 
   it('lists every bad key at once', () => {

@@ -33,9 +33,7 @@ describe('data stack', () => {
   });
 
   it('holds exactly one table per definition in shared/tables.ts', () => {
-    expect(Object.keys(s.dataTemplate.findResources('AWS::DynamoDB::Table')).sort()).toEqual(
-      (Object.keys(TABLES) as TableId[]).map((id) => logicalId(s.data.tables[id])).sort(),
-    );
+    expect(Object.keys(s.dataTemplate.findResources('AWS::DynamoDB::Table')).sort()).toEqual((Object.keys(TABLES) as TableId[]).map((id) => logicalId(s.data.tables[id])).sort());
   });
 
   describe.each(Object.values<TableDef>(TABLES))('$id', (def) => {

@@ -40,7 +40,16 @@ const sorted = (a: string[]) => [...a].sort();
 describe('function access (IAM)', () => {
   it('no policy in either stack has a wildcard action or a "*" resource (but the log delivery of a state machine, which accepts only "*")', () => {
     // Step Functions developer guide, "IAM policies for logging to CloudWatch Logs": these actions take no resource but "*".
-    const LOG_DELIVERY = ['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'];
+    const LOG_DELIVERY = [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ];
     const machineRoles = Object.values(s.stack.stateMachines).map((m) => ({ Ref: logicalId(m.stateMachine.role) }));
     for (const template of [s.appTemplate, s.dataTemplate]) {
       for (const p of Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { Roles: unknown[]; PolicyDocument: { Statement: Statement[] } } }[]) {
@@ -72,7 +81,10 @@ describe('function access (IAM)', () => {
       expect(granted.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(declared.map((a) => ({ ...a, actions: sorted([...a.actions]) })).sort((a, b) => key(a).localeCompare(key(b))));
       // Index grants carry Query or Scan only, and name indexes the table really has.
       for (const g of granted.filter((x) => x.index)) {
-        expect(g.actions.every((a) => a === 'Query' || a === 'Scan'), JSON.stringify(g)).toBe(true);
+        expect(
+          g.actions.every((a) => a === 'Query' || a === 'Scan'),
+          JSON.stringify(g),
+        ).toBe(true);
         expect(TABLES[table].indexes.map((i) => i.name)).toContain(g.index);
       }
     });
@@ -115,10 +127,7 @@ describe('function access (IAM)', () => {
 
   it('evaluate may invoke the notify and publish functions and nothing else (no versions, no aliases)', () => {
     const invoke = statementsOf('evaluate').filter((st) => actionsOf(st).includes('lambda:InvokeFunction'));
-    expect(invoke.map((st) => st.Resource)).toEqual([
-      { 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] },
-      { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] },
-    ]);
+    expect(invoke.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.functions.notify), 'Arn'] }, { 'Fn::GetAtt': [logicalId(s.stack.functions.publish), 'Arn'] }]);
   });
 
   it.each(FUNCTION_NAMES)('%s: S3 exactly as its stores declare, on the objects of the declared bucket only', (fn) => {
@@ -129,7 +138,6 @@ describe('function access (IAM)', () => {
       declared.map((b) => ({ actions: sorted(b.actions.map((a) => `s3:${a}`)), resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(bucketOf[b.bucket]), 'Arn'] }, '/*']] } })),
     );
   });
-
 
   it('notify may send mail only as the sender identity, through the configuration set', () => {
     const ses = statementsOf('notify').filter((st) => actionsOf(st).some((a) => a.startsWith('ses:')));

@@ -28,8 +28,7 @@ const build = (context: Record<string, string>, acknowledge: boolean) => {
   const built = buildApp(app, { nag: false, acknowledge, now: new Date('2023-11-01T00:00:00Z') });
   return { app, built };
 };
-const findings = (app: App) =>
-  new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+const findings = (app: App) => new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
 
 describe.each(Object.entries(CONFIGS))('cdk-nag AwsSolutions, %s configuration', (_name, context) => {
   it('leaves no finding unacknowledged', () => {

@@ -58,9 +58,10 @@ describe('notice distribution', () => {
     });
   });
 
-  it('sends the pages\' Content-Security-Policy (their stylesheet by hash, no script, no framing) and the other security headers', () => {
+  it("sends the pages' Content-Security-Policy (their stylesheet by hash, no script, no framing) and the other security headers", () => {
     const policyId = dist().DefaultCacheBehavior.ResponseHeadersPolicyId.Ref;
-    const p = (t.findResources('AWS::CloudFront::ResponseHeadersPolicy')[policyId] as { Properties: { ResponseHeadersPolicyConfig: { SecurityHeadersConfig: any } } }).Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const p = (t.findResources('AWS::CloudFront::ResponseHeadersPolicy')[policyId] as { Properties: { ResponseHeadersPolicyConfig: { SecurityHeadersConfig: any } } }).Properties
+      .ResponseHeadersPolicyConfig.SecurityHeadersConfig;
     const csp: string = p.ContentSecurityPolicy.ContentSecurityPolicy;
     expect(csp).toBe(PAGE_CSP_HEADER);
     expect(csp).toContain("default-src 'none'");

@@ -23,7 +23,13 @@ type ScheduleProps = {
   State: string;
   GroupName: unknown;
   FlexibleTimeWindow: { Mode: string };
-  Target: { Arn: unknown; Input: string; RoleArn: { 'Fn::GetAtt': [string, string] }; DeadLetterConfig: { Arn: unknown }; RetryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number } };
+  Target: {
+    Arn: unknown;
+    Input: string;
+    RoleArn: { 'Fn::GetAtt': [string, string] };
+    DeadLetterConfig: { Arn: unknown };
+    RetryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number };
+  };
 };
 const schedules = s.appTemplate.findResources('AWS::Scheduler::Schedule') as Record<string, { Properties: ScheduleProps }>;
 const SCHEDULE_IDS = ['AggregationSchedule', 'EvaluationSchedule', 'ProgressMailSchedule', 'NoticeSchedule'] as const;
@@ -78,9 +84,7 @@ function expectTarget(p: ScheduleProps, want: ({ fn: Fn } | { job: Job }) & { in
 
 describe('season schedules, two scheduled campaigns on one stack', () => {
   it('there are exactly four schedules per scheduled campaign, enabled, in the stage group, without a flexible window', () => {
-    expect(Object.keys(schedules).sort()).toEqual(
-      ['renewal-2024', 'renewal-2027'].flatMap((c) => SCHEDULE_IDS.map((id) => logicalId(s.stack.node.findChild(c).node.findChild(id)))).sort(),
-    );
+    expect(Object.keys(schedules).sort()).toEqual(['renewal-2024', 'renewal-2027'].flatMap((c) => SCHEDULE_IDS.map((id) => logicalId(s.stack.node.findChild(c).node.findChild(id)))).sort());
     const groupId = logicalId(s.stack.node.findChild('ScheduleGroup'));
     for (const r of Object.values(schedules) as { Properties: ScheduleProps; DependsOn?: string[] }[]) {
       expect(r.Properties.State).toBe('ENABLED');
@@ -189,11 +193,15 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
     off.appTemplate.resourceCountIs('AWS::Scheduler::ScheduleGroup', 0);
     off.appTemplate.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const outputs = off.appTemplate.findOutputs('*');
-    expect(Object.keys(outputs).filter((k) => k.startsWith('NoticeUrl')).sort()).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
+    expect(
+      Object.keys(outputs)
+        .filter((k) => k.startsWith('NoticeUrl'))
+        .sort(),
+    ).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
   });
 });
 
-describe('which campaigns get schedules is the files\' decision', () => {
+describe("which campaigns get schedules is the files' decision", () => {
   it('the repository: renewal-2024 (its period over) has none, renewal-2027 has its four; the clock of the synth changes nothing', () => {
     const a = synth();
     const ids = Object.keys(a.appTemplate.findResources('AWS::Scheduler::Schedule')).sort();
@@ -201,7 +209,11 @@ describe('which campaigns get schedules is the files\' decision', () => {
     expect(ids.every((id) => id.startsWith('renewal2027'))).toBe(true);
     expect(REPO_CAMPAIGNS.scheduled().map((c) => c.campaignId)).toEqual(['renewal-2027']);
     // Every campaign keeps its notice page, scheduled or not.
-    expect(Object.keys(a.appTemplate.findOutputs('*')).filter((k) => k.startsWith('NoticeUrl')).sort()).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
+    expect(
+      Object.keys(a.appTemplate.findOutputs('*'))
+        .filter((k) => k.startsWith('NoticeUrl'))
+        .sort(),
+    ).toEqual(['NoticeUrlRenewal2024', 'NoticeUrlRenewal2027']);
     // Synthesized years later: the same template (the clock only adds a warning).
     const later = synth({}, { now: new Date('2031-06-01T00:00:00Z') });
     expect(later.appTemplate.toJSON()).toEqual(a.appTemplate.toJSON());

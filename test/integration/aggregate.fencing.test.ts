@@ -124,10 +124,12 @@ describe('a late writer cannot undo a newer aggregation', () => {
     const t1 = Date.now() - 120_000;
     let run1Settled = false;
     const run1 = aggregate(c, { source: s.stores.source, aggregates: new AggregateStore(doc, s.tables), now: () => new Date(t1), every: stalled }, { full: true });
-    const run1Outcome = run1.then(
-      (r) => ({ ok: true as const, r }),
-      (err: unknown) => ({ ok: false as const, err: err as Error }),
-    ).finally(() => (run1Settled = true));
+    const run1Outcome = run1
+      .then(
+        (r) => ({ ok: true as const, r }),
+        (err: unknown) => ({ ok: false as const, err: err as Error }),
+      )
+      .finally(() => (run1Settled = true));
     await held.arrived;
     await failed.promise;
 
@@ -210,7 +212,10 @@ describe('a late writer cannot undo a newer aggregation', () => {
     expect(await totalsOf(s, 'PX')).toMatchObject({ paidOrders: 7 });
     expect(Object.keys(await totalsOf(s, 'PX'))).not.toContain('fence');
 
-    const counts = new Map([['SX', { daily: { PX: [1] }, bindings: [] }], ['SY', { daily: { PX: [2] }, bindings: [] }]]);
+    const counts = new Map([
+      ['SX', { daily: { PX: [1] }, bindings: [] }],
+      ['SY', { daily: { PX: [2] }, bindings: [] }],
+    ]);
     expect(await store.putStoreCounts(CAMPAIGN, counts, '2024-01-01T00:00:00.000Z', 3)).toEqual({ ok: true, written: 2 });
     const older = await store.putStoreCounts(CAMPAIGN, counts, '2024-01-01T00:00:00.000Z', 2);
     expect(older.ok).toBe(false);

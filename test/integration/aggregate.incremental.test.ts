@@ -131,7 +131,10 @@ describe('concurrent runs', () => {
     const s = await baseSeason();
     const results = await Promise.all([s.aggregate(), s.aggregate()]);
     const statuses = results.map((r) => r.status).sort();
-    expect([['busy', 'done'], ['done', 'done']]).toContainEqual(statuses);
+    expect([
+      ['busy', 'done'],
+      ['done', 'done'],
+    ]).toContainEqual(statuses);
     expect(await totals(s)).toEqual(BASE_TOTALS);
     expect(await s.stores.aggregates.lockHolder(CAMPAIGN)).toBeUndefined();
     expect(done(await s.aggregate())).toMatchObject({ storeDaysWritten: 0, providersUpdated: 0 });
@@ -155,7 +158,7 @@ describe('concurrent runs', () => {
 });
 
 describe('late binding events', () => {
-  it('a binding delivered after its store\'s orders were aggregated brings them in; a late end takes them out (half-open)', async () => {
+  it("a binding delivered after its store's orders were aggregated brings them in; a late end takes them out (half-open)", async () => {
     const s = await baseSeason();
     done(await s.aggregate());
     expect((await totals(s)).P3).toBeUndefined();

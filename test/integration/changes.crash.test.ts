@@ -9,14 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  GetCommand,
-  type BatchGetCommandInput,
-  type BatchWriteCommandInput,
-  type GetCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, type BatchGetCommandInput, type BatchWriteCommandInput, type GetCommandInput } from '@aws-sdk/lib-dynamodb';
 import { makeAggregate } from '#functions/handlers/aggregate.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
 import { stores } from '#shared/deps.ts';
@@ -29,7 +22,6 @@ import { CAMPAIGN, ev } from '../support/season-fixture.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const { db } = await useTestStack();
-
 
 /** Ten orders of S1 on six season days (CST), and what P1 must count for them. */
 const ORDERS = Array.from({ length: 10 }, (_, i) => ev.order(`O${i}`, 'S1', `2024-01-${String(10 + (i % 6)).padStart(2, '0')}T1${i % 10}:00:00+08:00`));
@@ -79,7 +71,13 @@ describe('a batch that dies midway through its write', () => {
         const s = stores(tables, db);
         const aggregate = makeAggregate(s, { overlapMs: 0 });
         const setup = makeIntake(new IngestStore(db, tables));
-        expect((await setup({ Records: toRecords([ev.provider('P1', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'), ev.bind('P1', 'S1', '2023-11-01T00:00:00+08:00')].join('\n'), 'setup.ndjson') })).summary).toMatchObject({ accepted: 2 });
+        expect(
+          (
+            await setup({
+              Records: toRecords([ev.provider('P1', '2023-01-01T00:00:00+08:00', '2023-02-01T00:00:00+08:00'), ev.bind('P1', 'S1', '2023-11-01T00:00:00+08:00')].join('\n'), 'setup.ndjson'),
+            })
+          ).summary,
+        ).toMatchObject({ accepted: 2 });
         expect(await aggregate({ campaignId: CAMPAIGN })).toMatchObject({ status: 'done', mode: 'full' });
 
         const records = toRecords(ORDERS.join('\n'), 'crash.ndjson');

@@ -51,7 +51,13 @@ describe('renewal reapply', () => {
 
     const atTheInstant = run('reapply', 'check', '--provider', 'P1', '--at', '2024-05-30T00:00:00+08:00', '--json');
     expect(atTheInstant.code).toBe(0);
-    expect(atTheInstant.json()).toEqual({ providerId: 'P1', at: '2024-05-29T16:00:00.000Z', allowed: true, reapplyFrom: '2024-05-29T16:00:00.000Z', basis: { campaignId: 'renewal-2024', noticeDate: '2024-03-01', revision: 1 } });
+    expect(atTheInstant.json()).toEqual({
+      providerId: 'P1',
+      at: '2024-05-29T16:00:00.000Z',
+      allowed: true,
+      reapplyFrom: '2024-05-29T16:00:00.000Z',
+      basis: { campaignId: 'renewal-2024', noticeDate: '2024-03-01', revision: 1 },
+    });
     expect(run('reapply', 'check', '--provider', 'P1', '--at', '2024-05-29T15:59:59.999Z', '--json').json()).toMatchObject({ allowed: false });
     const text = run('reapply', 'check', '--provider', 'P1', '--at', '2024-04-01T00:00:00+08:00');
     expect(text.stdout).toMatch(/may apply/);

@@ -176,7 +176,9 @@ describe('renewal evaluate / report', () => {
     // 5 against the decided 1: refused with what it would change, until the change is stated.
     const refused = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^renewal: --change-threshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 5 \(the run's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/);
+    expect(refused.stderr).toMatch(
+      /^renewal: --change-threshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 5 \(the run's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/,
+    );
     expect(refused.stdout).toMatch(/a change of the decided threshold of renewal-2024: 1 → 5 \(from the run's thresholdOrders\); NOT made/);
     expect(refused.stdout).toMatch(/P1\s+测试服务商\s+retained\s+revoked\s+orders_below_threshold\s+1$/m);
     const wrongFrom = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--change-threshold', '2:5', '--reason', 'typo', '--json');
@@ -186,9 +188,19 @@ describe('renewal evaluate / report', () => {
     expect(run('evaluate', '--campaign', 'renewal-2024', '--change-threshold', '1:5').stderr).toMatch(/^renewal: --reason: required with --change-threshold/);
     const revoke = run('evaluate', '--campaign', 'renewal-2024', '--threshold', '5', '--change-threshold', '1:5', '--reason', 'ops decided 5', '--json');
     expect(revoke.code).toBe(0);
-    expect(revoke.json()).toMatchObject({ thresholdSource: 'run', thresholdChange: { from: 1, to: 5, reason: 'ops decided 5' }, publicationRequested: true, publication: { status: 'published', version: 1 } });
+    expect(revoke.json()).toMatchObject({
+      thresholdSource: 'run',
+      thresholdChange: { from: 1, to: 5, reason: 'ops decided 5' },
+      publicationRequested: true,
+      publication: { status: 'published', version: 1 },
+    });
     const v1 = run('notice', '--campaign', 'renewal-2024', '--json').json();
-    expect(v1).toMatchObject({ version: 1, url: status.notice, providers: [{ providerId: 'P1', name: '测试服务商', reasons: ['orders_below_threshold'], noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' }], corrections: [] });
+    expect(v1).toMatchObject({
+      version: 1,
+      url: status.notice,
+      providers: [{ providerId: 'P1', name: '测试服务商', reasons: ['orders_below_threshold'], noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' }],
+      corrections: [],
+    });
     // TO stands in for --threshold.
     const reinstate = run('evaluate', '--campaign', 'renewal-2024', '--change-threshold', '5:1', '--reason', 'back to 1', '--json');
     expect(reinstate.json()).toMatchObject({ publicationRequested: true, publication: { status: 'published', version: 2 } });
@@ -290,7 +302,18 @@ describe('renewal campaign', () => {
   it('check: a good file prints what show prints; a bad one exits 2 with every bad field', () => {
     const good = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../campaigns/renewal-2027.json'), 'utf8'));
     const goodFile = join(dir, 'renewal-2030.json');
-    writeFileSync(goodFile, JSON.stringify({ ...good, campaignId: 'renewal-2030', periodStartDate: '2029-12-01', periodEndDate: '2030-02-28', certifiedBeforeDate: '2029-12-01', regularizedBeforeDate: '2029-12-01', noticeDate: '2030-03-01' }));
+    writeFileSync(
+      goodFile,
+      JSON.stringify({
+        ...good,
+        campaignId: 'renewal-2030',
+        periodStartDate: '2029-12-01',
+        periodEndDate: '2030-02-28',
+        certifiedBeforeDate: '2029-12-01',
+        regularizedBeforeDate: '2029-12-01',
+        noticeDate: '2030-03-01',
+      }),
+    );
     const ok = run('campaign', 'check', goodFile, '--json');
     expect(ok.code).toBe(0);
     expect(ok.json()).toMatchObject({ campaignId: 'renewal-2030', instants: { periodStart: { utc: '2029-11-30T16:00:00.000Z' } } });

@@ -24,7 +24,12 @@ describe('a generated demo season, delivered as the platform delivers it', () =>
 
     const r = await s.evaluate({ campaignId: CAMPAIGN, thresholdOrders: g.thresholdOrders });
     expect(r.mode).toBe('final');
-    const plan = [...g.expected].map(([providerId, e]) => ({ providerId, outcome: e.outcome, reasons: e.reasons, ...(e.outcome !== 'not_assessed' ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}) }));
+    const plan = [...g.expected].map(([providerId, e]) => ({
+      providerId,
+      outcome: e.outcome,
+      reasons: e.reasons,
+      ...(e.outcome !== 'not_assessed' ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}),
+    }));
     expect(verdicts(r.assessments)).toEqual(verdicts(plan));
     expect(verdicts(r.assessments)).toEqual(verdicts(reference(renewal2024(g.thresholdOrders), g.lines).decisions));
     expect(r.counts.revoked).toBeGreaterThan(0);

@@ -26,8 +26,7 @@ const abstractLevel = createRequire(requireFromLevel.resolve('classic-level'))('
 
 const open = new Set<object>();
 let attached = 0;
-const isIterator = (r: object) =>
-  r instanceof abstractLevel.AbstractIterator || r instanceof abstractLevel.AbstractKeyIterator || r instanceof abstractLevel.AbstractValueIterator;
+const isIterator = (r: object) => r instanceof abstractLevel.AbstractIterator || r instanceof abstractLevel.AbstractKeyIterator || r instanceof abstractLevel.AbstractValueIterator;
 
 let server: Server;
 let dir: string;
@@ -70,7 +69,16 @@ beforeAll(async () => {
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [{ IndexName: 'byG', KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byG',
+          KeySchema: [
+            { AttributeName: 'g', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
     }),
   );
   db = DynamoDBDocumentClient.from(client);
@@ -97,7 +105,9 @@ describe('the embedded store closes its iterators', () => {
       const first = await db.send(new QueryCommand({ TableName: 'leak', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, Limit: 5 }));
       expect(first.Items).toHaveLength(5);
       await db.send(new QueryCommand({ TableName: 'leak', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, Limit: 5, ExclusiveStartKey: first.LastEvaluatedKey }));
-      expect((await db.send(new QueryCommand({ TableName: 'leak', IndexName: 'byG', KeyConditionExpression: 'g = :g', ExpressionAttributeValues: { ':g': `G${n % 3}` } }))).Items!.length).toBeGreaterThan(0);
+      expect(
+        (await db.send(new QueryCommand({ TableName: 'leak', IndexName: 'byG', KeyConditionExpression: 'g = :g', ExpressionAttributeValues: { ':g': `G${n % 3}` } }))).Items!.length,
+      ).toBeGreaterThan(0);
       expect((await db.send(new ScanCommand({ TableName: 'leak' }))).Items).toHaveLength(100);
       expect((await db.send(new ScanCommand({ TableName: 'leak', Limit: 7 }))).Items).toHaveLength(7);
       expect((await db.send(new ScanCommand({ TableName: 'leak', IndexName: 'byG', Limit: 3 }))).Items).toHaveLength(3);

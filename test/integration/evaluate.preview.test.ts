@@ -176,7 +176,9 @@ describe('providerIds', () => {
 
     // Then everyone, with the configured threshold: PB's decided threshold would change (1 → 3), so
     // the run is refused until it says so; then PB's decision changes, the others are new.
-    await expect(s.evaluate()).rejects.toThrow(/^changeThreshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 3 \(the deployment's THRESHOLD_ORDERS\)/);
+    await expect(s.evaluate()).rejects.toThrow(
+      /^changeThreshold: is required: the current final decisions of renewal-2024 used thresholdOrders 1; this run's is 3 \(the deployment's THRESHOLD_ORDERS\)/,
+    );
     const all = await s.evaluate({ campaignId: CAMPAIGN, changeThreshold: { from: 1, to: T, reason: 'the decided threshold' }, requestedBy: 'ops-carol' });
     expect(all).toMatchObject({ thresholdOrders: T, thresholdSource: 'run', revisionsCreated: 3 });
     expect(verdicts(all.assessments)).toEqual(EXPECTED);

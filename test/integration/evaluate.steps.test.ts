@@ -65,7 +65,11 @@ describe('evaluate whose publication step fails', () => {
         `^decisions recorded \\(1 new revision\\(s\\), 0 unchanged; run ${run.result.runId}\\), outcome mail sent \\(1 now, 0 before\\), public notice NOT done: .*ECONNREFUSED.*; run \`renewal publish --campaign renewal-2024\`$`,
       ),
     );
-    expect(stepsTable(run.failed!.steps).split('\n').map((l) => l.split(/\s{2,}/).slice(0, 2))).toEqual([
+    expect(
+      stepsTable(run.failed!.steps)
+        .split('\n')
+        .map((l) => l.split(/\s{2,}/).slice(0, 2)),
+    ).toEqual([
       ['step', 'status'],
       [expect.stringMatching(/^─+$/), expect.stringMatching(/^─+$/)],
       ['decisions', 'done'],

@@ -53,7 +53,10 @@ describe('a final run whose threshold differs from the decided one', () => {
         "It would change 1 outcome(s) (1 revoked, 0 reinstated), 1 provider(s)' reasons, 2 entr(ies) of the public notice, and 1 decision(s) in figures only (no mail). " +
         'Nothing was changed. To make the change, state it: "changeThreshold": {"from": 3, "to": 6, "reason": "…"} (renewal evaluate --change-threshold 3:6 --reason TEXT).',
     );
-    expect(err.message.split('\n').slice(1)).toEqual([`  ${s.id('DEP')}: revoked (deposit_not_paid_in_full) -> revoked (orders_below_threshold, deposit_not_paid_in_full)`, `  ${s.id('RET')}: retained -> revoked (orders_below_threshold)`]);
+    expect(err.message.split('\n').slice(1)).toEqual([
+      `  ${s.id('DEP')}: revoked (deposit_not_paid_in_full) -> revoked (orders_below_threshold, deposit_not_paid_in_full)`,
+      `  ${s.id('RET')}: retained -> revoked (orders_below_threshold)`,
+    ]);
     const preview = (err.cause as { preview: unknown }).preview;
     expect(preview).toEqual({
       campaignId: CAMPAIGN,
@@ -61,7 +64,12 @@ describe('a final run whose threshold differs from the decided one', () => {
       to: 6,
       source: 'run',
       providers: [
-        { providerId: s.id('DEP'), providerName: '服务商 DEP', from: { outcome: 'revoked', reasons: ['deposit_not_paid_in_full'] }, to: { outcome: 'revoked', reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'], paidOrders: 4 } },
+        {
+          providerId: s.id('DEP'),
+          providerName: '服务商 DEP',
+          from: { outcome: 'revoked', reasons: ['deposit_not_paid_in_full'] },
+          to: { outcome: 'revoked', reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'], paidOrders: 4 },
+        },
         { providerId: s.id('RET'), providerName: '服务商 RET', from: { outcome: 'retained', reasons: [] }, to: { outcome: 'revoked', reasons: ['orders_below_threshold'], paidOrders: 5 } },
       ].sort((a, b) => a.providerId.localeCompare(b.providerId)),
       outcomes: 1,
@@ -81,7 +89,9 @@ describe('a final run whose threshold differs from the decided one', () => {
     expect(deployment.message).toMatch(/^changeThreshold: is required: .* used thresholdOrders 3; this run's is 4 \(the deployment's THRESHOLD_ORDERS\)\. /);
     // The schedule's payload with no threshold anywhere but the campaign's placeholder of 10,000.
     const campaign = await refusal(evaluateOf(s)({ campaignId: CAMPAIGN }));
-    expect(campaign.message).toMatch(/^changeThreshold: is required: .* used thresholdOrders 3; this run's is 10000 \(the campaign's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/);
+    expect(campaign.message).toMatch(
+      /^changeThreshold: is required: .* used thresholdOrders 3; this run's is 10000 \(the campaign's thresholdOrders\)\. It would change 1 outcome\(s\) \(1 revoked, 0 reinstated\)/,
+    );
     // The same threshold from the deployment is no change, and says so in the result and the run log.
     const same = await evaluateOf(s, 3)({ campaignId: CAMPAIGN });
     expect(same).toMatchObject({ thresholdOrders: 3, thresholdSource: 'deployment', revisionsCreated: 0, unchanged: 3 });
@@ -111,7 +121,15 @@ describe('a final run whose threshold differs from the decided one', () => {
     const r = await evaluateOf(s, undefined, publication)({ campaignId: CAMPAIGN, changeThreshold: { from: 3, to: 6, reason: 'ops decided 6 on 2024-03-02' }, requestedBy: 'ops-alice' });
     expect(publication).toHaveBeenCalledTimes(1);
     const change = { from: 3, to: 6, reason: 'ops decided 6 on 2024-03-02', by: { kind: 'person', id: 'ops-alice' }, at: expect.stringMatching(/^20\d\d-/), runId: r.runId };
-    expect(r).toMatchObject({ thresholdOrders: 6, thresholdSource: 'run', thresholdChange: change, revisionsCreated: 3, figuresOnly: 1, counts: { retained: 0, revoked: 3, not_assessed: 0 }, publicationRequested: true });
+    expect(r).toMatchObject({
+      thresholdOrders: 6,
+      thresholdSource: 'run',
+      thresholdChange: change,
+      revisionsCreated: 3,
+      figuresOnly: 1,
+      counts: { retained: 0, revoked: 3, not_assessed: 0 },
+      publicationRequested: true,
+    });
     expect(await revisionsOf(s, 'RET')).toEqual([
       [1, 'retained', 3],
       [2, 'revoked', 6],

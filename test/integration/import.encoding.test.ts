@@ -33,7 +33,11 @@ async function imported(name: string, bytes: Buffer) {
 
 describe('import input encoding', () => {
   it('invalid UTF-8 in a line: that line rejected with reason "encoding", its bytes kept in base64; the good lines stored', async () => {
-    const bad = Buffer.concat([Buffer.from('{"type":"provider.upserted","providerId":"P1","name":"'), Buffer.from([0xe6, 0x9c]), Buffer.from('x","email":"p1@example.com","certifiedAt":"2023-06-01T00:00:00+08:00"}')]);
+    const bad = Buffer.concat([
+      Buffer.from('{"type":"provider.upserted","providerId":"P1","name":"'),
+      Buffer.from([0xe6, 0x9c]),
+      Buffer.from('x","email":"p1@example.com","certifiedAt":"2023-06-01T00:00:00+08:00"}'),
+    ]);
     const bytes = Buffer.concat([Buffer.from(`${order('O1')}\n`), bad, Buffer.from(`\n${order('O2')}\n`)]);
     const r = await imported('invalid-utf8.ndjson', bytes);
     expect(r.result).toMatchObject({ accepted: 2, rejected: 1, failed: 0 });

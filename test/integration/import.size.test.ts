@@ -46,7 +46,10 @@ async function expectRejectedBySize(tables: Awaited<ReturnType<typeof freshTable
   expect(orders).toEqual(['AT', 'N1']);
   const rejected = (await listRejected(db, tables.rejected)).sort((a, b) => (a.rawBytes ?? 0) - (b.rawBytes ?? 0));
   expect(rejected).toHaveLength(2);
-  for (const [r, line] of [[rejected[0]!, oneOver], [rejected[1]!, farOver]] as const) {
+  for (const [r, line] of [
+    [rejected[0]!, oneOver],
+    [rejected[1]!, farOver],
+  ] as const) {
     expect(r.field).toBe('size');
     expect(r.reason).toMatch(new RegExp(`^size: the event is ${line.length} bytes; an event may be at most ${LIMIT} bytes`));
     expect(r).toMatchObject({ rawTruncated: true, rawBytes: line.length, rawSha256: sha256(line) });

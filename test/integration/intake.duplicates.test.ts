@@ -33,8 +33,7 @@ async function deliver(bodies: string[], source = nextSource('batch')) {
 /** Every item of a table, strongly consistent. */
 const scan = (table: string) => scanItems(db, { TableName: table, ConsistentRead: true }, 1);
 
-const getOrder = async (orderId: string) =>
-  (await db.send(new GetCommand({ TableName: tables.orders, Key: { orderId }, ConsistentRead: true }))).Item;
+const getOrder = async (orderId: string) => (await db.send(new GetCommand({ TableName: tables.orders, Key: { orderId }, ConsistentRead: true }))).Item;
 
 /** The stored items of the events table that belong to `e`'s fact (found by content, not by key layout). */
 async function storedFor(e: LogicalEvent): Promise<Record<string, unknown>[]> {
@@ -196,8 +195,7 @@ describe('a second version with the same id is a conflict; the first stays', () 
   /** Gives both versions a fresh id, so each case starts from nothing. */
   function fresh({ field, first, second }: Case) {
     const suffix = `-${++n}`;
-    const withId = (e: LogicalEvent) =>
-      ('orderId' in e ? { ...e, orderId: e.orderId + suffix } : 'paymentId' in e ? { ...e, paymentId: e.paymentId + suffix } : e) as LogicalEvent;
+    const withId = (e: LogicalEvent) => ('orderId' in e ? { ...e, orderId: e.orderId + suffix } : 'paymentId' in e ? { ...e, paymentId: e.paymentId + suffix } : e) as LogicalEvent;
     return { field, first: withId(first), second: withId(second) };
   }
   const idOf = (e: LogicalEvent) => ('orderId' in e ? `orderId ${e.orderId}` : 'paymentId' in e ? `paymentId ${e.paymentId}` : '?');
@@ -301,8 +299,14 @@ describe('bindings', () => {
     expect(await deliver([render(started('BS2'))])).toEqual({ accepted: 1, duplicates: 0, rejected: 0 });
     const items = await bindingItems('BS2');
     expect(items).toHaveLength(2);
-    expectHolds(items.find((i) => i.type === 'binding.ended')!, ended('BS2'));
-    expectHolds(items.find((i) => i.type === 'binding.started')!, started('BS2'));
+    expectHolds(
+      items.find((i) => i.type === 'binding.ended')!,
+      ended('BS2'),
+    );
+    expectHolds(
+      items.find((i) => i.type === 'binding.started')!,
+      started('BS2'),
+    );
   });
 
   it('a start and an end of one pair at the same instant are two facts', async () => {

@@ -153,9 +153,7 @@ describe('a throttled write is absorbed', () => {
     const first = tenEvents('KEYS');
     const { mock, passGet, passWrite, intake } = mocked(tables);
     let unanswered = 0; // how many BatchGetItem calls to leave wholly unprocessed
-    mock.on(BatchGetCommand).callsFake(async (input: BatchGetCommandInput) =>
-      unanswered-- > 0 ? { Responses: {}, UnprocessedKeys: input.RequestItems, $metadata: {} } : passGet(input),
-    );
+    mock.on(BatchGetCommand).callsFake(async (input: BatchGetCommandInput) => (unanswered-- > 0 ? { Responses: {}, UnprocessedKeys: input.RequestItems, $metadata: {} } : passGet(input)));
     mock.on(BatchWriteCommand).callsFake(passWrite);
     const bodies = first.slice(0, 5).map((e) => render(e));
     expect((await intake({ Records: toRecords(bodies.join('\n'), 'keys-1.ndjson') })).summary).toEqual({ accepted: 5, duplicates: 0, rejected: 0 });

@@ -3,16 +3,7 @@ import { scanAll as scanItems } from '#shared/store/batch.ts';
 import fc from 'fast-check';
 import { freshTables, useTestStack } from '../support/stack.ts';
 import { makeIntake } from '#functions/handlers/intake.ts';
-import {
-  arbConflictingVersions,
-  arbDeliveries,
-  arbStream,
-  identity,
-  normalized,
-  render,
-  type Delivery,
-  type LogicalEvent,
-} from '../support/events.ts';
+import { arbConflictingVersions, arbDeliveries, arbStream, identity, normalized, render, type Delivery, type LogicalEvent } from '../support/events.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { listRejected } from '#shared/store/rejected.ts';
@@ -46,7 +37,9 @@ async function storedState(tables: TableNames) {
 /** The fact a stored item holds, as the event fields `normalized` names. */
 const holds = (item: Record<string, unknown>, e: LogicalEvent) => {
   const want = normalized(e);
-  return JSON.stringify(Object.fromEntries(Object.keys(want).map((k) => [k, item[k]]))) === JSON.stringify(want) && (e.type !== 'provider.upserted' || 'regularizedAt' in want || !('regularizedAt' in item));
+  return (
+    JSON.stringify(Object.fromEntries(Object.keys(want).map((k) => [k, item[k]]))) === JSON.stringify(want) && (e.type !== 'provider.upserted' || 'regularizedAt' in want || !('regularizedAt' in item))
+  );
 };
 
 /** Feeds bodies through a fresh intake over fresh tables; returns the tables and the import result. */
@@ -64,10 +57,18 @@ describe('out of order and more than once: the same stored state as once in orde
     const scenario = arbStream().chain((events) => arbDeliveries(events).map((deliveries) => ({ events, deliveries })));
     await fc.assert(
       fc.asyncProperty(scenario, async ({ events, deliveries }) => {
-        const clean = await feed(events.map((e) => render(e)), 'clean.ndjson', 1);
+        const clean = await feed(
+          events.map((e) => render(e)),
+          'clean.ndjson',
+          1,
+        );
         expect(clean.result).toEqual({ accepted: events.length, duplicates: 0, rejected: 0, failed: 0 });
 
-        const messy = await feed(deliveries.map((d) => d.body), 'messy.ndjson', 4);
+        const messy = await feed(
+          deliveries.map((d) => d.body),
+          'messy.ndjson',
+          4,
+        );
         expect(messy.result).toEqual({ accepted: events.length, duplicates: deliveries.length - events.length, rejected: 0, failed: 0 });
 
         const want = await storedState(clean.tables);
@@ -76,7 +77,11 @@ describe('out of order and more than once: the same stored state as once in orde
         expect(await listRejected(db, messy.tables.rejected)).toEqual([]);
         // And what is stored is the facts themselves, not just the same thing twice.
         const items = [...want.orders, ...want.events];
-        for (const e of events) expect(items.filter((i) => holds(i, e)), identity(e)).toHaveLength(1);
+        for (const e of events)
+          expect(
+            items.filter((i) => holds(i, e)),
+            identity(e),
+          ).toHaveLength(1);
       }),
       RUNS,
     );
@@ -84,21 +89,31 @@ describe('out of order and more than once: the same stored state as once in orde
 
   it('with conflicting versions: one version per id is stored, every other version is rejected', async () => {
     const scenario = arbStream({ maxOrders: 12, maxDeposits: 6 }).chain((events) =>
-      arbConflictingVersions(events).chain((others) =>
-        arbDeliveries([...events, ...others]).map((deliveries) => ({ events, others, deliveries })),
-      ),
+      arbConflictingVersions(events).chain((others) => arbDeliveries([...events, ...others]).map((deliveries) => ({ events, others, deliveries }))),
     );
     await fc.assert(
       fc.asyncProperty(scenario, async ({ events, others, deliveries }) => {
         // Clean: every first version, then the other versions; the first ones must win.
-        const clean = await feed([...events, ...others].map((e) => render(e)), 'clean.ndjson', 1);
+        const clean = await feed(
+          [...events, ...others].map((e) => render(e)),
+          'clean.ndjson',
+          1,
+        );
         expect(clean.result).toEqual({ accepted: events.length, duplicates: 0, rejected: others.length, failed: 0 });
         const cleanState = await storedState(clean.tables);
         const cleanItems = [...cleanState.orders, ...cleanState.events];
-        for (const e of events) expect(cleanItems.filter((i) => holds(i, e)), identity(e)).toHaveLength(1);
+        for (const e of events)
+          expect(
+            cleanItems.filter((i) => holds(i, e)),
+            identity(e),
+          ).toHaveLength(1);
         expect(await listRejected(db, clean.tables.rejected)).toHaveLength(others.length);
 
-        const messy = await feed(deliveries.map((d) => d.body), 'messy.ndjson', 4);
+        const messy = await feed(
+          deliveries.map((d) => d.body),
+          'messy.ndjson',
+          4,
+        );
         const state = await storedState(messy.tables);
         const items = [...state.orders, ...state.events];
         const rejected = await listRejected(db, messy.tables.rejected);

@@ -19,10 +19,7 @@ let seq = 0;
 async function alongsideGoodOrder(bad: string) {
   const orderId = `REG${++seq}`;
   const good = JSON.stringify({ type: 'order.paid', orderId, storeId: 'S1', paidAt: '2023-12-05T10:00:00+08:00' });
-  const settled = await Promise.race([
-    intake({ Records: toRecords(`${good}\n${bad}`, `reg-${seq}.ndjson`) }),
-    new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000)),
-  ]);
+  const settled = await Promise.race([intake({ Records: toRecords(`${good}\n${bad}`, `reg-${seq}.ndjson`) }), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
   expect(settled).not.toBe('hung');
   const out = settled as Awaited<ReturnType<typeof intake>>;
   expect(out.batchItemFailures).toEqual([]);
@@ -61,9 +58,7 @@ describe('intake regressions', () => {
 
   it('a 64,000-character name is rejected and the rejected list still reads', async () => {
     const name = '名'.repeat(64_000);
-    const r = await alongsideGoodOrder(
-      JSON.stringify({ type: 'provider.upserted', providerId: 'LONG', name, email: 'a@example.com', certifiedAt: '2023-01-01T00:00:00Z' }),
-    );
+    const r = await alongsideGoodOrder(JSON.stringify({ type: 'provider.upserted', providerId: 'LONG', name, email: 'a@example.com', certifiedAt: '2023-01-01T00:00:00Z' }));
     expect(r.field).toBe('name');
   });
 

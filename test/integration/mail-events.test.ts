@@ -33,12 +33,27 @@ describe('mail-events: SES events through SNS land on their ledger entries', () 
   it('Bounce, Complaint, Delivery, DeliveryDelay and Reject of five mails: each on its own entry, in the report with times and the bounce type; the sixth untouched', async () => {
     const { s, mailOf, handler, report } = await sentSeason();
     const before = await s.deps.outbox.get({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('QUIET'), seq: 1 });
-    const feed: [string, SesEventKind][] = [['BNC', 'send'], ['BNC', 'bounce'], ['CPL', 'delivery'], ['CPL', 'complaint'], ['DLV', 'send'], ['DLV', 'delivery'], ['DLY', 'delivery-delay'], ['REJ', 'reject']];
+    const feed: [string, SesEventKind][] = [
+      ['BNC', 'send'],
+      ['BNC', 'bounce'],
+      ['CPL', 'delivery'],
+      ['CPL', 'complaint'],
+      ['DLV', 'send'],
+      ['DLV', 'delivery'],
+      ['DLY', 'delivery-delay'],
+      ['REJ', 'reject'],
+    ];
     const out = await handler(snsEvent(...feed.map(([key, kind]) => sesEvent(kind, mailOf(key)))));
     expect(out).toMatchObject({ recorded: 8, untagged: 0, unknownNotice: 0, ignored: 0 });
 
     const mail = await report();
-    expect(mail[s.id('BNC')]).toMatchObject({ status: 'bounced', bounceType: 'Permanent/General', at: '2017-08-05T00:41:02.669Z', detail: 'smtp; 550 5.1.1 user unknown', messageId: mailOf('BNC').messageId });
+    expect(mail[s.id('BNC')]).toMatchObject({
+      status: 'bounced',
+      bounceType: 'Permanent/General',
+      at: '2017-08-05T00:41:02.669Z',
+      detail: 'smtp; 550 5.1.1 user unknown',
+      messageId: mailOf('BNC').messageId,
+    });
     expect(mail[s.id('CPL')]).toMatchObject({ status: 'complained', at: '2017-08-05T00:41:02.669Z', detail: expect.stringContaining('abuse') });
     expect(mail[s.id('DLV')]).toMatchObject({ status: 'delivered', at: '2016-10-19T23:21:04.133Z' });
     expect(mail[s.id('DLY')]).toMatchObject({ status: 'delayed', at: '2020-06-16T00:15:40.641Z', detail: expect.stringContaining('TransientCommunicationFailure') });

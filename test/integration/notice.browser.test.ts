@@ -18,11 +18,7 @@ import { RENEWAL_2024 } from '../support/campaigns.ts';
  * over HTTP): version 2 of a season with a correction, names that try to break out of the markup.
  * `RENEWAL_UPDATE_SCREENSHOTS=1` also writes docs/notice.png and docs/notice-phone.png.
  */
-const HOSTILE = [
-  `<img src=x onerror="window.__pwned=1;alert('img')">`,
-  `"><svg onload=alert('svg')></svg><script>window.__pwned=2;alert('script')</script>`,
-  '=cmd|\' /C calc\'!A0 \u202Egnp.exe',
-];
+const HOSTILE = [`<img src=x onerror="window.__pwned=1;alert('img')">`, `"><svg onload=alert('svg')></svg><script>window.__pwned=2;alert('script')</script>`, "=cmd|' /C calc'!A0 \u202Egnp.exe"];
 const NAMES: Record<string, string> = {
   P0004: '杭州四季青产业带服务商004',
   P0005: '泉州鞋服产业带服务商005',
@@ -104,7 +100,11 @@ describe('the public notice in Chromium', () => {
         expect(await rows(page, lang)).toEqual(json.providers.map((p) => ({ providerId: p.providerId, name: p.name, reasons: p.reasons.map((r) => WORDS[lang][r]), reapplyFrom: p.reapplyFrom })));
       }
       const csv = (await (await fetch(url.replace('index.html', 'notice.csv'))).text()).replace(/^\uFEFF/, '');
-      const ids = csv.trim().split('\r\n').slice(1).map((l) => l.split(',')[0]);
+      const ids = csv
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]);
       expect(ids).toEqual(json.providers.map((p) => p.providerId));
       const corrections = await page.$$eval('.corrections[aria-labelledby="zh-corrections"] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-provider-id'), tr.getAttribute('data-change')]));
       expect(corrections).toEqual(json.corrections.map((c) => [c.providerId, c.change]));

@@ -32,7 +32,14 @@ interface ChildRun {
 function runChild(s: Season, clockMs: number, stop: string, evidence: 'embedded' | 'aws' = 'embedded'): Promise<ChildRun> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: childEnv({ CHILD_TABLES: JSON.stringify(s.tables), CHILD_CLOCK: new Date(clockMs).toISOString(), CHILD_STOP: stop, CHILD_EVIDENCE: evidence, MAIL_FROM: MAIL.from, MAIL_RATE_PER_SECOND: '4' }),
+      env: childEnv({
+        CHILD_TABLES: JSON.stringify(s.tables),
+        CHILD_CLOCK: new Date(clockMs).toISOString(),
+        CHILD_STOP: stop,
+        CHILD_EVIDENCE: evidence,
+        MAIL_FROM: MAIL.from,
+        MAIL_RATE_PER_SECOND: '4',
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -94,7 +101,7 @@ describe('notify SIGKILLed at chosen points (the embedded stack: the SES store i
   });
 });
 
-describe('notify SIGKILLed on AWS terms (only SES\'s published events are evidence)', () => {
+describe("notify SIGKILLed on AWS terms (only SES's published events are evidence)", () => {
   it('killed between SES accepting and the ledger: not sent again while SES may still publish; the Send event settles it', { timeout: 60_000 }, async () => {
     const s = await stack.season([{ key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN }]);
     const killed = await runChild(s, T0, 'send:1', 'aws');
@@ -109,14 +116,16 @@ describe('notify SIGKILLed on AWS terms (only SES\'s published events are eviden
 
     // SES publishes the Send event (tagged with the notice id) through SNS to mail-events.
     const [mail] = await s.mail();
-    await makeMailEvents({ outbox: s.deps.outbox })(snsEvent(sesEvent('send', { messageId: mail!.messageId, to: s.email('A'), notice: noticeTag({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('A'), seq: 1 }) })));
+    await makeMailEvents({ outbox: s.deps.outbox })(
+      snsEvent(sesEvent('send', { messageId: mail!.messageId, to: s.email('A'), notice: noticeTag({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('A'), seq: 1 }) })),
+    );
     const later = await runChild(s, T0 + LEASE_MS + WAIT_MS + 60_000, '', 'aws');
     expect(later.result).toMatchObject({ sent: 0, uncertain: [], alreadySent: 1 });
     expect(await s.mail()).toHaveLength(1);
     expect(await s.deps.outbox.get({ campaignId: CAMPAIGN, kind: 'outcome', providerId: s.id('A'), seq: 1 })).toMatchObject({ status: 'sent', messageId: mail!.messageId, settledBy: 'ses-event' });
   });
 
-  it('killed after the claim, before anything went out: sent once SES\'s publishing delay has passed without an event', { timeout: 60_000 }, async () => {
+  it("killed after the claim, before anything went out: sent once SES's publishing delay has passed without an event", { timeout: 60_000 }, async () => {
     const s = await stack.season([{ key: 'B', orders: december(4), depositFen: FULL_DEPOSIT_FEN }]);
     expect((await runChild(s, T0, 'claim:1', 'aws')).signal).toBe('SIGKILL');
     expect(await s.mail()).toHaveLength(0);

@@ -48,7 +48,10 @@ describe('notify against an SES that refuses connections', () => {
     expect(refused).toBeLessThanOrEqual(NOTIFY_UNREACHABLE_AFTER + concurrency - 1);
     expect(refused).toBeLessThan((N - WORKING) * NOTIFY_SEND_RETRY.attempts);
     expect(r).toMatchObject({ due: N, sent: WORKING, alreadySent: 0 });
-    expect(r.stopped).toMatchObject({ reason: expect.stringMatching(new RegExp(`^SES unreachable: ${NOTIFY_UNREACHABLE_AFTER} connection failures in a row, the last .*ECONNREFUSED`)), left: N - WORKING });
+    expect(r.stopped).toMatchObject({
+      reason: expect.stringMatching(new RegExp(`^SES unreachable: ${NOTIFY_UNREACHABLE_AFTER} connection failures in a row, the last .*ECONNREFUSED`)),
+      left: N - WORKING,
+    });
     expect(r.stopped!.notTried + r.failed.length).toBe(N - WORKING);
     expect(r.stopped!.notTried).toBeGreaterThan(0);
     expect(r.failed.every((f) => !f.permanent)).toBe(true);
@@ -57,7 +60,9 @@ describe('notify against an SES that refuses connections', () => {
     // What the operator reads, and the exit status.
     const text = notifySummary(r);
     expect(text).toContain(`notify stopped: SES unreachable: ${NOTIFY_UNREACHABLE_AFTER} connection failures in a row`);
-    expect(text).toContain(`${WORKING} sent, ${N - WORKING} left to send (${r.stopped!.notTried} of them not tried); when SES answers again, run: renewal notify --campaign ${CAMPAIGN} --kind outcome`);
+    expect(text).toContain(
+      `${WORKING} sent, ${N - WORKING} left to send (${r.stopped!.notTried} of them not tried); when SES answers again, run: renewal notify --campaign ${CAMPAIGN} --kind outcome`,
+    );
     expect(notifyExitCode(r)).toBe(1);
 
     let mails = await s.mail();

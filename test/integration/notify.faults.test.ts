@@ -50,7 +50,8 @@ const throttling = (name: 'TooManyRequestsException' | 'ThrottlingException') =>
     : new SESv2ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400, requestId: 'injected' }, message: 'Maximum sending rate exceeded.' });
 const unavailable = (name: 'ServiceUnavailable' | 'Unknown') =>
   new SESv2ServiceException({ name, $fault: 'server', $metadata: { httpStatusCode: 503, requestId: 'injected' }, message: 'Service Unavailable' });
-const rejected = () => new MessageRejected({ message: 'Email address is not verified. The following identities failed the check in region AP-SOUTHEAST-1', $metadata: { httpStatusCode: 400, requestId: 'injected' } });
+const rejected = () =>
+  new MessageRejected({ message: 'Email address is not verified. The following identities failed the check in region AP-SOUTHEAST-1', $metadata: { httpStatusCode: 400, requestId: 'injected' } });
 const connectionReset = () => Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
 
 /** A clock whose sleep returns at once and remembers what it was asked to wait. */
@@ -91,7 +92,7 @@ describe('transient SES errors are retried', () => {
     for (const k of KEYS) expect(status[s.id(k)]?.status).toBe('sent');
   });
 
-  it('the same, answered on the wire: SES\'s JSON TooManyRequestsException (429) and a bare 503 go through the SDK\'s own deserializer', async () => {
+  it("the same, answered on the wire: SES's JSON TooManyRequestsException (429) and a bare 503 go through the SDK's own deserializer", async () => {
     const s = await stack.season(SEASON);
     const ses = new SESv2Client({ ...stack.clients.ses, maxAttempts: 1 });
     clients.push(ses);

@@ -60,9 +60,7 @@ describe('notify: the address is the provider’s current one', () => {
   it('a profile updated after the decision gets the outcome mail at its new address', async () => {
     const s = await stack.season([{ key: 'A', orders: december(4), depositFen: FULL_DEPOSIT_FEN }]);
     const moved = `moved.${s.token}@renewal-test.example`;
-    await s.ingest([
-      { type: 'provider.upserted', providerId: s.id('A'), name: '新名字 A', email: moved, certifiedAt: '2023-06-01T00:00:00+08:00', regularizedAt: '2023-09-01T00:00:00+08:00' },
-    ]);
+    await s.ingest([{ type: 'provider.upserted', providerId: s.id('A'), name: '新名字 A', email: moved, certifiedAt: '2023-06-01T00:00:00+08:00', regularizedAt: '2023-09-01T00:00:00+08:00' }]);
     const r = await s.notify({ kind: 'outcome' });
     expect(r).toMatchObject({ due: 1, sent: 1 });
     const mails = await stack.mailTo([moved, s.email('A')]);

@@ -48,7 +48,12 @@ const http = async (url: string) => {
 
 describe('publish', () => {
   it('publishes version 1 of the revoked providers: page, JSON and CSV, at their version and at latest/, readable over HTTP', async () => {
-    const t = await setup([decision('P1', 'revoked'), decision('P2', 'retained'), decision('P3', 'not_assessed'), decision('P4', 'revoked', 1, ['orders_below_threshold', 'deposit_not_paid_in_full'])]);
+    const t = await setup([
+      decision('P1', 'revoked'),
+      decision('P2', 'retained'),
+      decision('P3', 'not_assessed'),
+      decision('P4', 'revoked', 1, ['orders_below_threshold', 'deposit_not_paid_in_full']),
+    ]);
     const r = await publish(RENEWAL_2024, t.deps());
     expect(r).toMatchObject({ status: 'published', version: 1, providers: 2, corrections: 0, url: `${t.baseUrl}/renewal-2024/latest/index.html` });
     expect(Object.keys(await objects(t.s3, t.name)).sort()).toEqual(
@@ -115,7 +120,7 @@ describe('publish', () => {
     expect((await http(`${t.baseUrl}/renewal-2024/v1/index.html`)).body.toString('utf8')).not.toContain('更正');
   });
 
-  it('before the notice date\'s 10:00 CST nothing is published; from that instant it is', async () => {
+  it("before the notice date's 10:00 CST nothing is published; from that instant it is", async () => {
     const t = await setup([decision('P1', 'revoked')]);
     t.setClock(NOTICE_TIME - 2000);
     expect(await publish(RENEWAL_2024, t.deps())).toMatchObject({ status: 'not_yet', version: 0, publishFrom: '2024-03-01T02:00:00.000Z', written: [] });

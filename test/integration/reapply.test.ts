@@ -31,7 +31,8 @@ async function revokedP1() {
   );
   expect((await season.evaluate()).counts).toEqual({ retained: 1, revoked: 1, not_assessed: 0 });
   const check = makeReapply({ ...season.stores, campaigns: () => [RENEWAL_2024] });
-  const record = (at: string, req: { by: string; reason: string; withdraw?: boolean }) => recordException({ exceptions: season.stores.exceptions, now: () => new Date(at) }, { providerId: 'P1', ...req });
+  const record = (at: string, req: { by: string; reason: string; withdraw?: boolean }) =>
+    recordException({ exceptions: season.stores.exceptions, now: () => new Date(at) }, { providerId: 'P1', ...req });
   return { season, check, record };
 }
 

@@ -79,7 +79,14 @@ describe('a small season through the synthesized assembly', () => {
 
   it('fires every kind of schedule the template has: rate, at (the evaluation, the notice) and cron', () => {
     const byExpression = Object.values(result.schedules).map((s) => [s.expression.split('(')[0], s.invoked]);
-    expect(byExpression).toEqual(expect.arrayContaining([['rate', expect.any(Number)], ['at', 1], ['at', 1], ['cron', 13]]));
+    expect(byExpression).toEqual(
+      expect.arrayContaining([
+        ['rate', expect.any(Number)],
+        ['at', 1],
+        ['at', 1],
+        ['cron', 13],
+      ]),
+    );
     for (const s of Object.values(result.schedules)) expect(s.invoked, s.expression).toBeGreaterThan(0);
     // Every firing the template implies is accounted for: the season's aggregation runs every 15 minutes.
     const rate = Object.values(result.schedules).find((s) => s.expression.startsWith('rate'))!;
@@ -123,7 +130,8 @@ describe('a small season through the synthesized assembly', () => {
       report: { campaignId: 'renewal-2024', final: true },
     });
     for (const s of Object.values(result.schedules)) expect(s).toMatchObject({ firings: expect.any(Number), failed: 0 });
-    for (const f of Object.values(result.functions)) expect(f).toMatchObject({ invocations: expect.any(Number), errors: 0, retries: 0, maxDurationMs: expect.any(Number), timeoutMs: expect.any(Number) });
+    for (const f of Object.values(result.functions))
+      expect(f).toMatchObject({ invocations: expect.any(Number), errors: 0, retries: 0, maxDurationMs: expect.any(Number), timeoutMs: expect.any(Number) });
   });
 });
 
@@ -137,7 +145,9 @@ describe('what the rehearsal catches', () => {
     });
     const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
     expect(r.ok).toBe(false);
-    expect(r.iam.denied).toContainEqual(expect.objectContaining({ function: 'intake', action: 'dynamodb:BatchWriteItem', resource: expect.stringMatching(/^arn:aws:dynamodb:[^:]+:\d{12}:table\/ProviderRenewal-dev-Data-OrdersTable/) }));
+    expect(r.iam.denied).toContainEqual(
+      expect.objectContaining({ function: 'intake', action: 'dynamodb:BatchWriteItem', resource: expect.stringMatching(/^arn:aws:dynamodb:[^:]+:\d{12}:table\/ProviderRenewal-dev-Data-OrdersTable/) }),
+    );
     expect(r.problems.join('\n')).toMatch(/denied by IAM/);
   }, 300_000);
 
@@ -150,10 +160,16 @@ describe('what the rehearsal catches', () => {
     const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
     expect(r.ok).toBe(false);
     expect(r.iam.denied).toContainEqual(
-      expect.objectContaining({ function: 'AggregationStateMachine', action: 'lambda:InvokeFunction', resource: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:ProviderRenewal-dev-App-AggregateFunction/) }),
+      expect.objectContaining({
+        function: 'AggregationStateMachine',
+        action: 'lambda:InvokeFunction',
+        resource: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:ProviderRenewal-dev-App-AggregateFunction/),
+      }),
     );
     // The scheduler's own call was allowed: it may start the execution, which then could not invoke the function.
-    expect(r.iam.calls).toContainEqual(expect.objectContaining({ function: expect.stringMatching(/AggregationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:/) }));
+    expect(r.iam.calls).toContainEqual(
+      expect.objectContaining({ function: expect.stringMatching(/AggregationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:/) }),
+    );
     // Every execution the schedule started (a firing already due when the first failed starts one more) failed.
     const executions = r.stateMachines.AggregationStateMachine!;
     expect(executions.executions).toBeGreaterThan(0);

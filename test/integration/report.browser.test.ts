@@ -65,8 +65,19 @@ beforeAll(async () => {
   // The final decisions, with the mail status the outbox would give.
   const final = stores(await freshTables(), db);
   for (const r of ROWS) await final.decisions.addRevision(decision(r, true, '2024-02-29T16:30:05.000Z'));
-  const finalReport = await buildReport(final.decisions, 'renewal-2024', async () => new Map([['P01', { status: 'sent' as const, at: '2024-02-29T16:31:00.000Z', notice: 1 }], ['P02', { status: 'failed' as const, detail: `permanent: ${HOSTILE}`, notice: 1 }]]));
-  for (const [k, report] of [['final', finalReport], ['preview', previewReport]] as const) {
+  const finalReport = await buildReport(
+    final.decisions,
+    'renewal-2024',
+    async () =>
+      new Map([
+        ['P01', { status: 'sent' as const, at: '2024-02-29T16:31:00.000Z', notice: 1 }],
+        ['P02', { status: 'failed' as const, detail: `permanent: ${HOSTILE}`, notice: 1 }],
+      ]),
+  );
+  for (const [k, report] of [
+    ['final', finalReport],
+    ['preview', previewReport],
+  ] as const) {
     const file = await writeReportPage(join(dir, `${k}.html`), report, RENEWAL_2024, BY_DAY);
     pages[k] = { url: pathToFileURL(file).href, report };
   }
@@ -161,7 +172,9 @@ describe('the preview page', () => {
     const { page, context } = await openPage(browser, pages.preview.url);
     try {
       // As of 2024-01-15 (day 46 of 91): P01 4,120 → 8,150; P02 114 → 225; P03 3,877 → 7,669; P04 301 → 595.
-      const projected = await page.$$eval('table.report-list tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.getAttribute('data-provider-id'), tr.querySelector('td.projected')!.textContent])));
+      const projected = await page.$$eval('table.report-list tbody tr', (trs) =>
+        Object.fromEntries(trs.map((tr) => [tr.getAttribute('data-provider-id'), tr.querySelector('td.projected')!.textContent])),
+      );
       expect(digits(projected.P01!)).toBe(8150);
       expect(digits(projected.P02!)).toBe(225);
       expect(digits(projected.P04!)).toBe(595);

@@ -176,12 +176,57 @@ const EXPECTED_REPORT = [
   { providerId: 'P02-PROB', outcome: 'not_assessed', reasons: ['not_regularized'] },
   { providerId: 'P03-REGDAY', outcome: 'not_assessed', reasons: ['not_regularized'] },
   { providerId: 'P04-EDGE', outcome: 'retained', reasons: [], paidOrders: 4, thresholdOrders: 4, depositBalanceFen: 10_000_000 },
-  { providerId: 'P05-LATEBIND', outcome: 'revoked', reasons: ['orders_below_threshold'], paidOrders: 3, thresholdOrders: 4, depositBalanceFen: 10_000_000, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' },
-  { providerId: 'P06-SHORT', outcome: 'revoked', reasons: ['deposit_not_paid_in_full'], paidOrders: 5, thresholdOrders: 4, depositBalanceFen: 9_999_999, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' },
-  { providerId: 'P07-LATEPAY', outcome: 'revoked', reasons: ['deposit_not_paid_in_full'], paidOrders: 5, thresholdOrders: 4, depositBalanceFen: 5_000_000, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' },
-  { providerId: 'P08-ENDED', outcome: 'revoked', reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'], paidOrders: 2, thresholdOrders: 4, depositBalanceFen: 9_500_000, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' },
+  {
+    providerId: 'P05-LATEBIND',
+    outcome: 'revoked',
+    reasons: ['orders_below_threshold'],
+    paidOrders: 3,
+    thresholdOrders: 4,
+    depositBalanceFen: 10_000_000,
+    noticeDate: '2024-03-01',
+    reapplyFrom: '2024-05-30',
+  },
+  {
+    providerId: 'P06-SHORT',
+    outcome: 'revoked',
+    reasons: ['deposit_not_paid_in_full'],
+    paidOrders: 5,
+    thresholdOrders: 4,
+    depositBalanceFen: 9_999_999,
+    noticeDate: '2024-03-01',
+    reapplyFrom: '2024-05-30',
+  },
+  {
+    providerId: 'P07-LATEPAY',
+    outcome: 'revoked',
+    reasons: ['deposit_not_paid_in_full'],
+    paidOrders: 5,
+    thresholdOrders: 4,
+    depositBalanceFen: 5_000_000,
+    noticeDate: '2024-03-01',
+    reapplyFrom: '2024-05-30',
+  },
+  {
+    providerId: 'P08-ENDED',
+    outcome: 'revoked',
+    reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'],
+    paidOrders: 2,
+    thresholdOrders: 4,
+    depositBalanceFen: 9_500_000,
+    noticeDate: '2024-03-01',
+    reapplyFrom: '2024-05-30',
+  },
   { providerId: 'P09-OUTZ', outcome: 'not_assessed', reasons: ['not_in_scope'] },
-  { providerId: 'P10-NOTHING', outcome: 'revoked', reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'], paidOrders: 0, thresholdOrders: 4, depositBalanceFen: 0, noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' },
+  {
+    providerId: 'P10-NOTHING',
+    outcome: 'revoked',
+    reasons: ['orders_below_threshold', 'deposit_not_paid_in_full'],
+    paidOrders: 0,
+    thresholdOrders: 4,
+    depositBalanceFen: 0,
+    noticeDate: '2024-03-01',
+    reapplyFrom: '2024-05-30',
+  },
 ];
 
 const OPS_FIELDS = ['providerId', 'outcome', 'reasons', 'paidOrders', 'thresholdOrders', 'depositBalanceFen', 'noticeDate', 'reapplyFrom'];
@@ -340,7 +385,10 @@ describe('the same season decided by a person', () => {
 
     // The schedule's payload on this deployment (no THRESHOLD_ORDERS, the file's null) is refused,
     // naming thresholdOrders (RULES.md "threshold"): nothing is decided on a made-up number.
-    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toMatchObject({ name: 'MissingThresholdError', message: expect.stringMatching(/^thresholdOrders: campaign renewal-2024 has no threshold/) });
+    await expect(season.evaluate({ campaignId: CAMPAIGN })).rejects.toMatchObject({
+      name: 'MissingThresholdError',
+      message: expect.stringMatching(/^thresholdOrders: campaign renewal-2024 has no threshold/),
+    });
     const p04 = await season.stores.decisions.revisions(CAMPAIGN, 'P04-EDGE');
     expect(p04.map((r) => [r.revision, r.outcome, r.thresholdOrders, r.decidedBy.kind])).toEqual([[1, 'retained', 4, 'person']]);
     expect(await season.stores.decisions.runs(CAMPAIGN)).toHaveLength(1);

@@ -27,7 +27,10 @@ function waves(deliveries: Delivery[], cuts: number[]): Delivery[][] {
 
 async function cleanRun(events: LogicalEvent[], thresholdOrders: number) {
   const s = await newSeason();
-  const fed = await s.feed(events.map((e) => render(e)), { concurrency: 1 });
+  const fed = await s.feed(
+    events.map((e) => render(e)),
+    { concurrency: 1 },
+  );
   expect(fed).toEqual({ accepted: events.length, duplicates: 0, rejected: 0, failed: 0 });
   expect(await s.aggregate()).toMatchObject({ status: 'done', mode: 'full' });
   const r = await s.evaluate({ campaignId: CAMPAIGN, thresholdOrders });
@@ -96,7 +99,12 @@ describe('a season delivered late, out of order and more than once decides as if
         // Each season by brute force on its own; the union is what the shared run must decide.
         const expected = Object.assign({}, ...parts.map((part) => oracle(part, thresholdOrders)));
         // The reference itself reads the messy delivery as the clean stream: its de-duplication holds.
-        expect(oracle(deliveries.map((d) => d.body), thresholdOrders)).toEqual(expected);
+        expect(
+          oracle(
+            deliveries.map((d) => d.body),
+            thresholdOrders,
+          ),
+        ).toEqual(expected);
         const clean = await cleanRun(events, thresholdOrders);
         expect(clean).toEqual(expected);
         const messy = await messyRun(events, waves(deliveries, cuts), thresholdOrders);
@@ -115,12 +123,6 @@ describe('a season delivered late, out of order and more than once decides as if
       }),
       { numRuns: 300, seed: 42 },
     );
-    expect([...seen].sort()).toEqual([
-      'not_assessed',
-      'retained',
-      'revoked:deposit_not_paid_in_full',
-      'revoked:orders_below_threshold',
-      'revoked:orders_below_threshold+deposit_not_paid_in_full',
-    ]);
+    expect([...seen].sort()).toEqual(['not_assessed', 'retained', 'revoked:deposit_not_paid_in_full', 'revoked:orders_below_threshold', 'revoked:orders_below_threshold+deposit_not_paid_in_full']);
   });
 });

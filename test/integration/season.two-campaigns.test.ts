@@ -80,8 +80,7 @@ async function twoSeasonStack() {
   const feed = async (lines: string[], source: string) => {
     expect(await feedRecords(intake, toRecords(lines.join('\n'), source), { quiet: true, concurrency: 4 })).toMatchObject({ accepted: lines.length, rejected: 0 });
   };
-  const run = (c: Campaign, asOf?: string) =>
-    evaluate(c, { ...s, now: () => new Date(), overlapMs: 0, campaigns: () => TWO_SEASONS }, { by, ...(asOf ? { asOf } : {}) });
+  const run = (c: Campaign, asOf?: string) => evaluate(c, { ...s, now: () => new Date(), overlapMs: 0, campaigns: () => TWO_SEASONS }, { by, ...(asOf ? { asOf } : {}) });
   const sent: OutgoingMail[] = [];
   const mailer: Mailer = { send: async (m) => (sent.push(m), { messageId: `m-${sent.length}` }) };
   const mailRun = (c: Campaign, req: { kind: 'outcome' } | { kind: 'progress'; asOf: string }) =>

@@ -84,7 +84,10 @@ beforeAll(async () => {
   db.middlewareStack.add(
     (next, ctx) => async (args) => {
       const input = args.input as { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown> };
-      const action = String(ctx.commandName).replace(/Command$/, '').replace(/^Batch(Get|Write)$/, 'Batch$1Item').replace(/^(Get|Put|Update|Delete)$/, '$1Item');
+      const action = String(ctx.commandName)
+        .replace(/Command$/, '')
+        .replace(/^Batch(Get|Write)$/, 'Batch$1Item')
+        .replace(/^(Get|Put|Update|Delete)$/, '$1Item');
       const at = context.getStore();
       const names = input.RequestItems ? Object.keys(input.RequestItems) : input.TableName ? [input.TableName] : [];
       for (const name of names) {
@@ -134,7 +137,11 @@ beforeAll(async () => {
   await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, asOf: '2024-01-15T00:00:00Z', thresholdOrders: 20 });
   await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, dryRun: true, thresholdOrders: 20 });
   const final = await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, thresholdOrders: 20 });
-  await evaluate(c, { ...s, now: clock, overlapMs: 5000 }, { by, thresholdOrders: 25, providerIds: [final.assessments[0]!.providerId], changeThreshold: { from: 20, to: 25, reason: 'store-access test' } });
+  await evaluate(
+    c,
+    { ...s, now: clock, overlapMs: 5000 },
+    { by, thresholdOrders: 25, providerIds: [final.assessments[0]!.providerId], changeThreshold: { from: 20, to: 25, reason: 'store-access test' } },
+  );
 
   // Mail, both kinds, through a mailer that sends nothing (this test is about DynamoDB).
   const mailer: Mailer = { send: async () => ({ messageId: 'm' }) };
@@ -174,12 +181,18 @@ beforeAll(async () => {
   await s.outbox.renewClaim(other, 'owner-c', new Date(), 60_000);
   await s.outbox.get(other);
   await s.outbox.markUncertain(other, 'owner-c', 'test', new Date());
-  await recordMailEvent(s.outbox, { eventType: 'Send', mail: { messageId: 'm-py', timestamp: new Date().toISOString(), tags: { [NOTICE_TAG]: [noticeTag(other)] } } } as unknown as SesEvent, new Date());
+  await recordMailEvent(
+    s.outbox,
+    { eventType: 'Send', mail: { messageId: 'm-py', timestamp: new Date().toISOString(), tags: { [NOTICE_TAG]: [noticeTag(other)] } } } as unknown as SesEvent,
+    new Date(),
+  );
 }, 120_000);
 
 const key = (x: { action: string; table: string; index?: string }) => `${x.action} ${x.table}${x.index ? `/index/${x.index}` : ''}`;
 const declared = (a: readonly Access[]) =>
-  a.flatMap((t) => ('bucket' in t ? t.actions.map((action) => key({ action, table: `bucket:${t.bucket}` })) : t.actions.map((action) => key({ action, table: t.table, ...(t.index ? { index: t.index } : {}) }))));
+  a.flatMap((t) =>
+    'bucket' in t ? t.actions.map((action) => key({ action, table: `bucket:${t.bucket}` })) : t.actions.map((action) => key({ action, table: t.table, ...(t.index ? { index: t.index } : {}) })),
+  );
 
 describe('store access declarations', () => {
   it('every request a store sends is made inside one of its methods', () => {
@@ -191,8 +204,14 @@ describe('store access declarations', () => {
     for (const [method, decl] of Object.entries(access.methods as Record<string, readonly Access[]>)) {
       it(`${store}.${method}: sends exactly what it declares`, () => {
         const sent = [...new Set(calls.filter((c) => c.store === store && c.method === method).map(key))].sort();
-        expect(sent.filter((k) => !declared(decl).includes(k)), 'sent but not declared').toEqual([]);
-        expect(declared(decl).filter((k) => !sent.includes(k)), 'declared but never sent').toEqual([]);
+        expect(
+          sent.filter((k) => !declared(decl).includes(k)),
+          'sent but not declared',
+        ).toEqual([]);
+        expect(
+          declared(decl).filter((k) => !sent.includes(k)),
+          'declared but never sent',
+        ).toEqual([]);
       });
     }
   }

@@ -32,9 +32,7 @@ export function finalDecision(providerId: string, outcome: StoredDecision['outco
     reasons: o.reasons ?? (revoked ? ['orders_below_threshold'] : outcome === 'retained' ? [] : ['not_in_scope']),
     clauses: ['1'],
     rulesVersion: 'renewal-2024/1',
-    ...(outcome !== 'not_assessed'
-      ? { paidOrders: o.paidOrders ?? (revoked ? 10 : 500), thresholdOrders: 300, depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000 }
-      : {}),
+    ...(outcome !== 'not_assessed' ? { paidOrders: o.paidOrders ?? (revoked ? 10 : 500), thresholdOrders: 300, depositBalanceFen: 10_000_000, depositRequiredFen: 10_000_000 } : {}),
     ...(revoked ? { noticeDate: '2024-03-01', reapplyFrom: '2024-05-30' } : {}),
   };
 }

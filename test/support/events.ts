@@ -141,18 +141,12 @@ const arbAlikeBindings: fc.Arbitrary<LogicalEvent[]> = fc.oneof(
     ]),
   },
 );
-const arbFullId = fc.oneof(
-  { weight: 8, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,16}$/) },
-  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{128}$/) },
-);
+const arbFullId = fc.oneof({ weight: 8, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,16}$/) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{128}$/) });
 
 // A name is any text, but a lone surrogate is not text: it cannot be encoded as UTF-8 on the wire.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const arbName = fc
-  .oneof(
-    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }),
-    fc.constantFrom('义乌小商品产业带服务商', '<b>&amp;"Shop"</b>', "O'Brien & Söhne", '  spaces  ', '😀 emoji 👨‍👩‍👧', 'x'.repeat(200)),
-  )
+  .oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), fc.constantFrom('义乌小商品产业带服务商', '<b>&amp;"Shop"</b>', "O'Brien & Söhne", '  spaces  ', '😀 emoji 👨‍👩‍👧', 'x'.repeat(200)))
   .filter((s) => s.length > 0 && [...s].length <= 200 && !LONE_SURROGATE.test(s));
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/);
@@ -215,14 +209,12 @@ export function arbStream(opts: StreamOptions = {}): fc.Arbitrary<LogicalEvent[]
       const provider = fc.constantFrom(...providerIds);
       const store = fc.constantFrom(...storeIds);
       const profiles = arbProfiles(providerIds, { name: () => arbName, email: () => arbEmail, at: arbInstant });
-      const bindings = fc.uniqueArray(
-        fc.record({ type: fc.constantFrom('binding.started' as const, 'binding.ended' as const), providerId: provider, storeId: store, at: arbInstant }),
-        { maxLength: maxBindings, selector: (b) => identity(b) },
-      );
+      const bindings = fc.uniqueArray(fc.record({ type: fc.constantFrom('binding.started' as const, 'binding.ended' as const), providerId: provider, storeId: store, at: arbInstant }), {
+        maxLength: maxBindings,
+        selector: (b) => identity(b),
+      });
       const orders = fc.tuple(
-        ...orderIds.map((orderId) =>
-          fc.record({ type: fc.constant('order.paid' as const), orderId: fc.constant(orderId), storeId: store, paidAt: arbInstant, gift: fc.boolean() }),
-        ),
+        ...orderIds.map((orderId) => fc.record({ type: fc.constant('order.paid' as const), orderId: fc.constant(orderId), storeId: store, paidAt: arbInstant, gift: fc.boolean() })),
       );
       const deposits = fc.tuple(
         ...paymentIds.map((paymentId) =>
@@ -264,9 +256,7 @@ export function arbConflictingVersions(stream: LogicalEvent[], max = 5): fc.Arbi
         time: fc.oneof(fc.constant(time), arbInstant),
       })
       .map(({ type, providerId, amountFen, time: t }) =>
-        type === 'deposit.paid'
-          ? { type, paymentId: e.paymentId, providerId, amountFen, paidAt: t }
-          : { type, paymentId: e.paymentId, providerId, amountFen, at: t },
+        type === 'deposit.paid' ? { type, paymentId: e.paymentId, providerId, amountFen, paidAt: t } : { type, paymentId: e.paymentId, providerId, amountFen, at: t },
       );
   };
   return fc

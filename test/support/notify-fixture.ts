@@ -91,8 +91,7 @@ export async function notifyStack() {
     }
 
     /** Orders of `key`'s store, paid at the given instants; `tag` keeps their ids apart from earlier ones. */
-    const ordersOf = (key: string, paidAts: readonly string[], tag = 'o') =>
-      paidAts.map((paidAt, i) => ({ type: 'order.paid', orderId: `O-${id(key)}-${tag}${i}`, storeId: `S-${id(key)}`, paidAt }));
+    const ordersOf = (key: string, paidAts: readonly string[], tag = 'o') => paidAts.map((paidAt, i) => ({ type: 'order.paid', orderId: `O-${id(key)}-${tag}${i}`, storeId: `S-${id(key)}`, paidAt }));
 
     const events: object[] = [];
     for (const p of specs) {

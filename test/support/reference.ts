@@ -176,7 +176,14 @@ function parse(raw: unknown): { ok: true; e: Kept } | { ok: false; field: string
       if (!isEmail(o.email)) return { ok: false, field: 'email' };
       return {
         ok: true,
-        e: { type: 'provider.upserted', providerId: s('providerId'), name: s('name'), email: s('email'), certifiedAt: t('certifiedAt'), ...(o.regularizedAt !== undefined ? { regularizedAt: t('regularizedAt') } : {}) },
+        e: {
+          type: 'provider.upserted',
+          providerId: s('providerId'),
+          name: s('name'),
+          email: s('email'),
+          certifiedAt: t('certifiedAt'),
+          ...(o.regularizedAt !== undefined ? { regularizedAt: t('regularizedAt') } : {}),
+        },
       };
     case 'binding.started':
     case 'binding.ended':
@@ -187,7 +194,10 @@ function parse(raw: unknown): { ok: true; e: Kept } | { ok: false; field: string
     case 'deposit.paid':
     case 'deposit.deducted':
       if (!isAmount(o.amountFen)) return { ok: false, field: 'amountFen' };
-      return { ok: true, e: { type: type as 'deposit.paid', paymentId: s('paymentId'), providerId: s('providerId'), amountFen: o.amountFen as number, at: t(type === 'deposit.paid' ? 'paidAt' : 'at') } };
+      return {
+        ok: true,
+        e: { type: type as 'deposit.paid', paymentId: s('paymentId'), providerId: s('providerId'), amountFen: o.amountFen as number, at: t(type === 'deposit.paid' ? 'paidAt' : 'at') },
+      };
   }
 }
 

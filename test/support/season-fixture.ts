@@ -78,8 +78,7 @@ export async function newSeason(opts: SeasonOptions = {}): Promise<Season> {
     stores: s,
     mail,
     publication,
-    feed: (lines, o = {}) =>
-      feedRecords(intake, toRecords(lines.join('\n'), o.source ?? `feed-${++feeds}.ndjson`), { quiet: true, concurrency: o.concurrency ?? 4 }),
+    feed: (lines, o = {}) => feedRecords(intake, toRecords(lines.join('\n'), o.source ?? `feed-${++feeds}.ndjson`), { quiet: true, concurrency: o.concurrency ?? 4 }),
     aggregate: (payload = { campaignId: CAMPAIGN }) => aggregateHandler(payload),
     evaluate: (payload = { campaignId: CAMPAIGN }) => evaluateHandler(payload),
     scan: (table) => scanTable(db, tables[table]),
@@ -137,15 +136,11 @@ export const ev = {
     }),
   bind: (providerId: string, storeId: string, at: string) => JSON.stringify({ type: 'binding.started', providerId, storeId, at }),
   unbind: (providerId: string, storeId: string, at: string) => JSON.stringify({ type: 'binding.ended', providerId, storeId, at }),
-  order: (orderId: string, storeId: string, paidAt: string, gift?: boolean) =>
-    JSON.stringify({ type: 'order.paid', orderId, storeId, paidAt, ...(gift !== undefined ? { gift } : {}) }),
-  paid: (paymentId: string, providerId: string, amountFen: number, paidAt: string) =>
-    JSON.stringify({ type: 'deposit.paid', paymentId, providerId, amountFen, paidAt }),
-  deducted: (paymentId: string, providerId: string, amountFen: number, at: string) =>
-    JSON.stringify({ type: 'deposit.deducted', paymentId, providerId, amountFen, at }),
+  order: (orderId: string, storeId: string, paidAt: string, gift?: boolean) => JSON.stringify({ type: 'order.paid', orderId, storeId, paidAt, ...(gift !== undefined ? { gift } : {}) }),
+  paid: (paymentId: string, providerId: string, amountFen: number, paidAt: string) => JSON.stringify({ type: 'deposit.paid', paymentId, providerId, amountFen, paidAt }),
+  deducted: (paymentId: string, providerId: string, amountFen: number, at: string) => JSON.stringify({ type: 'deposit.deducted', paymentId, providerId, amountFen, at }),
   /** One profile each, all certified (and regularized, when given) at the same instants. */
-  providers: (providerIds: readonly string[], certifiedAt: string, regularizedAt?: string): string[] =>
-    providerIds.map((providerId) => ev.provider(providerId, certifiedAt, regularizedAt)),
+  providers: (providerIds: readonly string[], certifiedAt: string, regularizedAt?: string): string[] => providerIds.map((providerId) => ev.provider(providerId, certifiedAt, regularizedAt)),
   /** One provider's bindings to several stores, all started at `at`. */
   binds: (providerId: string, storeIds: readonly string[], at: string): string[] => storeIds.map((storeId) => ev.bind(providerId, storeId, at)),
   /** Paid orders (not gifts) of one store, `{ orderId: paidAt }`, in the order written. */
@@ -238,10 +233,7 @@ const arbDepositAt = fc.oneof(
 );
 /** True about one time in five: gift orders, deductions. */
 const sometimes = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-const arbAmountFen = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom(10_000_000, 5_000_000, 9_999_999, 1) },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 12_000_000 }) },
-);
+const arbAmountFen = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(10_000_000, 5_000_000, 9_999_999, 1) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 12_000_000 }) });
 
 /**
  * A valid season: 1–4 providers with one profile each, 1–4 stores, binding starts and ends (some ends
@@ -250,41 +242,35 @@ const arbAmountFen = fc.oneof(
  * deliver them).
  */
 export function arbSeason(): fc.Arbitrary<LogicalEvent[]> {
-  return fc
-    .record({ providers: fc.integer({ min: 1, max: 4 }), stores: fc.integer({ min: 1, max: 4 }) })
-    .chain(({ providers, stores: storeCount }) => {
-      const providerIds = Array.from({ length: providers }, (_, i) => `P${i + 1}`);
-      const storeIds = Array.from({ length: storeCount }, (_, i) => `S${i + 1}`);
-      const provider = fc.constantFrom(...providerIds);
-      const store = fc.constantFrom(...storeIds);
-      const profiles = arbProfiles(providerIds, {
-        name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
-        email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
-        at: arbStatusAt,
-      });
-      const bindings = fc.uniqueArray(
-        fc.record({
-          type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),
-          providerId: provider,
-          storeId: store,
-          at: arbBindingAt,
-        }),
-        { minLength: 1, maxLength: 8, selector: (b) => `${b.type}|${b.providerId}|${b.storeId}|${b.at}` },
-      );
-      const orders = fc
-        .array(fc.record({ storeId: store, paidAt: arbPaidAt, gift: sometimes }), { maxLength: 20 })
-        .map((os) => os.map((o, i) => ({ type: 'order.paid' as const, orderId: `O${i + 1}`, ...o })));
-      const deposits = fc
-        .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: arbAmountFen, at: arbDepositAt }), { maxLength: 6 })
-        .map((ds) =>
-          ds.map(({ deducted, providerId, amountFen, at }, i): LogicalEvent =>
-            deducted
-              ? { type: 'deposit.deducted', paymentId: `D${i + 1}`, providerId, amountFen, at }
-              : { type: 'deposit.paid', paymentId: `D${i + 1}`, providerId, amountFen, paidAt: at },
-          ),
-        );
-      return fc
-        .tuple(profiles, bindings, orders, deposits)
-        .map(([p, b, o, d]) => [...p, ...b, ...o, ...d].sort((x, y) => timeOf(x) - timeOf(y)));
+  return fc.record({ providers: fc.integer({ min: 1, max: 4 }), stores: fc.integer({ min: 1, max: 4 }) }).chain(({ providers, stores: storeCount }) => {
+    const providerIds = Array.from({ length: providers }, (_, i) => `P${i + 1}`);
+    const storeIds = Array.from({ length: storeCount }, (_, i) => `S${i + 1}`);
+    const provider = fc.constantFrom(...providerIds);
+    const store = fc.constantFrom(...storeIds);
+    const profiles = arbProfiles(providerIds, {
+      name: (providerId) => fc.constantFrom('义乌小商品产业带服务商', `<b>${providerId}</b> & "Co"`, `Provider ${providerId}`),
+      email: (providerId) => fc.constant(`${providerId.toLowerCase()}@example.com`),
+      at: arbStatusAt,
     });
+    const bindings = fc.uniqueArray(
+      fc.record({
+        type: fc.constantFrom('binding.started' as const, 'binding.started' as const, 'binding.ended' as const),
+        providerId: provider,
+        storeId: store,
+        at: arbBindingAt,
+      }),
+      { minLength: 1, maxLength: 8, selector: (b) => `${b.type}|${b.providerId}|${b.storeId}|${b.at}` },
+    );
+    const orders = fc
+      .array(fc.record({ storeId: store, paidAt: arbPaidAt, gift: sometimes }), { maxLength: 20 })
+      .map((os) => os.map((o, i) => ({ type: 'order.paid' as const, orderId: `O${i + 1}`, ...o })));
+    const deposits = fc
+      .array(fc.record({ deducted: sometimes, providerId: provider, amountFen: arbAmountFen, at: arbDepositAt }), { maxLength: 6 })
+      .map((ds) =>
+        ds.map(({ deducted, providerId, amountFen, at }, i): LogicalEvent =>
+          deducted ? { type: 'deposit.deducted', paymentId: `D${i + 1}`, providerId, amountFen, at } : { type: 'deposit.paid', paymentId: `D${i + 1}`, providerId, amountFen, paidAt: at },
+        ),
+      );
+    return fc.tuple(profiles, bindings, orders, deposits).map(([p, b, o, d]) => [...p, ...b, ...o, ...d].sort((x, y) => timeOf(x) - timeOf(y)));
+  });
 }

@@ -20,7 +20,15 @@ describe('a campaign file', () => {
     const r = parseCampaignFile(FILE_2024, 'renewal-2024');
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const c = r.campaign;
-    expect(c).toMatchObject({ campaignId: 'renewal-2024', periodStartDate: '2023-12-01', periodEndDate: '2024-02-29', thresholdOrders: null, depositRequiredFen: 10_000_000, noticeDate: '2024-03-01', utcOffsetMinutes: 480 });
+    expect(c).toMatchObject({
+      campaignId: 'renewal-2024',
+      periodStartDate: '2023-12-01',
+      periodEndDate: '2024-02-29',
+      thresholdOrders: null,
+      depositRequiredFen: 10_000_000,
+      noticeDate: '2024-03-01',
+      utcOffsetMinutes: 480,
+    });
     expect(periodWindow(c)).toMatchObject({ startIso: '2023-11-30T16:00:00.000Z', endIso: '2024-02-29T16:00:00.000Z' });
     expect(periodWindow(c).days).toHaveLength(91);
     expect(Object.isFrozen(c)).toBe(true);
@@ -29,7 +37,12 @@ describe('a campaign file', () => {
   it.each([
     ['a date that does not exist', { periodEndDate: '2023-02-29' }, 'periodEndDate', /"2023-02-29" is not a day that exists/],
     ['a date that is no date', { noticeDate: '1 March 2024' }, 'noticeDate', /YYYY-MM-DD/],
-    ['a period that ends before it starts', { periodStartDate: '2024-03-01', periodEndDate: '2024-02-29', noticeDate: '2024-03-05', certifiedBeforeDate: '2024-03-01', regularizedBeforeDate: '2024-03-01' }, 'periodEndDate', /before periodStartDate 2024-03-01/],
+    [
+      'a period that ends before it starts',
+      { periodStartDate: '2024-03-01', periodEndDate: '2024-02-29', noticeDate: '2024-03-05', certifiedBeforeDate: '2024-03-01', regularizedBeforeDate: '2024-03-01' },
+      'periodEndDate',
+      /before periodStartDate 2024-03-01/,
+    ],
     ['a notice date inside the period', { noticeDate: '2024-02-29' }, 'noticeDate', /not after the period/],
     ['a certification cut after the period starts', { certifiedBeforeDate: '2023-12-02' }, 'certifiedBeforeDate', /after periodStartDate/],
     ['a regularization cut after the period starts', { regularizedBeforeDate: '2024-01-01' }, 'regularizedBeforeDate', /after periodStartDate/],
@@ -61,17 +74,29 @@ describe('a campaign file', () => {
   it('a season of any length from 1 to 366 days, across a new year, with or without 29 February, parses to exactly its days', () => {
     const DAY = 86_400_000;
     fc.assert(
-      fc.property(fc.integer({ min: Date.UTC(2020, 0, 1) / DAY, max: Date.UTC(2040, 0, 1) / DAY }), fc.integer({ min: 1, max: 366 }), fc.integer({ min: 1, max: 40 }), (startDay, days, noticeAfter) => {
-        // The reference: plain UTC calendar arithmetic on day numbers.
-        const date = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
-        const file = { ...FILE_2024, periodStartDate: date(startDay), periodEndDate: date(startDay + days - 1), certifiedBeforeDate: date(startDay), regularizedBeforeDate: date(startDay), noticeDate: date(startDay + days - 1 + noticeAfter) };
-        const r = parseCampaignFile(file, 'renewal-2024');
-        if (!r.ok) throw new Error(JSON.stringify(r.errors));
-        const w = periodWindow(r.campaign);
-        expect(w.days).toHaveLength(days);
-        expect(w.startMs).toBe(startDay * DAY - 8 * 3_600_000);
-        expect(w.endMs).toBe((startDay + days) * DAY - 8 * 3_600_000);
-      }),
+      fc.property(
+        fc.integer({ min: Date.UTC(2020, 0, 1) / DAY, max: Date.UTC(2040, 0, 1) / DAY }),
+        fc.integer({ min: 1, max: 366 }),
+        fc.integer({ min: 1, max: 40 }),
+        (startDay, days, noticeAfter) => {
+          // The reference: plain UTC calendar arithmetic on day numbers.
+          const date = (d: number) => new Date(d * DAY).toISOString().slice(0, 10);
+          const file = {
+            ...FILE_2024,
+            periodStartDate: date(startDay),
+            periodEndDate: date(startDay + days - 1),
+            certifiedBeforeDate: date(startDay),
+            regularizedBeforeDate: date(startDay),
+            noticeDate: date(startDay + days - 1 + noticeAfter),
+          };
+          const r = parseCampaignFile(file, 'renewal-2024');
+          if (!r.ok) throw new Error(JSON.stringify(r.errors));
+          const w = periodWindow(r.campaign);
+          expect(w.days).toHaveLength(days);
+          expect(w.startMs).toBe(startDay * DAY - 8 * 3_600_000);
+          expect(w.endMs).toBe((startDay + days) * DAY - 8 * 3_600_000);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -113,7 +138,15 @@ describe('the campaigns directory', () => {
     const d = dir();
     write(d, 'renewal-2024.json', FILE_2024);
     expect(loadCampaigns(d).ids).toEqual(['renewal-2024']);
-    write(d, 'renewal-2031.json', { ...FILE_2024, campaignId: 'renewal-2031', periodStartDate: '2030-12-01', periodEndDate: '2031-02-28', certifiedBeforeDate: '2030-12-01', regularizedBeforeDate: '2030-12-01', noticeDate: '2031-03-01' });
+    write(d, 'renewal-2031.json', {
+      ...FILE_2024,
+      campaignId: 'renewal-2031',
+      periodStartDate: '2030-12-01',
+      periodEndDate: '2031-02-28',
+      certifiedBeforeDate: '2030-12-01',
+      regularizedBeforeDate: '2030-12-01',
+      noticeDate: '2031-03-01',
+    });
     expect(loadCampaigns(d).ids).toEqual(['renewal-2024', 'renewal-2031']);
   });
 

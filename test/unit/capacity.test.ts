@@ -67,7 +67,10 @@ describe('read units: 4 KB each, eventually consistent at half', () => {
   it('property: a page never costs more than its items read one by one, nor less than its bytes in 4 KB units', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 20_000 }), { minLength: 1, maxLength: 50 }), fc.boolean(), (sizes, consistent) => {
-        const page = pageReadUnits(sizes.reduce((a, b) => a + b, 0), consistent);
+        const page = pageReadUnits(
+          sizes.reduce((a, b) => a + b, 0),
+          consistent,
+        );
         const oneByOne = sizes.reduce((n, b) => n + itemReadUnits(b, consistent), 0);
         expect(page).toBeLessThanOrEqual(oneByOne);
         expect(page * 4096 * (consistent ? 1 : 2)).toBeGreaterThanOrEqual(sizes.reduce((a, b) => a + b, 0));
@@ -77,7 +80,14 @@ describe('read units: 4 KB each, eventually consistent at half', () => {
 });
 
 describe('index writes: one per global secondary index whose keys the item carries', () => {
-  const order = { orderId: { S: 'O1' }, storeId: { S: 'S1' }, storePaid: { S: '2024-01-10T02:00:00.000Z#O1' }, paidAt: { S: '2024-01-10T02:00:00.000Z' }, gift: { BOOL: false }, type: { S: 'order.paid' } };
+  const order = {
+    orderId: { S: 'O1' },
+    storeId: { S: 'S1' },
+    storePaid: { S: '2024-01-10T02:00:00.000Z#O1' },
+    paidAt: { S: '2024-01-10T02:00:00.000Z' },
+    gift: { BOOL: false },
+    type: { S: 'order.paid' },
+  };
   it('an order writes its item and one byStore entry: 2 units', () => {
     expect(putWriteUnits(order, ['orderId'], TABLES.orders.indexes)).toEqual({ table: 1, indexes: 1 });
   });

@@ -26,7 +26,8 @@ const ms = (s: unknown) => instant(s);
 /** The instant an event happened on the platform, by its own fields. */
 const eventTime = (e: Ev) => ms(e.paidAt ?? e.at ?? e.certifiedAt);
 /** The entity a line is a version of (a redelivery or a conflicting version has the same one). */
-const identity = (e: Ev) => (e.orderId ? `order:${e.orderId}` : e.paymentId ? `payment:${e.paymentId}` : e.type === 'provider.upserted' ? `provider:${e.providerId}` : `${e.type}:${e.providerId}:${e.storeId}:${ms(e.at)}`);
+const identity = (e: Ev) =>
+  e.orderId ? `order:${e.orderId}` : e.paymentId ? `payment:${e.paymentId}` : e.type === 'provider.upserted' ? `provider:${e.providerId}` : `${e.type}:${e.providerId}:${e.storeId}:${ms(e.at)}`;
 
 const profiles = new Map<string, Ev>();
 for (const e of parsed) if (e?.type === 'provider.upserted' && typeof e.providerId === 'string' && !profiles.has(e.providerId)) profiles.set(e.providerId, e);
@@ -34,9 +35,19 @@ const verdicts = [...season.expected].map(([providerId, x]) => ({ providerId, ..
 
 /** What the system must decide by the plan, in the reference's shape: figures only for assessed providers. */
 const planned = (s: Season) =>
-  [...s.expected].map(([providerId, x]) => ({ providerId, outcome: x.outcome, reasons: x.reasons, ...(x.outcome !== 'not_assessed' ? { paidOrders: x.paidOrders, depositBalanceFen: x.depositBalanceFen } : {}) }));
+  [...s.expected].map(([providerId, x]) => ({
+    providerId,
+    outcome: x.outcome,
+    reasons: x.reasons,
+    ...(x.outcome !== 'not_assessed' ? { paidOrders: x.paidOrders, depositBalanceFen: x.depositBalanceFen } : {}),
+  }));
 const decided = (c: ReferenceCampaign, lines: readonly string[]) =>
-  reference(c, lines).decisions.map(({ providerId, outcome, reasons, paidOrders, depositBalanceFen }) => ({ providerId, outcome, reasons, ...(paidOrders !== undefined ? { paidOrders, depositBalanceFen } : {}) }));
+  reference(c, lines).decisions.map(({ providerId, outcome, reasons, paidOrders, depositBalanceFen }) => ({
+    providerId,
+    outcome,
+    reasons,
+    ...(paidOrders !== undefined ? { paidOrders, depositBalanceFen } : {}),
+  }));
 
 describe('the plan is what the events say', () => {
   it('the reference evaluator decides every provider of the demo season as planned', () => {
@@ -56,7 +67,8 @@ describe('the plan is what the events say', () => {
     const everyone = { ...renewal2024(small.thresholdOrders), certifiedBeforeDate: '2100-01-01', regularizedBeforeDate: '2100-01-01' };
     const figures = reference(everyone, small.lines).decisions.filter((d) => d.paidOrders !== undefined);
     expect(figures.length).toBeGreaterThan(35);
-    for (const d of figures) expect([d.providerId, d.paidOrders, d.depositBalanceFen]).toEqual([d.providerId, small.expected.get(d.providerId)!.paidOrders, small.expected.get(d.providerId)!.depositBalanceFen]);
+    for (const d of figures)
+      expect([d.providerId, d.paidOrders, d.depositBalanceFen]).toEqual([d.providerId, small.expected.get(d.providerId)!.paidOrders, small.expected.get(d.providerId)!.depositBalanceFen]);
   });
 });
 
@@ -83,12 +95,12 @@ const LATER_REF: ReferenceCampaign = {
   reapplyAfterDays: 90,
 };
 
-describe('a season in another campaign\'s period', () => {
+describe("a season in another campaign's period", () => {
   const later = generateSeason({ providers: 40, orders: 4000, seed: 3, campaign: LATER });
   const events = later.lines.map(parseLine);
   const lw = referenceWindow(LATER_REF);
 
-  it('is decided by the reference as planned, with that campaign\'s period, cuts and deposit', () => {
+  it("is decided by the reference as planned, with that campaign's period, cuts and deposit", () => {
     expect(decided({ ...LATER_REF, thresholdOrders: later.thresholdOrders }, later.lines)).toEqual(planned(later));
     const outcomes = new Set(planned(later).map((p) => (p.outcome === 'revoked' ? p.reasons.join('+') : p.outcome)));
     expect(outcomes).toContain('retained');
@@ -102,7 +114,11 @@ describe('a season in another campaign\'s period', () => {
     expect(Math.min(...times)).toBeGreaterThan(lw.startMs - 250 * 86_400_000);
     expect(Math.max(...times)).toBeLessThan(lw.endMs + 20 * 86_400_000);
     const orders = events.filter((e): e is Ev => e?.type === 'order.paid');
-    for (const edge of [lw.startMs - 1, lw.startMs, lw.endMs - 1, lw.endMs]) expect(orders.some((e) => ms(e.paidAt) === edge), String(edge)).toBe(true);
+    for (const edge of [lw.startMs - 1, lw.startMs, lw.endMs - 1, lw.endMs])
+      expect(
+        orders.some((e) => ms(e.paidAt) === edge),
+        String(edge),
+      ).toBe(true);
     const deposits = events.filter((e): e is Ev => e?.type === 'deposit.paid' && e.amountFen === 20_000_000);
     expect(deposits.length).toBeGreaterThan(10);
     expect(lastLateArrival(LATER)).toBe(lw.endMs + 15 * 60_000);
@@ -161,7 +177,11 @@ describe('every rule case stays in it', () => {
 
   it('gift orders, orders on each boundary instant and outside the period, orders of unbound stores', () => {
     expect(orders.some((e) => e.gift === true)).toBe(true);
-    for (const edge of [w.startMs - 1, w.startMs, w.endMs - 1, w.endMs]) expect(orders.some((e) => ms(e.paidAt) === edge), String(edge)).toBe(true);
+    for (const edge of [w.startMs - 1, w.startMs, w.endMs - 1, w.endMs])
+      expect(
+        orders.some((e) => ms(e.paidAt) === edge),
+        String(edge),
+      ).toBe(true);
     expect(orders.some((e) => ms(e.paidAt)! > w.endMs)).toBe(true);
     expect(orders.some((e) => String(e.paidAt).endsWith('+08:00')) && orders.some((e) => String(e.paidAt).endsWith('Z'))).toBe(true);
   });
@@ -175,7 +195,7 @@ describe('every rule case stays in it', () => {
     expect(parsed.some((e) => e?.type === 'binding.ended' && ms(e.at)! > w.startMs && ms(e.at)! < w.endMs)).toBe(true);
   });
 
-  it('the platform\'s imperfections: redeliveries, conflicting versions, 15 malformed lines', () => {
+  it("the platform's imperfections: redeliveries, conflicting versions, 15 malformed lines", () => {
     expect(season.stats).toMatchObject({ orders: DEMO_SEASON.orders, duplicates: DEMO_SEASON.orders / 100, conflicts: 6, malformed: 15 });
     expect(season.lines.length).toBe(parsed.filter(Boolean).length + parsed.filter((e) => !e).length);
   });

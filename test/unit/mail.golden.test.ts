@@ -135,8 +135,7 @@ describe('golden mails', () => {
   it('revoked, deposit only (exit procedure given as a URL)', () =>
     goldenMail('revoked-deposit', outcome(FIXTURES.revokedDeposit, { ...settings, exitRefundProcedure: 'https://example.com/exit-refund' })));
   it('corrected, revision 2', () => goldenMail('corrected-rev2', outcome(FIXTURES.corrected)));
-  it('progress, week 7', () =>
-    goldenMail('progress-week7', progressMail(snapshot('2024-01-15'))));
+  it('progress, week 7', () => goldenMail('progress-week7', progressMail(snapshot('2024-01-15'))));
 });
 
 /** The season of campaigns/renewal-2027.json: its dates, year, titles and deposit come from its file alone. */
@@ -152,7 +151,7 @@ const of2027 = (d: StoredDecision): StoredDecision => ({
 });
 
 describe('golden mails of another season (renewal-2027)', () => {
-  it('retained: the regular assessment is that of 2027, the notice date\'s year', () => {
+  it("retained: the regular assessment is that of 2027, the notice date's year", () => {
     const mail = renderOutcomeMail({ decision: of2027({ ...FIXTURES.retained, depositBalanceFen: 20_000_000 }), campaign: RENEWAL_2027, settings });
     expect(mail.text).toContain('进行2027年的常规考核');
     expect(mail.text).toContain('assesses you during 2027 under');
@@ -172,10 +171,7 @@ describe('golden mails of another season (renewal-2027)', () => {
 });
 
 describe('every golden mail', () => {
-  const mails: [string, RenderedMail][] = [
-    ...Object.entries(FIXTURES).map(([k, d]): [string, RenderedMail] => [k, outcome(d)]),
-    ['progress', progressMail(snapshot('2024-01-15'))],
-  ];
+  const mails: [string, RenderedMail][] = [...Object.entries(FIXTURES).map(([k, d]): [string, RenderedMail] => [k, outcome(d)]), ['progress', progressMail(snapshot('2024-01-15'))]];
 
   it.each(mails)('%s: is a complete, self-contained HTML document', (_, m) => {
     expect(m.html.startsWith('<!DOCTYPE html>\n<html lang="zh-CN">')).toBe(true);

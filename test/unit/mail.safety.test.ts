@@ -61,9 +61,7 @@ describe.each(renders)('%s mail with a hostile provider name', (_, render) => {
     expect(mail.html).not.toContain('<script');
     expect(mail.html).not.toContain('"quoted"');
     expect(mail.html).not.toContain("'apos'");
-    expect(mail.html).toContain(
-      '&lt;script&gt;alert(1)&lt;/script&gt; Bcc: evil@x.com &quot;quoted&quot; &amp; &#39;apos&#39;',
-    );
+    expect(mail.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Bcc: evil@x.com &quot;quoted&quot; &amp; &#39;apos&#39;');
     expect(tags(mail.html)).toEqual(tags(render('Benign Name').html));
   });
 

@@ -20,7 +20,6 @@ const NOT_A_SEASON: { file: string; literal: string; why: string }[] = [
   { file: 'tools/bench/cost.ts', literal: "'2026-11-29'", why: 'the day the list prices were read' },
 ];
 
-
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);

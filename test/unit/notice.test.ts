@@ -6,7 +6,6 @@ import { emptyNotice, nextNoticeVersion, noticeCsv, noticeEntries, noticeJson, r
 import { PAGE_CSP } from '#shared/pages/page.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
-
 /**
  * The public delisting notice as data (RULES.md clause 3): who is on it, when a new version is due and
  * what its page, JSON and CSV say. Decisions are built by what they are (final revoked, final
@@ -90,7 +89,14 @@ describe('versions', () => {
     fc.assert(
       fc.property(list, (entries) => {
         const v1 = nextNoticeVersion(undefined, entries, 'renewal-2024', AT1)!;
-        expect(nextNoticeVersion(v1, entries.map((e) => ({ ...e, reasons: [...e.reasons] })), 'renewal-2024', AT2)).toBeUndefined();
+        expect(
+          nextNoticeVersion(
+            v1,
+            entries.map((e) => ({ ...e, reasons: [...e.reasons] })),
+            'renewal-2024',
+            AT2,
+          ),
+        ).toBeUndefined();
       }),
     );
   });
@@ -161,7 +167,7 @@ describe('the files', () => {
     expect(csv.split('\r\n')[1]).toBe(`P1,"'=HYPERLINK(""http://x"",""点我"")",orders_below_threshold;deposit_not_paid_in_full,支付订单量未达考核线；保证金未缴足,2024-03-01,2024-05-30`);
   });
 
-  it('the page escapes the provider\'s text, loads nothing, and allows exactly its own stylesheet', () => {
+  it("the page escapes the provider's text, loads nothing, and allows exactly its own stylesheet", () => {
     const page = renderNoticePage(v2, settings);
     expect(page).not.toContain('<img');
     expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#39;&lt;/td&gt;');

@@ -59,7 +59,7 @@ describe('the report table with hostile names', () => {
   const lines = decisionTable(ROWS).split('\n');
   const [header, , ...body] = lines;
 
-  it('puts every cell after the name at the header\'s column, as a terminal measures it', () => {
+  it("puts every cell after the name at the header's column, as a terminal measures it", () => {
     const col = (word: string) => stringWidth(header!.slice(0, header!.indexOf(word)));
     const outcomeCol = col('outcome');
     // Right-aligned: each figure ends where the header word does.
@@ -95,9 +95,25 @@ describe('the report table with hostile names', () => {
 
 describe('table and cut, literally', () => {
   it('renders an override and wide characters in aligned columns', () => {
-    expect(table(['name', 'n'], [[`${RLO}ab${PDF}`, 1], ['中文', 22]])).toBe(['name  n', '────  ──', ' ab   1', '中文  22'].join('\n'));
     expect(
-      table(['name', 'orders'], [['e\u0301e\u0301', 5], ['👨‍👩‍👧‍👦', 10], ['a\u200Db', 7]], ['left', 'right']),
+      table(
+        ['name', 'n'],
+        [
+          [`${RLO}ab${PDF}`, 1],
+          ['中文', 22],
+        ],
+      ),
+    ).toBe(['name  n', '────  ──', ' ab   1', '中文  22'].join('\n'));
+    expect(
+      table(
+        ['name', 'orders'],
+        [
+          ['e\u0301e\u0301', 5],
+          ['👨‍👩‍👧‍👦', 10],
+          ['a\u200Db', 7],
+        ],
+        ['left', 'right'],
+      ),
     ).toBe(['name  orders', '────  ──────', 'e\u0301e\u0301         5', '👨‍👩‍👧‍👦        10', 'a\u200Db         7'].join('\n'));
   });
 

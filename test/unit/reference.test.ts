@@ -148,7 +148,15 @@ describe('the reference on the cases RULES.md spells out', () => {
   });
 
   it('takes any campaign as data: a period across a new year, the re-apply date across month ends', () => {
-    const c = { ...renewal2024(1), periodStartDate: '2026-12-01', periodEndDate: '2027-02-28', certifiedBeforeDate: '2026-12-01', regularizedBeforeDate: '2026-12-01', noticeDate: '2027-03-01', depositRequiredFen: 20_000_000 };
+    const c = {
+      ...renewal2024(1),
+      periodStartDate: '2026-12-01',
+      periodEndDate: '2027-02-28',
+      certifiedBeforeDate: '2026-12-01',
+      regularizedBeforeDate: '2026-12-01',
+      noticeDate: '2027-03-01',
+      depositRequiredFen: 20_000_000,
+    };
     expect(new Date(referenceWindow(c).endMs).toISOString()).toBe('2027-02-28T16:00:00.000Z');
     const r = reference(c, [provider('P1'), bind('P1', 'S1', '2026-01-01T00:00:00Z'), order('O1', 'S1', '2027-02-28T23:59:59+08:00'), paid('D1', 'P1', 20_000_000, '2027-02-28T15:59:59Z')]);
     expect(r.decisions[0]).toMatchObject({ outcome: 'retained', paidOrders: 1, depositBalanceFen: 20_000_000 });

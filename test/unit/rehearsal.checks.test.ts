@@ -6,14 +6,43 @@ import type { SesSend } from '#tools/rehearsal/gateway.ts';
 import type { RehearsalSeason } from '#tools/rehearsal/season-feed.ts';
 
 const profile = (providerId: string, email: string) => ({ type: 'provider.upserted', providerId, email }) as unknown as RehearsalSeason['providers'] extends Map<string, infer P> ? P : never;
-const season = { name: 't', arrivals: [], afterClock: 0, providers: new Map([['p1', profile('p1', 'P1@example.com')], ['p2', profile('p2', 'p2@example.com')], ['p3', profile('p3', 'p3@example.com')]]) } as RehearsalSeason;
+const season = {
+  name: 't',
+  arrivals: [],
+  afterClock: 0,
+  providers: new Map([
+    ['p1', profile('p1', 'P1@example.com')],
+    ['p2', profile('p2', 'p2@example.com')],
+    ['p3', profile('p3', 'p3@example.com')],
+  ]),
+} as RehearsalSeason;
 const row = (providerId: string, outcome: string, mail?: string) => ({ providerId, outcome, reasons: [], ...(mail ? { mail: { status: mail } } : {}) });
 const report = { assessments: [row('p1', 'renewed', 'delivered'), row('p2', 'revoked', 'sent'), row('p3', 'not_assessed')] } as unknown as Report;
-const sent = (to: string, subject: string, tags: Record<string, string> = {}): SesSend => ({ principal: 'notify', atMs: 0, source: 'n@example.com', to: [to], subject, tags, messageId: subject, configurationSet: 'renewal' });
+const sent = (to: string, subject: string, tags: Record<string, string> = {}): SesSend => ({
+  principal: 'notify',
+  atMs: 0,
+  source: 'n@example.com',
+  to: [to],
+  subject,
+  tags,
+  messageId: subject,
+  configurationSet: 'renewal',
+});
 
 describe('mailFigures', () => {
   it('counts outcome mail per provider (addresses compared without case), duplicates, the assessed left without one, and progress per week', () => {
-    const m = mailFigures([sent('p1@example.com', '续牌结果'), sent('p1@example.com', '续牌结果'), sent('x@example.com', 'Renewal', { kind: 'outcome' }), sent('p1@example.com', '续牌进度 第 2 周'), sent('p2@example.com', '续牌进度 第 2 周'), sent('p2@example.com', '续牌进度 第 3 周')], season, report);
+    const m = mailFigures(
+      [
+        sent('p1@example.com', '续牌结果'),
+        sent('p1@example.com', '续牌结果'),
+        sent('x@example.com', 'Renewal', { kind: 'outcome' }),
+        sent('p1@example.com', '续牌进度 第 2 周'),
+        sent('p2@example.com', '续牌进度 第 2 周'),
+        sent('p2@example.com', '续牌进度 第 3 周'),
+      ],
+      season,
+      report,
+    );
     expect(m.outcome).toEqual({ sent: 3, duplicates: 1, missing: ['p2'] });
     expect(m.progress).toEqual({ sent: 3, byWeek: { '2': 2, '3': 1 } });
     expect(m.status).toEqual({ delivered: 1, sent: 1 });
@@ -37,8 +66,23 @@ describe('metricFigures', () => {
   it('lists each custom metric a dashboard reads once, emitted or not; AWS metrics and "." rows are not the functions\' to emit', () => {
     const body = JSON.stringify({
       widgets: [
-        { properties: { metrics: [['Renewal', 'OrdersIngested', 'service', 'intake'], ['.', 'Other'], ['AWS/Lambda', 'Errors', 'FunctionName', 'x']] } },
-        { properties: { metrics: [['Renewal', 'OrdersIngested', 'service', 'intake'], ['Renewal', 'MailSent', 'service', 'notify', { stat: 'Sum' }]] } },
+        {
+          properties: {
+            metrics: [
+              ['Renewal', 'OrdersIngested', 'service', 'intake'],
+              ['.', 'Other'],
+              ['AWS/Lambda', 'Errors', 'FunctionName', 'x'],
+            ],
+          },
+        },
+        {
+          properties: {
+            metrics: [
+              ['Renewal', 'OrdersIngested', 'service', 'intake'],
+              ['Renewal', 'MailSent', 'service', 'notify', { stat: 'Sum' }],
+            ],
+          },
+        },
       ],
     });
     const m = metricFigures([body], [{ namespace: 'Renewal', name: 'OrdersIngested', dimensions: { service: 'intake' }, count: 3, sum: 30, function: 'intake' }]);

@@ -14,7 +14,15 @@ const drain = (c: SimClock<E>) => {
 describe('SimClock', () => {
   it('gives events in order of their instant, and those at the same instant in the order they were scheduled', () => {
     const c = new SimClock<E>(0);
-    for (const [at, name] of [[30, 'c'], [10, 'a1'], [20, 'b'], [10, 'a2'], [10, 'a3'], [5, 'z']] as const) c.schedule({ at, name });
+    for (const [at, name] of [
+      [30, 'c'],
+      [10, 'a1'],
+      [20, 'b'],
+      [10, 'a2'],
+      [10, 'a3'],
+      [5, 'z'],
+    ] as const)
+      c.schedule({ at, name });
     expect(c.pending).toBe(6);
     expect(c.nextAt()).toBe(5);
     expect(drain(c)).toEqual(['z', 'a1', 'a2', 'a3', 'b', 'c']);
@@ -51,7 +59,10 @@ describe('SimClock', () => {
       fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (ats) => {
         const c = new SimClock<E>(0);
         ats.forEach((at, i) => c.schedule({ at, name: String(i) }));
-        const expected = ats.map((at, i) => ({ at, i })).sort((a, b) => a.at - b.at || a.i - b.i).map((x) => String(x.i));
+        const expected = ats
+          .map((at, i) => ({ at, i }))
+          .sort((a, b) => a.at - b.at || a.i - b.i)
+          .map((x) => String(x.i));
         expect(drain(c)).toEqual(expected);
       }),
     );

@@ -10,7 +10,16 @@ import { EventSourceMapping, type BatchResult } from '#tools/rehearsal/event-sou
 import { Queue, type QueueSpec } from '#tools/rehearsal/sqs.ts';
 
 const T0 = Date.UTC(2024, 0, 10, 0, 0, 0);
-const spec = (name: string, o: Partial<QueueSpec> = {}): QueueSpec => ({ logicalId: name, arn: `arn:aws:sqs:ap-southeast-1:123456789012:${name}`, url: `https://sqs/${name}`, name, fifo: true, visibilityTimeoutMs: 30_000, contentBasedDeduplication: false, ...o });
+const spec = (name: string, o: Partial<QueueSpec> = {}): QueueSpec => ({
+  logicalId: name,
+  arn: `arn:aws:sqs:ap-southeast-1:123456789012:${name}`,
+  url: `https://sqs/${name}`,
+  name,
+  fifo: true,
+  visibilityTimeoutMs: 30_000,
+  contentBasedDeduplication: false,
+  ...o,
+});
 
 function harness(o: { groups: string[]; batchSize: number; concurrency: number; partial?: boolean; outcome?: (e: SQSEvent) => BatchResult; maxReceiveCount?: number; refuse?: string }) {
   const clock = new SimClock<{ at: number }>(T0);
@@ -64,7 +73,13 @@ describe('EventSourceMapping', () => {
   });
 
   it('with ReportBatchItemFailures, only the named items stay; they come back after the visibility timeout', async () => {
-    const h = harness({ groups: ['a', 'b'], batchSize: 10, concurrency: 1, partial: true, outcome: (e) => ({ ok: true, value: { batchItemFailures: e.Records.filter((r) => r.body === 'b-1').map((r) => ({ itemIdentifier: r.messageId })) } }) });
+    const h = harness({
+      groups: ['a', 'b'],
+      batchSize: 10,
+      concurrency: 1,
+      partial: true,
+      outcome: (e) => ({ ok: true, value: { batchItemFailures: e.Records.filter((r) => r.body === 'b-1').map((r) => ({ itemIdentifier: r.messageId })) } }),
+    });
     await h.esm.poll();
     expect(h.rounds).toEqual([[['a-0', 'b-1']]]);
     expect(h.queue.depth).toBe(1);

@@ -5,8 +5,17 @@ import type { AsyncEvent, AsyncTarget } from '#tools/rehearsal/invoker.ts';
 import { Scheduler } from '#tools/rehearsal/scheduler.ts';
 import type { ScheduleSpec } from '#tools/rehearsal/schedules.ts';
 
-const role = (name: string): Principal => ({ name, roleArn: `arn:aws:iam::123456789012:role/${name}`, sessionArn: `arn:aws:sts::123456789012:assumed-role/${name}/${name}`, policies: [], acknowledged: [] });
-const fn = (name: string): AsyncTarget => ({ spec: { name, arn: `arn:fn:${name}`, principal: role(name), async: { maxRetries: 2, maxEventAgeMs: 21_600_000 } }, stats: { retries: 0, deadLettered: 0 } });
+const role = (name: string): Principal => ({
+  name,
+  roleArn: `arn:aws:iam::123456789012:role/${name}`,
+  sessionArn: `arn:aws:sts::123456789012:assumed-role/${name}/${name}`,
+  policies: [],
+  acknowledged: [],
+});
+const fn = (name: string): AsyncTarget => ({
+  spec: { name, arn: `arn:fn:${name}`, principal: role(name), async: { maxRetries: 2, maxEventAgeMs: 21_600_000 } },
+  stats: { retries: 0, deadLettered: 0 },
+});
 const schedule = (logicalId: string, target: string, o: Partial<ScheduleSpec['target']> = {}): ScheduleSpec => ({
   logicalId,
   name: logicalId,

@@ -5,8 +5,25 @@ import type { AsyncEvent, AsyncTarget } from '#tools/rehearsal/invoker.ts';
 import { SnsBus, type Publication } from '#tools/rehearsal/sns.ts';
 
 const TOPIC = 'arn:aws:sns:ap-southeast-1:123456789012:mail-events';
-const mailEvents: AsyncTarget = { spec: { name: 'mailEvents', arn: 'arn:fn:mailEvents', principal: { name: 'mailEvents', roleArn: '', sessionArn: '', policies: [], acknowledged: [] }, async: { maxRetries: 2, maxEventAgeMs: 21_600_000 } }, stats: { retries: 0, deadLettered: 0 } };
-const send: SesSend = { principal: 'notify', atMs: Date.UTC(2024, 2, 1, 2, 0, 0), source: 'noreply@example.com', to: ['p1@example.com'], subject: '续牌结果', configurationSet: 'renewal', tags: { kind: 'outcome' }, messageId: 'm-1' };
+const mailEvents: AsyncTarget = {
+  spec: {
+    name: 'mailEvents',
+    arn: 'arn:fn:mailEvents',
+    principal: { name: 'mailEvents', roleArn: '', sessionArn: '', policies: [], acknowledged: [] },
+    async: { maxRetries: 2, maxEventAgeMs: 21_600_000 },
+  },
+  stats: { retries: 0, deadLettered: 0 },
+};
+const send: SesSend = {
+  principal: 'notify',
+  atMs: Date.UTC(2024, 2, 1, 2, 0, 0),
+  source: 'noreply@example.com',
+  to: ['p1@example.com'],
+  subject: '续牌结果',
+  configurationSet: 'renewal',
+  tags: { kind: 'outcome' },
+  messageId: 'm-1',
+};
 
 function harness(o: { publish?: boolean; invoke?: boolean; subscriberMissing?: boolean } = {}) {
   const later: Publication[] = [];

@@ -1,6 +1,23 @@
 /** One test (or one group) per row of both tables of RULES.md, named by clause id or decision topic. */
 import { describe, expect, it } from 'vitest';
-import { bindingIntervals, CLAUSES, type BindingEvent, type Campaign, decide, depositBalanceAtClose, eligibility, intervalsFor, isCovered, isPeriodClosed, localMidnightUtc, orderCounts, parseInstant, periodWindow, reapplyFrom, withThreshold } from '#shared/rules/index.ts';
+import {
+  bindingIntervals,
+  CLAUSES,
+  type BindingEvent,
+  type Campaign,
+  decide,
+  depositBalanceAtClose,
+  eligibility,
+  intervalsFor,
+  isCovered,
+  isPeriodClosed,
+  localMidnightUtc,
+  orderCounts,
+  parseInstant,
+  periodWindow,
+  reapplyFrom,
+  withThreshold,
+} from '#shared/rules/index.ts';
 import { RENEWAL_2024, REPO_CAMPAIGNS } from '../support/campaigns.ts';
 
 /** Test inputs are literals, so an unparsable one is a mistake in the test. */
@@ -171,10 +188,7 @@ describe('RULES.md decisions where the source is silent', () => {
     });
 
     it('2.3 order count: binding coverage is half-open [startedAt, endedAt)', () => {
-      const b = bindingIntervals([
-        bind('p1', 's1', 'started', '2024-01-10T12:00:00+08:00'),
-        bind('p1', 's1', 'ended', '2024-01-20T00:00:00+08:00'),
-      ]);
+      const b = bindingIntervals([bind('p1', 's1', 'started', '2024-01-10T12:00:00+08:00'), bind('p1', 's1', 'ended', '2024-01-20T00:00:00+08:00')]);
       const iv = intervalsFor(b, 'p1', 's1');
       expect(orderCounts(c, { paidAtMs: paidAtMs - 1, gift: false }, iv)).toBe(false);
       expect(orderCounts(c, { paidAtMs, gift: false }, iv)).toBe(true);
@@ -232,19 +246,13 @@ describe('RULES.md decisions where the source is silent', () => {
     const deposit = (kind: 'paid' | 'deducted', amountFen: number, iso: string) => ({ kind, amountFen, atMs: at(iso) });
 
     it('2.2.2 deposit: instalments add up', () => {
-      const balance = depositBalanceAtClose(c, [
-        deposit('paid', 4_000_000, '2023-10-01T10:00:00+08:00'),
-        deposit('paid', 6_000_000, '2024-02-01T10:00:00+08:00'),
-      ]);
+      const balance = depositBalanceAtClose(c, [deposit('paid', 4_000_000, '2023-10-01T10:00:00+08:00'), deposit('paid', 6_000_000, '2024-02-01T10:00:00+08:00')]);
       expect(balance).toBe(FULL);
       expect(decide(c, { ...pass, depositBalanceFen: balance }).outcome).toBe('retained');
     });
 
     it('2.2.2 deposit: a deduction lowers the balance below full', () => {
-      const balance = depositBalanceAtClose(c, [
-        deposit('paid', FULL, '2023-10-01T10:00:00+08:00'),
-        deposit('deducted', 250_000, '2024-01-05T10:00:00+08:00'),
-      ]);
+      const balance = depositBalanceAtClose(c, [deposit('paid', FULL, '2023-10-01T10:00:00+08:00'), deposit('deducted', 250_000, '2024-01-05T10:00:00+08:00')]);
       expect(balance).toBe(9_750_000);
       expect(decide(c, { ...pass, depositBalanceFen: balance }).reasons).toEqual(['deposit_not_paid_in_full']);
     });
@@ -298,11 +306,7 @@ describe('RULES.md decisions where the source is silent', () => {
   });
 
   it('2.3 data authority: the same events in any order and repeated give the same figures', () => {
-    const events = [
-      bind('p1', 's1', 'started', '2023-12-05T00:00:00+08:00'),
-      bind('p1', 's1', 'ended', '2024-01-05T00:00:00+08:00'),
-      bind('p1', 's1', 'started', '2024-02-01T00:00:00+08:00'),
-    ];
+    const events = [bind('p1', 's1', 'started', '2023-12-05T00:00:00+08:00'), bind('p1', 's1', 'ended', '2024-01-05T00:00:00+08:00'), bind('p1', 's1', 'started', '2024-02-01T00:00:00+08:00')];
     const reordered = [events[2]!, events[1]!, events[0]!, events[1]!, events[2]!];
     expect(bindingIntervals(reordered)).toEqual(bindingIntervals(events));
     expect(intervalsFor(bindingIntervals(reordered), 'p1', 's1')).toEqual([

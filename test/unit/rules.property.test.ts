@@ -5,7 +5,26 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, bindingIntervals, type BindingEvent, CHINA_OFFSET_MINUTES, datesInRange, decide, depositBalanceAtClose, eligibility, type Interval, intervalsFor, isCovered, localDate, localMidnightUtc, orderCounts, parseInstant, periodWindow, toUtcIso, withThreshold } from '#shared/rules/index.ts';
+import {
+  addDays,
+  bindingIntervals,
+  type BindingEvent,
+  CHINA_OFFSET_MINUTES,
+  datesInRange,
+  decide,
+  depositBalanceAtClose,
+  eligibility,
+  type Interval,
+  intervalsFor,
+  isCovered,
+  localDate,
+  localMidnightUtc,
+  orderCounts,
+  parseInstant,
+  periodWindow,
+  toUtcIso,
+  withThreshold,
+} from '#shared/rules/index.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
 const DAY = 86_400_000;
@@ -28,11 +47,7 @@ function parsedForms(ms: number): number[] {
 }
 
 /** Offsets near the boundary: the instants either side, a few seconds, and up to three days. */
-const delta = fc.oneof(
-  fc.constantFrom(-1, 0, 1),
-  fc.integer({ min: -5_000, max: 5_000 }),
-  fc.integer({ min: -3 * DAY, max: 3 * DAY }),
-);
+const delta = fc.oneof(fc.constantFrom(-1, 0, 1), fc.integer({ min: -5_000, max: 5_000 }), fc.integer({ min: -3 * DAY, max: 3 * DAY }));
 
 /**
  * For every offset, `rule` at boundary + offset must equal `beforeValue` strictly before the boundary and
@@ -110,9 +125,15 @@ describe('boundaries flip exactly, in Z and +08:00 alike', () => {
     flipsAt(leapEnd, true, (ms) => orderCounts(c, { paidAtMs: ms, gift: false }, ALWAYS));
     // The days before the leap day and the leap day itself are all in the period: no flip at its start.
     fc.assert(
-      fc.property(fc.oneof(delta.filter((d) => d < DAY), fc.constant(DAY - 1)), (d) => {
-        for (const ms of parsedForms(leapStart + d)) expect(orderCounts(c, { paidAtMs: ms, gift: false }, ALWAYS)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          delta.filter((d) => d < DAY),
+          fc.constant(DAY - 1),
+        ),
+        (d) => {
+          for (const ms of parsedForms(leapStart + d)) expect(orderCounts(c, { paidAtMs: ms, gift: false }, ALWAYS)).toBe(true);
+        },
+      ),
     );
   });
 });

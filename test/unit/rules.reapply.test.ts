@@ -28,7 +28,11 @@ describe('the 90-day bar', () => {
     expect(check('2024-04-01T00:00:00Z', { revocations: [] })).toEqual({ allowed: true });
   });
   it('the latest revocation counts', () => {
-    expect(check('2027-04-01T00:00:00+08:00', { revocations: [R2027, R2024] })).toEqual({ allowed: false, reapplyFrom: '2027-05-29T16:00:00.000Z', basis: { campaignId: 'renewal-2027', noticeDate: '2027-03-01', revision: 2 } });
+    expect(check('2027-04-01T00:00:00+08:00', { revocations: [R2027, R2024] })).toEqual({
+      allowed: false,
+      reapplyFrom: '2027-05-29T16:00:00.000Z',
+      basis: { campaignId: 'renewal-2027', noticeDate: '2027-03-01', revision: 2 },
+    });
   });
   it('notice date on a month end, 30 days: 2025-01-31 + 30 = 2025-03-02', () => {
     const r = { ...R2024, noticeDate: '2025-01-31', reapplyAfterDays: 30 };
@@ -45,14 +49,22 @@ describe('certified again', () => {
     expect(check('2024-03-31T00:00:00+08:00', { certified: [...OLD_CERT, ms('2024-04-01T12:00:00+08:00')] })).toMatchObject({ allowed: false, basis: BASIS_2024 });
   });
   it('certified again, then revoked again: the later revocation bars', () => {
-    expect(check('2027-03-02T00:00:00+08:00', { revocations: [R2024, R2027], certified: [...OLD_CERT, ms('2024-06-01T00:00:00+08:00')] })).toMatchObject({ allowed: false, basis: { campaignId: 'renewal-2027' } });
+    expect(check('2027-03-02T00:00:00+08:00', { revocations: [R2024, R2027], certified: [...OLD_CERT, ms('2024-06-01T00:00:00+08:00')] })).toMatchObject({
+      allowed: false,
+      basis: { campaignId: 'renewal-2027' },
+    });
   });
 });
 
 describe('exceptions ("原则上")', () => {
   it('inside the bar with an exception: allowed, the exception returned to cite', () => {
     const e = grant('2024-03-10T02:00:00.000Z');
-    expect(check('2024-04-01T00:00:00+08:00', { exceptions: [e] })).toEqual({ allowed: true, reapplyFrom: FROM_2024, basis: BASIS_2024, exception: { by: 'ops-li', at: '2024-03-10T02:00:00.000Z', reason: 'platform review: appeal upheld' } });
+    expect(check('2024-04-01T00:00:00+08:00', { exceptions: [e] })).toEqual({
+      allowed: true,
+      reapplyFrom: FROM_2024,
+      basis: BASIS_2024,
+      exception: { by: 'ops-li', at: '2024-03-10T02:00:00.000Z', reason: 'platform review: appeal upheld' },
+    });
   });
   it('before the exception was recorded it did not stand', () => {
     expect(check('2024-03-10T01:59:59.999Z', { exceptions: [grant('2024-03-10T02:00:00.000Z')] })).toEqual({ allowed: false, reapplyFrom: FROM_2024, basis: BASIS_2024 });
@@ -67,7 +79,9 @@ describe('exceptions ("原则上")', () => {
     expect(check('2024-03-25T00:00:00Z', { exceptions })).toMatchObject({ allowed: true, exception: { reason: 'second review' } });
   });
   it('an exception recorded before a later revocation does not lift the later bar', () => {
-    expect(check('2027-04-01T00:00:00+08:00', { revocations: [R2024, R2027], certified: [...OLD_CERT, ms('2024-06-01T00:00:00+08:00')], exceptions: [grant('2024-03-10T02:00:00.000Z')] })).toMatchObject({ allowed: false });
+    expect(
+      check('2027-04-01T00:00:00+08:00', { revocations: [R2024, R2027], certified: [...OLD_CERT, ms('2024-06-01T00:00:00+08:00')], exceptions: [grant('2024-03-10T02:00:00.000Z')] }),
+    ).toMatchObject({ allowed: false });
   });
   it('after the bar: allowed without citing the exception', () => {
     expect(check('2024-06-01T00:00:00+08:00', { exceptions: [grant('2024-03-10T02:00:00.000Z')] })).toEqual({ allowed: true, reapplyFrom: FROM_2024, basis: BASIS_2024 });

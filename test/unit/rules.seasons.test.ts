@@ -70,8 +70,18 @@ describe('closed seasons stay closed', () => {
 
 describe('latestMark', () => {
   it('at one instant the end is the later mark, in either order', () => {
-    expect(latestMark([{ kind: 'start', atMs: 5 }, { kind: 'end', atMs: 5 }])?.kind).toBe('end');
-    expect(latestMark([{ kind: 'end', atMs: 5 }, { kind: 'start', atMs: 5 }])?.kind).toBe('end');
+    expect(
+      latestMark([
+        { kind: 'start', atMs: 5 },
+        { kind: 'end', atMs: 5 },
+      ])?.kind,
+    ).toBe('end');
+    expect(
+      latestMark([
+        { kind: 'end', atMs: 5 },
+        { kind: 'start', atMs: 5 },
+      ])?.kind,
+    ).toBe('end');
     expect(latestMark([])).toBeUndefined();
   });
 });
@@ -118,14 +128,19 @@ describe('scope across seasons (property)', () => {
 
   it('what happens at or after the cut never changes the answer', () => {
     fc.assert(
-      fc.property(fc.array(instant, { minLength: 1, maxLength: 5 }), fc.array(date, { maxLength: 3 }), fc.array(fc.integer({ min: CUT, max: CUT + 900 * DAY }), { maxLength: 3 }), (starts, ends, later) => {
-        const versions = starts.map((t) => ({ certifiedAtMs: t, regularizedAtMs: t }));
-        const revocations = ends.map((noticeDate, i) => ({ campaignId: `c${i}`, noticeDate, revision: 1 }));
-        const laterRevocations = later.map((t, i) => ({ campaignId: `l${i}`, noticeDate: new Date(t + 8 * 3_600_000).toISOString().slice(0, 10), revision: 1 }));
-        const before = seasonEligibility(RENEWAL_2027, versions, revocations).eligibility;
-        const after = seasonEligibility(RENEWAL_2027, [...versions, ...later.map((t) => ({ certifiedAtMs: t, regularizedAtMs: t }))], [...revocations, ...laterRevocations]).eligibility;
-        expect(after).toEqual(before);
-      }),
+      fc.property(
+        fc.array(instant, { minLength: 1, maxLength: 5 }),
+        fc.array(date, { maxLength: 3 }),
+        fc.array(fc.integer({ min: CUT, max: CUT + 900 * DAY }), { maxLength: 3 }),
+        (starts, ends, later) => {
+          const versions = starts.map((t) => ({ certifiedAtMs: t, regularizedAtMs: t }));
+          const revocations = ends.map((noticeDate, i) => ({ campaignId: `c${i}`, noticeDate, revision: 1 }));
+          const laterRevocations = later.map((t, i) => ({ campaignId: `l${i}`, noticeDate: new Date(t + 8 * 3_600_000).toISOString().slice(0, 10), revision: 1 }));
+          const before = seasonEligibility(RENEWAL_2027, versions, revocations).eligibility;
+          const after = seasonEligibility(RENEWAL_2027, [...versions, ...later.map((t) => ({ certifiedAtMs: t, regularizedAtMs: t }))], [...revocations, ...laterRevocations]).eligibility;
+          expect(after).toEqual(before);
+        },
+      ),
       { numRuns: 300 },
     );
   });

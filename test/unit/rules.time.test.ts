@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  addDays,
-  CHINA_OFFSET_MINUTES,
-  datesInRange,
-  daysBetween,
-  isValidDate,
-  localDate,
-  localDateTime,
-  localMidnightUtc,
-  parseInstant,
-  toUtcIso,
-  utcOffsetLabel,
-} from '#shared/rules/index.ts';
+import { addDays, CHINA_OFFSET_MINUTES, datesInRange, daysBetween, isValidDate, localDate, localDateTime, localMidnightUtc, parseInstant, toUtcIso, utcOffsetLabel } from '#shared/rules/index.ts';
 
 describe('parseInstant accepts strict ISO-8601 instants with an offset', () => {
   it.each([

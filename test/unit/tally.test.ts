@@ -72,7 +72,14 @@ describe('StoreDayTally', () => {
     // the season: its count of that day is what the tally must hold for it. Independent of the tally's
     // (and the rules') day arithmetic and binding intervals.
     const events = [
-      ...['P1', 'P2'].map((providerId) => ({ type: 'provider.upserted', providerId, name: providerId, email: `${providerId}@example.com`, certifiedAt: '2023-01-01T00:00:00Z', regularizedAt: '2023-01-02T00:00:00Z' })),
+      ...['P1', 'P2'].map((providerId) => ({
+        type: 'provider.upserted',
+        providerId,
+        name: providerId,
+        email: `${providerId}@example.com`,
+        certifiedAt: '2023-01-01T00:00:00Z',
+        regularizedAt: '2023-01-02T00:00:00Z',
+      })),
       ...BINDINGS.map((b) => ({ type: 'binding.started', providerId: b.providerId, storeId: b.storeId, at: new Date(b.atMs).toISOString() })),
       ...all.map((o, i) => ({ type: 'order.paid', orderId: `O${i}`, storeId: o.storeId, paidAt: o.paidAt, gift: o.gift })),
     ];

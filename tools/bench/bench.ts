@@ -141,7 +141,13 @@ export async function importHeapRounds(c: Campaign, dynamo: DynamoDBClientConfig
   const heaps: Record<1 | 4, number[]> = { 1: [], 4: [] };
   try {
     const files = { 1: join(dir, 'x1.ndjson'), 4: join(dir, 'x4.ndjson') };
-    for (const k of [1, 4] as const) writeFileSync(files[k], benchOrders(c, base * k, `imp${k}`).map((o) => `${JSON.stringify(o)}\n`).join(''));
+    for (const k of [1, 4] as const)
+      writeFileSync(
+        files[k],
+        benchOrders(c, base * k, `imp${k}`)
+          .map((o) => `${JSON.stringify(o)}\n`)
+          .join(''),
+      );
     const measure = (k: 1 | 4, label: string) =>
       withTables(dynamo, `${prefix}-imp${label}`, async (names) => {
         const handler = makeIntake(new IngestStore(createDocumentClient(dynamo), names));
@@ -213,15 +219,33 @@ export async function runBench(io: BenchIO): Promise<void> {
   const step = (s: string) => io.info(`bench: ${s}`);
 
   step(`${io.orders} orders, concurrency ${concurrency}, on ${endpoint}`);
-  step('warm-up, and the intake\'s duration per invocation one at a time (what a Lambda bills)');
+  step("warm-up, and the intake's duration per invocation one at a time (what a Lambda bills)");
   // Warm-up: JIT and dynalite's LevelDB, so neither side of a ratio pays for starting.
   const intakeMs: number[] = [];
   await withTables(dynamo, `bench-${run}-warm`, async (names) => {
     await rawBatchWrite(storedItems(benchOrders(c, 2000, 'w')), names.orders, concurrency, dynamo);
     const store = new IngestStore(createDocumentClient(dynamo), names);
-    await feedRecords(makeIntake(store), toRecords(benchOrders(c, 2000, 'w2').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency, quiet: true });
+    await feedRecords(
+      makeIntake(store),
+      toRecords(
+        benchOrders(c, 2000, 'w2')
+          .map((o) => JSON.stringify(o))
+          .join('\n'),
+        'warm',
+      ),
+      { concurrency, quiet: true },
+    );
     // On Lambda each invocation has its own CPU: time them one at a time, not 16 sharing 2 cores.
-    await feedRecords(timed(makeIntake(store), intakeMs), toRecords(benchOrders(c, 1000, 'w3').map((o) => JSON.stringify(o)).join('\n'), 'warm'), { concurrency: 1, quiet: true });
+    await feedRecords(
+      timed(makeIntake(store), intakeMs),
+      toRecords(
+        benchOrders(c, 1000, 'w3')
+          .map((o) => JSON.stringify(o))
+          .join('\n'),
+        'warm',
+      ),
+      { concurrency: 1, quiet: true },
+    );
   });
 
   // 1. Intake against the plain BatchWriteItem of the same items into the same store.
@@ -289,7 +313,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     value: round(requestsPerOrder),
     goal: '<= 0.25',
     ok: requestsPerOrder <= 0.25,
-    detail: `${metered.meter.requests} DynamoDB requests (${Object.entries(metered.meter.operations).map(([k, v]) => `${k} ${v}`).join(', ')}) for ${metered.accepted} accepted orders in ${metered.batches} batches`,
+    detail: `${metered.meter.requests} DynamoDB requests (${Object.entries(metered.meter.operations)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}) for ${metered.accepted} accepted orders in ${metered.batches} batches`,
   };
   const wru = (metered.meter.wruTable + metered.meter.wruIndexes) / perAccepted;
   metrics.wruPerOrder = {
@@ -377,9 +403,27 @@ export async function runBench(io: BenchIO): Promise<void> {
     const one = seasons.find((x) => x.scale === 1)!;
     const ingest = makeIntake(new IngestStore(createDocumentClient(dynamo), one.names));
     const fresh = (n: number, salt: string) =>
-      Array.from({ length: n }, (_, i): OrderPaid => ({ type: 'order.paid', orderId: `${salt}-${i}`, storeId: `S${(i * 37) % (io.providers * 2)}`, paidAt: new Date(periodWindow(c).startMs + 40 * DAY_MS + i * 60_000).toISOString(), gift: false }));
-    for (const [n, salt] of [[10, 'inc10'], [115, 'inc115']] as const) {
-      await feedRecords(ingest, toRecords(fresh(n, salt).map((o) => JSON.stringify(o)).join('\n'), salt), { concurrency: 4, quiet: true });
+      Array.from({ length: n }, (_, i): OrderPaid => ({
+        type: 'order.paid',
+        orderId: `${salt}-${i}`,
+        storeId: `S${(i * 37) % (io.providers * 2)}`,
+        paidAt: new Date(periodWindow(c).startMs + 40 * DAY_MS + i * 60_000).toISOString(),
+        gift: false,
+      }));
+    for (const [n, salt] of [
+      [10, 'inc10'],
+      [115, 'inc115'],
+    ] as const) {
+      await feedRecords(
+        ingest,
+        toRecords(
+          fresh(n, salt)
+            .map((o) => JSON.stringify(o))
+            .join('\n'),
+          salt,
+        ),
+        { concurrency: 4, quiet: true },
+      );
       const db = createDocumentClient(dynamo);
       const meter: DynamoMeter = meterDynamo(db, one.names);
       const t0 = performance.now();
@@ -447,7 +491,9 @@ export async function runBench(io: BenchIO): Promise<void> {
     value: incrementalRun.requests,
     goal: 'report',
     ok: true,
-    detail: `DynamoDB requests of a scheduled run that sees ${incrementalRun.ordersSeen} new orders in ${incrementalRun.ordersSeen} stores: ${Object.entries(incrementalRun.operations).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    detail: `DynamoDB requests of a scheduled run that sees ${incrementalRun.ordersSeen} new orders in ${incrementalRun.ordersSeen} stores: ${Object.entries(incrementalRun.operations)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
   };
 
   // 3. Mail: the send rate against the configured quota, through the real notify and local SES.
@@ -458,10 +504,23 @@ export async function runBench(io: BenchIO): Promise<void> {
     const deps = stores(names, createDocumentClient(dynamo));
     for (let p = 0; p < mailCount; p++) {
       await deps.decisions.addRevision({
-        campaignId: c.campaignId, providerId: `P${p}`, providerName: `服务商${p}`, email: `p${p}@bench.example`,
-        outcome: 'retained', reasons: [], clauses: ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'], paidOrders: 10, thresholdOrders: 1,
-        depositBalanceFen: c.depositRequiredFen, depositRequiredFen: c.depositRequiredFen, rulesVersion: c.rulesVersion, revision: 1, final: true,
-        decidedAt: new Date().toISOString(), decidedBy: { kind: 'person', id: 'bench' }, asOf: new Date().toISOString(),
+        campaignId: c.campaignId,
+        providerId: `P${p}`,
+        providerName: `服务商${p}`,
+        email: `p${p}@bench.example`,
+        outcome: 'retained',
+        reasons: [],
+        clauses: ['1', '2.1', '2.2.1', '2.2.2', '2.2.3'],
+        paidOrders: 10,
+        thresholdOrders: 1,
+        depositBalanceFen: c.depositRequiredFen,
+        depositRequiredFen: c.depositRequiredFen,
+        rulesVersion: c.rulesVersion,
+        revision: 1,
+        final: true,
+        decidedAt: new Date().toISOString(),
+        decidedBy: { kind: 'person', id: 'bench' },
+        asOf: new Date().toISOString(),
       });
     }
     const sends: number[] = [];
@@ -561,7 +620,9 @@ export async function runBench(io: BenchIO): Promise<void> {
         ['left', 'right', 'right', 'right', 'right'],
       ),
     );
-    io.print(`A season of ${scheduledRuns(c)} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`);
+    io.print(
+      `A season of ${scheduledRuns(c)} scheduled runs costs ${usd(breakdown.scheduledAggregation.seasonOfRunsUsd)} beside the orders; mail costs ${usd(breakdown.mailPerProvider.total)} per message (SES ${usd(breakdown.mailPerProvider.ses)}).`,
+    );
   }
 }
 

@@ -72,7 +72,7 @@ export function costOf(u: Usage): Cost {
 
 /** GB-seconds of invocations of `memoryMb` that ran `durationsMs`, each billed to the next millisecond. */
 export function gbSeconds(memoryMb: number, durationsMs: readonly number[]): number {
-  return durationsMs.reduce((s, ms) => s + Math.ceil(ms), 0) / 1000 * (memoryMb / 1024);
+  return (durationsMs.reduce((s, ms) => s + Math.ceil(ms), 0) / 1000) * (memoryMb / 1024);
 }
 
 /**

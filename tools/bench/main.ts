@@ -18,7 +18,10 @@ function positiveInt(flag: string) {
     return Number(v);
   };
 }
-const positiveIntList = (flag: string) => (v: string): number[] => v.split(',').map((x) => positiveInt(flag)(x.trim()));
+const positiveIntList =
+  (flag: string) =>
+  (v: string): number[] =>
+    v.split(',').map((x) => positiveInt(flag)(x.trim()));
 
 const program = new Command('bench')
   .description('measure intake, aggregation, evaluation and mail, each as a ratio against a baseline of the same run or as work counted on the wire, and what it costs on AWS')

@@ -119,84 +119,85 @@ export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNa
   };
 
   db.middlewareStack.add(
-    (next, context) => async (args): Promise<any> => {
-      // At the build step the DocumentClient has marshalled the input; the output comes back unmarshalled.
-      const op = context.commandName?.replace(/Command$/, '') ?? 'unknown';
-      const input = args.input as Record<string, any>;
-      const table: string = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '?';
-      meter.operations[op] = (meter.operations[op] ?? 0) + 1;
-      add(table, 'requests', 1);
-      let out: { output: Record<string, any> };
-      try {
-        out = (await next(args)) as typeof out;
-      } catch (err) {
-        // A failed condition is billed as a write of at least one unit.
-        if ((err as Error).name === 'ConditionalCheckFailedException') add(table, 'wruTable', 1);
-        throw err;
-      }
-      const o = out.output;
-      switch (op) {
-        case 'BatchWriteItem': {
-          for (const [t, reqs] of Object.entries(input.RequestItems as Record<string, any[]>)) {
-            for (const r of reqs) {
-              if (r.PutRequest) put(t, r.PutRequest.Item);
-              else {
-                add(t, 'wruTable', 1);
-                add(t, 'itemsWritten', 1);
+    (next, context) =>
+      async (args): Promise<any> => {
+        // At the build step the DocumentClient has marshalled the input; the output comes back unmarshalled.
+        const op = context.commandName?.replace(/Command$/, '') ?? 'unknown';
+        const input = args.input as Record<string, any>;
+        const table: string = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '?';
+        meter.operations[op] = (meter.operations[op] ?? 0) + 1;
+        add(table, 'requests', 1);
+        let out: { output: Record<string, any> };
+        try {
+          out = (await next(args)) as typeof out;
+        } catch (err) {
+          // A failed condition is billed as a write of at least one unit.
+          if ((err as Error).name === 'ConditionalCheckFailedException') add(table, 'wruTable', 1);
+          throw err;
+        }
+        const o = out.output;
+        switch (op) {
+          case 'BatchWriteItem': {
+            for (const [t, reqs] of Object.entries(input.RequestItems as Record<string, any[]>)) {
+              for (const r of reqs) {
+                if (r.PutRequest) put(t, r.PutRequest.Item);
+                else {
+                  add(t, 'wruTable', 1);
+                  add(t, 'itemsWritten', 1);
+                }
               }
             }
-          }
-          // Unprocessed items were not written: their retry is billed instead.
-          for (const [t, reqs] of Object.entries((o.UnprocessedItems ?? {}) as Record<string, any[]>)) {
-            for (const r of reqs) {
-              if (r.PutRequest) put(t, marshall(r.PutRequest.Item, { removeUndefinedValues: true }) as Item, -1);
-              else {
-                add(t, 'wruTable', -1);
-                add(t, 'itemsWritten', -1);
+            // Unprocessed items were not written: their retry is billed instead.
+            for (const [t, reqs] of Object.entries((o.UnprocessedItems ?? {}) as Record<string, any[]>)) {
+              for (const r of reqs) {
+                if (r.PutRequest) put(t, marshall(r.PutRequest.Item, { removeUndefinedValues: true }) as Item, -1);
+                else {
+                  add(t, 'wruTable', -1);
+                  add(t, 'itemsWritten', -1);
+                }
               }
             }
+            break;
           }
-          break;
-        }
-        case 'PutItem':
-          put(table, input.Item);
-          break;
-        case 'UpdateItem':
-        case 'DeleteItem': {
-          const bytes = o.Attributes ? sizeOfNative(o.Attributes) : itemSize({ ...input.Key, ...(input.ExpressionAttributeValues ?? {}) });
-          add(table, 'wruTable', writeUnits(bytes));
-          add(table, 'itemsWritten', 1);
-          break;
-        }
-        case 'GetItem':
-          add(table, 'rru', itemReadUnits(o.Item ? sizeOfNative(o.Item) : 0, input.ConsistentRead === true));
-          if (o.Item) add(table, 'itemsRead', 1);
-          break;
-        case 'BatchGetItem': {
-          for (const [t, req] of Object.entries(input.RequestItems as Record<string, { Keys: unknown[]; ConsistentRead?: boolean }>)) {
-            const found: Record<string, unknown>[] = o.Responses?.[t] ?? [];
-            const unprocessed = (o.UnprocessedKeys?.[t]?.Keys ?? []).length;
-            const consistent = req.ConsistentRead === true;
-            for (const it of found) add(t, 'rru', itemReadUnits(sizeOfNative(it), consistent));
-            // A key that found nothing still costs the minimum read.
-            add(t, 'rru', Math.max(0, req.Keys.length - unprocessed - found.length) * itemReadUnits(0, consistent));
-            add(t, 'itemsRead', found.length);
+          case 'PutItem':
+            put(table, input.Item);
+            break;
+          case 'UpdateItem':
+          case 'DeleteItem': {
+            const bytes = o.Attributes ? sizeOfNative(o.Attributes) : itemSize({ ...input.Key, ...(input.ExpressionAttributeValues ?? {}) });
+            add(table, 'wruTable', writeUnits(bytes));
+            add(table, 'itemsWritten', 1);
+            break;
           }
-          break;
+          case 'GetItem':
+            add(table, 'rru', itemReadUnits(o.Item ? sizeOfNative(o.Item) : 0, input.ConsistentRead === true));
+            if (o.Item) add(table, 'itemsRead', 1);
+            break;
+          case 'BatchGetItem': {
+            for (const [t, req] of Object.entries(input.RequestItems as Record<string, { Keys: unknown[]; ConsistentRead?: boolean }>)) {
+              const found: Record<string, unknown>[] = o.Responses?.[t] ?? [];
+              const unprocessed = (o.UnprocessedKeys?.[t]?.Keys ?? []).length;
+              const consistent = req.ConsistentRead === true;
+              for (const it of found) add(t, 'rru', itemReadUnits(sizeOfNative(it), consistent));
+              // A key that found nothing still costs the minimum read.
+              add(t, 'rru', Math.max(0, req.Keys.length - unprocessed - found.length) * itemReadUnits(0, consistent));
+              add(t, 'itemsRead', found.length);
+            }
+            break;
+          }
+          case 'Query':
+          case 'Scan': {
+            const items: Record<string, unknown>[] = o.Items ?? [];
+            // A projection leaves out what is billed: then the service's own count of the page is used.
+            const billed = o.ConsumedCapacity?.CapacityUnits as number | undefined;
+            const bytes = items.reduce((n, it) => n + sizeOfNative(it), 0);
+            add(table, 'rru', input.ProjectionExpression && billed !== undefined ? billed : pageReadUnits(bytes, input.ConsistentRead === true && !input.IndexName));
+            add(table, 'itemsRead', items.length);
+            break;
+          }
         }
-        case 'Query':
-        case 'Scan': {
-          const items: Record<string, unknown>[] = o.Items ?? [];
-          // A projection leaves out what is billed: then the service's own count of the page is used.
-          const billed = o.ConsumedCapacity?.CapacityUnits as number | undefined;
-          const bytes = items.reduce((n, it) => n + sizeOfNative(it), 0);
-          add(table, 'rru', input.ProjectionExpression && billed !== undefined ? billed : pageReadUnits(bytes, input.ConsistentRead === true && !input.IndexName));
-          add(table, 'itemsRead', items.length);
-          break;
-        }
-      }
-      return out;
-    },
+        return out;
+      },
     { step: 'build', name: 'meterDynamo' },
   );
   // A Query or Scan that projects asks for its consumed capacity, which counts whole items.

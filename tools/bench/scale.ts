@@ -176,7 +176,10 @@ export async function runScale(io: ScaleIO): Promise<void> {
         const want = paid[Number(d.providerId.slice(1))]!;
         return d.paidOrders !== want || d.outcome !== (want >= threshold ? 'retained' : 'revoked');
       });
-      if (wrong.length) throw new Error(`${wrong.length} of ${io.providers} decisions wrong, e.g. ${wrong[0]!.providerId}: ${wrong[0]!.outcome} with ${wrong[0]!.paidOrders} paid orders, expected ${paid[Number(wrong[0]!.providerId.slice(1))]}`);
+      if (wrong.length)
+        throw new Error(
+          `${wrong.length} of ${io.providers} decisions wrong, e.g. ${wrong[0]!.providerId}: ${wrong[0]!.outcome} with ${wrong[0]!.paidOrders} paid orders, expected ${paid[Number(wrong[0]!.providerId.slice(1))]}`,
+        );
       step(`evaluation: ${io.providers} decisions right (${ev.counts.retained ?? 0} retained, ${ev.counts.revoked ?? 0} revoked)`);
 
       step('notify (outcome mail)');

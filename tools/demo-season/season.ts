@@ -241,7 +241,23 @@ const newStore = (d: Draft) => `S${pad(++d.storeSeq, 5)}`;
 /** A whole day of the period, `k` days in (0-based), at the same share of any period as of the 91-day one. */
 const seasonDay = (d: Draft, k91: number) => d.w.startMs + Math.min(d.w.days - 1, Math.round((k91 * d.w.days) / 91)) * DAY;
 
-const NAMES = ['义乌小商品', '临沂商贸', '广州白马服装', '杭州四季青', '泉州鞋服', '佛山家具', '揭阳五金', '东莞电子', '汕头玩具', '景德镇陶瓷', '苏州丝绸', '曹县汉服', '青岛海鲜', '云南普洱', '五常大米'];
+const NAMES = [
+  '义乌小商品',
+  '临沂商贸',
+  '广州白马服装',
+  '杭州四季青',
+  '泉州鞋服',
+  '佛山家具',
+  '揭阳五金',
+  '东莞电子',
+  '汕头玩具',
+  '景德镇陶瓷',
+  '苏州丝绸',
+  '曹县汉服',
+  '青岛海鲜',
+  '云南普洱',
+  '五常大米',
+];
 /** Provider 13 has the name a hostile provider would choose: every output must show it as text. */
 export const HOSTILE_NAME = `<b>Hostile & "Co"</b>\r\nBcc: x@example.com`;
 
@@ -269,12 +285,12 @@ function addProfile(d: Draft, i: number, plan: Plan): void {
   let regularizedAtMs: number | undefined = certifiedAtMs + r.int(10, 40) * DAY;
   const outOfScope = (s: string) => ((plan.eligibility = 'not_in_scope'), plan.stories.push(s));
   const onProbation = (s: string) => ((plan.eligibility = 'not_regularized'), plan.stories.push(s));
-  if (i === 7) (certifiedAtMs = w.certifiedBeforeMs), outOfScope(`certified exactly at ${c.certifiedBeforeDate} 00:00 CST: not in scope`);
-  else if (i === 8) (certifiedAtMs = afterCut + 20 * DAY), outOfScope('certified mid-season: not in scope');
-  else if (i === 9) (regularizedAtMs = undefined), onProbation('still on probation: not assessed');
-  else if (i === 10) (regularizedAtMs = w.regularizedBeforeMs), onProbation(`regularized exactly at ${c.regularizedBeforeDate} 00:00 CST: not assessed`);
-  else if (i === 11) (regularizedAtMs = w.regularizedBeforeMs - 1000), plan.stories.push(`regularized ${dayBefore(c.regularizedBeforeDate)} 23:59:59 CST: assessed`);
-  else if (i > 11 && i % 17 === 0) (certifiedAtMs = afterCut + r.int(1, 80) * DAY), outOfScope('certified in the season: not in scope');
+  if (i === 7) ((certifiedAtMs = w.certifiedBeforeMs), outOfScope(`certified exactly at ${c.certifiedBeforeDate} 00:00 CST: not in scope`));
+  else if (i === 8) ((certifiedAtMs = afterCut + 20 * DAY), outOfScope('certified mid-season: not in scope'));
+  else if (i === 9) ((regularizedAtMs = undefined), onProbation('still on probation: not assessed'));
+  else if (i === 10) ((regularizedAtMs = w.regularizedBeforeMs), onProbation(`regularized exactly at ${c.regularizedBeforeDate} 00:00 CST: not assessed`));
+  else if (i === 11) ((regularizedAtMs = w.regularizedBeforeMs - 1000), plan.stories.push(`regularized ${dayBefore(c.regularizedBeforeDate)} 23:59:59 CST: assessed`));
+  else if (i > 11 && i % 17 === 0) ((certifiedAtMs = afterCut + r.int(1, 80) * DAY), outOfScope('certified in the season: not in scope'));
   else if (i > 11 && i % 19 === 0) {
     regularizedAtMs = r.chance(0.5) ? undefined : w.regularizedBeforeMs + r.int(1, 60) * DAY;
     onProbation(`not regularized by ${dayBefore(c.regularizedBeforeDate)}`);
@@ -335,11 +351,7 @@ function bindStores(d: Draft, i: number, plan: Plan): void {
 
 function pay(d: Draft, providerId: string, paymentId: string, kind: 'paid' | 'deducted', amountFen: number, atMs: number): void {
   const at = iso(atMs, d.r.chance(0.5));
-  add(
-    d,
-    kind === 'paid' ? { type: 'deposit.paid', paymentId, providerId, amountFen, paidAt: at } : { type: 'deposit.deducted', paymentId, providerId, amountFen, at },
-    atMs,
-  );
+  add(d, kind === 'paid' ? { type: 'deposit.paid', paymentId, providerId, amountFen, paidAt: at } : { type: 'deposit.deducted', paymentId, providerId, amountFen, at }, atMs);
 }
 
 /**

@@ -46,7 +46,9 @@ export function embeddedSesEvidence(o: EmbeddedSesOptions): MailEvidence {
         res = await fetch(`${o.endpoint}/store`, { signal: AbortSignal.timeout(30_000) });
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-        throw new Error(`the embedded SES's mail store at ${o.endpoint}/store cannot be read (${cause}): notify needs it to tell what a stopped run sent; bring SES back (renewal local up) and run it again`);
+        throw new Error(
+          `the embedded SES's mail store at ${o.endpoint}/store cannot be read (${cause}): notify needs it to tell what a stopped run sent; bring SES back (renewal local up) and run it again`,
+        );
       }
       if (!res.ok) throw new Error(`embedded SES ${o.endpoint}/store answered ${res.status}`);
       const { emails } = (await res.json()) as { emails: StoredMail[] };

@@ -223,10 +223,14 @@ async function settle(state: StackState, log: (msg: string) => void): Promise<Re
       const first = await healthOf(state, s.name);
       if (first.state !== 'silent') return [s.name, first];
       log(`${s.name} (pid ${first.pid}) is not answering; waiting up to ${PATIENCE_MS / 1000} s…`);
-      const waited = await retry<Health, Health>(SILENT_POLL, async () => {
-        const h = await healthOf(state, s.name);
-        return h.state === 'silent' ? { again: h } : { done: h };
-      }, systemClock);
+      const waited = await retry<Health, Health>(
+        SILENT_POLL,
+        async () => {
+          const h = await healthOf(state, s.name);
+          return h.state === 'silent' ? { again: h } : { done: h };
+        },
+        systemClock,
+      );
       if (!waited.ok) {
         throw new LocalServiceStalledError(
           `${s.name} (pid ${first.pid}) has not answered for ${PATIENCE_MS / 1000} s; nothing was done, and it was left running. ` +
@@ -473,7 +477,11 @@ const OVERRIDABLE = [
 ] as const;
 
 /** The first campaign by its period (the demo season's): the notice `local status` shows, the reply-to of the mails. */
-const firstCampaign = () => campaignRegistry().list()[0] ?? (() => { throw new Error('no campaign files (campaigns/*.json)'); })();
+const firstCampaign = () =>
+  campaignRegistry().list()[0] ??
+  (() => {
+    throw new Error('no campaign files (campaigns/*.json)');
+  })();
 
 /**
  * The embedded stack configured as ops configure a deployment: a made-up sender whose replies go to the

@@ -1,11 +1,4 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException,
-  UpdateTimeToLiveCommand,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, UpdateTimeToLiveCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '#shared/clock.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
 import { projectionOf, TABLES, type TableDef } from '#shared/tables.ts';
@@ -13,10 +6,7 @@ import type { TableNames } from '#shared/config.ts';
 
 /** CreateTable input for a table definition: on-demand, the same keys, indexes and projections CDK deploys. */
 export function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
-  const keySchema = (pk: string, sk?: string) => [
-    { AttributeName: pk, KeyType: 'HASH' as const },
-    ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' as const }] : []),
-  ];
+  const keySchema = (pk: string, sk?: string) => [{ AttributeName: pk, KeyType: 'HASH' as const }, ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' as const }] : [])];
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',

@@ -30,7 +30,11 @@ export interface DeployedStack {
   /** Construct id in the app (`App`, `Data`). */
   id: string;
   stackName: string;
-  template: { Resources: Record<string, { Type: string; Properties?: Record<string, Json>; Metadata?: Record<string, Json> }>; Parameters?: Record<string, { Type: string; Default?: string }>; Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }> };
+  template: {
+    Resources: Record<string, { Type: string; Properties?: Record<string, Json>; Metadata?: Record<string, Json> }>;
+    Parameters?: Record<string, { Type: string; Default?: string }>;
+    Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }>;
+  };
   resources: Map<string, Resource>;
   parameters: Record<string, string>;
   outputs: Record<string, Json>;

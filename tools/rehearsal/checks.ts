@@ -73,7 +73,8 @@ export function metricFigures(dashboardBodies: string[], emitted: RehearsalResul
         const dimensions: Record<string, string> = {};
         for (let i = 0; i + 1 < dims.length; i += 2) dimensions[dims[i]!] = dims[i + 1]!;
         const hit = emitted.some((m) => m.namespace === namespace && m.name === name && JSON.stringify(sorted(m.dimensions)) === JSON.stringify(sorted(dimensions)));
-        if (!dashboard.some((x) => x.namespace === namespace && x.name === name && JSON.stringify(x.dimensions) === JSON.stringify(dimensions))) dashboard.push({ namespace, name, dimensions, emitted: hit });
+        if (!dashboard.some((x) => x.namespace === namespace && x.name === name && JSON.stringify(x.dimensions) === JSON.stringify(dimensions)))
+          dashboard.push({ namespace, name, dimensions, emitted: hit });
       }
     }
   }
@@ -87,7 +88,10 @@ const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(
 
 /** The published notice (`latest/notice.json`, undefined when none was published) against the report's revoked providers. */
 export function noticeFigure(notice: { version: number; providers: { providerId: string }[] } | undefined, report: Report, key: string): NonNullable<RehearsalResult['notice']> {
-  const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId).sort();
+  const revoked = report.assessments
+    .filter((a) => a.outcome === 'revoked')
+    .map((a) => a.providerId)
+    .sort();
   if (!notice) return { version: 0, providers: 0, revoked: revoked.length, matchesDecisions: revoked.length === 0, key };
   const listed = notice.providers.map((p) => p.providerId).sort();
   return { version: notice.version, providers: listed.length, revoked: revoked.length, matchesDecisions: JSON.stringify(listed) === JSON.stringify(revoked), key };

@@ -27,7 +27,7 @@ export class SimClock<E extends { at: number }> {
   schedule(e: E): void {
     const h = this.heap;
     h.push({ e, seq: this.seq++ });
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (before(h[p]!, h[i]!)) break;
       [h[p], h[i]] = [h[i]!, h[p]!];
@@ -51,7 +51,7 @@ export class SimClock<E extends { at: number }> {
     const last = h.pop();
     if (h.length && last) {
       h[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

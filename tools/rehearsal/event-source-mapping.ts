@@ -82,9 +82,7 @@ export class EventSourceMapping {
   private async settle(batch: Message[], r: BatchResult): Promise<void> {
     this.batches++;
     this.maxBatch = Math.max(this.maxBatch, batch.length);
-    const failed = new Set(
-      !r.ok ? batch.map((m) => m.messageId) : this.o.partial ? ((r.value as SQSBatchResponse | null)?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : [],
-    );
+    const failed = new Set(!r.ok ? batch.map((m) => m.messageId) : this.o.partial ? ((r.value as SQSBatchResponse | null)?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : []);
     const done = batch.filter((m) => !failed.has(m.messageId));
     if (done.length) {
       await this.o.authorize('sqs:DeleteMessage');

@@ -90,7 +90,9 @@ export function functionSpecs(d: Deployment, principalOf: (role: Resource, name:
     const role = d.resource(roleRef['Fn::GetAtt'][0], fn.stack);
     const physicalName = d.physicalName(fn);
     const config = invokeConfigs.find((c) => JSON.stringify(c.properties.FunctionName) === JSON.stringify({ Ref: fn.logicalId }));
-    const cp = config ? d.props<{ MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number; DestinationConfig?: { OnFailure?: { Destination: string }; OnSuccess?: { Destination: string } } }>(config) : {};
+    const cp = config
+      ? d.props<{ MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number; DestinationConfig?: { OnFailure?: { Destination: string }; OnSuccess?: { Destination: string } } }>(config)
+      : {};
     const logGroupRef = fn.properties.LoggingConfig && (fn.properties.LoggingConfig as { LogGroup?: { Ref: string } }).LogGroup;
     const logGroup = logGroupRef && typeof logGroupRef === 'object' && 'Ref' in logGroupRef ? d.resource(logGroupRef.Ref, fn.stack) : undefined;
     return {
@@ -140,22 +142,25 @@ class Environment {
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => fn.onOutput(line, 'stdout'));
     createInterface({ input: this.child.stderr! }).on('line', (line) => fn.onOutput(line, 'stderr'));
-    this.child.on('message', (m: { type: string; ok: boolean; value?: unknown; error?: InvokeResult['error']; timedOut?: boolean; virtualDurationMs: number; virtualEndMs?: number; maxRssKb: number }) => {
-      if (m.type !== 'result' || !this.pending) return;
-      const p = this.pending;
-      this.pending = undefined;
-      this.busy = false;
-      fn.stats.peakRssMb = Math.max(fn.stats.peakRssMb, Math.round(m.maxRssKb / 1024));
-      if (m.timedOut) this.dead = true;
-      p.resolve({
-        ok: m.ok,
-        ...(m.ok ? { value: m.value } : { error: m.error! }),
-        ...(m.timedOut ? { timedOut: true } : {}),
-        virtualStartMs: p.virtualStartMs,
-        virtualEndMs: m.virtualEndMs ?? p.virtualStartMs + m.virtualDurationMs,
-        durationMs: m.virtualDurationMs,
-      });
-    });
+    this.child.on(
+      'message',
+      (m: { type: string; ok: boolean; value?: unknown; error?: InvokeResult['error']; timedOut?: boolean; virtualDurationMs: number; virtualEndMs?: number; maxRssKb: number }) => {
+        if (m.type !== 'result' || !this.pending) return;
+        const p = this.pending;
+        this.pending = undefined;
+        this.busy = false;
+        fn.stats.peakRssMb = Math.max(fn.stats.peakRssMb, Math.round(m.maxRssKb / 1024));
+        if (m.timedOut) this.dead = true;
+        p.resolve({
+          ok: m.ok,
+          ...(m.ok ? { value: m.value } : { error: m.error! }),
+          ...(m.timedOut ? { timedOut: true } : {}),
+          virtualStartMs: p.virtualStartMs,
+          virtualEndMs: m.virtualEndMs ?? p.virtualStartMs + m.virtualDurationMs,
+          durationMs: m.virtualDurationMs,
+        });
+      },
+    );
     this.child.on('exit', (code, signal) => {
       this.dead = true;
       if (this.pending) {

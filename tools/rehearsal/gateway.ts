@@ -87,14 +87,23 @@ export class Gateway {
     const auth = String(req.headers.authorization ?? '');
     const cred = auth.match(/Credential=([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/);
     const principal = cred ? this.o.principals.get(cred[1]!) : undefined;
-    if (!cred || !principal) return reply(res, 403, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+    if (!cred || !principal)
+      return reply(res, 403, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
     const atMs = amzDate(String(req.headers['x-amz-date'] ?? ''));
     // AWS SDKs correct their clock from a response's Date header: answer in the caller's simulated
     // time, or its later requests would be signed (and dated) in this machine's real time.
     res.setHeader('date', new Date(atMs).toUTCString());
     const service = cred[2]!;
     const call =
-      service === 'dynamodb' ? dynamodbCall(req, body) : service === 'ses' ? this.sesCall(req, body) : service === 'lambda' ? this.lambdaCall(req) : service === 's3' && this.o.s3Url ? s3Call(req) : undefined;
+      service === 'dynamodb'
+        ? dynamodbCall(req, body)
+        : service === 'ses'
+          ? this.sesCall(req, body)
+          : service === 'lambda'
+            ? this.lambdaCall(req)
+            : service === 's3' && this.o.s3Url
+              ? s3Call(req)
+              : undefined;
     if (!call) {
       return reply(res, 501, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'NotImplemented', message: `the rehearsal does not provide ${service} ${req.method} ${req.url}` }));
     }
@@ -188,7 +197,12 @@ function s3Call(req: IncomingMessage): ApiCall | undefined {
 function dynamodbCall(req: IncomingMessage, body: Buffer): ApiCall | undefined {
   const op = String(req.headers['x-amz-target'] ?? '').split('.')[1];
   if (!op) return undefined;
-  const input = JSON.parse(body.toString('utf8') || '{}') as { TableName?: string; IndexName?: string; RequestItems?: Record<string, unknown>; TransactItems?: Record<string, { TableName: string }>[] };
+  const input = JSON.parse(body.toString('utf8') || '{}') as {
+    TableName?: string;
+    IndexName?: string;
+    RequestItems?: Record<string, unknown>;
+    TransactItems?: Record<string, { TableName: string }>[];
+  };
   const table = (name: string) => arn('dynamodb', `table/${name}`);
   let resources: string[];
   if (input.RequestItems) resources = Object.keys(input.RequestItems).map(table);
@@ -200,7 +214,13 @@ function dynamodbCall(req: IncomingMessage, body: Buffer): ApiCall | undefined {
 
 function sesSendFields(req: IncomingMessage, body: Buffer): Omit<SesSend, 'principal' | 'atMs' | 'messageId'> | undefined {
   if (req.url?.startsWith('/v2/email/outbound-emails')) {
-    const v2 = JSON.parse(body.toString('utf8')) as { FromEmailAddress: string; Destination?: { ToAddresses?: string[] }; Content?: { Simple?: { Subject?: { Data?: string } } }; ConfigurationSetName?: string; EmailTags?: { Name: string; Value: string }[] };
+    const v2 = JSON.parse(body.toString('utf8')) as {
+      FromEmailAddress: string;
+      Destination?: { ToAddresses?: string[] };
+      Content?: { Simple?: { Subject?: { Data?: string } } };
+      ConfigurationSetName?: string;
+      EmailTags?: { Name: string; Value: string }[];
+    };
     return {
       source: addressOf(v2.FromEmailAddress),
       to: v2.Destination?.ToAddresses ?? [],
@@ -235,26 +255,49 @@ function amzDate(s: string): number {
 
 function accessDenied(res: ServerResponse, service: string, message: string): void {
   if (service === 'dynamodb') {
-    return reply(res, 400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'AccessDeniedException' }, JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }));
+    return reply(
+      res,
+      400,
+      { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'AccessDeniedException' },
+      JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }),
+    );
   }
   if (service === 's3') {
-    return reply(res, 403, { 'content-type': 'application/xml' }, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${xml(message)}</Message><RequestId>rehearsal</RequestId></Error>`);
+    return reply(
+      res,
+      403,
+      { 'content-type': 'application/xml' },
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${xml(message)}</Message><RequestId>rehearsal</RequestId></Error>`,
+    );
   }
   if (service === 'ses') {
-    return reply(res, 403, { 'content-type': 'text/xml' }, `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`);
+    return reply(
+      res,
+      403,
+      { 'content-type': 'text/xml' },
+      `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`,
+    );
   }
   reply(res, 403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' }, JSON.stringify({ Type: 'User', Message: message, message }));
 }
 
 function sesError(res: ServerResponse, req: IncomingMessage, status: number, code: string, message: string): void {
   if (req.url?.startsWith('/v2/')) return reply(res, status, { 'content-type': 'application/json', 'x-amzn-errortype': code }, JSON.stringify({ message }));
-  reply(res, status, { 'content-type': 'text/xml' }, `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`);
+  reply(
+    res,
+    status,
+    { 'content-type': 'text/xml' },
+    `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`,
+  );
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function reply(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>, body: string | Buffer): void {
-  const clean = Object.fromEntries(Object.entries(headers).filter(([k, v]) => v !== undefined && !['content-length', 'transfer-encoding', 'connection', 'date'].includes(k.toLowerCase()))) as Record<string, string>;
+  const clean = Object.fromEntries(Object.entries(headers).filter(([k, v]) => v !== undefined && !['content-length', 'transfer-encoding', 'connection', 'date'].includes(k.toLowerCase()))) as Record<
+    string,
+    string
+  >;
   res.writeHead(status, { ...clean, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

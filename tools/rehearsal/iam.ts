@@ -101,7 +101,13 @@ export class Iam {
     const key = `${principal.name}\u0000${action}\u0000${resource}`;
     let decided = this.decisions.get(key);
     if (!decided) {
-      decided = evaluate(principal.sessionArn, principal.policies.map((p) => ({ name: p.name, policy: p.document })), action, resource, opts);
+      decided = evaluate(
+        principal.sessionArn,
+        principal.policies.map((p) => ({ name: p.name, policy: p.document })),
+        action,
+        resource,
+        opts,
+      );
       this.decisions.set(key, decided);
     }
     const allowed = await decided;

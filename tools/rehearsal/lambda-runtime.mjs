@@ -141,7 +141,7 @@ function tick() {
       realSetTimeout(tick, 1);
       return;
     }
-        warped += next.due - t0;
+    warped += next.due - t0;
   }
   if (next.repeat) next.due = Math.max(now(), next.due) + next.delay;
   else timers.delete(next.id);
@@ -208,7 +208,16 @@ process.on('message', async (msg) => {
       return;
     }
     timedOut = true;
-    process.send({ type: 'result', id: msg.id, ok: false, timedOut: true, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${(msg.timeoutMs / 1000).toFixed(2)} seconds` }, virtualDurationMs: now() - started, virtualEndMs: now(), maxRssKb: peakRssKb() });
+    process.send({
+      type: 'result',
+      id: msg.id,
+      ok: false,
+      timedOut: true,
+      error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${(msg.timeoutMs / 1000).toFixed(2)} seconds` },
+      virtualDurationMs: now() - started,
+      virtualEndMs: now(),
+      maxRssKb: peakRssKb(),
+    });
     // The environment is discarded, as Lambda discards a timed-out one.
     realSetTimeout(() => process.exit(0), 10);
   };

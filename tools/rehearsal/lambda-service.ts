@@ -49,7 +49,9 @@ export class LambdaService {
     trace?.(`${iso(atMs)} ${fn.spec.name} ← ${JSON.stringify(event).slice(0, 160)}`);
     const r = await fn.invoke(event, atMs);
     clock.advanceTo(r.virtualEndMs);
-    trace?.(`${iso(r.virtualEndMs)} ${fn.spec.name} → ${r.ok ? 'ok' : `${r.error?.errorType}: ${r.error?.errorMessage}`} (${r.durationMs} ms simulated)${r.ok ? ` ${JSON.stringify(r.value ?? null).slice(0, 200)}` : ''}`);
+    trace?.(
+      `${iso(r.virtualEndMs)} ${fn.spec.name} → ${r.ok ? 'ok' : `${r.error?.errorType}: ${r.error?.errorMessage}`} (${r.durationMs} ms simulated)${r.ok ? ` ${JSON.stringify(r.value ?? null).slice(0, 200)}` : ''}`,
+    );
     return r;
   }
 

@@ -48,7 +48,19 @@ import { firings, type ScheduleSpec } from './schedules.ts';
 import { demoSeason, fileSeason, type Clock, type RehearsalSeason } from './season-feed.ts';
 import { SnsBus, type Publication } from './sns.ts';
 import type { Queues } from './sqs.ts';
-import { buildQueues, buildSchedules, campaignOf, createTables, evaluateThreshold, lambdaPermissions, mailEventRoutes, resourcePolicies, seasonClock, snsSubscriptions, type TableFigure } from './topology.ts';
+import {
+  buildQueues,
+  buildSchedules,
+  campaignOf,
+  createTables,
+  evaluateThreshold,
+  lambdaPermissions,
+  mailEventRoutes,
+  resourcePolicies,
+  seasonClock,
+  snsSubscriptions,
+  type TableFigure,
+} from './topology.ts';
 
 export type { RehearsalResult, ScheduleStats } from './result.ts';
 
@@ -83,11 +95,7 @@ export interface RehearseOptions {
 }
 
 /** What is due on the simulated clock. */
-type Due =
-  | ({ kind: 'sns' } & Publication)
-  | { kind: 'fire'; at: number; schedule: ScheduleSpec }
-  | ({ kind: 'async' } & AsyncEvent<LambdaFunction>)
-  | { kind: 'visible'; at: number };
+type Due = ({ kind: 'sns' } & Publication) | { kind: 'fire'; at: number; schedule: ScheduleSpec } | ({ kind: 'async' } & AsyncEvent<LambdaFunction>) | { kind: 'visible'; at: number };
 
 /** Everything a rehearsal runs, wired together. */
 interface Rehearsal {
@@ -131,7 +139,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalResult> {
     const after = await afterSeason(r);
     return await figures(r, season, tables, after, performance.now() - t0);
   } finally {
-    for (const u of undo.reverse()) await Promise.resolve().then(u).catch(() => {});
+    for (const u of undo.reverse())
+      await Promise.resolve()
+        .then(u)
+        .catch(() => {});
   }
 }
 
@@ -177,7 +188,14 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
   undo.push(() => lambda.functions.forEach((f) => f.close()));
   startFunctions(d, iam, lambda, principals, { gatewayUrl, homeDir, intakeConcurrency: o.intakeConcurrency ?? 4 });
 
-  const invoker = new AsyncInvoker<LambdaFunction>({ clock, run: (fn, payload, at) => lambda.run(fn, payload, at), later: (e) => clock.schedule({ kind: 'async', ...e }), sendToQueue, onDeadLetter, onFailed });
+  const invoker = new AsyncInvoker<LambdaFunction>({
+    clock,
+    run: (fn, payload, at) => lambda.run(fn, payload, at),
+    later: (e) => clock.schedule({ kind: 'async', ...e }),
+    sendToQueue,
+    onDeadLetter,
+    onFailed,
+  });
   const schedules = buildSchedules(d).map((spec) => {
     const role = d.resourcesOfType('AWS::IAM::Role').find((x) => d.getAtt(x, 'Arn') === spec.target.roleArn);
     if (!role) throw new Error(`${spec.logicalId}: its role ${spec.target.roleArn} is not in the template`);
@@ -197,7 +215,18 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
       return r.status === 'SUCCEEDED';
     },
   };
-  const scheduler = new Scheduler<LambdaFunction>({ schedules, functionOf: (a) => lambda.byArn.get(a), invoker, authorize: (p, action, resource) => iam.authorize(p, action, resource), sendToQueue, onDeadLetter, onFailed, idleWithoutArrivals: IDLE_WITHOUT_ARRIVALS, besideIntake: BESIDE_INTAKE, stateMachines });
+  const scheduler = new Scheduler<LambdaFunction>({
+    schedules,
+    functionOf: (a) => lambda.byArn.get(a),
+    invoker,
+    authorize: (p, action, resource) => iam.authorize(p, action, resource),
+    sendToQueue,
+    onDeadLetter,
+    onFailed,
+    idleWithoutArrivals: IDLE_WITHOUT_ARRIVALS,
+    besideIntake: BESIDE_INTAKE,
+    stateMachines,
+  });
   for (const { spec } of schedules) for (const at of firings(spec, seasonClockOf.startMs, seasonClockOf.endMs)) clock.schedule({ kind: 'fire', at, schedule: spec });
   const permissions = lambdaPermissions(d);
   sns = new SnsBus<LambdaFunction>({
@@ -215,7 +244,25 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
     onFailed,
   });
   const esm = await eventSourceMapping(d, { clock, iam, lambda, queues, scheduler, failFast, concurrency: o.intakeConcurrency ?? 4 });
-  return { d, o, clock, seasonClock: seasonClockOf, iam, lambda, queues, esm, invoker, scheduler, schedulePrincipals: schedules.map((s) => s.principal), machines, sns, sesSends, deadLetters, failFast, s3Url: services.s3.url };
+  return {
+    d,
+    o,
+    clock,
+    seasonClock: seasonClockOf,
+    iam,
+    lambda,
+    queues,
+    esm,
+    invoker,
+    scheduler,
+    schedulePrincipals: schedules.map((s) => s.principal),
+    machines,
+    sns,
+    sesSends,
+    deadLetters,
+    failFast,
+    s3Url: services.s3.url,
+  };
 }
 
 /** Each `AWS::Lambda::Function` with its own access key, so the gateway knows who calls. */
@@ -361,7 +408,9 @@ async function opsDrill(r: Rehearsal, campaign: Campaign, report: Report, proble
   const revoked = report.assessments.find((a) => a.outcome === 'revoked')?.providerId ?? provider;
   const runs: [string, string, unknown][] = [
     ['aggregate', 'full recount (renewal aggregate --full)', { campaignId, full: true }],
-    ...(provider ? [['evaluate', `re-evaluation of ${provider} (renewal evaluate --provider ${provider})`, { campaignId, providerIds: [provider], requestedBy: by }] as [string, string, unknown]] : []),
+    ...(provider
+      ? [['evaluate', `re-evaluation of ${provider} (renewal evaluate --provider ${provider})`, { campaignId, providerIds: [provider], requestedBy: by }] as [string, string, unknown]]
+      : []),
     ['evaluate', `preview as of mid-season (renewal evaluate --as-of ${midSeason})`, { campaignId, asOf: midSeason, requestedBy: by }],
     ['notify', 'outcome mail asked for again (renewal notify --kind outcome)', { campaignId, kind: 'outcome' }],
     ...(revoked ? [['reapply', `re-application check of ${revoked} (renewal reapply check --provider ${revoked})`, { providerId: revoked }] as [string, string, unknown]] : []),
@@ -387,12 +436,19 @@ async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigur
   const decisions = compareDecisions(season, after.report, evaluateThreshold(r.lambda.byName));
   const mail = mailFigures(r.sesSends, season, after.report);
   const emitted = fns.flatMap((f) => [...f.metrics.values()].map((m) => ({ ...m, function: f.spec.name })));
-  const metrics = metricFigures(r.d.resourcesOfType('AWS::CloudWatch::Dashboard').map((db) => String(r.d.props<{ DashboardBody: string }>(db).DashboardBody)), emitted);
+  const metrics = metricFigures(
+    r.d.resourcesOfType('AWS::CloudWatch::Dashboard').map((db) => String(r.d.props<{ DashboardBody: string }>(db).DashboardBody)),
+    emitted,
+  );
   const deadLettered = r.queues.deadLettered() + r.deadLetters.length;
   const deadLetters = [...r.deadLetters];
   for (const [name, q] of r.queues.byName) if (q.spec.redrive === undefined && q.depth > 0 && r.queues.isDeadLetter(q)) deadLetters.push(...q.bodies().map((body) => ({ queue: name, body })));
   const functions = Object.fromEntries(fns.map((f) => [f.spec.name, functionFigures(f)]));
-  const problems = [...after.problems, ...r.machines.problems(), ...problemsOf({ iam, decisions, deadLettered, mail, metrics, functions, stopped: r.failFast.stopped, report: after.report !== undefined })];
+  const problems = [
+    ...after.problems,
+    ...r.machines.problems(),
+    ...problemsOf({ iam, decisions, deadLettered, mail, metrics, functions, stopped: r.failFast.stopped, report: after.report !== undefined }),
+  ];
   const esmQueue = r.esm.queue;
   return {
     ok: problems.length === 0,
@@ -404,7 +460,9 @@ async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigur
     schedules: r.scheduler.stats,
     stateMachines: r.machines.stats,
     functions,
-    queues: Object.fromEntries([...r.queues.byName].map(([name, q]) => [name, { ...q.stats, depth: q.depth, batches: q === esmQueue ? r.esm.batches : 0, maxBatch: q === esmQueue ? r.esm.maxBatch : 0 }])),
+    queues: Object.fromEntries(
+      [...r.queues.byName].map(([name, q]) => [name, { ...q.stats, depth: q.depth, batches: q === esmQueue ? r.esm.batches : 0, maxBatch: q === esmQueue ? r.esm.maxBatch : 0 }]),
+    ),
     deadLettered,
     deadLetters,
     decisions,

@@ -22,7 +22,21 @@ export interface RehearsalResult {
   schedules: Record<string, ScheduleStats>;
   /** Executions of each state machine the schedules started (state-machines.ts). */
   stateMachines: Record<string, StateMachineStats>;
-  functions: Record<string, { invocations: number; errors: number; retries: number; timeouts: number; deadLettered: number; maxDurationMs: number; timeoutMs: number; peakMemoryMb: number; memoryMb: number; lastError?: string }>;
+  functions: Record<
+    string,
+    {
+      invocations: number;
+      errors: number;
+      retries: number;
+      timeouts: number;
+      deadLettered: number;
+      maxDurationMs: number;
+      timeoutMs: number;
+      peakMemoryMb: number;
+      memoryMb: number;
+      lastError?: string;
+    }
+  >;
   queues: Record<string, { sent: number; deduplicated: number; received: number; deleted: number; redelivered: number; deadLettered: number; depth: number; batches: number; maxBatch: number }>;
   deadLettered: number;
   deadLetters: { queue: string; body: string }[];
@@ -42,4 +56,3 @@ export interface RehearsalResult {
   report?: Report;
   realSeconds: number;
 }
-

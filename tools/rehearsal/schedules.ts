@@ -53,7 +53,7 @@ export function firings(s: ScheduleSpec, fromMs: number, toMs: number): number[]
   if ((m = expr.match(/^cron\((.+)\)$/))) {
     const cron = new Cron(toCroner(m[1]!, s.logicalId), { timezone: s.timeZone, paused: true });
     const out: number[] = [];
-    for (let d: Date | null = new Date(lo - 1000); (d = cron.nextRun(d)) && d.getTime() < hi; ) if (d.getTime() >= lo) out.push(d.getTime());
+    for (let d: Date | null = new Date(lo - 1000); (d = cron.nextRun(d)) && d.getTime() < hi;) if (d.getTime() >= lo) out.push(d.getTime());
     return out;
   }
   throw new ScheduleExpressionError(`${s.logicalId}: ${expr}: not an at(), rate() or cron() expression`);

@@ -55,7 +55,12 @@ export function fileSeason(file: string, clock: Clock): RehearsalSeason {
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   const kept = lines.map((body, i) => ({ body, line: i + 1 })).filter((l) => l.body.trim());
   const times = ownTimes(kept.map((l) => l.body));
-  const season = arrange(basename(file), kept.map((l) => l.body), times, clock);
+  const season = arrange(
+    basename(file),
+    kept.map((l) => l.body),
+    times,
+    clock,
+  );
   season.arrivals.forEach((a) => (a.line = kept[a.line - 1]!.line));
   return season;
 }

@@ -77,7 +77,8 @@ export class SnsBus<F extends AsyncTarget> {
     if (!(await o.authorizeService('ses.amazonaws.com', 'sns:Publish', p.topicArn, o.topicPolicy(p.topicArn), context))) return o.onFailed?.();
     for (const sub of o.subscriptions.filter((x) => x.topicArn === p.topicArn && x.protocol === 'lambda')) {
       const fn = o.functionOf(sub.endpoint);
-      const mayInvoke = fn && (await o.authorizeService('sns.amazonaws.com', 'lambda:InvokeFunction', sub.endpoint, o.functionPolicy(sub.endpoint), { 'aws:SourceArn': p.topicArn, 'aws:SourceAccount': o.account }));
+      const mayInvoke =
+        fn && (await o.authorizeService('sns.amazonaws.com', 'lambda:InvokeFunction', sub.endpoint, o.functionPolicy(sub.endpoint), { 'aws:SourceArn': p.topicArn, 'aws:SourceAccount': o.account }));
       if (!fn || !mayInvoke) {
         if (sub.deadLetterArn) o.deadLetter(sub.deadLetterArn, JSON.stringify(p.message));
         o.onFailed?.();
@@ -103,7 +104,15 @@ export function sesEventRecords(m: SesSend, account: string): { type: string; af
   };
   return [
     { type: 'send', afterMs: 1_000, record: { eventType: 'Send', mail, send: {} } },
-    { type: 'delivery', afterMs: 4_000, record: { eventType: 'Delivery', mail, delivery: { timestamp: new Date(m.atMs + 3_000).toISOString(), recipients: m.to, processingTimeMillis: 3000, smtpResponse: '250 2.6.0 Message received' } } },
+    {
+      type: 'delivery',
+      afterMs: 4_000,
+      record: {
+        eventType: 'Delivery',
+        mail,
+        delivery: { timestamp: new Date(m.atMs + 3_000).toISOString(), recipients: m.to, processingTimeMillis: 3000, smtpResponse: '250 2.6.0 Message received' },
+      },
+    },
   ];
 }
 
@@ -115,7 +124,19 @@ export function snsEvent(topicArn: string, subscriptionArn: string, message: unk
         EventSource: 'aws:sns',
         EventVersion: '1.0',
         EventSubscriptionArn: subscriptionArn,
-        Sns: { Type: 'Notification', MessageId: randomUUID(), TopicArn: topicArn, Subject: null, Message: JSON.stringify(message), Timestamp: new Date(atMs).toISOString(), SignatureVersion: '1', Signature: 'rehearsal', SigningCertUrl: '', UnsubscribeUrl: '', MessageAttributes: {} },
+        Sns: {
+          Type: 'Notification',
+          MessageId: randomUUID(),
+          TopicArn: topicArn,
+          Subject: null,
+          Message: JSON.stringify(message),
+          Timestamp: new Date(atMs).toISOString(),
+          SignatureVersion: '1',
+          Signature: 'rehearsal',
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: {},
+        },
       },
     ],
   };

@@ -4,12 +4,15 @@ import type { RehearsalResult } from './rehearse.ts';
 
 export function rehearsalSummary(r: RehearsalResult): string {
   const out: string[] = [];
-  out.push(
-    `${r.ok ? 'REHEARSAL PASSED' : 'REHEARSAL FAILED'}: ${r.season.name}, ${r.season.events} events, clock ${r.season.clock.start} → ${r.season.clock.end}, ${r.realSeconds} s`,
-  );
+  out.push(`${r.ok ? 'REHEARSAL PASSED' : 'REHEARSAL FAILED'}: ${r.season.name}, ${r.season.events} events, clock ${r.season.clock.start} → ${r.season.clock.end}, ${r.realSeconds} s`);
   for (const p of r.problems) out.push(`  ✗ ${p}`);
   if (r.season.afterClock) out.push(`  (${r.season.afterClock} event(s) dated after the clock stops were not delivered)`);
-  if (Object.keys(r.parameters).length) out.push(`parameters: ${Object.entries(r.parameters).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  if (Object.keys(r.parameters).length)
+    out.push(
+      `parameters: ${Object.entries(r.parameters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
 
   out.push('', 'Schedules (a firing with no arrival since the last good run of a function that only reads arrivals is idle, not invoked)');
   out.push(
@@ -24,7 +27,18 @@ export function rehearsalSummary(r: RehearsalResult): string {
   out.push(
     table(
       ['function', 'invocations', 'errors', 'retries', 'timeouts', 'dead-lettered', 'max duration', 'timeout', 'peak memory', 'memory size'],
-      Object.entries(r.functions).map(([name, f]) => [name, f.invocations, f.errors, f.retries, f.timeouts, f.deadLettered, seconds(f.maxDurationMs), seconds(f.timeoutMs), `${f.peakMemoryMb} MB`, `${f.memoryMb} MB`]),
+      Object.entries(r.functions).map(([name, f]) => [
+        name,
+        f.invocations,
+        f.errors,
+        f.retries,
+        f.timeouts,
+        f.deadLettered,
+        seconds(f.maxDurationMs),
+        seconds(f.timeoutMs),
+        `${f.peakMemoryMb} MB`,
+        `${f.memoryMb} MB`,
+      ]),
       ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
     ),
   );
@@ -41,12 +55,40 @@ export function rehearsalSummary(r: RehearsalResult): string {
 
   const calls = r.iam.calls.reduce((n, c) => n + c.count, 0);
   out.push('', `IAM: ${calls} calls allowed, ${r.iam.deniedCalls} denied; ${r.iam.unusedGrants.length} grant(s) unused (${r.iam.unusedGrants.filter((g) => !g.acknowledged).length} not acknowledged)`);
-  if (r.iam.denied.length) out.push(table(['DENIED: function', 'action', 'resource', 'calls'], r.iam.denied.map((d) => [d.function, d.action, d.resource, d.count]), ['left', 'left', 'left', 'right']));
-  if (r.iam.unusedGrants.length) out.push(table(['unused grant: principal', 'action', 'resource', 'acknowledged'], r.iam.unusedGrants.map((g) => [g.function, g.action, g.resource, g.acknowledged ?? 'NO'])));
-  out.push(table(['calls: principal', 'action', 'resource', 'count'], r.iam.calls.map((c) => [c.function, c.action, shortArn(c.resource), c.count]), ['left', 'left', 'left', 'right']));
+  if (r.iam.denied.length)
+    out.push(
+      table(
+        ['DENIED: function', 'action', 'resource', 'calls'],
+        r.iam.denied.map((d) => [d.function, d.action, d.resource, d.count]),
+        ['left', 'left', 'left', 'right'],
+      ),
+    );
+  if (r.iam.unusedGrants.length)
+    out.push(
+      table(
+        ['unused grant: principal', 'action', 'resource', 'acknowledged'],
+        r.iam.unusedGrants.map((g) => [g.function, g.action, g.resource, g.acknowledged ?? 'NO']),
+      ),
+    );
+  out.push(
+    table(
+      ['calls: principal', 'action', 'resource', 'count'],
+      r.iam.calls.map((c) => [c.function, c.action, shortArn(c.resource), c.count]),
+      ['left', 'left', 'left', 'right'],
+    ),
+  );
 
-  out.push('', `Decisions: ${r.decisions.total} providers decided${r.decisions.thresholdOrders !== undefined ? ` (threshold ${r.decisions.thresholdOrders})` : ''}; ${r.decisions.mismatches === null ? 'no oracle for this season' : `${r.decisions.mismatches} difference(s) from the season's oracle`}`);
-  if (r.decisions.detail.length) out.push(table(['provider', 'field', 'expected', 'deployment'], r.decisions.detail.slice(0, 30).map((x) => [x.providerId, x.field, String(x.expected), String(x.actual)])));
+  out.push(
+    '',
+    `Decisions: ${r.decisions.total} providers decided${r.decisions.thresholdOrders !== undefined ? ` (threshold ${r.decisions.thresholdOrders})` : ''}; ${r.decisions.mismatches === null ? 'no oracle for this season' : `${r.decisions.mismatches} difference(s) from the season's oracle`}`,
+  );
+  if (r.decisions.detail.length)
+    out.push(
+      table(
+        ['provider', 'field', 'expected', 'deployment'],
+        r.decisions.detail.slice(0, 30).map((x) => [x.providerId, x.field, String(x.expected), String(x.actual)]),
+      ),
+    );
   if (r.report) {
     const counts = { retained: 0, revoked: 0, not_assessed: 0 } as Record<string, number>;
     for (const a of r.report.assessments) counts[a.outcome] = (counts[a.outcome] ?? 0) + 1;
@@ -55,16 +97,40 @@ export function rehearsalSummary(r: RehearsalResult): string {
 
   if (r.drill.length) {
     out.push('', 'By hand after the season (as ops run them: OPS.md payloads)');
-    out.push(table(['run', 'result'], r.drill.map((x) => [x.what, x.ok ? 'ok' : `FAILED: ${x.error}`])));
+    out.push(
+      table(
+        ['run', 'result'],
+        r.drill.map((x) => [x.what, x.ok ? 'ok' : `FAILED: ${x.error}`]),
+      ),
+    );
   }
 
-  out.push('', `Mail (configuration set: ${r.mail.configurationSets.join(', ') || 'none'}): outcome ${r.mail.outcome.sent} sent, ${r.mail.outcome.duplicates} duplicate(s), ${r.mail.outcome.missing.length} missing; progress ${r.mail.progress.sent} sent`);
-  if (Object.keys(r.mail.status).length) out.push(`  outcome mail by delivery status (the deployed report): ${Object.entries(r.mail.status).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  if (r.notice) out.push('', `Notice: version ${r.notice.version} lists ${r.notice.providers} provider(s); ${r.notice.matchesDecisions ? 'exactly' : 'NOT'} the ${r.notice.revoked} revoked (${r.notice.key})`);
+  out.push(
+    '',
+    `Mail (configuration set: ${r.mail.configurationSets.join(', ') || 'none'}): outcome ${r.mail.outcome.sent} sent, ${r.mail.outcome.duplicates} duplicate(s), ${r.mail.outcome.missing.length} missing; progress ${r.mail.progress.sent} sent`,
+  );
+  if (Object.keys(r.mail.status).length)
+    out.push(
+      `  outcome mail by delivery status (the deployed report): ${Object.entries(r.mail.status)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
+  if (r.notice)
+    out.push('', `Notice: version ${r.notice.version} lists ${r.notice.providers} provider(s); ${r.notice.matchesDecisions ? 'exactly' : 'NOT'} the ${r.notice.revoked} revoked (${r.notice.key})`);
   const weeks = Object.entries(r.mail.progress.byWeek).sort(([a], [b]) => Number(a) - Number(b));
-  if (weeks.length) out.push(table(['progress week', 'mails'], weeks.map(([w, n]) => [w, n]), ['right', 'right']));
+  if (weeks.length)
+    out.push(
+      table(
+        ['progress week', 'mails'],
+        weeks.map(([w, n]) => [w, n]),
+        ['right', 'right'],
+      ),
+    );
 
-  out.push('', `Metrics: ${r.metrics.emitted.length} emitted${r.metrics.dashboard.length ? `; the dashboard reads ${r.metrics.dashboard.length} custom metric(s), ${r.metrics.dashboard.filter((m) => !m.emitted).length} never emitted` : ''}`);
+  out.push(
+    '',
+    `Metrics: ${r.metrics.emitted.length} emitted${r.metrics.dashboard.length ? `; the dashboard reads ${r.metrics.dashboard.length} custom metric(s), ${r.metrics.dashboard.filter((m) => !m.emitted).length} never emitted` : ''}`,
+  );
   const rows = r.metrics.dashboard.length
     ? r.metrics.dashboard.map((m) => [m.namespace, m.name, JSON.stringify(m.dimensions), m.emitted ? 'yes' : 'NO'])
     : r.metrics.emitted.map((m) => [m.namespace, m.name, JSON.stringify(m.dimensions), `${m.function} (${m.count})`]);

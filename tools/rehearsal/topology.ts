@@ -53,7 +53,8 @@ export async function createTables(d: Deployment, admin: DynamoDBClient): Promis
   for (const t of d.resourcesOfType('AWS::DynamoDB::Table')) {
     const p = d.props<CreateTableCommandInput & { TimeToLiveSpecification?: { AttributeName: string; Enabled: boolean } }>(t);
     const name = d.physicalName(t);
-    const strip = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([k]) => !['ProvisionedThroughput', 'ContributorInsightsSpecification', 'OnDemandThroughput', 'WarmThroughput'].includes(k))) as T;
+    const strip = <T extends object>(x: T) =>
+      Object.fromEntries(Object.entries(x).filter(([k]) => !['ProvisionedThroughput', 'ContributorInsightsSpecification', 'OnDemandThroughput', 'WarmThroughput'].includes(k))) as T;
     await admin.send(
       new CreateTableCommand({
         TableName: name,
@@ -119,7 +120,6 @@ export function buildQueues(d: Deployment): Queues {
   return new Queues(byArn, byName, policies, deadLetterArns);
 }
 
-
 const shortQueueName = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
 
 export function buildSchedules(d: Deployment): ScheduleSpec[] {
@@ -150,7 +150,6 @@ export function buildSchedules(d: Deployment): ScheduleSpec[] {
     };
   });
 }
-
 
 /** Every resource policy of the template, by the ARN of the resource it guards: queues, buckets, topics. */
 export function resourcePolicies(d: Deployment): Map<string, PolicyDocument> {
@@ -184,7 +183,9 @@ export function lambdaPermissions(d: Deployment): Map<string, PolicyDocument> {
       Principal: p.Principal.endsWith('.amazonaws.com') ? { Service: p.Principal } : { AWS: p.Principal },
       Action: p.Action,
       Resource: p.FunctionName,
-      ...(p.SourceArn || p.SourceAccount ? { Condition: { ...(p.SourceArn ? { ArnLike: { 'aws:SourceArn': p.SourceArn } } : {}), ...(p.SourceAccount ? { StringEquals: { 'aws:SourceAccount': p.SourceAccount } } : {}) } } : {}),
+      ...(p.SourceArn || p.SourceAccount
+        ? { Condition: { ...(p.SourceArn ? { ArnLike: { 'aws:SourceArn': p.SourceArn } } : {}), ...(p.SourceAccount ? { StringEquals: { 'aws:SourceAccount': p.SourceAccount } } : {}) } }
+        : {}),
     } as PolicyDocument['Statement'][number]);
     out.set(p.FunctionName, doc);
   }
@@ -203,7 +204,12 @@ export function mailEventRoutes(d: Deployment): MailEventRoute[] {
 export function snsSubscriptions(d: Deployment): Subscription[] {
   return d.resourcesOfType('AWS::SNS::Subscription').map((r) => {
     const p = d.props<{ TopicArn: string; Protocol: string; Endpoint: string; RedrivePolicy?: { deadLetterTargetArn: string } }>(r);
-    return { arn: `${p.TopicArn}:${r.logicalId}`, topicArn: p.TopicArn, protocol: p.Protocol, endpoint: p.Endpoint, ...(p.RedrivePolicy ? { deadLetterArn: p.RedrivePolicy.deadLetterTargetArn } : {}) };
+    return {
+      arn: `${p.TopicArn}:${r.logicalId}`,
+      topicArn: p.TopicArn,
+      protocol: p.Protocol,
+      endpoint: p.Endpoint,
+      ...(p.RedrivePolicy ? { deadLetterArn: p.RedrivePolicy.deadLetterTargetArn } : {}),
+    };
   });
 }
-
