@@ -16,7 +16,8 @@ import { REAPPLY_NEEDS } from '#shared/usecases/reapply.ts';
 import { EventSourceMapping, type DestinationConfig, type IDestination } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { ConfigurationSet, EmailIdentity, EmailSendingEvent, EventDestination, Identity, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -34,6 +35,7 @@ import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
 import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
+import { SeasonJobStateMachine } from './fanout.ts';
 import { acknowledgeGrant, RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
 import { seasonSchedule } from './season.ts';
@@ -106,6 +108,9 @@ export class AppStack extends Stack {
   readonly alarmTopic: Topic;
   readonly noticeBucket: Bucket;
   readonly noticeDistribution: Distribution;
+  /** The season jobs as state machines (plan, shards, finish), shared by every campaign; the schedules start them. */
+  /** The aggregation on Step Functions; the evaluation is not sharded yet and its schedule invokes the function. */
+  readonly stateMachines: { aggregation: SeasonJobStateMachine };
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { description: `Provider renewal (${props.config.stage}): functions, intake queue, schedules, mail, alarms`, ...props });
@@ -380,6 +385,13 @@ export class AppStack extends Stack {
     mailEvents.configureAsyncInvoke({ onFailure: new SendOnlyQueueDestination(this.mailEventsDeadLetterQueue), retryAttempts: 2, maxEventAge: Duration.hours(6) });
     mailEvents.acknowledgeGrant('sqs:SendMessage', 'Lambda sends SES events it could not record, with this role, to the mail-events dead-letter queue only after every retry failed');
 
+    // ---- The season jobs past one invocation (issue 21): plan, shards, finish on Step Functions ----
+    const job = { mapConcurrency: config.mapConcurrency, logRetention: common.logRetention, logRemovalPolicy: common.logRemovalPolicy, tracing: config.tracing };
+    this.stateMachines = {
+      // A full recount at Douyin's volume runs for hours (docs/benchmarks.md); an incremental run, minutes.
+      aggregation: new SeasonJobStateMachine(this, 'AggregationStateMachine', { ...job, job: 'aggregation', fn: aggregate, fnTimeout: aggregate.timeout!, timeout: Duration.hours(48) }),
+    };
+
     // ---- Schedules ----------------------------------------------------------------------------
     const scheduled = config.seasonSchedules ? props.campaigns.scheduled() : [];
     if (scheduled.length) this.addSeasonSchedules(config, scheduled, { aggregate, evaluate, notify, publish }, props.now ?? new Date());
@@ -435,6 +447,10 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.senderIdentity, { value: identityName, description: 'SES identity to verify before mail can be sent' });
     new CfnOutput(this, OUTPUTS.noticeBucketName, { value: this.noticeBucket.bucketName, description: 'Bucket of the public delisting notice (private; read through CloudFront)' });
     new CfnOutput(this, OUTPUTS.noticeBaseUrl, { value: noticeBaseUrl, description: 'Public base URL of the delisting notice (CloudFront)' });
+    new CfnOutput(this, OUTPUTS.aggregationStateMachineArn, {
+      value: this.stateMachines.aggregation.stateMachine.stateMachineArn,
+      description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)',
+    });
     // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
     const outputIds = new Map<string, string>();
     for (const c of props.campaigns.list()) {
@@ -569,6 +585,17 @@ export class AppStack extends Stack {
         maxEventAge,
       });
     };
+    /** A target that starts an execution of a season job's state machine; its role may start that one and nothing else. */
+    const startTarget = (roleId: string, machine: IStateMachine, input: object, retryAttempts: number, maxEventAge: Duration) => {
+      const role = new Role(scope, roleId, {
+        assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': group.scheduleGroupArn } },
+        }),
+        description: `EventBridge Scheduler (${season.campaignId}): may start ${machine.node.scope?.node.id ?? machine.node.id} executions and nothing else`,
+      });
+      acknowledgeGrant(role, 'sqs:SendMessage', 'Scheduler puts a firing in the schedule dead-letter queue, with this role, only when it cannot start the execution after its retries');
+      return new StepFunctionsStartExecution(machine, { role, input: ScheduleTargetInput.fromObject(input), deadLetterQueue: this.scheduleDeadLetterQueue, retryAttempts, maxEventAge });
+    };
 
     const aggregation = new Schedule(scope, 'AggregationSchedule', {
       scheduleGroup: group,
@@ -577,7 +604,7 @@ export class AppStack extends Stack {
       start: season.aggregation.start,
       end: season.aggregation.end,
       // A run that cannot be delivered within minutes is superseded by the next one.
-      target: target('AggregationScheduleRole', fns.aggregate, { campaignId: season.campaignId }, 3, Duration.minutes(10)),
+      target: startTarget('AggregationScheduleRole', this.stateMachines.aggregation.stateMachine, { campaignId: season.campaignId }, 3, Duration.minutes(10)),
     });
     // Written as the wall clock in the campaign's zone, so the template reads as the rules do:
     // at(<day after the period>T00:30:00) Asia/Shanghai = 16:30Z of the period's last day. (ScheduleExpression.at(date, tz)

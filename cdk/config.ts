@@ -85,6 +85,18 @@ const schema = z.object({
   /** AWS X-Ray active tracing on every function. */
   tracing: bool(false),
   /**
+   * Shards of one season job run at a time (the MaxConcurrency of the state machines' Map, cdk/fanout.ts).
+   * An inline Map runs at most 40 at a time.
+   */
+  mapConcurrency: num(
+    z
+      .number({ error: 'must be an integer from 1 to 40' })
+      .int({ error: 'must be an integer from 1 to 40' })
+      .min(1, { error: 'must be an integer from 1 to 40' })
+      .max(40, { error: 'must be an integer from 1 to 40 (an inline Map runs at most 40 iterations at a time)' })
+      .default(10),
+  ),
+  /**
    * The seasons' schedules: true makes those of every campaign whose file says `"schedule": true`;
    * false makes none (ops run the functions by hand, docs/operations.md). Which campaigns are scheduled is
    * the files' decision, never this machine's clock.

@@ -73,6 +73,27 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
         'per notice version (shared/store/notice-bucket.ts), so they cannot be listed in the policy; no other bucket.',
     },
   ];
+  for (const { stateMachine } of Object.values(app.stateMachines)) {
+    acks.push({
+      construct: stateMachine.role,
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'The delivery of the execution log (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ' +
+        'ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups), which CloudWatch Logs accepts only ' +
+        'on "*"' +
+        (config.tracing ? ', and with tracing=true the X-Ray trace segments, which accept only "*" too' : '') +
+        ". The one data-plane grant, lambda:InvokeFunction, names the job's function alone.",
+    });
+    if (!config.tracing) {
+      acks.push({
+        construct: stateMachine,
+        id: 'AwsSolutions-SF2',
+        reason:
+          "X-Ray follows the deployment's tracing setting (tracing=true traces the functions and the executions alike); off by " +
+          'default, since every state and its input and output are already in the execution log (level ALL) and its history.',
+      });
+    }
+  }
   for (const fn of Object.values(app.functions)) {
     if (config.tracing) {
       acks.push({

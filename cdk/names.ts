@@ -43,6 +43,8 @@ export const OUTPUTS = {
   noticeBaseUrl: 'NoticeBaseUrl',
   /** `renewal-2027` → `NoticeUrlRenewal2027`. */
   noticeUrl: (campaignId: string) => `NoticeUrl${campaignId.split('-').map(pascal).join('')}`,
+  /** The season jobs' state machines (cdk/fanout.ts), for an execution started by hand. */
+  aggregationStateMachineArn: 'AggregationStateMachineArn',
 } as const;
 
 /**

@@ -34,6 +34,7 @@ describe('deployment configuration', () => {
       logLevel: 'INFO',
       logRetentionDays: 180,
       tracing: false,
+      mapConcurrency: 10,
       seasonSchedules: true,
     });
   });

@@ -40,7 +40,10 @@ const scheduleOf = (campaignId: string, id: (typeof SCHEDULE_IDS)[number]) => {
   return found!.Properties;
 };
 type Fn = 'aggregate' | 'evaluate' | 'notify' | 'publish';
+type Job = 'aggregation';
 const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
+/** A state machine's Ref is its ARN. */
+const machineArn = (job: Job) => ({ Ref: logicalId(s.stack.stateMachines[job].stateMachine) });
 const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] });
 const iso = (d: string | undefined) => new Date(d!).toISOString();
 
@@ -72,9 +75,9 @@ function expectOnce(p: ScheduleProps, want: { expression: string; instant: strin
 }
 
 /** What a schedule invokes: its function with exactly this payload, failures to the schedule dead-letter queue. */
-function expectTarget(p: ScheduleProps, want: { fn: Fn; input: string; retry: ScheduleProps['Target']['RetryPolicy'] }) {
+function expectTarget(p: ScheduleProps, want: ({ fn: Fn } | { job: Job }) & { input: string; retry: ScheduleProps['Target']['RetryPolicy'] }) {
   expect(p.Target.Input).toBe(want.input);
-  expect(p.Target.Arn).toEqual(fnArn(want.fn));
+  expect(p.Target.Arn).toEqual('fn' in want ? fnArn(want.fn) : machineArn(want.job));
   expect(p.Target.DeadLetterConfig).toEqual({ Arn: dlqArn() });
   expect(p.Target.RetryPolicy).toEqual(want.retry);
 }
@@ -115,7 +118,8 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
       const p = scheduleOf(want.campaignId, 'AggregationSchedule');
       // The zone is irrelevant to a rate, but stated.
       expectRecurring(p, { expression: 'rate(15 minutes)', zone: 'Etc/UTC', ...want.aggregation });
-      expectTarget(p, { fn: 'aggregate', input, retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
+      // It starts an execution of the aggregation's state machine (issue 21), which invokes the function.
+      expectTarget(p, { job: 'aggregation', input, retry: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 600 } });
     });
 
     it('(b) evaluation: once, 00:30 China time the day after the period, exactly its campaign id', () => {
@@ -140,16 +144,16 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
     });
 
     it.each([
-      ['AggregationSchedule', 'aggregate'],
-      ['EvaluationSchedule', 'evaluate'],
-      ['ProgressMailSchedule', 'notify'],
-      ['NoticeSchedule', 'publish'],
-    ] as const)('%s: its own role may invoke %s only, and write to the schedule dead-letter queue', (id, fn) => {
+      ['AggregationSchedule', 'states:StartExecution', 'aggregation'],
+      ['EvaluationSchedule', 'lambda:InvokeFunction', 'evaluate'],
+      ['ProgressMailSchedule', 'lambda:InvokeFunction', 'notify'],
+      ['NoticeSchedule', 'lambda:InvokeFunction', 'publish'],
+    ] as const)('%s: its own role may %s of %s only, and write to the schedule dead-letter queue', (id, action, what) => {
       const roleId = scheduleOf(want.campaignId, id).Target.RoleArn['Fn::GetAtt'][0];
       expect(roleId).toBe(logicalId(s.stack.node.findChild(want.campaignId).node.findChild(`${id}Role`)));
       const statements = roleStatements(s.appTemplate, roleId);
       expect(statements.map((st) => [actionsOf(st), st.Resource])).toEqual([
-        [['lambda:InvokeFunction'], fnArn(fn)],
+        [[action], action === 'states:StartExecution' ? machineArn(what) : fnArn(what as Fn)],
         [['sqs:SendMessage'], dlqArn()],
       ]);
       const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as { Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown; Condition: unknown }[] } } };

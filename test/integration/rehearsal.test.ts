@@ -151,6 +151,34 @@ describe('what the rehearsal catches', () => {
     expect(r.problems.join('\n')).toMatch(/denied by IAM/);
   }, 300_000);
 
+  it("lambda:InvokeFunction cut from the aggregation state machine's role: its plan is denied, the execution fails, and so does the rehearsal", async () => {
+    const dir = variant('no-state-machine-invoke', 'App', (t) => {
+      const [, policy] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('AggregationStateMachineRole'))!;
+      const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
+      doc.Statement = doc.Statement.filter((st) => JSON.stringify(st.Action) !== JSON.stringify('lambda:InvokeFunction'));
+    });
+    const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
+    expect(r.ok).toBe(false);
+    expect(r.iam.denied).toContainEqual(
+      expect.objectContaining({
+        function: 'AggregationStateMachine',
+        action: 'lambda:InvokeFunction',
+        resource: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:ProviderRenewal-dev-App-AggregateFunction/),
+      }),
+    );
+    // The scheduler's own call was allowed: it may start the execution, which then could not invoke the function.
+    expect(r.iam.calls).toContainEqual(
+      expect.objectContaining({ function: expect.stringMatching(/AggregationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:/) }),
+    );
+    // Every execution the schedule started (a firing already due when the first failed starts one more) failed.
+    const executions = r.stateMachines.AggregationStateMachine!;
+    expect(executions.executions).toBeGreaterThan(0);
+    expect(executions).toMatchObject({ failed: executions.executions, succeeded: 0 });
+    expect(r.functions.aggregate!.invocations).toBe(0);
+    expect(r.problems.join('\n')).toMatch(/denied by IAM/);
+    expect(r.problems.join('\n')).toMatch(/execution\(s\) of AggregationStateMachine failed \(last: Lambda\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction/);
+  }, 300_000);
+
   it('an index changed in the Data template (not in shared/tables.ts): the deployment fails the season', async () => {
     const dir = variant('gsi-drift', 'Data', (t) => {
       const [, orders] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::DynamoDB::Table' && id.startsWith('OrdersTable'))!;

@@ -118,6 +118,8 @@ export class Deployment {
         return arn('sns', name);
       case 'AWS::SES::EmailIdentity':
         return String(this.resolve(r.properties.EmailIdentity!, r.stack));
+      case 'AWS::StepFunctions::StateMachine':
+        return arn('states', `stateMachine:${name}`);
       default:
         return name;
     }
@@ -143,6 +145,7 @@ export class Deployment {
       'AWS::CloudFront::Distribution': { DomainName: () => `${hash(name, 14)}.cloudfront.net`, Id: () => name },
       'AWS::CloudFront::OriginAccessControl': { Id: () => name },
       'AWS::SES::EmailIdentity': {},
+      'AWS::StepFunctions::StateMachine': { Arn: () => this.ref(r), Name: () => name },
     };
     const get = known[r.type]?.[attribute];
     if (!get) throw new AssemblyError(`Fn::GetAtt ${r.logicalId}.${attribute} (${r.type}): not an attribute the rehearsal knows`);
@@ -165,6 +168,7 @@ export class Deployment {
       'AWS::Scheduler::Schedule': 'Name',
       'AWS::SES::ConfigurationSet': 'Name',
       'AWS::S3::Bucket': 'BucketName',
+      'AWS::StepFunctions::StateMachine': 'StateMachineName',
     };
     const prop = nameProperty[r.type];
     const given = prop ? r.properties[prop] : undefined;

@@ -43,6 +43,7 @@ import { AsyncInvoker, type AsyncEvent } from './invoker.ts';
 import { LambdaService } from './lambda-service.ts';
 import type { RehearsalResult } from './result.ts';
 import { Scheduler } from './scheduler.ts';
+import { stateMachineSpecs, StateMachines, type TaskOverride } from './state-machines.ts';
 import { firings, type ScheduleSpec } from './schedules.ts';
 import { demoSeason, fileSeason, type Clock, type RehearsalSeason } from './season-feed.ts';
 import { SnsBus, type Publication } from './sns.ts';
@@ -89,6 +90,8 @@ export interface RehearseOptions {
   info?: (s: string) => void;
   /** One line per invocation: when, what, how it ended (`renewal rehearse --trace`). */
   trace?: (line: string) => void;
+  /** Replaces what the state machines' Lambda tasks do (tests): see state-machines.ts. */
+  stateMachineTaskOverride?: TaskOverride;
 }
 
 /** What is due on the simulated clock. */
@@ -107,6 +110,7 @@ interface Rehearsal {
   invoker: AsyncInvoker<LambdaFunction>;
   scheduler: Scheduler<LambdaFunction>;
   schedulePrincipals: Principal[];
+  machines: StateMachines;
   sns: SnsBus<LambdaFunction>;
   sesSends: SesSend[];
   deadLetters: { queue: string; body: string }[];
@@ -199,6 +203,20 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
     if (!role) throw new Error(`${spec.logicalId}: its role ${spec.target.roleArn} is not in the template`);
     return { spec, principal: iam.principalOfRole(role, spec.name) };
   });
+  const machines = new StateMachines(stateMachineSpecs(d, (role, name) => iam.principalOfRole(role, name)));
+  const stateMachines = {
+    startFunctionOf: (a: string) => machines.byArn.get(a)?.startFunctionArn,
+    start: async (a: string, input: unknown, at: number) => {
+      const r = await machines.start(machines.byArn.get(a)!, input, {
+        iam,
+        startMs: at,
+        invoke: (fnArn, payload) => lambda.run(lambda.byArn.get(fnArn)!, payload, clock.now),
+        ...(o.stateMachineTaskOverride ? { override: o.stateMachineTaskOverride } : {}),
+        ...(o.trace ? { trace: o.trace } : {}),
+      });
+      return r.status === 'SUCCEEDED';
+    },
+  };
   const scheduler = new Scheduler<LambdaFunction>({
     schedules,
     functionOf: (a) => lambda.byArn.get(a),
@@ -209,6 +227,7 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
     onFailed,
     idleWithoutArrivals: IDLE_WITHOUT_ARRIVALS,
     besideIntake: BESIDE_INTAKE,
+    stateMachines,
   });
   for (const { spec } of schedules) for (const at of firings(spec, seasonClockOf.startMs, seasonClockOf.endMs)) clock.schedule({ kind: 'fire', at, schedule: spec });
   const permissions = lambdaPermissions(d);
@@ -239,6 +258,7 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
     invoker,
     scheduler,
     schedulePrincipals: schedules.map((s) => s.principal),
+    machines,
     sns,
     sesSends,
     deadLetters,
@@ -413,7 +433,7 @@ async function opsDrill(r: Rehearsal, campaign: Campaign, report: Report, proble
 /** The checks over what the season left, as the result reports them. */
 async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigure[], after: AfterSeason, elapsedMs: number): Promise<RehearsalResult> {
   const fns = r.lambda.functions;
-  const unused = await r.iam.unusedGrants([...fns.map((f) => f.spec.principal), ...r.schedulePrincipals]);
+  const unused = await r.iam.unusedGrants([...fns.map((f) => f.spec.principal), ...r.schedulePrincipals, ...r.machines.principals()]);
   const iam = iamFigures([...r.iam.calls.values()], unused);
   const decisions = compareDecisions(season, after.report, evaluateThreshold(r.lambda.byName));
   const mail = mailFigures(r.sesSends, season, after.report);
@@ -426,7 +446,11 @@ async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigur
   const deadLetters = [...r.deadLetters];
   for (const [name, q] of r.queues.byName) if (q.spec.redrive === undefined && q.depth > 0 && r.queues.isDeadLetter(q)) deadLetters.push(...q.bodies().map((body) => ({ queue: name, body })));
   const functions = Object.fromEntries(fns.map((f) => [f.spec.name, functionFigures(f)]));
-  const problems = [...after.problems, ...problemsOf({ iam, decisions, deadLettered, mail, metrics, functions, stopped: r.failFast.stopped, report: after.report !== undefined })];
+  const problems = [
+    ...after.problems,
+    ...r.machines.problems(),
+    ...problemsOf({ iam, decisions, deadLettered, mail, metrics, functions, stopped: r.failFast.stopped, report: after.report !== undefined }),
+  ];
   const esmQueue = r.esm.queue;
   return {
     ok: problems.length === 0,
@@ -436,6 +460,7 @@ async function figures(r: Rehearsal, season: RehearsalSeason, tables: TableFigur
     tables,
     iam,
     schedules: r.scheduler.stats,
+    stateMachines: r.machines.stats,
     functions,
     queues: Object.fromEntries(
       [...r.queues.byName].map(([name, q]) => [name, { ...q.stats, depth: q.depth, batches: q === esmQueue ? r.esm.batches : 0, maxBatch: q === esmQueue ? r.esm.maxBatch : 0 }]),

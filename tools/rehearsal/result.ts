@@ -2,6 +2,7 @@
 import type { Report } from '#shared/usecases/report.ts';
 import type { EmittedMetric } from './functions.ts';
 import type { ScheduleStats } from './scheduler.ts';
+import type { StateMachineStats } from './state-machines.ts';
 import type { TableFigure } from './topology.ts';
 
 export type { ScheduleStats };
@@ -19,6 +20,8 @@ export interface RehearsalResult {
     unusedGrants: { function: string; action: string; resource: string; acknowledged?: string }[];
   };
   schedules: Record<string, ScheduleStats>;
+  /** Executions of each state machine the schedules started (state-machines.ts). */
+  stateMachines: Record<string, StateMachineStats>;
   functions: Record<
     string,
     {

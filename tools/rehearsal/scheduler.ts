@@ -34,6 +34,12 @@ export interface SchedulerOptions<F extends AsyncTarget> {
   onFailed?: () => void;
   idleWithoutArrivals?: ReadonlySet<string>;
   besideIntake?: ReadonlySet<string>;
+  /**
+   * Targets that are state machines (state-machines.ts): the function a machine's definition starts
+   * with (whose idle and beside-intake habits the firing keeps), and starting an execution, which
+   * resolves to whether it succeeded. Scheduler's own call is then `states:StartExecution`.
+   */
+  stateMachines?: { startFunctionOf(arn: string): string | undefined; start(arn: string, input: unknown, at: number): Promise<boolean> };
 }
 
 export class Scheduler<F extends AsyncTarget> {
@@ -57,8 +63,9 @@ export class Scheduler<F extends AsyncTarget> {
   async fire(s: ScheduleSpec, at: number): Promise<void> {
     const stats = this.stats[s.logicalId]!;
     stats.firings++;
-    const fn = this.o.functionOf(s.target.arn);
-    if (!fn) throw new Error(`${s.logicalId}: its target ${s.target.arn} is not a function of the template`);
+    const machineFn = this.o.stateMachines?.startFunctionOf(s.target.arn);
+    const fn = this.o.functionOf(machineFn ?? s.target.arn);
+    if (!fn) throw new Error(`${s.logicalId}: its target ${s.target.arn} is not a function or state machine of the template`);
     const idleKind = this.o.idleWithoutArrivals?.has(fn.spec.name) === true;
     if (idleKind && this.o.invoker.lastOk.get(fn.spec.name) === true && this.arrivals === 0) {
       stats.idle++;
@@ -66,7 +73,7 @@ export class Scheduler<F extends AsyncTarget> {
     }
     const principal = this.o.schedules.find((x) => x.spec === s)!.principal;
     const input = s.target.input ?? '{}';
-    if (!(await this.o.authorize(principal, 'lambda:InvokeFunction', s.target.arn))) {
+    if (!(await this.o.authorize(principal, machineFn ? 'states:StartExecution' : 'lambda:InvokeFunction', s.target.arn))) {
       stats.failed++;
       if (s.target.deadLetterArn && (await this.o.sendToQueue(principal, s.target.deadLetterArn, input))) {
         stats.deadLettered++;
@@ -78,7 +85,16 @@ export class Scheduler<F extends AsyncTarget> {
     stats.invoked++;
     if (idleKind) this.arrivals = 0;
     const event: AsyncEvent<F> = { at, fn, payload: JSON.parse(input), attempt: 0, firstAt: at, source: s.logicalId, counters: stats };
-    const invocation = this.o.invoker.attempt(event);
+    const invocation = machineFn
+      ? // Scheduler started the execution; what becomes of it is the execution's own (no Scheduler retry, no dead letter).
+        this.o.stateMachines!.start(s.target.arn, event.payload, at).then((ok) => {
+          this.o.invoker.lastOk.set(fn.spec.name, ok);
+          if (!ok) {
+            stats.failed++;
+            this.o.onFailed?.();
+          }
+        })
+      : this.o.invoker.attempt(event);
     if (!this.o.besideIntake?.has(fn.spec.name)) return invocation;
     const tracked: Promise<void> = invocation.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
