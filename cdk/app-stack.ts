@@ -38,7 +38,7 @@ import type { DeployConfig } from './config.ts';
 import { SeasonJobStateMachine } from './fanout.ts';
 import { acknowledgeGrant, RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
-import { seasonSchedule } from './season.ts';
+import { seasonSchedule } from './schedules.ts';
 
 export interface AppStackProps extends StackProps {
   config: DeployConfig;

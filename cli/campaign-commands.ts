@@ -2,7 +2,7 @@
  * `renewal campaign list | show ID | check FILE` (OPS.md "Campaign and re-application commands"):
  * what each campaign file says, resolved into instants, and where each season stands.
  */
-import { seasonSchedule } from '../cdk/season.ts';
+import { seasonSchedule } from '../cdk/schedules.ts';
 import type { CampaignFieldError } from '#shared/rules/campaign-file.ts';
 import { isPeriodClosed, periodWindow, resolveThreshold, type Campaign, type ThresholdSource } from '#shared/rules/campaign.ts';
 import { reapplyFrom } from '#shared/rules/rules.ts';

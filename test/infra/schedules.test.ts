@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCampaigns } from '#shared/campaigns.ts';
-import { seasonSchedule, wallClock } from '../../cdk/season.ts';
+import { seasonSchedule, wallClock } from '../../cdk/schedules.ts';
 import { OUTPUTS } from '../../cdk/names.ts';
 import { REPO_CAMPAIGNS } from '../support/campaigns.ts';
 import { actionsOf, logicalId, roleStatements, synth } from './synth.ts';
