@@ -8,6 +8,7 @@ import { readEnv, thresholdEnv } from '#shared/config.ts';
 import { isPeriodClosed, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
+import type { RehearseCommand } from '#tools/rehearsal/command.ts';
 import { countEventFile, feedRecords, ImportAbortedError, streamEventFile, streamRecords, type EventLine } from './import.ts';
 import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
@@ -486,6 +487,9 @@ program
     await runDemo({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info });
   });
 
+/** The rehearse command's flags: its options as the rehearsal takes them, the campaign still an id. */
+type RehearseFlags = Omit<RehearseCommand, 'campaign' | 'print' | 'printJson' | 'info'> & { campaign?: string };
+
 program
   .command('rehearse')
   .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
@@ -499,26 +503,13 @@ program
   .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
   .option('--trace', 'print every invocation (when, payload, result) to stderr')
   .option('--json', 'print the result as one JSON document')
-  .action(
-    async (o: {
-      events?: string;
-      campaign?: string;
-      providers?: number;
-      orders?: number;
-      seed?: number;
-      assembly?: string;
-      parameter?: string[];
-      failFast?: boolean;
-      trace?: boolean;
-      json?: boolean;
-    }) => {
-      embeddedOnly('renewal rehearse');
-      const { runRehearsal } = await withDevDependencies('renewal rehearse', EMBEDDED_SERVICES, () => import('#tools/rehearsal/command.ts'));
-      const { campaign, ...rest } = o;
-      const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
-      if (!ok) process.exitCode = 1;
-    },
-  );
+  .action(async (o: RehearseFlags) => {
+    embeddedOnly('renewal rehearse');
+    const { runRehearsal } = await withDevDependencies('renewal rehearse', EMBEDDED_SERVICES, () => import('#tools/rehearsal/command.ts'));
+    const { campaign, ...rest } = o;
+    const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
+    if (!ok) process.exitCode = 1;
+  });
 
 /** `--change-threshold FROM:TO`, two positive integers. */
 function thresholdChange(v: string): { from: number; to: number } {
