@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * services are real child processes of `renewal local up` in a temporary `.local`, on free ports.
  * A service stopped (SIGSTOP) past the probe is waited for, and the command works once it resumes,
  * with every service still the same process; SES killed (SIGKILL) is started again alone, and the
- * mails it held are still in its store.
+ * mails it held are still in its store. One that stays stopped past the patience is given up on with
+ * an error that says what to do, and is left as it was.
  */
 const BIN = resolve(import.meta.dirname, '../../bin/renewal.js');
 const root = mkdtempSync(join(tmpdir(), 'renewal-stall-'));
@@ -30,7 +31,10 @@ const alive = (pid: number) => {
 };
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', timeout: 120_000 });
+  return runWith({}, ...args);
+}
+function runWith(more: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...env, ...more }, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -114,4 +118,32 @@ describe('a stalled service', () => {
     expect(kept).toHaveLength(1);
     expect(kept[0]).toMatchObject({ subject: 'kept across a restart', headers: [{ name: 'X-Renewal-Notice', value: 'stall-test' }] });
   }, 120_000);
+
+  it('stopped for longer than the patience: the command gives up (exit 1) naming the service and what to do, and leaves it stopped, not killed', () => {
+    const before = state();
+    process.kill(before.dynamodb.pid, 'SIGSTOP');
+    try {
+      const r = runWith({ RENEWAL_LOCAL_PATIENCE_SECONDS: '1' }, 'notice', '--campaign', 'renewal-2024', '--json');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`dynamodb (pid ${before.dynamodb.pid}) is not answering; waiting up to 1 s…`);
+      expect(r.stderr).toContain(`dynamodb (pid ${before.dynamodb.pid}) has not answered for 1 s; nothing was done, and it was left running`);
+      expect(r.stderr).toContain(`kill -CONT ${before.dynamodb.pid}`);
+      expect(r.stderr).not.toContain('starting');
+      // Left as it was: the same process, still stopped (state T in /proc), the same stack file.
+      expect(alive(before.dynamodb.pid)).toBe(true);
+      expect(readFileSync(`/proc/${before.dynamodb.pid}/stat`, 'utf8').split(') ')[1]![0]).toBe('T');
+      expect(state()).toEqual(before);
+    } finally {
+      process.kill(before.dynamodb.pid, 'SIGCONT');
+    }
+    const status = run('local', 'status', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ running: true, dynamodb: `http://127.0.0.1:${before.dynamodb.port}` });
+  }, 120_000);
+
+  it('a patience that is not a positive number is refused, naming the variable', () => {
+    const r = runWith({ RENEWAL_LOCAL_PATIENCE_SECONDS: 'soon' }, 'local', 'status', '--json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('RENEWAL_LOCAL_PATIENCE_SECONDS: expected a positive number of seconds, got "soon"');
+  });
 });

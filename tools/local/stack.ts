@@ -26,7 +26,7 @@ import { BadInputError, BusyError, RenewalError } from '#shared/errors.ts';
  * recorded process is alive AND the port answers with its token, never because a port answers.
  *
  * A service whose process lives but does not answer (stopped, swapping, busy) is waited for, up to
- * `PATIENCE_MS`, saying so; it is never stopped by a probe. Only a service whose process is gone is
+ * the patience, saying so; it is never stopped by a probe. Only a service whose process is gone is
  * started again, alone, on its port; the others keep running and `stack.json` records the new pid.
  *
  * Ports: `RENEWAL_<SERVICE>_PORT` asks for one; if it is busy that is an error naming the port and
@@ -204,11 +204,18 @@ async function healthOf(state: StackState, name: ServiceName): Promise<Health> {
   return { state: 'gone', why: `pid ${svc.pid} is another program now` };
 }
 
-/** How long a command waits for a service that lives but does not answer, before it gives up (without stopping it). */
-export const PATIENCE_MS = 30_000;
-const SILENT_POLL: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 250, jitter: 0, withinMs: PATIENCE_MS };
+/**
+ * How long a command waits for a service that lives but does not answer, before it gives up (without
+ * stopping it): 30 s, or `RENEWAL_LOCAL_PATIENCE_SECONDS`.
+ */
+function patienceMs(v = process.env.RENEWAL_LOCAL_PATIENCE_SECONDS): number {
+  if (v === undefined || v === '') return 30_000;
+  const secs = Number(v);
+  if (!Number.isFinite(secs) || secs <= 0) throw new LocalStackError(`RENEWAL_LOCAL_PATIENCE_SECONDS: expected a positive number of seconds, got ${JSON.stringify(v)}`);
+  return secs * 1000;
+}
 
-/** A service lives but has not answered within `PATIENCE_MS`: nothing was stopped, nothing done (exit 1). */
+/** A service lives but has not answered within the patience: nothing was stopped, nothing done (exit 1). */
 export class LocalServiceStalledError extends RenewalError {
   override name = 'LocalServiceStalledError';
   override readonly retryable = true;
@@ -216,17 +223,18 @@ export class LocalServiceStalledError extends RenewalError {
 
 /**
  * The health of every recorded service, once the silent ones have answered or died: each silent one
- * is waited for (said on stderr) up to `PATIENCE_MS`, all at once. One still silent then is an error
+ * is waited for (said on stderr) up to the patience, all at once. One still silent then is an error
  * that names it and says what to do; it is left running.
  */
 async function settle(state: StackState, log: (msg: string) => void): Promise<Record<ServiceName, Health>> {
+  const patience = patienceMs();
   const entries = await Promise.all(
     SERVICES.map(async (s): Promise<[ServiceName, Health]> => {
       const first = await healthOf(state, s.name);
       if (first.state !== 'silent') return [s.name, first];
-      log(`${s.name} (pid ${first.pid}) is not answering; waiting up to ${PATIENCE_MS / 1000} s…`);
+      log(`${s.name} (pid ${first.pid}) is not answering; waiting up to ${patience / 1000} s…`);
       const waited = await retry<Health, Health>(
-        SILENT_POLL,
+        { attempts: Infinity, baseMs: 250, capMs: 250, jitter: 0, withinMs: patience },
         async () => {
           const h = await healthOf(state, s.name);
           return h.state === 'silent' ? { again: h } : { done: h };
@@ -235,7 +243,7 @@ async function settle(state: StackState, log: (msg: string) => void): Promise<Re
       );
       if (!waited.ok) {
         throw new LocalServiceStalledError(
-          `${s.name} (pid ${first.pid}) has not answered for ${PATIENCE_MS / 1000} s; nothing was done, and it was left running. ` +
+          `${s.name} (pid ${first.pid}) has not answered for ${patience / 1000} s; nothing was done, and it was left running. ` +
             `If it was stopped, resume it (kill -CONT ${first.pid}); if it hangs, renewal local down and renewal local up restart the stack (its data stays in ${LOCAL_DIR})`,
         );
       }
