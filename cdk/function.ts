@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, type CfnResource } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Code, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, type DestinationConfig, type IDestination, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '#shared/metric-names.ts';
 import { ENV } from '#shared/config.ts';
@@ -49,6 +50,12 @@ export interface RenewalFunctionProps {
   /** esbuild `define`s of the bundle: the synthesized campaigns (shared/campaigns.ts `campaignBundleDefine`). */
   define?: Record<string, string>;
 }
+
+/**
+ * What every function of a stage shares (its logs, log level, tracing, bundling and the campaigns it
+ * carries): the stack builds it once and each part of the stack (cdk/intake-pipeline.ts, …) spreads it.
+ */
+export type FunctionDefaults = Pick<RenewalFunctionProps, 'logRetention' | 'logRemovalPolicy' | 'logLevel' | 'tracing' | 'bundle' | 'define'>;
 
 /**
  * A function of this app with its defaults: Node.js 24 (`nodejs24.x`) on arm64, an ESM bundle built by the local
@@ -182,5 +189,18 @@ export class RenewalFunction extends NodejsFunction {
     this.addEnvironment(ENV.mailFrom, props.mailFrom);
     this.addEnvironment(ENV.sesConfigurationSet, props.configurationSetName);
     return this;
+  }
+}
+
+/**
+ * The on-failure destination of an asynchronous invocation: a queue the function's role may send to
+ * and nothing else (CDK's SqsDestination would also grant GetQueueAttributes and GetQueueUrl, which
+ * Lambda never calls for it).
+ */
+export class SendOnlyQueueDestination implements IDestination {
+  constructor(private readonly queue: IQueue) {}
+  bind(_scope: Construct, fn: IFunction): DestinationConfig {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
   }
 }

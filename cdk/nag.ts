@@ -16,23 +16,34 @@ export interface NagAcknowledgment {
 
 /** The acknowledgments, as data, so tests and docs can list them. */
 export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAcknowledgment[] {
-  const acks: NagAcknowledgment[] = [
+  return [...deadLetterQueueAcks(app), ...noticeSiteAcks(app), ...seasonJobAcks(app, config), ...tracingAcks(app, config)];
+}
+
+/** The queues cdk-nag takes for queues without a dead-letter queue, which are dead-letter queues themselves. */
+function deadLetterQueueAcks(app: AppStack): NagAcknowledgment[] {
+  return [
     {
-      construct: app.scheduleDeadLetterQueue,
+      construct: app.seasonJobs.deadLetterQueue,
       id: 'AwsSolutions-SQS3',
       reason:
         'This queue IS a dead-letter queue: the DeadLetterConfig of every EventBridge Scheduler target and the OnFailure ' +
         "destination of the asynchronous invocations. cdk-nag only recognises a DLQ named in another queue's RedrivePolicy.",
     },
     {
-      construct: app.mailEventsDeadLetterQueue,
+      construct: app.mail.deadLetterQueue,
       id: 'AwsSolutions-SQS3',
       reason:
         'This queue IS a dead-letter queue: the RedrivePolicy of the SNS subscription of the mail-events function and the ' +
         "OnFailure destination of its asynchronous invocations. cdk-nag only recognises a DLQ named in another queue's RedrivePolicy.",
     },
+  ];
+}
+
+/** The public notice: a bucket without access logs behind a distribution without geo restriction, WAF or logs. */
+function noticeSiteAcks(app: AppStack): NagAcknowledgment[] {
+  return [
     {
-      construct: app.noticeBucket,
+      construct: app.notice.bucket,
       id: 'AwsSolutions-S1',
       reason:
         'The notice bucket holds public pages written only by the publish function; what was published when is recorded in ' +
@@ -40,26 +51,26 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
         "CloudFront's own reads, and would need a second bucket that nothing reads.",
     },
     {
-      construct: app.noticeDistribution,
+      construct: app.notice.distribution,
       id: 'AwsSolutions-CFR1',
       reason: 'The delisting notice is public by rule (RULES.md clause 3: 摘牌公示): anyone anywhere may read it, so there is no ' + 'country to restrict.',
     },
     {
-      construct: app.noticeDistribution,
+      construct: app.notice.distribution,
       id: 'AwsSolutions-CFR2',
       reason:
         'Static, read-only content (GET and HEAD of a few small objects, no forms, no query handling, no origin compute): a ' +
         'WAF web ACL would add cost and nothing to protect; CloudFront absorbs volume itself.',
     },
     {
-      construct: app.noticeDistribution,
+      construct: app.notice.distribution,
       id: 'AwsSolutions-CFR3',
       reason:
         'Who reads a public notice is no part of any rule or audit of this system (and would be personal data to keep); the ' +
         'audit trail of what was published is the notice ledger. Enable standard logging per deployment if ever needed.',
     },
     {
-      construct: app.noticeDistribution,
+      construct: app.notice.distribution,
       id: 'AwsSolutions-CFR4',
       reason:
         'The distribution uses the default *.cloudfront.net certificate, with which CloudFront fixes the viewer TLS policy ' +
@@ -67,12 +78,17 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
     },
     {
       construct: app.functions.publish.role!,
-      id: `AwsSolutions-IAM5[Resource::<${app.getLogicalId(app.noticeBucket.node.defaultChild as CfnElement)}.Arn>/*]`,
+      id: `AwsSolutions-IAM5[Resource::<${app.getLogicalId(app.notice.bucket.node.defaultChild as CfnElement)}.Arn>/*]`,
       reason:
         's3:PutObject (only) on the objects of the notice bucket: each publication writes keys made at run time, one prefix ' +
         'per notice version (shared/store/notice-bucket.ts), so they cannot be listed in the policy; no other bucket.',
     },
   ];
+}
+
+/** The state machines' roles: the log delivery grants that CloudWatch Logs accepts only on "*". */
+function seasonJobAcks(app: AppStack, config: DeployConfig): NagAcknowledgment[] {
+  const acks: NagAcknowledgment[] = [];
   for (const { stateMachine } of Object.values(app.stateMachines)) {
     acks.push({
       construct: stateMachine.role,
@@ -94,18 +110,19 @@ export function nagAcknowledgments(app: AppStack, config: DeployConfig): NagAckn
       });
     }
   }
-  for (const fn of Object.values(app.functions)) {
-    if (config.tracing) {
-      acks.push({
-        construct: fn.role!,
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Only with tracing=true: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level ' +
-          'permissions (Resource "*" is the only form X-Ray accepts). No data-plane action has a wildcard.',
-      });
-    }
-  }
   return acks;
+}
+
+/** With tracing=true, the functions' X-Ray grants, which take no resource. */
+function tracingAcks(app: AppStack, config: DeployConfig): NagAcknowledgment[] {
+  if (!config.tracing) return [];
+  return Object.values(app.functions).map((fn) => ({
+    construct: fn.role!,
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Only with tracing=true: xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level ' +
+      'permissions (Resource "*" is the only form X-Ray accepts). No data-plane action has a wildcard.',
+  }));
 }
 
 export function acknowledgeNagFindings(app: AppStack, config: DeployConfig): void {

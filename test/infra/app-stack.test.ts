@@ -41,20 +41,20 @@ describe('intake queue', () => {
       ContentBasedDeduplication: false,
       SqsManagedSseEnabled: true,
       VisibilityTimeout: 180,
-      RedrivePolicy: { deadLetterTargetArn: arn(s.stack.intakeDeadLetterQueue), maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: arn(s.stack.intake.deadLetterQueue), maxReceiveCount: 5 },
     });
-    const dlq = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.intakeDeadLetterQueue)] as { Properties: Record<string, unknown> };
+    const dlq = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.intake.deadLetterQueue)] as { Properties: Record<string, unknown> };
     expect(dlq.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });
 
   it('the scheduler dead-letter queue is a standard queue (Scheduler cannot use FIFO) with SSE', () => {
-    const q = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.scheduleDeadLetterQueue)] as { Properties: Record<string, unknown> };
+    const q = t.findResources('AWS::SQS::Queue')[logicalId(s.stack.seasonJobs.deadLetterQueue)] as { Properties: Record<string, unknown> };
     expect(q.Properties.FifoQueue).toBeUndefined();
     expect(q.Properties.SqsManagedSseEnabled).toBe(true);
   });
 
   it('every queue refuses requests without TLS', () => {
-    for (const q of [s.stack.intakeQueue, s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue]) {
+    for (const q of [s.stack.intake.queue, s.stack.intake.deadLetterQueue, s.stack.seasonJobs.deadLetterQueue]) {
       t.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [ref(q)],
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -66,7 +66,7 @@ describe('intake queue', () => {
     const mappings = Object.values(t.findResources('AWS::Lambda::EventSourceMapping')) as { Properties: Record<string, unknown> }[];
     expect(mappings).toHaveLength(1);
     expect(mappings[0]!.Properties).toMatchObject({
-      EventSourceArn: arn(s.stack.intakeQueue),
+      EventSourceArn: arn(s.stack.intake.queue),
       FunctionName: ref(s.stack.functions.intake),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -162,8 +162,8 @@ describe('functions', () => {
 
   it('evaluate knows the notify and publish functions by name; publish the bucket and the public URL', () => {
     expect(envOf('evaluate').PUBLISH_FUNCTION_NAME).toEqual(ref(s.stack.functions.publish));
-    expect(envOf('publish').NOTICE_BUCKET).toEqual(ref(s.stack.noticeBucket));
-    expect(envOf('publish').NOTICE_BASE_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(s.stack.noticeDistribution), 'DomainName'] }]] });
+    expect(envOf('publish').NOTICE_BUCKET).toEqual(ref(s.stack.notice.bucket));
+    expect(envOf('publish').NOTICE_BASE_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(s.stack.notice.distribution), 'DomainName'] }]] });
     // Unset: each campaign file's feedbackMailbox (functions/handlers/publish.ts).
     expect(envOf('publish').FEEDBACK_MAILBOX).toBeUndefined();
   });
@@ -253,7 +253,7 @@ describe('mail events', () => {
         Protocol: 'lambda',
         TopicArn: { Ref: topicId },
         Endpoint: { 'Fn::GetAtt': [fnId, 'Arn'] },
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(s.stack.mailEventsDeadLetterQueue), 'Arn'] } },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(s.stack.mail.deadLetterQueue), 'Arn'] } },
       }),
     ]);
     // SNS, from this topic only, may invoke it.
@@ -264,7 +264,7 @@ describe('mail events', () => {
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: fnId },
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(s.stack.mailEventsDeadLetterQueue), 'Arn'] } } },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(s.stack.mail.deadLetterQueue), 'Arn'] } } },
     });
   });
 
@@ -279,7 +279,7 @@ describe('mail events', () => {
 describe('alarms', () => {
   type AlarmProps = { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: unknown }[]; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[] };
   const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => (a as { Properties: AlarmProps }).Properties);
-  const topic = ref(s.stack.alarmTopic);
+  const topic = ref(s.stack.observability.alarmTopic);
   const find = (metric: string, dimension: unknown) => alarms.filter((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
 
   it.each(FUNCTION_NAMES)('%s: Errors > 0 and Throttles > 0 alarm to the alarm topic', (name) => {
@@ -305,7 +305,7 @@ describe('alarms', () => {
   });
 
   it('a message in any dead-letter queue raises an alarm', () => {
-    for (const q of [s.stack.intakeDeadLetterQueue, s.stack.scheduleDeadLetterQueue, s.stack.mailEventsDeadLetterQueue]) {
+    for (const q of [s.stack.intake.deadLetterQueue, s.stack.seasonJobs.deadLetterQueue, s.stack.mail.deadLetterQueue]) {
       const found = find('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [logicalId(q), 'QueueName'] });
       expect(found).toHaveLength(1);
       expect(found[0]).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
@@ -314,7 +314,7 @@ describe('alarms', () => {
 
   it('the alarm topic gets an e-mail subscription only when alarmEmail is set', () => {
     expect(Object.values(t.findResources('AWS::SNS::Subscription')).filter((r) => JSON.stringify(r).includes('"email"'))).toEqual([]);
-    configured.appTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(configured.stack.alarmTopic) });
+    configured.appTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(configured.stack.observability.alarmTopic) });
   });
 });
 
@@ -324,7 +324,7 @@ describe('outputs for the CLI', () => {
     expect(outputs[OUTPUTS.functionName(name)]?.Value).toEqual(ref(s.stack.functions[name]));
   });
   it('the intake queue URL, the table names, and no viewer', () => {
-    expect(outputs.IntakeQueueUrl?.Value).toEqual(ref(s.stack.intakeQueue));
+    expect(outputs.IntakeQueueUrl?.Value).toEqual(ref(s.stack.intake.queue));
     for (const id of Object.keys(TABLES) as TableId[]) expect(JSON.stringify(outputs[OUTPUTS.tableName(id)]?.Value)).toContain(`ExportsOutputRef${logicalId(s.data.tables[id])}`);
     expect(Object.keys(outputs).filter((k) => /viewer/i.test(k))).toEqual([]);
     expect(Object.keys(outputs)).toEqual(

@@ -122,7 +122,7 @@ describe('function access (IAM)', () => {
 
   it('intake consumes only the intake queue', () => {
     const sqs = statementsOf('intake').filter((st) => actionsOf(st).some((a) => a.startsWith('sqs:')));
-    expect(sqs.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.intakeQueue), 'Arn'] }]);
+    expect(sqs.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [logicalId(s.stack.intake.queue), 'Arn'] }]);
   });
 
   it('evaluate may invoke the notify and publish functions and nothing else (no versions, no aliases)', () => {
@@ -133,7 +133,7 @@ describe('function access (IAM)', () => {
   it.each(FUNCTION_NAMES)('%s: S3 exactly as its stores declare, on the objects of the declared bucket only', (fn) => {
     const s3 = statementsOf(fn).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
     const declared = accessOf(NEEDS[fn]).buckets;
-    const bucketOf: Record<BucketId, IConstruct> = { notice: s.stack.noticeBucket };
+    const bucketOf: Record<BucketId, IConstruct> = { notice: s.stack.notice.bucket };
     expect(s3.map((st) => ({ actions: sorted(actionsOf(st)), resource: st.Resource }))).toEqual(
       declared.map((b) => ({ actions: sorted(b.actions.map((a) => `s3:${a}`)), resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(bucketOf[b.bucket]), 'Arn'] }, '/*']] } })),
     );

@@ -13,8 +13,8 @@ import { logicalId, synth } from './synth.ts';
  */
 const s = synth();
 const t = s.appTemplate;
-const bucketId = logicalId(s.stack.noticeBucket);
-const distributionId = logicalId(s.stack.noticeDistribution);
+const bucketId = logicalId(s.stack.notice.bucket);
+const distributionId = logicalId(s.stack.notice.distribution);
 type Dist = { Properties: { DistributionConfig: Record<string, any> } };
 const dist = () => (t.findResources('AWS::CloudFront::Distribution')[distributionId] as Dist).Properties.DistributionConfig;
 
@@ -93,7 +93,7 @@ describe('notice outputs', () => {
     expect(t.findOutputs('*')[OUTPUTS.functionName('publish')]?.Value).toEqual({ Ref: logicalId(s.stack.functions.publish) });
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(s.stack.functions.publish) },
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] } } },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(s.stack.seasonJobs.deadLetterQueue), 'Arn'] } } },
       MaximumRetryAttempts: 2,
     });
     t.hasResourceProperties('AWS::CloudFront::Distribution', Match.anyValue());

@@ -44,7 +44,7 @@ type Job = 'aggregation';
 const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
 /** A state machine's Ref is its ARN. */
 const machineArn = (job: Job) => ({ Ref: logicalId(s.stack.stateMachines[job].stateMachine) });
-const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.scheduleDeadLetterQueue), 'Arn'] });
+const dlqArn = () => ({ 'Fn::GetAtt': [logicalId(s.stack.seasonJobs.deadLetterQueue), 'Arn'] });
 const iso = (d: string | undefined) => new Date(d!).toISOString();
 
 /** The instant an `at(...)` expression in a fixed-offset zone stands for. */
