@@ -1,4 +1,5 @@
-import { emptyNotice, type NoticeCorrection, type NoticeEntry } from '#shared/notice/notice.ts';
+import { emptyNotice } from '#shared/notice/files.ts';
+import type { NoticeCorrection, NoticeEntry } from '#shared/notice/versions.ts';
 import { REASON_LABEL } from '#shared/text/labels.ts';
 import { OUTPUTS } from '../cdk/names.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';

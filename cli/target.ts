@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createDocumentClient } from '#shared/aws.ts';
 import { stores } from '#shared/deps.ts';
-import { emptyNotice } from '#shared/notice/notice.ts';
+import { emptyNotice } from '#shared/notice/files.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { NoticeBucket, noticePageUrl } from '#shared/store/notice-bucket.ts';
 import { listRejected } from '#shared/store/rejected.ts';

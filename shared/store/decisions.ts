@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableNames } from '../config.ts';
 import type { StoredDecision, ThresholdChange, ThresholdSource } from '../model.ts';
-import type { NoticeVersion } from '../notice/notice.ts';
+import type { NoticeVersion } from '../notice/versions.ts';
 import { batchGet, batchWrite, queryAll } from './batch.ts';
 import { declareAccess } from './access.ts';
 import type { FencingToken } from './aggregates.ts';

@@ -1,4 +1,6 @@
-import { noticeJson, noticeCsv, noticeEntries, nextNoticeVersion, renderNoticePage, type NoticeVersion } from '../notice/notice.ts';
+import { noticeJson, noticeCsv } from '../notice/files.ts';
+import { renderNoticePage } from '../notice/page.ts';
+import { noticeEntries, nextNoticeVersion, type NoticeVersion } from '../notice/versions.ts';
 import { noticePublicationMs, type Campaign } from '../rules/campaign.ts';
 import { toUtcIso } from '../rules/time.ts';
 import { uses, type Needs } from '../store/access.ts';

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StoredDecision } from '#shared/model.ts';
-import { emptyNotice, nextNoticeVersion, noticeCsv, noticeEntries, noticeJson, renderNoticePage, type NoticeEntry } from '#shared/notice/notice.ts';
+import { emptyNotice, noticeCsv, noticeJson } from '#shared/notice/files.ts';
+import { renderNoticePage } from '#shared/notice/page.ts';
+import { nextNoticeVersion, noticeEntries, type NoticeEntry } from '#shared/notice/versions.ts';
 import { PAGE_CSP } from '#shared/pages/page.ts';
 import { RENEWAL_2024 } from '../support/campaigns.ts';
 
