@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { assetDir, REGION, type Deployment, type Resource } from './assembly.ts';
+import type { GatewayRequest, GatewayResponse } from './gateway.ts';
 import type { Principal } from './iam.ts';
 
 const RUNTIME = join(import.meta.dirname, 'lambda-runtime.mjs');
@@ -135,7 +136,8 @@ class Environment {
     private readonly fn: LambdaFunction,
     env: Record<string, string>,
   ) {
-    this.child = fork(RUNTIME, [], { env, cwd: fn.spec.codeDir, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    // Structured clone over the channel: a request's body crosses as bytes, not as JSON of a Buffer.
+    this.child = fork(RUNTIME, [], { env, cwd: fn.spec.codeDir, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [], serialization: 'advanced' });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', (m: { type: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`unexpected first message ${m.type}`))));
       this.child.once('exit', (code) => reject(new Error(`the execution environment of ${fn.spec.name} exited (${code}) before it was ready`)));
@@ -144,7 +146,19 @@ class Environment {
     createInterface({ input: this.child.stderr! }).on('line', (line) => fn.onOutput(line, 'stderr'));
     this.child.on(
       'message',
-      (m: { type: string; ok: boolean; value?: unknown; error?: InvokeResult['error']; timedOut?: boolean; virtualDurationMs: number; virtualEndMs?: number; maxRssKb: number }) => {
+      (m: {
+        type: string;
+        ok: boolean;
+        value?: unknown;
+        error?: InvokeResult['error'];
+        timedOut?: boolean;
+        virtualDurationMs: number;
+        virtualEndMs?: number;
+        maxRssKb: number;
+        id?: number;
+        request?: GatewayRequest;
+      }) => {
+        if (m.type === 'aws') return this.answer(m.id!, m.request!);
         if (m.type !== 'result' || !this.pending) return;
         const p = this.pending;
         this.pending = undefined;
@@ -174,6 +188,13 @@ class Environment {
           durationMs: 0,
         });
       }
+    });
+  }
+
+  /** An AWS call the function's SDK handed over the channel: the gateway answers it, as over HTTP. */
+  private answer(id: number, request: GatewayRequest): void {
+    void this.fn.gateway({ ...request, body: Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength) }).then((response) => {
+      if (this.child.connected) this.child.send({ type: 'aws-response', id, response });
     });
   }
 
@@ -213,8 +234,13 @@ export class LambdaFunction {
 
   constructor(
     readonly spec: FunctionSpec,
-    private readonly base: { gatewayUrl: string; accessKeyId: string; homeDir: string; maxConcurrency: number },
+    private readonly base: { gatewayUrl: string; gateway: (request: GatewayRequest) => Promise<GatewayResponse>; accessKeyId: string; homeDir: string; maxConcurrency: number },
   ) {}
+
+  /** Where the calls its environments hand over go (the gateway's `answer`). */
+  get gateway(): (request: GatewayRequest) => Promise<GatewayResponse> {
+    return this.base.gateway;
+  }
 
   /** Runs one invocation at the simulated instant `virtualStartMs`, in a free environment. */
   async invoke(event: unknown, virtualStartMs: number): Promise<InvokeResult> {
@@ -253,7 +279,8 @@ export class LambdaFunction {
   /**
    * What Lambda puts in the environment: the template's variables, the runtime's own, and the role's
    * credentials (here an access key that names the function to the rehearsal's gateway). The one
-   * difference from AWS: `AWS_ENDPOINT_URL` sends every AWS API call to that gateway.
+   * difference from AWS: `AWS_ENDPOINT_URL` sends every AWS API call to that gateway (handed over the
+   * IPC channel by the runtime, see `lambda-runtime.mjs`).
    */
   private processEnv(): Record<string, string> {
     const s = this.spec;

@@ -5,6 +5,11 @@
  * either answers `AccessDeniedException` in that service's protocol or passes the call on: DynamoDB to
  * the embedded dynalite, SES to the embedded aws-ses-v2-local, Lambda to the rehearsal's own Lambda
  * service. An API the rehearsal does not provide is refused with a message that names it.
+ *
+ * A request reaches the gateway either over HTTP (its loopback listener, the `AWS_ENDPOINT_URL` of the
+ * functions) or handed over whole (`answer`): the execution environments pass on the request their
+ * SDK wrote, byte for byte, over their IPC channel (`lambda-runtime.mjs`), and both ways meet the
+ * same IAM evaluation and the same services.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -56,6 +61,21 @@ export interface GatewayOptions {
   onSesSend?: (send: SesSend) => void;
 }
 
+/** One HTTP request as the gateway reads it: header names in lower case, the body read in full. */
+export interface GatewayRequest {
+  method: string;
+  /** The path and query, as in the request line. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
 export class Gateway {
   private server?: Server;
   url = '';
@@ -67,8 +87,9 @@ export class Gateway {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.handle(req, Buffer.concat(chunks), res).catch((err: Error) => {
-          if (!res.headersSent) reply(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'InternalFailure', message: `rehearsal gateway: ${err.message}` }));
+        void this.answer({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks) }).then((out) => {
+          res.writeHead(out.status, out.headers);
+          res.end(out.body);
         });
       });
     });
@@ -78,70 +99,80 @@ export class Gateway {
     return this.url;
   }
 
+  /** Answers one request, whichever way it came: IAM decides, then the service behind answers. Never rejects. */
+  async answer(req: GatewayRequest): Promise<GatewayResponse> {
+    try {
+      return await this.handle(req);
+    } catch (err) {
+      return reply(500, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'InternalFailure', message: `rehearsal gateway: ${(err as Error).message}` }));
+    }
+  }
+
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
 
-  private async handle(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  private async handle(req: GatewayRequest): Promise<GatewayResponse> {
     const auth = String(req.headers.authorization ?? '');
     const cred = auth.match(/Credential=([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/);
     const principal = cred ? this.o.principals.get(cred[1]!) : undefined;
     if (!cred || !principal)
-      return reply(res, 403, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+      return reply(
+        403,
+        { 'content-type': 'application/json', date: new Date().toUTCString() },
+        JSON.stringify({ __type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' }),
+      );
     const atMs = amzDate(String(req.headers['x-amz-date'] ?? ''));
     // AWS SDKs correct their clock from a response's Date header: answer in the caller's simulated
     // time, or its later requests would be signed (and dated) in this machine's real time.
-    res.setHeader('date', new Date(atMs).toUTCString());
-    const service = cred[2]!;
+    const out = await this.decideAndAnswer(req, principal, cred[2]!, atMs);
+    out.headers.date = new Date(atMs).toUTCString();
+    return out;
+  }
+
+  private async decideAndAnswer(req: GatewayRequest, principal: Principal, service: string, atMs: number): Promise<GatewayResponse> {
+    const body = req.body;
     const call =
-      service === 'dynamodb'
-        ? dynamodbCall(req, body)
-        : service === 'ses'
-          ? this.sesCall(req, body)
-          : service === 'lambda'
-            ? this.lambdaCall(req)
-            : service === 's3' && this.o.s3Url
-              ? s3Call(req)
-              : undefined;
+      service === 'dynamodb' ? dynamodbCall(req) : service === 'ses' ? this.sesCall(req) : service === 'lambda' ? this.lambdaCall(req) : service === 's3' && this.o.s3Url ? s3Call(req) : undefined;
     if (!call) {
-      return reply(res, 501, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'NotImplemented', message: `the rehearsal does not provide ${service} ${req.method} ${req.url}` }));
+      return reply(501, { 'content-type': 'application/json' }, JSON.stringify({ __type: 'NotImplemented', message: `the rehearsal does not provide ${service} ${req.method} ${req.url}` }));
     }
     let allowed = true;
     let denied = '';
     for (const resource of call.resources) {
       const resourcePolicy = this.o.resourcePolicy?.(call.service === 's3' ? resource.replace(/\/.*$/, '') : resource);
       // Every call the SDK makes goes over TLS: a policy's aws:SecureTransport deny does not apply.
-      if (!(await this.o.iam.authorize(principal, call.action, resource, { context: { 'aws:SecureTransport': 'true' }, ...(resourcePolicy ? { resourcePolicy } : {}) }))) {
+      if (!(await this.o.iam.authorize(principal, call.action, resource, { context: SECURE_TRANSPORT, ...(resourcePolicy ? { resourcePolicy } : {}) }))) {
         allowed = false;
         denied ||= resource;
       }
     }
     this.o.onCall?.(principal, call, allowed, atMs);
-    if (!allowed) return accessDenied(res, call.service, Iam.deniedMessage(principal, call.action, denied));
+    if (!allowed) return accessDenied(call.service, Iam.deniedMessage(principal, call.action, denied));
     switch (call.service) {
       case 'dynamodb':
-        return forwardInProcess(this.o.dynamodb, req, body, res);
+        return forwardInProcess(this.o.dynamodb, req);
       case 'ses':
-        return this.sendSes(principal, req, body, res, atMs);
+        return this.sendSes(principal, req, atMs);
       case 's3': {
         // s3rver checks signatures with its own key: pass the call on unsigned (IAM has decided above).
         const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'authorization' && k !== 'x-amz-security-token'));
-        const out = await forwardHttp(this.o.s3Url!, Object.assign(Object.create(req) as IncomingMessage, { headers }), body);
-        return reply(res, out.status, out.headers, out.body);
+        const out = await forwardHttp(this.o.s3Url!, { ...req, headers });
+        return reply(out.status, out.headers, out.body);
       }
-      case 'lambda': {
-        const name = decodeURIComponent(req.url!.split('/')[3]!);
+      default: {
+        const name = decodeURIComponent(req.url.split('/')[3]!);
         const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
         const out = await this.o.lambda.invoke(principal, this.o.lambda.resolve(name)!, type, body.toString('utf8'), atMs);
-        return reply(res, out.status, { 'content-type': 'application/json', ...(out.functionError ? { 'x-amz-function-error': out.functionError } : {}) }, out.payload);
+        return reply(out.status, { 'content-type': 'application/json', ...(out.functionError ? { 'x-amz-function-error': out.functionError } : {}) }, out.payload);
       }
     }
   }
 
   /** SES v1 (Query protocol) and v2 (REST JSON) SendEmail: the sender's identity and the configuration set. */
-  private sesCall(req: IncomingMessage, body: Buffer): ApiCall | undefined {
-    const send = sesSendFields(req, body);
+  private sesCall(req: GatewayRequest): ApiCall | undefined {
+    const send = sesSendFields(req);
     if (!send) return undefined;
     const identity = this.identityOf(send.source);
     const resources = [arn('ses', `identity/${identity ?? send.source.split('@')[1]}`)];
@@ -155,22 +186,22 @@ export class Gateway {
     return ids.find((i) => i.toLowerCase() === address.toLowerCase()) ?? ids.find((i) => i.toLowerCase() === address.split('@')[1]?.toLowerCase());
   }
 
-  private async sendSes(principal: Principal, req: IncomingMessage, body: Buffer, res: ServerResponse, atMs: number): Promise<void> {
-    const send = sesSendFields(req, body)!;
+  private async sendSes(principal: Principal, req: GatewayRequest, atMs: number): Promise<GatewayResponse> {
+    const send = sesSendFields(req)!;
     // SES refuses what the account has not set up, as the real service does.
-    if (!this.identityOf(send.source)) return sesError(res, req, 400, 'MessageRejected', `Email address is not verified. The following identities failed the check in region: ${send.source}`);
+    if (!this.identityOf(send.source)) return sesError(req, 400, 'MessageRejected', `Email address is not verified. The following identities failed the check in region: ${send.source}`);
     if (send.configurationSet && !this.o.ses.configurationSets.includes(send.configurationSet)) {
-      return sesError(res, req, 400, 'ConfigurationSetDoesNotExist', `Configuration set <${send.configurationSet}> does not exist.`);
+      return sesError(req, 400, 'ConfigurationSetDoesNotExist', `Configuration set <${send.configurationSet}> does not exist.`);
     }
-    const out = await forwardHttp(this.o.sesUrl, req, body);
+    const out = await forwardHttp(this.o.sesUrl, req);
     const text = out.body.toString('utf8');
     const messageId = text.match(/<MessageId>([^<]+)<\/MessageId>/)?.[1] ?? (out.status === 200 ? (JSON.parse(text) as { MessageId?: string }).MessageId : undefined);
     if (out.status === 200 && messageId) this.o.onSesSend?.({ principal: principal.name, atMs, messageId, ...send });
-    reply(res, out.status, out.headers, out.body);
+    return reply(out.status, out.headers, out.body);
   }
 
-  private lambdaCall(req: IncomingMessage): ApiCall | undefined {
-    const m = req.url?.match(/^\/2015-03-31\/functions\/([^/]+)\/invocations/);
+  private lambdaCall(req: GatewayRequest): ApiCall | undefined {
+    const m = req.url.match(/^\/2015-03-31\/functions\/([^/]+)\/invocations/);
     if (!m || req.method !== 'POST') return undefined;
     const name = decodeURIComponent(m[1]!);
     const fnArn = this.o.lambda.resolve(name) ?? arn('lambda', `function:${name}`);
@@ -179,8 +210,8 @@ export class Gateway {
 }
 
 /** S3, path-style (the SDK's choice for an IP endpoint): the object or bucket a request names. */
-function s3Call(req: IncomingMessage): ApiCall | undefined {
-  const url = new URL(req.url!, 'http://s3');
+function s3Call(req: GatewayRequest): ApiCall | undefined {
+  const url = new URL(req.url, 'http://s3');
   const [bucket, ...rest] = url.pathname.replace(/^\//, '').split('/');
   if (!bucket) return undefined;
   const key = decodeURIComponent(rest.join('/'));
@@ -194,10 +225,10 @@ function s3Call(req: IncomingMessage): ApiCall | undefined {
 }
 
 /** DynamoDB (JSON 1.0): the tables and indexes a request names, each checked. */
-function dynamodbCall(req: IncomingMessage, body: Buffer): ApiCall | undefined {
+function dynamodbCall(req: GatewayRequest): ApiCall | undefined {
   const op = String(req.headers['x-amz-target'] ?? '').split('.')[1];
   if (!op) return undefined;
-  const input = JSON.parse(body.toString('utf8') || '{}') as {
+  const input = JSON.parse(req.body.toString('utf8') || '{}') as {
     TableName?: string;
     IndexName?: string;
     RequestItems?: Record<string, unknown>;
@@ -212,8 +243,9 @@ function dynamodbCall(req: IncomingMessage, body: Buffer): ApiCall | undefined {
   return { service: 'dynamodb', action: `dynamodb:${op}`, resources };
 }
 
-function sesSendFields(req: IncomingMessage, body: Buffer): Omit<SesSend, 'principal' | 'atMs' | 'messageId'> | undefined {
-  if (req.url?.startsWith('/v2/email/outbound-emails')) {
+function sesSendFields(req: GatewayRequest): Omit<SesSend, 'principal' | 'atMs' | 'messageId'> | undefined {
+  const body = req.body;
+  if (req.url.startsWith('/v2/email/outbound-emails')) {
     const v2 = JSON.parse(body.toString('utf8')) as {
       FromEmailAddress: string;
       Destination?: { ToAddresses?: string[] };
@@ -253,10 +285,11 @@ function amzDate(s: string): number {
   return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : Date.now();
 }
 
-function accessDenied(res: ServerResponse, service: string, message: string): void {
+const SECURE_TRANSPORT = Object.freeze({ 'aws:SecureTransport': 'true' });
+
+function accessDenied(service: string, message: string): GatewayResponse {
   if (service === 'dynamodb') {
     return reply(
-      res,
       400,
       { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'AccessDeniedException' },
       JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }),
@@ -264,7 +297,6 @@ function accessDenied(res: ServerResponse, service: string, message: string): vo
   }
   if (service === 's3') {
     return reply(
-      res,
       403,
       { 'content-type': 'application/xml' },
       `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${xml(message)}</Message><RequestId>rehearsal</RequestId></Error>`,
@@ -272,19 +304,17 @@ function accessDenied(res: ServerResponse, service: string, message: string): vo
   }
   if (service === 'ses') {
     return reply(
-      res,
       403,
       { 'content-type': 'text/xml' },
       `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`,
     );
   }
-  reply(res, 403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' }, JSON.stringify({ Type: 'User', Message: message, message }));
+  return reply(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' }, JSON.stringify({ Type: 'User', Message: message, message }));
 }
 
-function sesError(res: ServerResponse, req: IncomingMessage, status: number, code: string, message: string): void {
-  if (req.url?.startsWith('/v2/')) return reply(res, status, { 'content-type': 'application/json', 'x-amzn-errortype': code }, JSON.stringify({ message }));
-  reply(
-    res,
+function sesError(req: GatewayRequest, status: number, code: string, message: string): GatewayResponse {
+  if (req.url.startsWith('/v2/')) return reply(status, { 'content-type': 'application/json', 'x-amzn-errortype': code }, JSON.stringify({ message }));
+  return reply(
     status,
     { 'content-type': 'text/xml' },
     `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`,
@@ -293,33 +323,79 @@ function sesError(res: ServerResponse, req: IncomingMessage, status: number, cod
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function reply(res: ServerResponse, status: number, headers: Record<string, string | string[] | undefined>, body: string | Buffer): void {
-  const clean = Object.fromEntries(Object.entries(headers).filter(([k, v]) => v !== undefined && !['content-length', 'transfer-encoding', 'connection', 'date'].includes(k.toLowerCase()))) as Record<
-    string,
-    string
-  >;
-  res.writeHead(status, { ...clean, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+/** A response with the framing headers of the service behind dropped (the gateway frames its own). */
+function reply(status: number, headers: Record<string, string | string[] | number | undefined>, body: string | Buffer): GatewayResponse {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const name = k.toLowerCase();
+    if (v === undefined || name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'keep-alive' || name === 'date') continue;
+    out[name] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  out['content-length'] = String(bytes.length);
+  return { status, headers: out, body: bytes };
 }
 
-/** Hands a request whose body was already read to an in-process listener (dynalite reads 'data'/'end'). */
-function forwardInProcess(listener: (req: IncomingMessage, res: ServerResponse) => void, req: IncomingMessage, body: Buffer, res: ServerResponse): void {
-  const replay = Object.assign(new EventEmitter(), { headers: req.headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
-  listener(replay, res);
-  replay.emit('data', body);
-  replay.emit('end');
+/** What an in-process listener writes to its response, collected (dynalite uses statusCode, setHeader and end). */
+class CollectedResponse {
+  statusCode = 200;
+  headersSent = false;
+  finished = false;
+  private readonly headers: Record<string, string | string[] | number> = {};
+  private readonly chunks: Buffer[] = [];
+
+  constructor(private readonly done: (r: GatewayResponse) => void) {}
+
+  setHeader(name: string, value: string | string[] | number): this {
+    this.headers[name.toLowerCase()] = value;
+    return this;
+  }
+  getHeader(name: string): string | string[] | number | undefined {
+    return this.headers[name.toLowerCase()];
+  }
+  removeHeader(name: string): void {
+    delete this.headers[name.toLowerCase()];
+  }
+  writeHead(status: number, headers?: Record<string, string | string[] | number>): this {
+    this.statusCode = status;
+    for (const [k, v] of Object.entries(headers ?? {})) this.setHeader(k, v);
+    this.headersSent = true;
+    return this;
+  }
+  write(chunk: string | Buffer): boolean {
+    this.headersSent = true;
+    this.chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    return true;
+  }
+  end(chunk?: string | Buffer): this {
+    if (this.finished) return this;
+    if (chunk !== undefined) this.write(chunk);
+    this.finished = true;
+    this.done(reply(this.statusCode, this.headers, Buffer.concat(this.chunks)));
+    return this;
+  }
 }
 
-function forwardHttp(base: string, req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  const url = new URL(req.url!, base);
+/** Hands a request whose body was already read to an in-process listener (dynalite reads `data`/`end`), and collects its answer. */
+export function forwardInProcess(listener: (req: IncomingMessage, res: ServerResponse) => void, req: GatewayRequest): Promise<GatewayResponse> {
+  return new Promise((resolve) => {
+    const replay = Object.assign(new EventEmitter(), { headers: req.headers, method: req.method, url: req.url }) as unknown as IncomingMessage;
+    listener(replay, new CollectedResponse(resolve) as unknown as ServerResponse);
+    replay.emit('data', req.body);
+    replay.emit('end');
+  });
+}
+
+function forwardHttp(base: string, req: GatewayRequest): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  const url = new URL(req.url, base);
   return new Promise((resolve, reject) => {
-    const out = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, 'content-length': String(body.length) } }, (r) => {
+    const out = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, 'content-length': String(req.body.length) } }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => resolve({ status: r.statusCode ?? 500, headers: r.headers, body: Buffer.concat(chunks) }));
     });
     out.on('error', reject);
-    out.end(body);
+    out.end(req.body);
   });
 }
 

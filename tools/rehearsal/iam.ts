@@ -62,11 +62,19 @@ export interface Denial {
 const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 export class Iam {
-  private readonly decisions = new Map<string, Promise<boolean>>();
+  /**
+   * Decisions already made, by everything a decision depends on: the principal (its policies), the
+   * action, the resource, the request's context and the resource's policy. The evaluation is a pure
+   * function of these, so an identical request is answered by the same decision without asking the
+   * library again; any input that differs asks it anew.
+   */
+  private readonly decisions = new WeakMap<Principal, Map<string, Promise<boolean>>>();
+  private readonly serviceDecisions = new Map<string, Promise<boolean>>();
   readonly calls = new Map<string, CallRecord>();
+  /** How often the library was asked (a decision not found among those made). */
+  evaluations = 0;
 
   constructor(private readonly deployment: Deployment) {}
-
   /** The principal behind an `AWS::IAM::Role` resource, with every policy the template attaches to it. */
   principalOfRole(role: Resource, name: string): Principal {
     const d = this.deployment;
@@ -98,9 +106,12 @@ export class Iam {
    * policies and, where given, the resource's own policy. Counts the call either way.
    */
   async authorize(principal: Principal, action: string, resource: string, opts: { resourcePolicy?: PolicyDocument; context?: Record<string, string> } = {}): Promise<boolean> {
-    const key = `${principal.name}\u0000${action}\u0000${resource}`;
-    let decided = this.decisions.get(key);
+    let made = this.decisions.get(principal);
+    if (!made) this.decisions.set(principal, (made = new Map()));
+    const key = decisionKey(action, resource, opts.context, opts.resourcePolicy);
+    let decided = made.get(key);
     if (!decided) {
+      this.evaluations++;
       decided = evaluate(
         principal.sessionArn,
         principal.policies.map((p) => ({ name: p.name, policy: p.document })),
@@ -108,12 +119,10 @@ export class Iam {
         resource,
         opts,
       );
-      this.decisions.set(key, decided);
+      made.set(key, decided);
     }
     const allowed = await decided;
-    const rec = this.calls.get(key) ?? { principal: principal.name, action, resource, count: 0, allowed };
-    rec.count++;
-    this.calls.set(key, rec);
+    this.count(principal.name, action, resource, allowed);
     return allowed;
   }
 
@@ -122,17 +131,24 @@ export class Iam {
    * account, as the resource's own policy decides it (a topic policy, a Lambda permission).
    */
   async authorizeService(service: string, action: string, resource: string, resourcePolicy: PolicyDocument | undefined, context: Record<string, string>): Promise<boolean> {
-    const key = `${service}\u0000${action}\u0000${resource}\u0000${JSON.stringify(context)}`;
-    let decided = this.decisions.get(key);
+    const key = `${service}\u0000${decisionKey(action, resource, context, resourcePolicy)}`;
+    let decided = this.serviceDecisions.get(key);
     if (!decided) {
+      this.evaluations++;
       decided = resourcePolicy ? evaluate(service, [], action, resource, { resourcePolicy, context }) : Promise.resolve(false);
-      this.decisions.set(key, decided);
+      this.serviceDecisions.set(key, decided);
     }
     const allowed = await decided;
-    const rec = this.calls.get(key) ?? { principal: service, action, resource, count: 0, allowed };
+    this.count(service, action, resource, allowed, JSON.stringify(context));
+    return allowed;
+  }
+
+  /** Counts a call per principal, action and resource (a service's calls per context too). */
+  private count(principal: string, action: string, resource: string, allowed: boolean, context?: string): void {
+    const key = `${principal}\u0000${action}\u0000${resource}${context === undefined ? '' : `\u0000${context}`}`;
+    const rec = this.calls.get(key) ?? { principal, action, resource, count: 0, allowed };
     rec.count++;
     this.calls.set(key, rec);
-    return allowed;
   }
 
   /** The message AWS gives for a refused call. */
@@ -176,6 +192,22 @@ export class Iam {
   denials(): CallRecord[] {
     return [...this.calls.values()].filter((c) => !c.allowed);
   }
+}
+
+/** The JSON of a frozen object (the gateway's one context), made once; any other object's, each time. */
+const jsonOf = new WeakMap<object, string>();
+const memoJson = (o: object, make: () => string) => {
+  if (!Object.isFrozen(o)) return make();
+  let json = jsonOf.get(o);
+  if (json === undefined) jsonOf.set(o, (json = make()));
+  return json;
+};
+
+/** Everything a principal's decision depends on besides the principal itself, as one key. */
+function decisionKey(action: string, resource: string, context: Record<string, string> | undefined, resourcePolicy: PolicyDocument | undefined): string {
+  const policy = resourcePolicy ? memoJson(resourcePolicy, () => JSON.stringify(resourcePolicy)) : '';
+  const ctx = context ? memoJson(context, () => JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))) : '';
+  return `${action}\u0000${resource}\u0000${ctx}\u0000${policy}`;
 }
 
 /** A cheap pre-filter before asking the library: the service prefixes must agree. */

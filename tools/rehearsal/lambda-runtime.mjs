@@ -12,10 +12,15 @@
 // simulated seconds and a few real milliseconds, while a timer racing real work (an SDK timeout, a
 // lease heartbeat) fires when it would have. `Date` and the timer functions are replaced before the
 // bundle loads; `performance.now()` stays real.
+//
+// AWS calls. The SDK in the bundle signs and writes each request to the rehearsal's gateway
+// (`AWS_ENDPOINT_URL`) as it would to AWS; the request is handed to the gateway over this process's IPC
+// channel instead of a loopback connection (`gateway-transport.mjs`), the same bytes either way.
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
+import { routeToGateway } from './gateway-transport.mjs';
 
 const require = createRequire(import.meta.url);
 const RealDate = Date;
@@ -114,6 +119,31 @@ timersPromises.setTimeout = (delay, value, options = {}) =>
       reject(options.signal.reason);
     });
   });
+
+// ---- AWS calls over the IPC channel ----------------------------------------------------------
+/** Requests handed to the gateway and not answered yet: real work under way, as an open socket would be. */
+const awaiting = new Map();
+let exchanges = 0;
+if (process.env.AWS_ENDPOINT_URL) {
+  const gateway = new URL(process.env.AWS_ENDPOINT_URL);
+  routeToGateway(require('node:http'), {
+    host: gateway.hostname,
+    port: gateway.port || '80',
+    exchange: (request) =>
+      new Promise((resolve) => {
+        const id = ++exchanges;
+        awaiting.set(id, resolve);
+        process.send({ type: 'aws', id, request });
+      }),
+  });
+}
+process.on('message', (msg) => {
+  if (msg.type !== 'aws-response') return;
+  const resolve = awaiting.get(msg.id);
+  awaiting.delete(msg.id);
+  resolve?.(msg.response);
+  wake();
+});
 syncBuiltinESMExports();
 
 // Resources that mean "something real is under way": the process must not jump ahead of it.
@@ -136,6 +166,8 @@ function tick() {
   for (const t of timers.values()) if (!next || t.due < next.due || (t.due === next.due && t.id < next.id)) next = t;
   const t0 = now();
   if (next.due > t0) {
+    // A call at the gateway: its answer wakes the clock again.
+    if (awaiting.size > 0) return;
     if (busy()) {
       ticking = true;
       realSetTimeout(tick, 1);

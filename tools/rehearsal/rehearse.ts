@@ -37,7 +37,7 @@ import { iso, SimClock } from './clock.ts';
 import { compareDecisions } from './decisions.ts';
 import { EventSourceMapping } from './event-source-mapping.ts';
 import { functionSpecs, LambdaFunction, makeHome } from './functions.ts';
-import { Gateway, type SesSend } from './gateway.ts';
+import { Gateway, type GatewayRequest, type GatewayResponse, type SesSend } from './gateway.ts';
 import { Iam, type Principal } from './iam.ts';
 import { AsyncInvoker, type AsyncEvent } from './invoker.ts';
 import { LambdaService } from './lambda-service.ts';
@@ -188,7 +188,7 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
   const gatewayUrl = await gateway.listen();
   undo.push(() => gateway.close());
   undo.push(() => lambda.functions.forEach((f) => f.close()));
-  startFunctions(d, iam, lambda, principals, { gatewayUrl, homeDir, intakeConcurrency: o.intakeConcurrency ?? 4 });
+  startFunctions(d, iam, lambda, principals, { gatewayUrl, gateway: (request) => gateway.answer(request), homeDir, intakeConcurrency: o.intakeConcurrency ?? 4 });
 
   const invoker = new AsyncInvoker<LambdaFunction>({
     clock,
@@ -268,7 +268,13 @@ async function wire(d: Deployment, o: RehearseOptions, services: { dynamo: Runni
 }
 
 /** Each `AWS::Lambda::Function` with its own access key, so the gateway knows who calls. */
-function startFunctions(d: Deployment, iam: Iam, lambda: LambdaService, principals: Map<string, Principal>, o: { gatewayUrl: string; homeDir: string; intakeConcurrency: number }): void {
+function startFunctions(
+  d: Deployment,
+  iam: Iam,
+  lambda: LambdaService,
+  principals: Map<string, Principal>,
+  o: { gatewayUrl: string; gateway: (request: GatewayRequest) => Promise<GatewayResponse>; homeDir: string; intakeConcurrency: number },
+): void {
   const home = makeHome(o.homeDir);
   const mapped = new Set(d.resourcesOfType('AWS::Lambda::EventSourceMapping').map((m) => String(d.props<{ FunctionName: string }>(m).FunctionName)));
   for (const spec of functionSpecs(d, (role, name) => iam.principalOfRole(role, name))) {
@@ -276,7 +282,7 @@ function startFunctions(d: Deployment, iam: Iam, lambda: LambdaService, principa
     principals.set(accessKeyId, spec.principal);
     // A queue-triggered function runs batches side by side; the others one invocation at a time.
     const maxConcurrency = mapped.has(spec.physicalName) ? o.intakeConcurrency : 1;
-    lambda.add(new LambdaFunction(spec, { gatewayUrl: o.gatewayUrl, accessKeyId, homeDir: home, maxConcurrency }));
+    lambda.add(new LambdaFunction(spec, { gatewayUrl: o.gatewayUrl, gateway: o.gateway, accessKeyId, homeDir: home, maxConcurrency }));
   }
 }
 

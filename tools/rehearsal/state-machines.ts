@@ -144,6 +144,21 @@ class TaskError extends Error {
   }
 }
 
+/**
+ * The interpreter of a spec's definition, validated (ARNs, paths) when first asked for and then run
+ * for every execution: validation compiles asl-validator's schemas anew on each construction, which
+ * cost more than the executions themselves, and a definition does not change between executions.
+ */
+const interpreters = new WeakMap<StateMachineSpec, StateMachine>();
+export function machineOf(spec: StateMachineSpec): StateMachine {
+  let machine = interpreters.get(spec);
+  if (!machine) {
+    machine = new StateMachine(spec.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    interpreters.set(spec, machine);
+  }
+  return machine;
+}
+
 /** Runs one execution of `spec` with `input` to its end, every Lambda task through `deps`. */
 export async function runExecution(spec: StateMachineSpec, input: unknown, deps: ExecutionDeps): Promise<ExecutionResult> {
   const attempts: Record<string, number> = {};
@@ -171,7 +186,7 @@ export async function runExecution(spec: StateMachineSpec, input: unknown, deps:
       return (task.integration ? { ExecutedVersion: '$LATEST', Payload: value, StatusCode: 200 } : value) as Json;
     };
   }
-  const machine = new StateMachine(spec.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = machineOf(spec);
   const startTime = new Date(deps.startMs ?? Date.now()).toISOString();
   const executionName = `rehearsal-${startTime.replace(/[^0-9]/g, '').slice(0, 14)}`;
   const execution = machine.run(input as Json, {
