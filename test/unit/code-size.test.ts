@@ -34,7 +34,8 @@ interface Finding {
 function commentsAbove(text: string, pos: number): string[] {
   const ranges = ts.getLeadingCommentRanges(text, pos) ?? [];
   const out: string[] = [];
-  let next = ts.skipTrivia(text, pos);
+  const last = ranges.at(-1);
+  let next = last ? last.end + /^\s*/.exec(text.slice(last.end))![0].length : pos;
   for (let i = ranges.length - 1; i >= 0; i--) {
     const r = ranges[i]!;
     if ((text.slice(r.end, next).match(/\n/g) ?? []).length > 1) break;
