@@ -15,7 +15,8 @@ import { evaluate } from '#shared/usecases/evaluate.ts';
 import { seasonEvents } from './workload.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { table } from '#shared/text/terminal.ts';
-import { listeningPid, useLocalStack } from '#tools/local/stack.ts';
+import { listeningPid } from '#tools/local/processes.ts';
+import { useLocalStack } from '#tools/local/stack.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
