@@ -8,6 +8,12 @@ import { isPeriodClosed, periodWindow, resolveThreshold, type Campaign, type Thr
 import { reapplyFrom } from '#shared/rules/rules.ts';
 import { localMidnightUtc, toUtcIso, utcOffsetLabel } from '#shared/rules/time.ts';
 import { table } from '#shared/text/terminal.ts';
+import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { campaignRegistry, campaignsDir, readCampaignFile } from '#shared/campaigns.ts';
+import { readEnv, thresholdEnv } from '#shared/config.ts';
+import { localStatus } from '#tools/local/stack.ts';
+import { info, knownCampaign, print, printJson, type CommandContext } from './command-kit.ts';
 
 export type CampaignState = 'upcoming' | 'running' | 'closed' | 'published';
 
@@ -189,4 +195,75 @@ export function campaignErrorsText(file: string, errors: CampaignFieldError[]): 
     ['field', 'why'],
     errors.map((e) => [e.field, e.message]),
   )}`;
+}
+
+/** The `campaign` commands, on the program; the notice versions read from where the command runs. */
+export function registerCampaignCommands(program: Command, { onAws, target }: Pick<CommandContext, 'onAws' | 'target'>): void {
+  const campaignCmd = program.command('campaign').description('the campaign files, campaigns/<id>.json (RENEWAL_CAMPAIGNS_DIR): list, show, check');
+  /** This shell's THRESHOLD_ORDERS, as the embedded stack's functions read it. */
+  const shellThreshold = () => readEnv({ threshold: thresholdEnv }, process.env).threshold;
+
+  campaignCmd
+    .command('list')
+    .description('every campaign and where it stands now: upcoming, running, closed, or published (its notice has a version)')
+    .option('--json', 'print [{"campaignId","state","periodStart","periodEnd","schedule","noticeVersion"}]')
+    .addHelpText(
+      'after',
+      '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".',
+    )
+    .action(async (o: { json?: boolean }) => {
+      const campaigns = campaignRegistry().list();
+      const now = Date.now();
+      const ended = campaigns.filter((c) => isPeriodClosed(c, now));
+      const versions = new Map<string, number>();
+      let read = 'notice versions: no campaign has ended';
+      if (ended.length) {
+        const reachable = onAws() || (await localStatus()).running;
+        if (!reachable) read = 'notice versions not read: the embedded stack is not running (renewal local up, or --aws); an ended campaign shows as closed';
+        else {
+          try {
+            const where = await target({ quiet: true });
+            for (const c of ended) versions.set(c.campaignId, (await where.notice(c.campaignId)).notice.version);
+            read = `notice versions read from the ${onAws() ? 'deployed' : 'embedded'} stack`;
+          } catch (err) {
+            read = `notice versions not read (${(err as Error).message}); an ended campaign shows as closed`;
+          }
+        }
+      }
+      const rows = campaigns.map((c) => campaignListRow(c, now, versions.get(c.campaignId) ?? null));
+      if (o.json) {
+        printJson(rows);
+        info(`renewal: ${read}`);
+      } else print(campaignListTable(rows, read));
+    });
+
+  campaignCmd
+    .command('show')
+    .description('a campaign resolved: period, evaluation, notice and re-apply instants in UTC and China time, its schedules, its threshold and where it comes from')
+    .argument('<id>', 'campaign id')
+    .option('--json', 'print the campaign, its instants, schedules and threshold as JSON')
+    .action((id: string, o: { json?: boolean }) => {
+      const c = knownCampaign(id, 'campaign show');
+      const v = campaignShow(c, join(campaignsDir(), `${c.campaignId}.json`), shellThreshold());
+      if (o.json) printJson(v);
+      else print(campaignShowText(v, c.utcOffsetMinutes));
+    });
+
+  campaignCmd
+    .command('check')
+    .description('validate a campaign file before it is committed: prints what show prints, or every bad field and why (exit 2)')
+    .argument('<file>', 'a campaign file, named <campaignId>.json')
+    .option('--json', 'print what show prints, or {"errors":[{"field","message"}]}')
+    .action((file: string, o: { json?: boolean }) => {
+      const r = readCampaignFile(resolve(file));
+      if (!r.ok) {
+        if (o.json) printJson({ errors: r.errors });
+        else print(campaignErrorsText(file, r.errors));
+        process.exitCode = 2;
+        return;
+      }
+      const v = campaignShow(r.campaign, resolve(file), shellThreshold());
+      if (o.json) printJson(v);
+      else print(campaignShowText(v, r.campaign.utcOffsetMinutes));
+    });
 }

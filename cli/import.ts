@@ -1,22 +1,22 @@
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+/**
+ * `renewal import`'s feeder: an event file's lines as the SQS records the intake queue would deliver,
+ * fed through the intake handler in batches and lanes as an SQS FIFO event source mapping would, failed
+ * records redelivered, stopping when the store is gone. Reading the file is ./event-file.ts.
+ */
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { systemClock } from '#shared/clock.ts';
 import { messageGroupOf } from '#shared/events.ts';
 import { retry, type Attempt, type RetryPolicy } from '#shared/retry.ts';
-import { RAW_MAX_BYTES } from '#shared/store/layout/rejected.ts';
-import { MAX_EVENT_BYTES, type IntakeSummary } from '#shared/usecases/intake.ts';
+import { type IntakeSummary } from '#shared/usecases/intake.ts';
 import { Progress } from '#shared/text/terminal.ts';
-import { BadInputError, RenewalError } from '#shared/errors.ts';
+import { RenewalError } from '#shared/errors.ts';
+import { countEventFile, parseEventFile, streamEventFile, type EventLine } from './event-file.ts';
+
+export { countEventFile, EventLineReader, InputFileError, parseEventFile, readEventFile, streamEventFile, type EventLine } from './event-file.ts';
 
 export type IntakeHandler = (event: SQSEvent) => Promise<{ batchItemFailures: { itemIdentifier: string }[]; summary: IntakeSummary; error?: string }>;
-
-/** The file cannot be read as NDJSON at all (a directory, UTF-16, CR-only lines): the CLI exits 2. */
-export class InputFileError extends BadInputError {
-  override name = 'InputFileError';
-}
 
 /**
  * The import gave up: the store failed `consecutiveFailures` batches in a row (it is gone). What was
@@ -32,230 +32,6 @@ export class ImportAbortedError extends RenewalError {
   ) {
     super(message);
   }
-}
-
-/** One line of an event file: its text, or (not valid UTF-8) its bytes in base64. */
-export interface EventLine {
-  line: number;
-  body: string;
-  /** The line is not valid UTF-8: `body` holds its bytes, base64, for the intake to keep. */
-  base64?: true;
-  /**
-   * The line is larger than an event may be (`MAX_EVENT_BYTES`): `body` is only its start, and this
-   * is the whole line's size and SHA-256, for the intake to reject it with reason `size`.
-   */
-  oversize?: { bytes: number; sha256: string };
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const LENIENT = new TextDecoder('utf-8');
-/** The first bytes of a file that decide its encoding (UTF-16 has a NUL in every other byte). */
-const HEAD_BYTES = 4096;
-
-/**
- * Reads NDJSON event bytes strictly (OPS.md, input contract), as they come: `push` each chunk, `end`
- * after the last, each returns the lines completed. A UTF-8 BOM is skipped. Lines end in LF or CRLF; a
- * file with CR-only line endings, or in UTF-16 (a BOM, or NUL bytes), is refused whole (InputFileError),
- * naming its encoding, since reading it as UTF-8 would turn it into one record or into noise: both are
- * decided before the first line is complete. A line that is not valid UTF-8 is kept as its bytes
- * (base64) for the intake to reject with reason `encoding`. A line larger than an event may be is kept
- * as its start, its size and hash (`oversize`), never whole: memory follows `MAX_EVENT_BYTES`, not the
- * longest line. Blank lines are skipped.
- */
-export class EventLineReader {
-  private head: Buffer[] | undefined = [];
-  private headBytes = 0;
-  private lineNo = 1;
-  /** The current line's bytes while it is within the limit. */
-  private parts: Buffer[] = [];
-  private partBytes = 0;
-  /** The current line, once over the limit: its start, its size, its running hash. */
-  private over: { start: Buffer; bytes: number; hash: Hash } | undefined;
-  /** A CR at the end of the last chunk: the end of a CRLF, or a byte of the line. */
-  private pendingCr = false;
-  private sawLf = false;
-  /** Bytes read (after a BOM), and where the first CR was: CR-only line endings, if no LF ever comes. */
-  private pos = 0;
-  private firstCr = -1;
-
-  constructor(private readonly name = 'FILE') {}
-
-  push(chunk: Buffer): EventLine[] {
-    if (this.head) {
-      this.head.push(chunk);
-      this.headBytes += chunk.length;
-      if (this.headBytes < HEAD_BYTES) return [];
-      return this.start();
-    }
-    return this.scan(chunk);
-  }
-
-  end(): EventLine[] {
-    const out = this.head ? this.start() : [];
-    if (!this.sawLf && this.firstCr >= 0 && this.firstCr < this.pos - 1)
-      throw new InputFileError(`${this.name}: lines end in CR only (old Mac line endings), so the whole file would be one event; convert them to LF or CRLF (e.g. tr '\\r' '\\n')`);
-    // A CR that ends the input ends the last line, as CRLF would.
-    this.pendingCr = false;
-    this.finishLine(out);
-    return out;
-  }
-
-  private start(): EventLine[] {
-    const bytes = Buffer.concat(this.head!);
-    this.head = undefined;
-    if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-      throw new InputFileError(`${this.name}: is UTF-16 (${bytes[0] === 0xff ? 'little' : 'big'}-endian, with a byte-order mark); events must be UTF-8 NDJSON (convert it: iconv -f UTF-16 -t UTF-8)`);
-    }
-    const head = bytes.subarray(0, HEAD_BYTES);
-    const nuls = head.reduce((n, b) => n + (b === 0 ? 1 : 0), 0);
-    if (nuls > 0 && nuls >= head.length / 8) {
-      const le = head.findIndex((b) => b === 0) % 2 === 1;
-      throw new InputFileError(
-        `${this.name}: looks like UTF-16 (${le ? 'little' : 'big'}-endian, no byte-order mark: every other byte is NUL); events must be UTF-8 NDJSON (convert it: iconv -f UTF-16${le ? 'LE' : 'BE'} -t UTF-8)`,
-      );
-    }
-    // UTF-8 BOM: accepted
-    return this.scan(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes);
-  }
-
-  private scan(chunk: Buffer): EventLine[] {
-    const out: EventLine[] = [];
-    if (!this.sawLf && this.firstCr < 0) {
-      const cr = chunk.indexOf(0x0d);
-      if (cr >= 0) this.firstCr = this.pos + cr;
-    }
-    this.pos += chunk.length;
-    let from = 0;
-    while (from <= chunk.length) {
-      const lf = chunk.indexOf(0x0a, from);
-      const to = lf < 0 ? chunk.length : lf;
-      this.append(chunk.subarray(from, to), lf >= 0);
-      if (lf < 0) break;
-      this.sawLf = true;
-      this.finishLine(out);
-      from = lf + 1;
-    }
-    return out;
-  }
-
-  /** Adds bytes to the current line; a CR at their end waits for the next byte, unless the line ends here. */
-  private append(bytes: Buffer, endsLine: boolean): void {
-    if (!bytes.length && !endsLine) return;
-    if (this.pendingCr) {
-      this.pendingCr = false;
-      if (bytes.length) this.add(CR); // more came before the LF: the CR was a byte of the line
-    }
-    if (bytes.length && bytes[bytes.length - 1] === 0x0d) {
-      bytes = bytes.subarray(0, -1); // the CR of a CRLF, or (the chunk ends here) perhaps
-      if (!endsLine) this.pendingCr = true;
-    }
-    if (bytes.length) this.add(bytes);
-  }
-
-  private add(bytes: Buffer): void {
-    if (this.over) {
-      this.over.bytes += bytes.length;
-      this.over.hash.update(bytes);
-      return;
-    }
-    this.parts.push(bytes);
-    this.partBytes += bytes.length;
-    if (this.partBytes > MAX_EVENT_BYTES) {
-      // Over the limit as bytes: it cannot be an event. Keep its start and hash the rest as it comes.
-      const whole = Buffer.concat(this.parts);
-      this.over = { start: whole.subarray(0, RAW_MAX_BYTES), bytes: whole.length, hash: createHash('sha256').update(whole) };
-      this.parts = [];
-      this.partBytes = 0;
-    }
-  }
-
-  private finishLine(out: EventLine[]): void {
-    const line = this.lineNo++;
-    if (this.over) {
-      const { start, bytes, hash } = this.over;
-      this.over = undefined;
-      out.push({ line, body: LENIENT.decode(utf8Start(start)), oversize: { bytes, sha256: hash.digest('hex') } });
-      return;
-    }
-    const raw = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
-    this.parts = [];
-    this.partBytes = 0;
-    let text: string;
-    try {
-      text = UTF8.decode(raw);
-    } catch {
-      const body = raw.toString('base64');
-      // Its base64 is what travels: a third larger than the line.
-      if (body.length > MAX_EVENT_BYTES)
-        out.push({ line, body: LENIENT.decode(utf8Start(raw.subarray(0, RAW_MAX_BYTES))), oversize: { bytes: raw.length, sha256: createHash('sha256').update(raw).digest('hex') } });
-      else out.push({ line, body, base64: true });
-      return;
-    }
-    if (text.trim()) out.push({ line, body: text }); // blank lines are skipped (OPS.md)
-  }
-}
-
-const CR = Buffer.from([0x0d]);
-
-/** `bytes` without a character cut at its end. */
-function utf8Start(bytes: Buffer): Buffer {
-  let end = bytes.length;
-  let back = 0;
-  while (end > 0 && back < 4 && (bytes[end - 1]! & 0xc0) === 0x80) {
-    end--;
-    back++;
-  }
-  if (end > 0 && bytes[end - 1]! >= 0xc0) {
-    const need = bytes[end - 1]! >= 0xf0 ? 4 : bytes[end - 1]! >= 0xe0 ? 3 : 2;
-    if (back + 1 < need) return bytes.subarray(0, end - 1);
-  }
-  return bytes;
-}
-
-/** Parses NDJSON event bytes held whole (a test's text, a small file): the same reading as a stream. */
-export function parseEventFile(bytes: Buffer, name = 'FILE'): EventLine[] {
-  const reader = new EventLineReader(name);
-  return [...reader.push(bytes), ...reader.end()];
-}
-
-/** Opens an event file for reading; a missing file or a directory is an InputFileError naming it. */
-async function checkFile(file: string): Promise<number> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch {
-    throw new InputFileError(`FILE: no such file: ${file}`);
-  }
-  if (st.isDirectory()) throw new InputFileError(`FILE: ${file} is a directory; give the NDJSON file of events`);
-  return st.size;
-}
-
-/**
- * The lines of an event file as it is read, 64 KiB at a time: what is held is one chunk and the line
- * being read. Throws InputFileError (before yielding any line) for a file refused whole.
- */
-export async function* streamEventFile(file: string): AsyncGenerator<EventLine> {
-  await checkFile(file);
-  const reader = new EventLineReader('FILE');
-  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) yield* reader.push(chunk as Buffer);
-  yield* reader.end();
-}
-
-/** Reads and parses a whole event file; a missing file or a directory is an InputFileError naming it. */
-export async function readEventFile(file: string): Promise<EventLine[]> {
-  const lines: EventLine[] = [];
-  for await (const l of streamEventFile(file)) lines.push(l);
-  return lines;
-}
-
-/**
- * Reads an event file through once without keeping it: the events it holds (for the progress) and
- * whether it is refused whole (InputFileError), both known before the first event is sent.
- */
-export async function countEventFile(file: string): Promise<number> {
-  let n = 0;
-  for await (const _ of streamEventFile(file)) n++;
-  return n;
 }
 
 export interface ImportOptions {
@@ -336,6 +112,151 @@ export interface FeedOptions extends ImportOptions {
 }
 
 /**
+ * The lanes between the reader and the intake calls: a message group is pinned to one lane, a lane
+ * sends one batch at a time, and the reader waits while `window` records are read and not yet taken.
+ */
+class Lanes {
+  readonly lanes: SQSRecord[][];
+  private readonly wakers: ((() => void) | undefined)[];
+  private wakeReader: (() => void) | undefined;
+  /** Records read and not yet taken by a lane. */
+  private held = 0;
+  /** The reader waits for room: a lane sends what it has rather than wait for a full batch. */
+  private readerWaiting = false;
+  ended = false;
+  abort = false;
+
+  constructor(
+    concurrency: number,
+    private readonly batchSize: number,
+  ) {
+    this.lanes = Array.from({ length: concurrency }, () => []);
+    this.wakers = Array.from({ length: concurrency }, () => undefined);
+  }
+
+  wake(i: number): void {
+    const w = this.wakers[i];
+    this.wakers[i] = undefined;
+    w?.();
+  }
+
+  wakeAll(): void {
+    this.lanes.forEach((_, i) => this.wake(i));
+  }
+
+  private wakeTheReader(): void {
+    const w = this.wakeReader;
+    this.wakeReader = undefined;
+    w?.();
+  }
+
+  /** Stop at once: every lane and the reader wake to find `abort`. */
+  stop(): void {
+    this.abort = true;
+    this.wakeAll();
+    this.wakeTheReader();
+  }
+
+  /** The record into its group's lane; the reader then waits while the window is full. */
+  async push(r: SQSRecord, window: number): Promise<void> {
+    const group = r.attributes.MessageGroupId ?? r.messageId;
+    const i = createHash('sha1').update(group).digest().readUInt32BE(0) % this.lanes.length;
+    this.lanes[i]!.push(r);
+    this.held++;
+    if (this.lanes[i]!.length >= this.batchSize) this.wake(i);
+    while (this.held >= window && !this.abort) {
+      this.readerWaiting = true;
+      const room = new Promise<void>((res) => (this.wakeReader = res));
+      this.wakeAll();
+      await room;
+      this.readerWaiting = false;
+    }
+  }
+
+  /**
+   * Whether lane `i` sends now: a full batch, or what there is once the input has ended, or once the
+   * reader waits for room and no lane holds a full batch (a window smaller than a batch per lane): as a
+   * queue with a backlog delivers, full batches while there are any, so no request goes out part-empty.
+   */
+  ready(i: number): boolean {
+    const lane = this.lanes[i]!;
+    return lane.length >= this.batchSize || (lane.length > 0 && (this.ended || (this.readerWaiting && !this.lanes.some((l) => l.length >= this.batchSize))));
+  }
+
+  /** Until lane `i` is woken (a record for it, the end, a stop). */
+  idle(i: number): Promise<void> {
+    return new Promise<void>((r) => (this.wakers[i] = r));
+  }
+
+  /** The next batch of lane `i`: up to batchSize records whose bodies fit BATCH_MAX_BYTES (one at least). */
+  take(i: number): SQSRecord[] {
+    const lane = this.lanes[i]!;
+    let n = 0;
+    let bytes = 0;
+    while (n < lane.length && n < this.batchSize) {
+      const b = Buffer.byteLength(lane[n]!.body);
+      if (n > 0 && bytes + b > BATCH_MAX_BYTES) break;
+      bytes += b;
+      n++;
+    }
+    const batch = lane.splice(0, n);
+    this.held -= batch.length;
+    this.wakeTheReader();
+    return batch;
+  }
+}
+
+/** What the lanes have done so far, for the result, the progress and the message when the import stops. */
+interface Tally {
+  result: ImportResult;
+  /** Records settled: stored, rejected, duplicate, or failed for good. */
+  done: number;
+  lastError: string;
+  /** Batches in a row of which nothing was stored even after every redelivery. */
+  failedInARow: number;
+}
+
+/**
+ * One batch through the intake, its failed records redelivered after the backoff until none fails or
+ * the receives run out (they would sit in the dead-letter queue). Returns whether any of it was stored.
+ */
+async function sendBatch(handler: IntakeHandler, first: SQSRecord[], redelivery: RetryPolicy, tally: Tally, aborted: () => boolean): Promise<boolean> {
+  const { result } = tally;
+  let batch = first;
+  let storedAny = false;
+  // One receive of what is left of the batch; what failed comes back after the redelivery backoff.
+  const receive = async (): Promise<Attempt<void, number>> => {
+    if (aborted()) return { done: undefined };
+    let out: Awaited<ReturnType<IntakeHandler>>;
+    try {
+      out = await handler({ Records: batch });
+    } catch (err) {
+      // The handler itself failed (a deployed function's error, the network): the whole batch failed.
+      out = {
+        batchItemFailures: batch.map((r) => ({ itemIdentifier: r.messageId })),
+        summary: { accepted: 0, duplicates: 0, rejected: 0 },
+        error: `${(err as Error).name}: ${(err as Error).message}`,
+      };
+    }
+    result.accepted += out.summary.accepted;
+    result.duplicates += out.summary.duplicates;
+    result.rejected += out.summary.rejected;
+    if (out.error) tally.lastError = out.error;
+    const failedIds = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
+    if (failedIds.size < batch.length) storedAny = true;
+    tally.done += batch.length - failedIds.size;
+    batch = batch.filter((r) => failedIds.has(r.messageId));
+    return batch.length ? { again: batch.length } : { done: undefined };
+  };
+  if (!(await retry(redelivery, receive, systemClock)).ok) {
+    // Every receive failed them: they would sit in the dead-letter queue.
+    result.failed += batch.length;
+    tally.done += batch.length;
+  }
+  return storedAny;
+}
+
+/**
  * Feeds records through the intake handler the way SQS FIFO would: batches of `batchSize` (and of at
  * most BATCH_MAX_BYTES), `concurrency` batches in flight, a message group never in two batches at once
  * (each group is pinned to one lane, and a lane sends one batch at a time), and failed records
@@ -349,133 +270,50 @@ export async function feedRecords(handler: IntakeHandler, records: Iterable<SQSR
   const redelivery = { ...IMPORT_REDELIVERY, ...(opts.maxReceives !== undefined ? { attempts: opts.maxReceives } : {}) };
   const maxConsecutive = opts.maxConsecutiveFailures ?? 3;
   const total = Array.isArray(records) ? records.length : (opts.total ?? 0);
-  const lanes: SQSRecord[][] = Array.from({ length: concurrency }, () => []);
-  const result: ImportResult = { accepted: 0, duplicates: 0, rejected: 0, failed: 0 };
+  const lanes = new Lanes(concurrency, batchSize);
+  const tally: Tally = { result: { accepted: 0, duplicates: 0, rejected: 0, failed: 0 }, done: 0, lastError: '', failedInARow: 0 };
+  const { result } = tally;
   const progress = new Progress('import', total, opts.quiet);
-  let done = 0;
   let read = 0;
-  // Records read and not yet taken by a lane; the reader waits while there are `window` of them.
-  let held = 0;
-  let ended = false;
-  let readerWaiting = false;
-  let wakeReader: (() => void) | undefined;
-  const laneWakers: ((() => void) | undefined)[] = Array.from({ length: concurrency }, () => undefined);
-  const wakeLane = (i: number) => {
-    const w = laneWakers[i];
-    laneWakers[i] = undefined;
-    w?.();
-  };
-  const wakeAll = () => lanes.forEach((_, i) => wakeLane(i));
-  // A batch counts as failed when nothing of it was stored even after every redelivery. Several in a
-  // row mean the store is gone: stop at once instead of grinding through the file.
-  let failedInARow = 0;
-  let lastError = '';
-  let abort = false;
-  const stop = () => {
-    abort = true;
-    wakeAll();
-    wakeReader?.();
-  };
   const status = () => `accepted ${result.accepted} duplicates ${result.duplicates} rejected ${result.rejected}${result.failed ? ` FAILED ${result.failed}` : ''}`;
 
-  /** The next batch of a lane: up to batchSize records whose bodies fit BATCH_MAX_BYTES (one at least). */
-  const take = (lane: SQSRecord[]): SQSRecord[] => {
-    let n = 0;
-    let bytes = 0;
-    while (n < lane.length && n < batchSize) {
-      const b = Buffer.byteLength(lane[n]!.body);
-      if (n > 0 && bytes + b > BATCH_MAX_BYTES) break;
-      bytes += b;
-      n++;
-    }
-    const batch = lane.splice(0, n);
-    held -= batch.length;
-    const w = wakeReader;
-    wakeReader = undefined;
-    w?.();
-    return batch;
-  };
-
   const runLane = async (i: number) => {
-    const lane = lanes[i]!;
-    while (!abort) {
-      // A full batch, or what there is once the input has ended, or once the reader waits for room
-      // and no lane holds a full batch (a window smaller than a batch per lane): as a queue with a
-      // backlog delivers, full batches while there are any, so no request goes out part-empty.
-      if (!(lane.length >= batchSize || (lane.length > 0 && (ended || (readerWaiting && !lanes.some((l) => l.length >= batchSize)))))) {
-        if (ended) return;
-        await new Promise<void>((r) => (laneWakers[i] = r));
+    while (!lanes.abort) {
+      if (!lanes.ready(i)) {
+        if (lanes.ended) return;
+        await lanes.idle(i);
         continue;
       }
-      let batch = take(lane);
-      let storedAny = false;
-      // One receive of what is left of the batch; what failed comes back after the redelivery backoff.
-      const receive = async (): Promise<Attempt<void, number>> => {
-        if (abort) return { done: undefined };
-        let out: Awaited<ReturnType<IntakeHandler>>;
-        try {
-          out = await handler({ Records: batch });
-        } catch (err) {
-          // The handler itself failed (a deployed function's error, the network): the whole batch failed.
-          out = {
-            batchItemFailures: batch.map((r) => ({ itemIdentifier: r.messageId })),
-            summary: { accepted: 0, duplicates: 0, rejected: 0 },
-            error: `${(err as Error).name}: ${(err as Error).message}`,
-          };
-        }
-        result.accepted += out.summary.accepted;
-        result.duplicates += out.summary.duplicates;
-        result.rejected += out.summary.rejected;
-        if (out.error) lastError = out.error;
-        const failedIds = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
-        if (failedIds.size < batch.length) storedAny = true;
-        done += batch.length - failedIds.size;
-        batch = batch.filter((r) => failedIds.has(r.messageId));
-        return batch.length ? { again: batch.length } : { done: undefined };
-      };
-      if (!(await retry(redelivery, receive, systemClock)).ok) {
-        // Every receive failed them: they would sit in the dead-letter queue.
-        result.failed += batch.length;
-        done += batch.length;
-      }
-      failedInARow = storedAny ? 0 : failedInARow + 1;
-      if (failedInARow >= maxConsecutive) stop();
-      progress.update(done, status());
+      const storedAny = await sendBatch(handler, lanes.take(i), redelivery, tally, () => lanes.abort);
+      // Several batches in a row with nothing stored mean the store is gone: stop at once instead of
+      // grinding through the file.
+      tally.failedInARow = storedAny ? 0 : tally.failedInARow + 1;
+      if (tally.failedInARow >= maxConsecutive) lanes.stop();
+      progress.update(tally.done, status());
     }
   };
 
-  const workers = lanes.map((_, i) => runLane(i));
+  const workers = lanes.lanes.map((_, i) => runLane(i));
   try {
     for await (const r of records) {
-      if (abort) break;
-      const group = r.attributes.MessageGroupId ?? r.messageId;
-      const i = createHash('sha1').update(group).digest().readUInt32BE(0) % concurrency;
-      lanes[i]!.push(r);
+      if (lanes.abort) break;
       read++;
-      held++;
-      if (lanes[i]!.length >= batchSize) wakeLane(i);
-      while (held >= window && !abort) {
-        readerWaiting = true;
-        const room = new Promise<void>((res) => (wakeReader = res));
-        wakeAll();
-        await room;
-        readerWaiting = false;
-      }
+      await lanes.push(r, window);
     }
   } catch (err) {
-    stop();
+    lanes.stop();
     await Promise.all(workers);
     throw err;
   } finally {
-    ended = true;
-    wakeAll();
+    lanes.ended = true;
+    lanes.wakeAll();
   }
   await Promise.all(workers);
-  if (abort) {
-    const left = Math.max(total, read) - done;
+  if (lanes.abort) {
+    const left = Math.max(total, read) - tally.done;
     progress.done(status());
     throw new ImportAbortedError(
-      `import stopped: ${failedInARow} batches failed in a row, nothing of them stored${opts.target ? ` (${opts.target})` : ''}: ${lastError || 'no error was reported'}. ` +
+      `import stopped: ${tally.failedInARow} batches failed in a row, nothing of them stored${opts.target ? ` (${opts.target})` : ''}: ${tally.lastError || 'no error was reported'}. ` +
         `${result.accepted} events were accepted and are stored; ${left} were not tried. Bring the store back (renewal local status / renewal local up) and run the same import again: it is idempotent.`,
       result,
     );

@@ -2,35 +2,28 @@ import { Command, CommanderError, Option } from 'commander';
 import { durationText, LOCK_WAIT_MS, MAIL_EVENT_WAIT_DEFAULT_MS, NOTICE_CLAIM_LEASE_MS, RUN_LOCK_HEARTBEAT_MS, RUN_LOCK_LEASE_MS } from '#shared/leases.ts';
 import { EXIT, exitCodeOf, UsageError } from '#shared/errors.ts';
 import { PayloadError } from '#shared/payloads.ts';
-import { join, resolve } from 'node:path';
-import { campaignRegistry, campaignsDir, readCampaignFile } from '#shared/campaigns.ts';
-import { readEnv, thresholdEnv } from '#shared/config.ts';
-import { isPeriodClosed, periodWindow, type Campaign } from '#shared/rules/campaign.ts';
+import { periodWindow } from '#shared/rules/campaign.ts';
 import { reportCsv } from '#shared/usecases/report.ts';
 import type { ThresholdChangePreview } from '#shared/usecases/evaluate.ts';
-import type { RehearseCommand } from '#tools/rehearsal/command.ts';
 import { countEventFile, feedRecords, ImportAbortedError, streamEventFile, streamRecords, type EventLine } from './import.ts';
-import { localDown, localStatus, localUp, type StackStatus } from '#tools/local/stack.ts';
 import { notifyExitCode, notifySummary } from './mail-commands.ts';
 import { noticeSummary, pendingWarning } from './notice-commands.ts';
 import { table, printable } from '#shared/text/terminal.ts';
 import { registerReapplyCommands } from './reapply-commands.ts';
 import { writeReportPage } from './report-page.ts';
-import { DEMO_SEASON } from '#tools/demo-season/season.ts';
-import { campaignErrorsText, campaignListRow, campaignListTable, campaignShow, campaignShowText } from './campaign-commands.ts';
+import { registerCampaignCommands } from './campaign-commands.ts';
 import { aggregateSummary, decisionTable, evaluationSummary, publishSummary, revisionNotes, seasonChart, stepsTable, thresholdChangeTable, whoAmI } from './run-summaries.ts';
 import { EMBEDDED_SERVICES, withDevDependencies } from './dev-dependencies.ts';
 import type { Target, TargetIo } from './target.ts';
+import { campaignOption, info, knownCampaign, positiveInt, print, printJson, thresholdChange, truncate, type CommandContext } from './command-kit.ts';
+import { registerLocalCommands } from './local-commands.ts';
+import { registerSeasonCommands } from './season-play-commands.ts';
 
 /**
  * `renewal`: the ops CLI (../shared/OPS.md is its contract). Results go to stdout (one JSON document
  * with --json), progress and logs to stderr. Exit 0 done, 1 the work failed, 2 bad usage or input,
  * 75 nothing done because another run holds the work (a lock).
  */
-
-const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const info = (s: string) => process.stderr.write(`${s}\n`);
-const printJson = (v: unknown) => print(JSON.stringify(v, null, 2));
 
 // Powertools' logs and metrics are silenced by bin/renewal.js, before any module loads (RENEWAL_VERBOSE=1 keeps them).
 
@@ -68,6 +61,8 @@ function embeddedOnly(command: string): void {
   if (onAws()) throw new UsageError(`--aws: ${command} works on the embedded stack only (it is not a command for the deployed stack)`);
 }
 
+const context: CommandContext = { target, onAws, embeddedOnly };
+
 /** A payload the functions refused, with the CLI's flag names in place of the payload's fields. */
 function asUsage(err: unknown, flags: Record<string, string>): unknown {
   if (!(err instanceof PayloadError)) return err;
@@ -76,44 +71,7 @@ function asUsage(err: unknown, flags: Record<string, string>): unknown {
   return new UsageError(message, { cause: err });
 }
 
-const local = program.command('local').description('the embedded stack: dynalite, aws-ses-v2-local and s3rver');
-const stackTable = (s: StackStatus) =>
-  table(
-    ['service', 'endpoint'],
-    [
-      ['dynamodb', s.dynamodb!],
-      ['ses', s.ses!],
-      ['mail viewer', s.viewer!],
-      ['s3', s.s3!],
-      ['public notice', s.notice!],
-    ],
-  );
-/** A `local` subcommand: its result as JSON with --json, else as `text` says it. */
-function localCommand<T>(name: string, description: string, json: string, run: () => Promise<T>, text: (r: T) => string) {
-  local
-    .command(name)
-    .description(description)
-    .option('--json', json)
-    .action(async (o: { json?: boolean }) => {
-      embeddedOnly(`renewal local ${name}`);
-      const r = await run();
-      if (o.json) printJson(r);
-      else print(text(r));
-    });
-}
-localCommand(
-  'up',
-  'start the embedded stack in the background (data under .local/), create the tables',
-  'print the endpoints as JSON',
-  () => withDevDependencies('renewal local up', EMBEDDED_SERVICES, localUp),
-  stackTable,
-);
-localCommand('down', 'stop the embedded stack (data stays under .local/)', 'print what was stopped as JSON', localDown, (r) =>
-  r.stopped.length ? `stopped: ${r.stopped.join(', ')}` : 'nothing was running',
-);
-localCommand('status', 'say what runs where', 'print {"running", "dynamodb", "ses", "viewer", "s3", "notice"}', localStatus, (s) =>
-  s.running ? stackTable(s) : 'embedded stack: not running (renewal local up)',
-);
+registerLocalCommands(program, context);
 
 program
   .command('import')
@@ -197,23 +155,6 @@ program
       print(`${rows.length} rejected`);
     }
   });
-
-const campaignOption = () => new Option('--campaign <id>', 'campaign id (campaigns/<id>.json; optional while there is only one campaign file)');
-/**
- * The campaign --campaign names (campaigns/<id>.json, read now), or bad usage (exit 2) listing the
- * known ones. Without --campaign: the only campaign, when there is one; with several, a season is
- * never picked for ops by guess.
- */
-function knownCampaign(id: string | undefined, what = '--campaign'): Campaign {
-  const registry = campaignRegistry();
-  if (id === undefined) {
-    if (registry.ids.length === 1) return registry.list()[0]!;
-    throw new UsageError(`${what}: required, there are ${registry.ids.length} campaigns (${registry.ids.join(', ')})`);
-  }
-  const campaign = registry.get(id);
-  if (!campaign) throw new UsageError(`${what}: unknown campaign ${JSON.stringify(id)} (known: ${registry.ids.join(', ')})`);
-  return campaign;
-}
 
 program
   .command('aggregate')
@@ -403,129 +344,9 @@ program
   });
 
 registerReapplyCommands(program, { target: () => target(), print, printJson, usage: (m) => new UsageError(m) });
-// ---- Campaign files (OPS.md "Campaign and re-application commands") ----------------------------
-const campaignCmd = program.command('campaign').description('the campaign files, campaigns/<id>.json (RENEWAL_CAMPAIGNS_DIR): list, show, check');
-/** This shell's THRESHOLD_ORDERS, as the embedded stack's functions read it. */
-const shellThreshold = () => readEnv({ threshold: thresholdEnv }, process.env).threshold;
+registerCampaignCommands(program, context);
 
-campaignCmd
-  .command('list')
-  .description('every campaign and where it stands now: upcoming, running, closed, or published (its notice has a version)')
-  .option('--json', 'print [{"campaignId","state","periodStart","periodEnd","schedule","noticeVersion"}]')
-  .addHelpText(
-    'after',
-    '\nAn ended campaign is "published" once its notice has a version on the target: read from the deployed stack with --aws, or from the embedded stack when it runs (it is not started for this); otherwise it shows as "closed".',
-  )
-  .action(async (o: { json?: boolean }) => {
-    const campaigns = campaignRegistry().list();
-    const now = Date.now();
-    const ended = campaigns.filter((c) => isPeriodClosed(c, now));
-    const versions = new Map<string, number>();
-    let read = 'notice versions: no campaign has ended';
-    if (ended.length) {
-      const reachable = onAws() || (await localStatus()).running;
-      if (!reachable) read = 'notice versions not read: the embedded stack is not running (renewal local up, or --aws); an ended campaign shows as closed';
-      else {
-        try {
-          const where = await target({ quiet: true });
-          for (const c of ended) versions.set(c.campaignId, (await where.notice(c.campaignId)).notice.version);
-          read = `notice versions read from the ${onAws() ? 'deployed' : 'embedded'} stack`;
-        } catch (err) {
-          read = `notice versions not read (${(err as Error).message}); an ended campaign shows as closed`;
-        }
-      }
-    }
-    const rows = campaigns.map((c) => campaignListRow(c, now, versions.get(c.campaignId) ?? null));
-    if (o.json) {
-      printJson(rows);
-      info(`renewal: ${read}`);
-    } else print(campaignListTable(rows, read));
-  });
-
-campaignCmd
-  .command('show')
-  .description('a campaign resolved: period, evaluation, notice and re-apply instants in UTC and China time, its schedules, its threshold and where it comes from')
-  .argument('<id>', 'campaign id')
-  .option('--json', 'print the campaign, its instants, schedules and threshold as JSON')
-  .action((id: string, o: { json?: boolean }) => {
-    const c = knownCampaign(id, 'campaign show');
-    const v = campaignShow(c, join(campaignsDir(), `${c.campaignId}.json`), shellThreshold());
-    if (o.json) printJson(v);
-    else print(campaignShowText(v, c.utcOffsetMinutes));
-  });
-
-campaignCmd
-  .command('check')
-  .description('validate a campaign file before it is committed: prints what show prints, or every bad field and why (exit 2)')
-  .argument('<file>', 'a campaign file, named <campaignId>.json')
-  .option('--json', 'print what show prints, or {"errors":[{"field","message"}]}')
-  .action((file: string, o: { json?: boolean }) => {
-    const r = readCampaignFile(resolve(file));
-    if (!r.ok) {
-      if (o.json) printJson({ errors: r.errors });
-      else print(campaignErrorsText(file, r.errors));
-      process.exitCode = 2;
-      return;
-    }
-    const v = campaignShow(r.campaign, resolve(file), shellThreshold());
-    if (o.json) printJson(v);
-    else print(campaignShowText(v, r.campaign.utcOffsetMinutes));
-  });
-
-program
-  .command('demo')
-  .description('the main job on the embedded stack (npm start): a generated season, imported and reported')
-  .option('--json', 'print the summary as JSON')
-  .addOption(campaignOption().default(undefined, "the demo season's"))
-  .addOption(new Option('--providers <n>', 'providers in the generated season').default(DEMO_SEASON.providers).argParser(positiveInt('--providers')))
-  .addOption(new Option('--orders <n>', 'orders in the generated season').default(DEMO_SEASON.orders).argParser(positiveInt('--orders')))
-  .addOption(new Option('--seed <n>', 'random seed of the generated season').default(DEMO_SEASON.seed).argParser(positiveInt('--seed')))
-  .action(async (o: { json?: boolean; campaign?: string; providers: number; orders: number; seed: number }) => {
-    embeddedOnly('renewal demo');
-    const { campaign, ...rest } = o;
-    const { runDemo } = await withDevDependencies('renewal demo', EMBEDDED_SERVICES, () => import('./demo.ts')); // loaded on use: start-up speed, and an ops install has not its packages
-    await runDemo({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info });
-  });
-
-/** The rehearse command's flags: its options as the rehearsal takes them, the campaign still an id. */
-type RehearseFlags = Omit<RehearseCommand, 'campaign' | 'print' | 'printJson' | 'info'> & { campaign?: string };
-
-program
-  .command('rehearse')
-  .description('play a season through the synthesized cloud assembly (bundles, IAM, queue, schedules) offline, and check the outcome')
-  .option('--events <file>', 'an NDJSON season (default: the demo season of npm start)')
-  .addOption(campaignOption().default(undefined, "the demo season's"))
-  .addOption(new Option('--providers <n>', 'providers of the demo season').argParser(positiveInt('--providers')))
-  .addOption(new Option('--orders <n>', 'orders of the demo season').argParser(positiveInt('--orders')))
-  .addOption(new Option('--seed <n>', 'random seed of the demo season').argParser(positiveInt('--seed')))
-  .option('--assembly <dir>', 'an existing cloud assembly (cdk.out) instead of a fresh npx cdk synth')
-  .option('--parameter <name=value>', 'a CloudFormation parameter value, as cdk deploy --parameters (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
-  .option('--fail-fast', 'stop at the first denied call or dead-lettered message')
-  .option('--trace', 'print every invocation (when, payload, result) to stderr')
-  .option('--json', 'print the result as one JSON document')
-  .action(async (o: RehearseFlags) => {
-    embeddedOnly('renewal rehearse');
-    const { runRehearsal } = await withDevDependencies('renewal rehearse', EMBEDDED_SERVICES, () => import('#tools/rehearsal/command.ts'));
-    const { campaign, ...rest } = o;
-    const ok = await runRehearsal({ ...rest, ...(campaign !== undefined ? { campaign: knownCampaign(campaign) } : {}), print, printJson, info }, (m) => new UsageError(m));
-    if (!ok) process.exitCode = 1;
-  });
-
-/** `--change-threshold FROM:TO`, two positive integers. */
-function thresholdChange(v: string): { from: number; to: number } {
-  const m = /^([1-9]\d*):([1-9]\d*)$/.exec(v);
-  if (!m) throw new UsageError(`--change-threshold: must be FROM:TO, two positive integers (the decided threshold and the new one), got ${JSON.stringify(v)}`);
-  return { from: Number(m[1]), to: Number(m[2]) };
-}
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`${flag}: must be a positive integer, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
-}
-
-const truncate = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+registerSeasonCommands(program, context);
 
 try {
   await program.parseAsync(process.argv);

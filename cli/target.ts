@@ -27,7 +27,8 @@ import { recordException, type ExceptRequest, type ReapplyCheck } from '#shared/
 import { awsTarget, invokeFunction, sendEvents, type AwsTarget, type SendResult } from './aws.ts';
 import type { EventLine, IntakeHandler } from './import.ts';
 import { embeddedSesEvidence } from '#tools/local/mail-evidence.ts';
-import { holdImportLock, useLocalStack, type LocalStack } from '#tools/local/stack.ts';
+import { useLocalStack, type LocalStack } from '#tools/local/stack.ts';
+import { holdImportLock } from '#tools/local/locks.ts';
 import { readPublicNotice, type PublishedNotice } from './notice-commands.ts';
 import { holderName, phaseProgress, seasonByDay } from './run-summaries.ts';
 

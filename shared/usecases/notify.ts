@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { NOTICE_CLAIM_LEASE_MS } from '../leases.ts';
-import type { StoredDecision } from '../model.ts';
-import { renderOutcomeMail, renderProgressMail, type MailSettings, type RenderedMail } from '../mail/templates.ts';
-import { isEmailAddress } from '../events.ts';
-import { isAmbiguous, isConnectionFailure, isTransient, type Mailer } from '../mailer.ts';
-import { periodWindow, requireThreshold, type Campaign } from '../rules/campaign.ts';
-import { depositBalanceAtClose } from '../rules/rules.ts';
-import { seasonEligibility } from '../rules/seasons.ts';
-import { earlierRevocations, profileVersions } from './seasons.ts';
-import { localDate, parseInstant } from '../rules/time.ts';
-import { weekOf } from '../rules/progress.ts';
-import { again, done, retry, type Attempt, type RetryPolicy } from '../retry.ts';
+import type { MailSettings, RenderedMail } from '../mail/templates.ts';
+import type { Mailer } from '../mailer.ts';
+import type { Campaign } from '../rules/campaign.ts';
+import type { RetryPolicy } from '../retry.ts';
 import { uses, type Needs } from '../store/access.ts';
 import { AGGREGATES_ACCESS } from '../store/aggregates.ts';
 import { DECISIONS_ACCESS } from '../store/decisions.ts';
-import { noticeTag, OUTBOX_ACCESS, type NoticeKind, type NoticeRef, type OutboxEntry } from '../store/outbox.ts';
+import { noticeTag, OUTBOX_ACCESS, type NoticeKind, type OutboxEntry } from '../store/outbox.ts';
 import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS } from '../store/source.ts';
+import { deliver, pacer, Reachability } from './notify-delivery.ts';
+import { outcomeNotices, progressNotices } from './notify-notices.ts';
 
 /**
  * Sends the notices that are due and not yet sent (RULES.md 2.2.3, 3): the outcome of every
@@ -169,24 +164,6 @@ export interface NotifyResult {
   seconds: number;
 }
 
-/** Consecutive connection failures to SES across the run's sends, and the verdict once they are too many. */
-class Reachability {
-  private inARow = 0;
-  /** Set once SES is judged unreachable: the last failure, with the count. */
-  down?: string;
-
-  constructor(private readonly limit: number) {}
-
-  /** What a send ended in: SES answered (anything), or the connection failed. */
-  saw(err: unknown, reason?: string): void {
-    if (err === undefined || !isConnectionFailure(err)) {
-      this.inARow = 0;
-      return;
-    }
-    if (++this.inARow >= this.limit && !this.down) this.down = `SES unreachable: ${this.inARow} connection failures in a row, the last ${reason}`;
-  }
-}
-
 export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest): Promise<NotifyResult> {
   const { stores, mail, clock, policy } = deps;
   const started = clock.now();
@@ -250,200 +227,4 @@ export async function notify(c: Campaign, deps: NotifyDeps, req: NotifyRequest):
   for (const list of [result.failed, result.uncertain, result.bounced, result.complained]) list.sort(byProvider);
   result.seconds = (clock.now().getTime() - started.getTime()) / 1000;
   return result;
-}
-
-type Delivery =
-  | { status: 'sent'; unrecorded?: string }
-  | { status: 'already'; recovered?: true }
-  | { status: 'in-flight'; until: string }
-  | { status: 'uncertain'; after: string; reason: string }
-  | { status: 'failed'; reason: string; permanent: boolean };
-
-async function deliver(
-  { stores: { outbox }, mail, clock, policy }: NotifyDeps,
-  id: NoticeRef,
-  n: Notice,
-  owner: string,
-  pace: () => Promise<void>,
-  provenUnsent: boolean,
-  ses: Reachability,
-): Promise<Delivery> {
-  const leaseMs = policy.claimLeaseMs;
-  const now = clock.now();
-  // A claim that ran out is taken over at once only when SES proved it never took the mail; else
-  // only once SES has had time to publish an event about it.
-  const staleBefore = new Date(now.getTime() - (provenUnsent ? 0 : mail.evidence.publishDelayMs));
-  const claim = await outbox.claim({ ...id, to: n.to }, owner, now, leaseMs, staleBefore);
-  if (!claim.claimed) return unclaimed(claim.entry, clock.now(), mail.evidence.publishDelayMs);
-  const tag = noticeTag(id);
-  const claimedAt = now.toISOString();
-  /** What SES's evidence says about this notice now that we hold it: the evidence records a mail it finds. */
-  const ask = async (attempts: number): Promise<'sent' | 'never-sent' | 'unknown'> => {
-    const { neverSent } = await mail.evidence.gather([{ ...id, status: 'sending', to: n.to, attempts, owner, claimedAt, updatedAt: claimedAt }]);
-    if (neverSent.has(tag)) return 'never-sent';
-    return (await outbox.get(id))?.status === 'sent' ? 'sent' : 'unknown';
-  };
-  // Not our first claim of it: a run that died (its lease ran out while this run was under way, so the
-  // up-front reconciliation did not see it) or a failure before us may have left the mail with SES.
-  // Ask before sending. Where the evidence cannot prove absence (SES's published events), the claim
-  // was only taken once the publishing delay had passed, and that silence is the proof.
-  if (claim.attempts > 1 && !provenUnsent && (await ask(claim.attempts)) === 'sent') return { status: 'already', recovered: true };
-  const fail = async (reason: string, permanent: boolean): Promise<Delivery> => {
-    // Our lease ran out and another run holds the notice now: it is theirs to settle.
-    if (!(await outbox.markFailed(id, owner, reason, permanent, clock.now())).ok) return { status: 'in-flight', until: '?' };
-    return { status: 'failed', reason, permanent };
-  };
-  // The address is checked before anything goes out: it is the provider's own input.
-  if (!isEmailAddress(n.to)) return fail(`invalid address ${JSON.stringify(n.to)}`, true);
-  let rendered: RenderedMail;
-  try {
-    rendered = n.render();
-  } catch (err) {
-    return fail(`cannot render: ${(err as Error).message}`, true);
-  }
-  // Each try either ends the notice (SES took it: its message id; or a Delivery that settles it) or
-  // is a transient failure worth another after the policy's backoff.
-  const sending = await retry(
-    policy.send,
-    async (attempt): Promise<Attempt<{ messageId: string } | Delivery, string>> => {
-      // SES was found unreachable while this notice waited for its retry: stop, a later run sends it.
-      if (ses.down) return done(await fail(`${ses.down} (a later run retries)`, false));
-      await pace();
-      // A retry comes after a backoff: the claim must still be ours, with its lease ahead of the send.
-      if (attempt > 1 && !(await outbox.renewClaim(id, owner, clock.now(), leaseMs)).ok) return done({ status: 'in-flight', until: '?' });
-      try {
-        const sent = await mail.sender.send({ to: n.to, ...rendered, notice: tag });
-        ses.saw(undefined);
-        return done(sent);
-      } catch (err) {
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
-        ses.saw(err, reason);
-        if (!isTransient(err)) return done(await fail(reason, true));
-        if (isAmbiguous(err)) {
-          // SES may have taken it. Ask the evidence before trying again: sending blind could send twice.
-          // Evidence that cannot be read either (the embedded SES gone with its store) tells nothing.
-          const said = await ask(attempt).catch(() => 'unknown' as const);
-          if (said === 'sent') return done({ status: 'sent' }); // SES had it: the evidence marked it sent
-          if (said === 'unknown') {
-            if (!(await outbox.markUncertain(id, owner, reason, clock.now())).ok) return done({ status: 'in-flight', until: '?' });
-            return done({ status: 'uncertain', after: new Date(clock.now().getTime() + mail.evidence.publishDelayMs).toISOString(), reason });
-          }
-        }
-        return again(reason);
-      }
-    },
-    clock,
-  );
-  if (!sending.ok) return fail(`${sending.last} (after ${sending.attempts} attempts; a later run retries)`, false);
-  if ('status' in sending.value) return sending.value;
-  const { messageId } = sending.value;
-  // SES has the mail: from here on nothing sends it again. Recording it is retried on its own; if
-  // that still fails, SES's evidence (the Send event, or the embedded store) settles it later.
-  const recording = await retry(
-    policy.record,
-    async (): Promise<Attempt<string | undefined, string>> => {
-      try {
-        const marked = await outbox.markSent(id, owner, { messageId, subject: rendered.subject }, clock.now());
-        // Our lease ran out and another run holds the notice: trying again cannot make it ours.
-        return done(marked.ok ? undefined : 'lease lost: another run holds the notice now');
-      } catch (err) {
-        return again(`${(err as Error).name}: ${(err as Error).message}`);
-      }
-    },
-    clock,
-  );
-  const unrecorded = recording.ok ? recording.value : recording.last;
-  return { status: 'sent', ...(unrecorded ? { unrecorded } : {}) };
-}
-
-/** Why a notice could not be claimed, from its entry as it stands. */
-function unclaimed(e: OutboxEntry, now: Date, publishDelayMs: number): Delivery {
-  if (e.status === 'sent') return { status: 'already' };
-  if (e.status === 'failed') return { status: 'failed', reason: e.error ?? 'failed', permanent: true };
-  const leaseEnd = Date.parse(e.leaseUntil ?? '') || 0;
-  if (leaseEnd > now.getTime()) return { status: 'in-flight', until: e.leaseUntil! };
-  return {
-    status: 'uncertain',
-    after: new Date(leaseEnd + publishDelayMs).toISOString(),
-    reason: e.uncertain ?? `the run that claimed it at ${e.claimedAt ?? '?'} ended without marking it, and SES has reported nothing about it yet`,
-  };
-}
-
-async function outcomeNotices(c: Campaign, { stores, mail }: NotifyDeps): Promise<{ notices: Notice[]; note?: string }> {
-  const current = await stores.decisions.current(c.campaignId);
-  if (!current.length) return { notices: [], note: 'no final decisions yet: run the evaluation after the close' };
-  // Not assessed providers get no outcome mail (RULES.md 2.1).
-  const assessed = current.filter((d) => d.final && d.outcome !== 'not_assessed');
-  // The mail goes to the provider's address and name as they are now, not as they were at the decision.
-  const profiles = new Map((await stores.source.profilesOf(assessed.map((d) => d.providerId))).map((p) => [p.providerId, p]));
-  return {
-    notices: assessed.map((decided: StoredDecision) => {
-      const p = profiles.get(decided.providerId);
-      const now = p ? { ...decided, email: p.email, providerName: p.name } : decided;
-      // A revision that changed only figures has no mail of its own (RULES.md, "correction mail"): its
-      // notice is that of the revision the provider is told by, sent already or (still due) with today's figures.
-      const seq = now.mailRevision ?? now.revision;
-      const { changes: _figures, ...asTold } = now;
-      const d = seq === now.revision ? now : { ...asTold, revision: seq };
-      return { providerId: d.providerId, seq, to: d.email, render: () => renderOutcomeMail({ decision: d, campaign: c, settings: mail.settings }) };
-    }),
-  };
-}
-
-async function progressNotices(c: Campaign, { stores, mail, campaigns }: NotifyDeps, req: NotifyRequest, now: Date): Promise<{ notices: Notice[]; note?: string }> {
-  const asOfMs = req.asOf ? parseInstant(req.asOf)! : now.getTime();
-  const w = periodWindow(c);
-  if (asOfMs < w.startMs || asOfMs >= w.endMs)
-    return { notices: [], note: `progress mail is sent during the season only (${w.startIso} .. ${w.endIso}); as of ${new Date(asOfMs).toISOString()} it is not` };
-  const camp = requireThreshold(c, { deployment: req.thresholdOrders });
-  const asOfDate = localDate(asOfMs, c.utcOffsetMinutes);
-  const week = weekOf(c, asOfDate);
-  // The assessed only, across seasons: scope and regularization as the evaluation judges them.
-  const revoked = await earlierRevocations(c, campaigns?.() ?? [], stores.decisions);
-  const providers = (await stores.source.providers()).filter((p) => seasonEligibility(c, profileVersions(p), revoked.get(p.providerId) ?? []).eligibility.assessed);
-  const totals = new Map(
-    (
-      await stores.aggregates.providerTotalsOf(
-        c,
-        providers.map((p) => p.providerId),
-      )
-    ).map((t) => [t.providerId, t]),
-  );
-  const notices = await mapLimit(providers, 8, async (p) => {
-    const t = totals.get(p.providerId);
-    // Orders of days before the as-of day: that day is still running.
-    const ordersByDay = Object.fromEntries(Object.entries(t?.byDay ?? {}).filter(([day]) => day < asOfDate));
-    const deposits = await stores.source.depositsOfProvider(p.providerId);
-    const depositBalanceFen = depositBalanceAtClose(
-      camp,
-      deposits.map((d) => ({ kind: d.kind, amountFen: d.amountFen, atMs: Date.parse(d.at) })).filter((d) => d.atMs < asOfMs),
-    );
-    const snapshot = {
-      providerId: p.providerId,
-      providerName: p.name,
-      email: p.email,
-      asOfDate,
-      paidOrders: Object.values(ordersByDay).reduce((a, b) => a + b, 0),
-      thresholdOrders: camp.thresholdOrders,
-      ordersByDay,
-      depositBalanceFen,
-      depositRequiredFen: camp.depositRequiredFen,
-      periodStartDate: camp.periodStartDate,
-      periodEndDate: camp.periodEndDate,
-    };
-    return { providerId: p.providerId, seq: week, to: p.email, render: () => renderProgressMail({ snapshot, campaign: camp, settings: mail.settings }) };
-  });
-  return { notices };
-}
-
-/** A shared pace for every send of a run: at most `rate` starts per second. */
-function pacer(rate: number, clock: Clock) {
-  const interval = 1000 / rate;
-  let next = 0;
-  return async () => {
-    const t = clock.now().getTime();
-    const slot = Math.max(t, next);
-    next = slot + interval;
-    if (slot > t) await clock.sleep(slot - t);
-  };
 }

@@ -2,6 +2,7 @@
  * The cost model of the bench: what the counted work costs on AWS at on-demand list prices. The
  * prices are written once, here, with where and when they were read; the free tiers are left out.
  */
+import type { MeterSnapshot } from './meter.ts';
 
 export const PRICES = {
   region: 'us-east-1',
@@ -56,6 +57,9 @@ export interface Usage {
 }
 
 export const noUsage = (): Usage => ({ wru: 0, rru: 0, sqsRequests: 0, lambdaInvocations: 0, lambdaGbSeconds: 0, sesMessages: 0 });
+
+/** The capacity units a meter counted, as a stage's usage. */
+export const usageOf = (m: MeterSnapshot): Pick<Usage, 'wru' | 'rru'> => ({ wru: m.wruTable + m.wruIndexes, rru: m.rru });
 
 export function addUsage(...us: Usage[]): Usage {
   const out = noUsage();

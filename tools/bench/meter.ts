@@ -88,6 +88,7 @@ const sizeOfNative = (item: Record<string, unknown>) => itemSize(marshall(item, 
  * not billed (their retry is). Approximations, said where they are made: an UpdateItem or DeleteItem
  * is billed by the item it returns (or its key and values), a put that replaces an item by the new one.
  */
+// size: one middleware whose body is a table of cases, one per DynamoDB operation and how it is billed
 export function meterDynamo(db: DynamoDBDocumentClient, tables?: Partial<TableNames>): DynamoMeter {
   const defs = new Map<string, TableDef>();
   for (const [id, name] of Object.entries(tables ?? {})) if (name) defs.set(name, TABLES[id as TableId]);

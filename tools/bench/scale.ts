@@ -12,10 +12,11 @@ import { periodWindow, type Campaign } from '#shared/rules/campaign.ts';
 import { IngestStore } from '#shared/store/ingest.ts';
 import { aggregate } from '#shared/usecases/aggregate.ts';
 import { evaluate } from '#shared/usecases/evaluate.ts';
-import { seasonEvents } from './bench.ts';
+import { seasonEvents } from './workload.ts';
 import { feedRecords, toRecords } from '#cli/import.ts';
 import { table } from '#shared/text/terminal.ts';
-import { listeningPid, useLocalStack } from '#tools/local/stack.ts';
+import { listeningPid } from '#tools/local/processes.ts';
+import { useLocalStack } from '#tools/local/stack.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /**

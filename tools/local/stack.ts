@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SESv2ClientConfig } from '@aws-sdk/client-sesv2';
@@ -10,12 +9,17 @@ import { systemClock } from '#shared/clock.ts';
 import { ENV, localTableNames, mailEnv, noticeEnv, overlapEnv, readEnv, thresholdEnv, type MailConfig, type NoticeConfig, type TableNames } from '#shared/config.ts';
 import { ensureTables } from '#tools/local/tables.ts';
 import { retry, type RetryPolicy } from '#shared/retry.ts';
-import { campaignRegistry } from '#shared/campaigns.ts';
 import { noticePageUrl } from '#shared/store/notice-bucket.ts';
-import { IDENTITY_PATH, LOCAL_NOTICE_BUCKET } from './identity.ts';
+import { LOCAL_NOTICE_BUCKET } from './identity.ts';
+import { withStartLock } from './locks.ts';
+import { LOCAL_DIR, PROJECT_ROOT } from './paths.ts';
 
 export { LOCAL_NOTICE_BUCKET };
-import { BadInputError, BusyError, RenewalError } from '#shared/errors.ts';
+export { ImportBusyError } from './locks.ts';
+export { LOCAL_DIR, PROJECT_ROOT } from './paths.ts';
+import { BadInputError, RenewalError } from '#shared/errors.ts';
+import { LOCAL_DEFAULTS, OVERRIDABLE, firstCampaign } from './defaults.ts';
+import { alive, anyFreePort, identityAt, portFree, responds, whoHolds } from './processes.ts';
 
 /**
  * The embedded stack: dynalite (DynamoDB API, LevelDB under `.local/dynamodb`), aws-ses-v2-local
@@ -33,12 +37,7 @@ import { BadInputError, BusyError, RenewalError } from '#shared/errors.ts';
  * who holds it (0 asks for any free port). Without it, the default port, or any free one if that is
  * taken (said on stderr).
  */
-export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-export const LOCAL_DIR = process.env.RENEWAL_LOCAL_DIR ? resolve(process.env.RENEWAL_LOCAL_DIR) : join(PROJECT_ROOT, '.local');
 const STATE_FILE = join(LOCAL_DIR, 'stack.json');
-const IMPORT_LOCK = join(LOCAL_DIR, 'import.lock');
-/** Held while services are started, so two commands never start the same service twice. */
-const START_LOCK = join(LOCAL_DIR, 'start.lock');
 export const LOCAL_TABLE_PREFIX = 'renewal-local';
 /** s3rver accepts only its own key; the embedded services never need real credentials. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -72,11 +71,6 @@ export class LocalStackError extends BadInputError {
   override name = 'LocalStackError';
 }
 
-/** Another import runs on this stack: nothing was done (the CLI exits 75). */
-export class ImportBusyError extends BusyError {
-  override name = 'ImportBusyError';
-}
-
 function readState(): StackState | undefined {
   if (!existsSync(STATE_FILE)) return undefined;
   try {
@@ -84,87 +78,6 @@ function readState(): StackState | undefined {
   } catch {
     return undefined;
   }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function responds(url: string): Promise<boolean> {
-  try {
-    await fetch(url, { signal: AbortSignal.timeout(1000) });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Identity {
-  service: string;
-  token: string;
-  dataDir: string;
-  pid: number;
-}
-
-/** What a port says it is, when it is one of our services (any checkout's). */
-async function identityAt(port: number): Promise<Identity | undefined> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}${IDENTITY_PATH}`, { signal: AbortSignal.timeout(1000) });
-    if (!res.ok) return undefined;
-    const id = (await res.json()) as Partial<Identity>;
-    return typeof id.token === 'string' && typeof id.pid === 'number' ? (id as Identity) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Who listens on a port: another renewal stack (its data directory), else the pid and command line from /proc (Linux). */
-async function whoHolds(port: number): Promise<string> {
-  const id = await identityAt(port);
-  if (id) return `the embedded stack of another checkout (${id.service}, pid ${id.pid}, data in ${id.dataDir})`;
-  const pid = listeningPid(port);
-  if (pid) {
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 120);
-    } catch {
-      /* gone, or not ours to read */
-    }
-    return `pid ${pid}${cmd ? ` (${cmd})` : ''}`;
-  }
-  return 'another process';
-}
-
-/** The pid that has a listening TCP socket on `port`, from /proc (undefined where /proc cannot tell). */
-export function listeningPid(port: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    try {
-      for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1]!.split(':').at(-1)!, 16) === port) inodes.add(cols[9]!);
-      }
-    } catch {
-      return undefined;
-    }
-  }
-  if (!inodes.size) return undefined;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return Number(pid);
-      }
-    } catch {
-      /* not ours to read */
-    }
-  }
-  return undefined;
 }
 
 const urlOf = (port: number) => `http://127.0.0.1:${port}`;
@@ -273,25 +186,6 @@ function statusOf(state: StackState): StackStatus {
 /** Where the embedded S3 serves the notice bucket's objects: what NOTICE_BASE_URL points at locally. */
 const noticeBaseUrl = (s3: string) => `${s3}/${LOCAL_NOTICE_BUCKET}`;
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.once('error', () => res(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
-  });
-}
-
-async function anyFreePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
 /** The port a service starts on: the one asked for (busy: an error naming who holds it), else the default or any free one. */
 async function choosePort(s: (typeof SERVICES)[number], log: (msg: string) => void): Promise<number> {
   const asked = process.env[s.portVar];
@@ -314,34 +208,6 @@ function writeState(state: StackState): void {
   const tmp = `${STATE_FILE}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(state, null, 2));
   renameSync(tmp, STATE_FILE);
-}
-
-const START_LOCK_POLL: RetryPolicy = { attempts: Infinity, baseMs: 100, capMs: 250, jitter: 0.2, withinMs: 60_000 };
-
-/** Runs `fn` holding the start lock (another command starting services is waited for; a lock of a dead command is taken over). */
-async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  const took = await retry(
-    START_LOCK_POLL,
-    async () => {
-      try {
-        writeFileSync(START_LOCK, String(process.pid), { flag: 'wx' });
-        return { done: true };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = Number(readFileSync(START_LOCK, 'utf8'));
-        if (!holder || !alive(holder)) rmSync(START_LOCK, { force: true }); // its command died
-        return { again: holder };
-      }
-    },
-    systemClock,
-  );
-  if (!took.ok) throw new Error(`another command (pid ${took.last}) has been starting the embedded stack for a minute (${START_LOCK}); try again when it ends`);
-  try {
-    return await fn();
-  } finally {
-    rmSync(START_LOCK, { force: true });
-  }
 }
 
 function startDetached(name: string, port: number, token: string): number {
@@ -472,47 +338,6 @@ async function createLocalTables(endpoint: string): Promise<void> {
   }
 }
 
-/** Settings ops may set in the shell for the embedded stack too (docs/operations.md, "Configuration of the functions"); the rest is the stack's own. */
-const OVERRIDABLE = [
-  ENV.mailFrom,
-  ENV.mailFromName,
-  ENV.mailReplyTo,
-  ENV.sesConfigurationSet,
-  ENV.feedbackMailbox,
-  ENV.exitRefundProcedure,
-  ENV.mailRatePerSecond,
-  ENV.mailEventWaitSeconds,
-  ENV.thresholdOrders,
-  ENV.aggregationOverlapSeconds,
-] as const;
-
-/** The first campaign by its period (the demo season's): the notice `local status` shows, the reply-to of the mails. */
-const firstCampaign = () =>
-  campaignRegistry().list()[0] ??
-  (() => {
-    throw new Error('no campaign files (campaigns/*.json)');
-  })();
-
-/**
- * The embedded stack configured as ops configure a deployment: a made-up sender whose replies go to the
- * rules' feedback mailbox, a quick pace, and a short re-read window (dynalite's indexes are current the
- * moment a write returns). No threshold: a campaign file's, the shell's THRESHOLD_ORDERS or a run's
- * --threshold gives it, and an evaluation with none is refused (RULES.md "threshold"); the demo passes
- * its own season's.
- */
-const LOCAL_DEFAULTS: Record<(typeof OVERRIDABLE)[number], string | undefined> = {
-  MAIL_FROM: 'renewal-noreply@provider-renewal.example',
-  MAIL_FROM_NAME: '抖音电商服务市场 Douyin Service Market',
-  MAIL_REPLY_TO: undefined, // the first campaign's feedback mailbox, read when the stack is used
-  SES_CONFIGURATION_SET: undefined,
-  FEEDBACK_MAILBOX: undefined,
-  EXIT_REFUND_PROCEDURE: undefined,
-  MAIL_RATE_PER_SECOND: '50',
-  MAIL_EVENT_WAIT_SECONDS: undefined,
-  THRESHOLD_ORDERS: undefined,
-  AGGREGATION_OVERLAP_SECONDS: '5',
-};
-
 /** The embedded stack as the CLI's functions are built over it: where it is, and their configuration. */
 export interface LocalStack {
   status: StackStatus & { running: true; dynamodb: string; ses: string; viewer: string; s3: string; notice: string };
@@ -551,37 +376,4 @@ export async function useLocalStack(log: (msg: string) => void = () => {}, opts:
     },
     config: { overlapMs: config.overlapMs, ...(config.thresholdOrders !== undefined ? { thresholdOrders: config.thresholdOrders } : {}), mail: config.mail, notice: config.notice },
   };
-}
-
-/**
- * One import per stack at a time (two would each count the other's events as accepted: the intake's
- * read-then-write is exact only while one message group is never in two batches at once). An
- * exclusive lock file; one left by a killed import (its pid gone) is taken over. Returns the release.
- */
-export async function holdImportLock(file: string): Promise<() => Promise<void>> {
-  const me = { pid: process.pid, file, startedAt: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(IMPORT_LOCK, JSON.stringify(me), { flag: 'wx' });
-      const release = () => rmSync(IMPORT_LOCK, { force: true });
-      process.once('exit', release);
-      return async () => {
-        process.off('exit', release);
-        release();
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let held: typeof me | undefined;
-      try {
-        held = JSON.parse(readFileSync(IMPORT_LOCK, 'utf8')) as typeof me;
-      } catch {
-        /* half-written: treat as stale */
-      }
-      if (held && alive(held.pid)) {
-        throw new ImportBusyError(`another import is running on this stack (pid ${held.pid}, ${held.file}, since ${held.startedAt}); nothing was done: run it again when that one ends`);
-      }
-      rmSync(IMPORT_LOCK, { force: true }); // its import was killed
-    }
-  }
-  throw new ImportBusyError('another import took the stack at the same moment; run it again');
 }

@@ -2,6 +2,7 @@
 import { table } from '#shared/text/terminal.ts';
 import type { RehearsalResult } from './rehearse.ts';
 
+// size: one linear report, a heading and a table per concern in the order a person reads them
 export function rehearsalSummary(r: RehearsalResult): string {
   const out: string[] = [];
   out.push(`${r.ok ? 'REHEARSAL PASSED' : 'REHEARSAL FAILED'}: ${r.season.name}, ${r.season.events} events, clock ${r.season.clock.start} → ${r.season.clock.end}, ${r.realSeconds} s`);
