@@ -109,8 +109,7 @@ export class AppStack extends Stack {
   readonly noticeBucket: Bucket;
   readonly noticeDistribution: Distribution;
   /** The season jobs as state machines (plan, shards, finish), shared by every campaign; the schedules start them. */
-  /** The aggregation on Step Functions; the evaluation is not sharded yet and its schedule invokes the function. */
-  readonly stateMachines: { aggregation: SeasonJobStateMachine };
+  readonly stateMachines: { aggregation: SeasonJobStateMachine; evaluation: SeasonJobStateMachine };
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, { description: `Provider renewal (${props.config.stage}): functions, intake queue, schedules, mail, alarms`, ...props });
@@ -390,6 +389,8 @@ export class AppStack extends Stack {
     this.stateMachines = {
       // A full recount at Douyin's volume runs for hours (docs/benchmarks.md); an incremental run, minutes.
       aggregation: new SeasonJobStateMachine(this, 'AggregationStateMachine', { ...job, job: 'aggregation', fn: aggregate, fnTimeout: aggregate.timeout!, timeout: Duration.hours(48) }),
+      // Plan's catch-up and wait, then a few waves of shards of a minute or less each (docs/operations.md).
+      evaluation: new SeasonJobStateMachine(this, 'EvaluationStateMachine', { ...job, job: 'evaluation', fn: evaluate, fnTimeout: evaluate.timeout!, timeout: Duration.hours(6) }),
     };
 
     // ---- Schedules ----------------------------------------------------------------------------
@@ -450,6 +451,10 @@ export class AppStack extends Stack {
     new CfnOutput(this, OUTPUTS.aggregationStateMachineArn, {
       value: this.stateMachines.aggregation.stateMachine.stateMachineArn,
       description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)',
+    });
+    new CfnOutput(this, OUTPUTS.evaluationStateMachineArn, {
+      value: this.stateMachines.evaluation.stateMachine.stateMachineArn,
+      description: 'The evaluation as plan, shards, finish (the period-end schedule starts it)',
     });
     // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
     const outputIds = new Map<string, string>();
@@ -613,7 +618,7 @@ export class AppStack extends Stack {
       scheduleGroup: group,
       description: `Period-end evaluation of ${season.campaignId}, once, 30 minutes after the period closed`,
       schedule: ScheduleExpression.expression(`at(${season.evaluation.wallClock})`, zone),
-      target: target('EvaluationScheduleRole', fns.evaluate, { campaignId: season.campaignId }, 185, Duration.hours(24)),
+      target: startTarget('EvaluationScheduleRole', this.stateMachines.evaluation.stateMachine, { campaignId: season.campaignId }, 185, Duration.hours(24)),
     });
     const progress = new Schedule(scope, 'ProgressMailSchedule', {
       scheduleGroup: group,

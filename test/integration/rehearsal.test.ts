@@ -77,6 +77,14 @@ describe('a small season through the synthesized assembly', () => {
     expect(new Set(want.map((d) => d[1]))).toEqual(new Set(['retained', 'revoked', 'not_assessed']));
   });
 
+  it('runs both season jobs on their state machines, every execution through', () => {
+    expect(Object.keys(result.stateMachines).sort()).toEqual(['AggregationStateMachine', 'EvaluationStateMachine']);
+    for (const m of Object.values(result.stateMachines)) expect(m).toMatchObject({ failed: 0 });
+    // The period-end schedule fires once: one execution of the evaluation (plan, its shards, finish).
+    expect(result.stateMachines.EvaluationStateMachine).toMatchObject({ executions: 1, succeeded: 1, busy: 0 });
+    expect(result.stateMachines.EvaluationStateMachine!.taskAttempts).toBeGreaterThanOrEqual(3);
+  });
+
   it('fires every kind of schedule the template has: rate, at (the evaluation, the notice) and cron', () => {
     const byExpression = Object.values(result.schedules).map((s) => [s.expression.split('(')[0], s.invoked]);
     expect(byExpression).toEqual(
@@ -177,6 +185,34 @@ describe('what the rehearsal catches', () => {
     expect(r.functions.aggregate!.invocations).toBe(0);
     expect(r.problems.join('\n')).toMatch(/denied by IAM/);
     expect(r.problems.join('\n')).toMatch(/execution\(s\) of AggregationStateMachine failed \(last: Lambda\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction/);
+  }, 300_000);
+
+  it("lambda:InvokeFunction cut from the evaluation state machine's role: the period-end execution's plan is denied, it fails, and so does the rehearsal", async () => {
+    const dir = variant('no-evaluation-machine-invoke', 'App', (t) => {
+      const [, policy] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('EvaluationStateMachineRole'))!;
+      const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
+      doc.Statement = doc.Statement.filter((st) => JSON.stringify(st.Action) !== JSON.stringify('lambda:InvokeFunction'));
+    });
+    const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
+    expect(r.ok).toBe(false);
+    expect(r.iam.denied).toContainEqual(
+      expect.objectContaining({
+        function: 'EvaluationStateMachine',
+        action: 'lambda:InvokeFunction',
+        resource: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:ProviderRenewal-dev-App-EvaluateFunction/),
+      }),
+    );
+    // The period-end schedule may start the execution (its own call allowed); the execution could not invoke the function.
+    expect(r.iam.calls).toContainEqual(
+      expect.objectContaining({ function: expect.stringMatching(/EvaluationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:EvaluationStateMachine/) }),
+    );
+    const executions = r.stateMachines.EvaluationStateMachine!;
+    expect(executions.executions).toBeGreaterThan(0);
+    expect(executions).toMatchObject({ failed: executions.executions, succeeded: 0 });
+    // The aggregation's machine was not touched: its executions went through.
+    expect(r.stateMachines.AggregationStateMachine).toMatchObject({ failed: 0 });
+    expect(r.functions.evaluate!.invocations).toBe(0);
+    expect(r.problems.join('\n')).toMatch(/execution\(s\) of EvaluationStateMachine failed \(last: Lambda\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction/);
   }, 300_000);
 
   it('an index changed in the Data template (not in shared/tables.ts): the deployment fails the season', async () => {
