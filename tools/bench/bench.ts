@@ -402,6 +402,9 @@ export async function runBench(io: BenchIO): Promise<void> {
   let incrementalRun = { requests: 0, meter: undefined as MeterSnapshot | undefined, ordersSeen: 0, operations: {} as Record<string, number>, ms: 0 };
   let windowRun = { orders: 0, meter: undefined as MeterSnapshot | undefined, ms: 0 };
   const evalMeters: Record<number, MeterSnapshot[]> = {};
+  // The decision shard's size: a quarter of the providers, so the evaluation is cut in shards.
+  const providersShardSize = Math.max(1, Math.ceil(io.providers / 4));
+  const evalFanout = { maxProvidersPerInvocation: 0, shards: 0 };
   try {
     for (const scale of [1, 4, 10]) {
       step(`season x${scale}: ${io.providers} providers, ${baseOrders * scale} orders; full recount`);
@@ -473,7 +476,9 @@ export async function runBench(io: BenchIO): Promise<void> {
         const db = createDocumentClient(dynamo);
         const meter = meterDynamo(db, names);
         const t1 = performance.now();
-        const r = await evaluate(c, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
+        const r = await evaluate(c, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 }, { providersShardSize });
+        evalFanout.maxProvidersPerInvocation = Math.max(evalFanout.maxProvidersPerInvocation, r.maxProvidersPerInvocation);
+        evalFanout.shards = r.shards;
         season.secs.push((performance.now() - t1) / 1000);
         season.reads.push(meter.itemsRead / io.providers);
         (evalMeters[season.scale] ??= []).push(meter.snapshot());
@@ -499,7 +504,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     value: round(readsRatio),
     goal: '= 1.0',
     ok: readsRatio === 1,
-    detail: `items read per provider: ${round(median(s1.reads))} with ${baseOrders} orders, ${round(median(s10.reads))} with ${baseOrders * 10} (profile, totals, current decision)`,
+    detail: `items read per provider: ${round(median(s1.reads))} with ${baseOrders} orders, ${round(median(s10.reads))} with ${baseOrders * 10} (plan: ids and current decisions; a shard: profile, totals, current decision)`,
   };
   const heapRatios = s1.heaps.map((h, i) => s4.heaps[i]! / h);
   const heapRatio = median(heapRatios);
@@ -523,6 +528,7 @@ export async function runBench(io: BenchIO): Promise<void> {
     ok: ordersShardSize < baseOrders * 4,
     detail: `orders per counting shard in this run (deployed default ${FANOUT.ordersShardSize})`,
   };
+  Object.assign(metrics, providerShardMetrics(evalFanout, providersShardSize, io.providers));
   const aggRate = (baseOrders * 10) / s10.aggregation.secs;
   metrics.aggregationVsRawBatchWrite = {
     value: round(aggRate / rawRate),
@@ -675,3 +681,21 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const usd = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;
+
+/** Counted, not timed: the most providers one step of an evaluation read, bounded by the decision shard's size, which is under the bench's providers. */
+function providerShardMetrics(r: { maxProvidersPerInvocation: number; shards: number }, providersShardSize: number, providers: number): Record<string, Metric> {
+  return {
+    maxProvidersPerInvocation: {
+      value: r.maxProvidersPerInvocation,
+      goal: `<= providersShardSize (${providersShardSize})`,
+      ok: r.maxProvidersPerInvocation <= providersShardSize && providersShardSize < providers,
+      detail: `evaluation of ${providers} providers in ${r.shards} shards (id ranges of the providers index); the most any one step read`,
+    },
+    providersShardSize: {
+      value: providersShardSize,
+      goal: `< ${providers} (the bench's providers)`,
+      ok: providersShardSize < providers,
+      detail: `providers per decision shard in this run (deployed default ${FANOUT.providersShardSize})`,
+    },
+  };
+}
