@@ -119,6 +119,10 @@ export class AppStack extends Stack {
       value: this.stateMachines.aggregation.stateMachine.stateMachineArn,
       description: 'The aggregation as plan, shards, finish (the 15-minute schedule starts it)',
     });
+    new CfnOutput(this, OUTPUTS.evaluationStateMachineArn, {
+      value: this.stateMachines.evaluation.stateMachine.stateMachineArn,
+      description: 'The evaluation as plan, shards, finish (the period-end schedule starts it)',
+    });
     // Every campaign's notice page, scheduled or not: a closed season's notice stays published.
     const outputIds = new Map<string, string>();
     for (const c of props.campaigns.list()) {

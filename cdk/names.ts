@@ -45,6 +45,7 @@ export const OUTPUTS = {
   noticeUrl: (campaignId: string) => `NoticeUrl${campaignId.split('-').map(pascal).join('')}`,
   /** The season jobs' state machines (cdk/fanout.ts), for an execution started by hand. */
   aggregationStateMachineArn: 'AggregationStateMachineArn',
+  evaluationStateMachineArn: 'EvaluationStateMachineArn',
 } as const;
 
 /**

@@ -51,7 +51,7 @@ export class SeasonJobs extends Construct {
   readonly deadLetterQueue: Queue;
   /** The season jobs as state machines (plan, shards, finish), shared by every campaign; the schedules start them. */
   /** The aggregation on Step Functions; the evaluation is not sharded yet and its schedule invokes the function. */
-  readonly stateMachines: { aggregation: SeasonJobStateMachine };
+  readonly stateMachines: { aggregation: SeasonJobStateMachine; evaluation: SeasonJobStateMachine };
   /** Present when a campaign is scheduled. */
   readonly schedules?: SeasonSchedules;
 
@@ -90,14 +90,16 @@ export class SeasonJobs extends Construct {
     this.stateMachines = {
       // A full recount at Douyin's volume runs for hours (docs/benchmarks.md); an incremental run, minutes.
       aggregation: new SeasonJobStateMachine(scope, 'AggregationStateMachine', { ...job, job: 'aggregation', fn: this.aggregate, fnTimeout: this.aggregate.timeout!, timeout: Duration.hours(48) }),
+      // Plan's catch-up and wait, then a few waves of shards of a minute or less each (docs/operations.md).
+      evaluation: new SeasonJobStateMachine(scope, 'EvaluationStateMachine', { ...job, job: 'evaluation', fn: this.evaluate, fnTimeout: this.evaluate.timeout!, timeout: Duration.hours(6) }),
     };
 
     if (props.scheduled.length) {
       this.schedules = new SeasonSchedules(scope, 'SeasonSchedules', {
         config,
         campaigns: props.scheduled,
-        stateMachines: { aggregation: this.stateMachines.aggregation.stateMachine },
-        functions: { evaluate: this.evaluate, notify, publish },
+        stateMachines: { aggregation: this.stateMachines.aggregation.stateMachine, evaluation: this.stateMachines.evaluation.stateMachine },
+        functions: { notify, publish },
         deadLetterQueue: this.deadLetterQueue,
         now: props.now,
       });

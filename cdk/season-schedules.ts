@@ -50,9 +50,9 @@ export interface SeasonSchedulesProps {
   /** The scheduled campaigns (at least one). */
   campaigns: Campaign[];
   /** The season jobs the schedules start as state machines (cdk/season-jobs.ts). */
-  stateMachines: { aggregation: IStateMachine };
+  stateMachines: { aggregation: IStateMachine; evaluation: IStateMachine };
   /** The jobs the schedules invoke directly. */
-  functions: { evaluate: IFunction; notify: IFunction; publish: IFunction };
+  functions: { notify: IFunction; publish: IFunction };
   deadLetterQueue: IQueue;
   /** The clock, only for the warning about a season that already started (the template never depends on it). */
   now: Date;
@@ -101,7 +101,7 @@ export class SeasonSchedules extends Construct {
       scheduleGroup: this.group,
       description: `Period-end evaluation of ${season.campaignId}, once, 30 minutes after the period closed`,
       schedule: ScheduleExpression.expression(`at(${season.evaluation.wallClock})`, zone),
-      target: this.invokeTarget(scope, 'EvaluationScheduleRole', season.campaignId, functions.evaluate, input, ONCE),
+      target: this.startTarget(scope, 'EvaluationScheduleRole', season.campaignId, stateMachines.evaluation, input, ONCE),
     });
     const progress = new Schedule(scope, 'ProgressMailSchedule', {
       scheduleGroup: this.group,

@@ -16,6 +16,8 @@ export const METRIC = {
   aggregationLagSeconds: 'aggregationLagSeconds',
   /** A state machine's plan found the campaign's run lock held: the execution started nothing. */
   aggregationRunSkipped: 'aggregationRunSkipped',
+  /** The evaluation's plan found the aggregation lock held past its wait: the execution decided nothing (run it again). */
+  evaluationRunSkipped: 'evaluationRunSkipped',
   providersRetained: 'providersRetained',
   providersRevoked: 'providersRevoked',
   providersNotAssessed: 'providersNotAssessed',

@@ -74,42 +74,107 @@ export type AggregateStepPayload = z.output<typeof aggregateStepPayload>;
 
 const positiveInt = () => z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' });
 
-export const evaluatePayload = z
-  .strictObject({
-    campaignId,
-    thresholdOrders: positiveInt().optional(),
-    /**
-     * The explicit change of a decided threshold (OPS.md, "Changing a decided threshold"): `from` the
-     * threshold of the current final decisions, `to` the run's (it stands in for `thresholdOrders`).
-     */
-    changeThreshold: z
-      .strictObject(
-        {
-          from: positiveInt(),
-          to: positiveInt(),
-          reason: z.string({ error: 'must be a string' }).trim().min(1, { error: 'must say why' }).max(1000, { error: 'must be at most 1000 characters' }),
-        },
-        { error: 'must be {"from": N, "to": N, "reason": "…"}' },
-      )
-      .optional(),
-    providerIds: z.array(id, { error: 'must be an array of provider ids' }).min(1, { error: 'must name at least one provider' }).optional(),
-    dryRun: z.boolean({ error: 'must be true or false' }).optional(),
-    asOf: z
-      .string({ error: 'must be a string' })
-      .refine((s) => parseInstant(s) !== undefined, { error: 'must be an ISO-8601 instant with an offset (Z or +08:00)' })
-      .optional(),
-    /** Who asks, for the audit trail; the schedule sends none. */
-    requestedBy: z.string().min(1).max(200).optional(),
-  })
-  .superRefine((p, ctx) => {
-    const change = p.changeThreshold;
-    if (!change) return;
-    if (p.thresholdOrders !== undefined && change.to !== p.thresholdOrders) {
-      ctx.addIssue({ code: 'custom', path: ['changeThreshold', 'to'], message: `must equal thresholdOrders (${p.thresholdOrders}), got ${change.to}` });
-    }
-    // A change of a decided threshold is recorded with who made it.
-    if (p.requestedBy === undefined) ctx.addIssue({ code: 'custom', path: ['requestedBy'], message: 'is required with changeThreshold (who changes the threshold)' });
-  });
+/** The fields of the `evaluate` function's payload (OPS.md "Lambda payloads"), with or without a `step`. */
+const evaluateFields = {
+  campaignId,
+  thresholdOrders: positiveInt().optional(),
+  /**
+   * The explicit change of a decided threshold (OPS.md, "Changing a decided threshold"): `from` the
+   * threshold of the current final decisions, `to` the run's (it stands in for `thresholdOrders`).
+   */
+  changeThreshold: z
+    .strictObject(
+      {
+        from: positiveInt(),
+        to: positiveInt(),
+        reason: z.string({ error: 'must be a string' }).trim().min(1, { error: 'must say why' }).max(1000, { error: 'must be at most 1000 characters' }),
+      },
+      { error: 'must be {"from": N, "to": N, "reason": "…"}' },
+    )
+    .optional(),
+  providerIds: z.array(id, { error: 'must be an array of provider ids' }).min(1, { error: 'must name at least one provider' }).optional(),
+  dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  asOf: instant().optional(),
+  /** Who asks, for the audit trail; the schedule sends none. */
+  requestedBy: z.string().min(1).max(200).optional(),
+};
+
+function checkChange(p: { thresholdOrders?: number | undefined; changeThreshold?: { to: number } | undefined; requestedBy?: string | undefined }, ctx: z.RefinementCtx) {
+  const change = p.changeThreshold;
+  if (!change) return;
+  if (p.thresholdOrders !== undefined && change.to !== p.thresholdOrders) {
+    ctx.addIssue({ code: 'custom', path: ['changeThreshold', 'to'], message: `must equal thresholdOrders (${p.thresholdOrders}), got ${change.to}` });
+  }
+  // A change of a decided threshold is recorded with who made it.
+  if (p.requestedBy === undefined) ctx.addIssue({ code: 'custom', path: ['requestedBy'], message: 'is required with changeThreshold (who changes the threshold)' });
+}
+
+export const evaluatePayload = z.strictObject(evaluateFields).superRefine(checkChange);
+
+/**
+ * The evaluation's steps as a state machine runs them (shared/usecases/evaluate-plan.ts, -shard.ts,
+ * evaluate.ts `finishEvaluation`): plan takes the whole-job fields; shard and finish what plan answered.
+ */
+const actor = z.strictObject({ kind: z.enum(['schedule', 'person'], { error: 'must be "schedule" or "person"' }), id: z.string().min(1).max(200) });
+export const evaluateShardDescriptor = z.union([z.strictObject({ kind: z.literal('range'), first: id, last: id }), z.strictObject({ kind: z.literal('chosen'), from: natural(), to: natural() })], {
+  error: 'must be {"kind":"range","first","last"} or {"kind":"chosen","from","to"}',
+});
+export const evaluateContext = z.strictObject({
+  mode: z.enum(['final', 'preview', 'dry-run'], { error: 'must be "final", "preview" or "dry-run"' }),
+  asOf: instant(),
+  decidedAt: instant(),
+  by: actor,
+  thresholdOrders: positiveInt(),
+  thresholdSource: z.enum(['run', 'deployment', 'campaign'], { error: 'must be "run", "deployment" or "campaign"' }),
+  thresholdChange: z.strictObject({ from: positiveInt(), to: positiveInt(), reason: z.string().min(1).max(1000), by: actor, at: instant(), runId: z.string().min(1).max(100) }).optional(),
+  providerIds: z.array(id).optional(),
+  aggregation: z.strictObject({
+    status: z.literal('done'),
+    mode: z.enum(['full', 'incremental']),
+    window: z.strictObject({ from: instant().nullable(), to: instant() }),
+    lagSeconds: natural().nullable(),
+    ordersSeen: natural(),
+    storesRecounted: natural(),
+    storeDaysWritten: natural(),
+    providersUpdated: natural(),
+    fence: natural(),
+    shards: natural(),
+    maxOrdersPerInvocation: natural(),
+  }),
+  providers: natural(),
+  providersRead: natural(),
+});
+const decidedCounts = z.strictObject({
+  providers: natural(),
+  retained: natural(),
+  revoked: natural(),
+  not_assessed: natural(),
+  revisionsCreated: natural(),
+  figuresOnly: natural(),
+  unchanged: natural(),
+});
+export const evaluateStepPayload = z.discriminatedUnion(
+  'step',
+  [
+    z
+      .strictObject({ ...evaluateFields, step: z.literal('plan') })
+      .superRefine(checkChange)
+      .superRefine((p, ctx) => {
+        // A dry run's catch-up lives in the memory of its one process: steps in other invocations could not see it.
+        if (p.dryRun) ctx.addIssue({ code: 'custom', path: ['dryRun'], message: 'a dry run runs as one invocation: send the payload without "step"' });
+      }),
+    z.strictObject({ campaignId, step: z.literal('shard'), ...runOf, shard: evaluateShardDescriptor, context: evaluateContext }),
+    z.strictObject({
+      campaignId,
+      step: z.literal('finish'),
+      ...runOf,
+      context: evaluateContext,
+      results: z.array(z.strictObject({ status: z.literal('done'), shard: evaluateShardDescriptor, counted: decidedCounts, listChanged: z.boolean() }), { error: "must be the shards' results" }),
+    }),
+  ],
+  { error: 'must be "plan", "shard" or "finish"' },
+);
+export type EvaluateStepPayload = z.output<typeof evaluateStepPayload>;
 
 export const notifyPayload = z.strictObject({
   campaignId,

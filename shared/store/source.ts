@@ -151,6 +151,32 @@ export class SourceStore {
     return profilesFrom(items);
   }
 
+  /**
+   * Every provider's id, in key order (the `providers` index, keys only): what the evaluation's plan
+   * cuts into shards of id ranges, so that no step's payload carries a provider list.
+   */
+  async providerIds(): Promise<string[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.events,
+      IndexName: 'providers',
+      KeyConditionExpression: 'listKey = :k',
+      ExpressionAttributeValues: { ':k': PROVIDER_LIST_KEY },
+      ProjectionExpression: 'providerId',
+    });
+    return items.map((it) => it.providerId as string).sort(byKey);
+  }
+
+  /** The profiles of the providers whose ids lie in `[first, last]`, in key order (one Query of the `providers` index): one evaluation shard. */
+  async providersBetween(first: string, last: string): Promise<StoredProfile[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.events,
+      IndexName: 'providers',
+      KeyConditionExpression: 'listKey = :k AND pk BETWEEN :a AND :b',
+      ExpressionAttributeValues: { ':k': PROVIDER_LIST_KEY, ':a': providerKey(first).pk, ':b': providerKey(last).pk },
+    });
+    return profilesFrom(items);
+  }
+
   /** The profiles of the providers asked for (one BatchGetItem), as `providers()` gives them; unknown ids are absent. */
   async profilesOf(ids: readonly string[]): Promise<StoredProfile[]> {
     const keys = [...new Set(ids)].map(providerKey);
@@ -179,5 +205,10 @@ export const SOURCE_ACCESS = declareAccess<SourceStore>()('source', {
   providerEvents: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
   depositsOfProvider: [{ table: 'events', index: 'byProvider', actions: ['Query'] }],
   providers: [{ table: 'events', index: 'providers', actions: ['Query'] }],
+  providerIds: [{ table: 'events', index: 'providers', actions: ['Query'] }],
+  providersBetween: [{ table: 'events', index: 'providers', actions: ['Query'] }],
   profilesOf: [{ table: 'events', actions: ['BatchGetItem'] }],
 });
+
+/** Key order: the order of the `providers` index (ids are ASCII, so code units are bytes). */
+export const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -40,7 +40,7 @@ const scheduleOf = (campaignId: string, id: (typeof SCHEDULE_IDS)[number]) => {
   return found!.Properties;
 };
 type Fn = 'aggregate' | 'evaluate' | 'notify' | 'publish';
-type Job = 'aggregation';
+type Job = 'aggregation' | 'evaluation';
 const fnArn = (name: Fn) => ({ 'Fn::GetAtt': [logicalId(s.stack.functions[name]), 'Arn'] });
 /** A state machine's Ref is its ARN. */
 const machineArn = (job: Job) => ({ Ref: logicalId(s.stack.stateMachines[job].stateMachine) });
@@ -125,7 +125,7 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
     it('(b) evaluation: once, 00:30 China time the day after the period, exactly its campaign id', () => {
       const p = scheduleOf(want.campaignId, 'EvaluationSchedule');
       expectOnce(p, want.evaluation);
-      expectTarget(p, { fn: 'evaluate', input, retry: RETRY_FOR_A_DAY });
+      expectTarget(p, { job: 'evaluation', input, retry: RETRY_FOR_A_DAY });
       expect(JSON.parse(p.Target.Input)).toEqual({ campaignId: want.campaignId });
     });
 
@@ -145,7 +145,7 @@ describe('season schedules, two scheduled campaigns on one stack', () => {
 
     it.each([
       ['AggregationSchedule', 'states:StartExecution', 'aggregation'],
-      ['EvaluationSchedule', 'lambda:InvokeFunction', 'evaluate'],
+      ['EvaluationSchedule', 'states:StartExecution', 'evaluation'],
       ['ProgressMailSchedule', 'lambda:InvokeFunction', 'notify'],
       ['NoticeSchedule', 'lambda:InvokeFunction', 'publish'],
     ] as const)('%s: its own role may %s of %s only, and write to the schedule dead-letter queue', (id, action, what) => {

@@ -15,7 +15,7 @@ const machines = s.appTemplate.findResources('AWS::StepFunctions::StateMachine')
 const fnArnToken = (fn: 'aggregate' | 'evaluate') => `<${logicalId(s.stack.functions[fn])}.Arn>`;
 
 /** The definition with each intrinsic written as `<LogicalId.Attribute>` (`<AWS::Partition>` for a Ref), parsed. */
-function definitionOf(job: 'aggregation'): Record<string, Json> {
+function definitionOf(job: 'aggregation' | 'evaluation'): Record<string, Json> {
   const m = machines[logicalId(s.stack.stateMachines[job].stateMachine)]!;
   const [sep, parts] = m.Properties.DefinitionString['Fn::Join'];
   const text = parts
@@ -44,7 +44,10 @@ const task = (fn: string, parameters: Record<string, Json>, retry: Json[], next:
   ...next,
 });
 
-describe.each([['aggregation', 'aggregate', 172_800]] as const)('the %s state machine', (job, fn, timeoutSeconds) => {
+describe.each([
+  ['aggregation', 'aggregate', 172_800],
+  ['evaluation', 'evaluate', 21_600],
+] as const)('the %s state machine', (job, fn, timeoutSeconds) => {
   const def = definitionOf(job);
 
   it('plans with the execution input and step "plan", then ends at once when the campaign is busy', () => {
@@ -129,8 +132,8 @@ describe.each([['aggregation', 'aggregate', 172_800]] as const)('the %s state ma
 });
 
 describe('state machine configuration', () => {
-  it('there is exactly one state machine, the aggregation one, shared by the campaigns (the input names the campaign); the evaluation is not sharded yet', () => {
-    expect(Object.keys(machines)).toEqual([logicalId(s.stack.stateMachines.aggregation.stateMachine)]);
+  it('there is exactly one state machine per job, the aggregation and the evaluation, shared by the campaigns (the input names the campaign)', () => {
+    expect(Object.keys(machines).sort()).toEqual([logicalId(s.stack.stateMachines.aggregation.stateMachine), logicalId(s.stack.stateMachines.evaluation.stateMachine)].sort());
     expect(JSON.stringify(machines)).not.toContain('renewal-2024');
   });
 
@@ -152,11 +155,11 @@ describe('state machine configuration', () => {
   it("the stack outputs both state machines' ARNs (an execution started by hand)", () => {
     const outputs = s.appTemplate.findOutputs('*');
     expect(outputs.AggregationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.aggregation.stateMachine) });
-    expect(outputs.EvaluationStateMachineArn).toBeUndefined();
+    expect(outputs.EvaluationStateMachineArn?.Value).toEqual({ Ref: logicalId(s.stack.stateMachines.evaluation.stateMachine) });
   });
 
-  it('seasonSchedules=false keeps the state machine (ops start executions by hand)', () => {
+  it('seasonSchedules=false keeps both state machines (ops start executions by hand)', () => {
     const off = synth({ seasonSchedules: 'false' });
-    off.appTemplate.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    off.appTemplate.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
   });
 });

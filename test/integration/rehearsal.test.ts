@@ -77,6 +77,14 @@ describe('a small season through the synthesized assembly', () => {
     expect(new Set(want.map((d) => d[1]))).toEqual(new Set(['retained', 'revoked', 'not_assessed']));
   });
 
+  it('runs both season jobs on their state machines, every execution through', () => {
+    expect(Object.keys(result.stateMachines).sort()).toEqual(['AggregationStateMachine', 'EvaluationStateMachine']);
+    for (const m of Object.values(result.stateMachines)) expect(m).toMatchObject({ failed: 0 });
+    // The period-end schedule fires once: one execution of the evaluation (plan, its shards, finish).
+    expect(result.stateMachines.EvaluationStateMachine).toMatchObject({ executions: 1, succeeded: 1, busy: 0 });
+    expect(result.stateMachines.EvaluationStateMachine!.taskAttempts).toBeGreaterThanOrEqual(3);
+  });
+
   it('fires every kind of schedule the template has: rate, at (the evaluation, the notice) and cron', () => {
     const byExpression = Object.values(result.schedules).map((s) => [s.expression.split('(')[0], s.invoked]);
     expect(byExpression).toEqual(
@@ -151,33 +159,51 @@ describe('what the rehearsal catches', () => {
     expect(r.problems.join('\n')).toMatch(/denied by IAM/);
   }, 300_000);
 
-  it("lambda:InvokeFunction cut from the aggregation state machine's role: its plan is denied, the execution fails, and so does the rehearsal", async () => {
-    const dir = variant('no-state-machine-invoke', 'App', (t) => {
-      const [, policy] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith('AggregationStateMachineRole'))!;
-      const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
-      doc.Statement = doc.Statement.filter((st) => JSON.stringify(st.Action) !== JSON.stringify('lambda:InvokeFunction'));
-    });
-    const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
-    expect(r.ok).toBe(false);
-    expect(r.iam.denied).toContainEqual(
-      expect.objectContaining({
-        function: 'AggregationStateMachine',
-        action: 'lambda:InvokeFunction',
-        resource: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:ProviderRenewal-dev-App-AggregateFunction/),
-      }),
-    );
-    // The scheduler's own call was allowed: it may start the execution, which then could not invoke the function.
-    expect(r.iam.calls).toContainEqual(
-      expect.objectContaining({ function: expect.stringMatching(/AggregationSchedule$/), action: 'states:StartExecution', resource: expect.stringMatching(/:stateMachine:/) }),
-    );
-    // Every execution the schedule started (a firing already due when the first failed starts one more) failed.
-    const executions = r.stateMachines.AggregationStateMachine!;
-    expect(executions.executions).toBeGreaterThan(0);
-    expect(executions).toMatchObject({ failed: executions.executions, succeeded: 0 });
-    expect(r.functions.aggregate!.invocations).toBe(0);
-    expect(r.problems.join('\n')).toMatch(/denied by IAM/);
-    expect(r.problems.join('\n')).toMatch(/execution\(s\) of AggregationStateMachine failed \(last: Lambda\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction/);
-  }, 300_000);
+  it.each([
+    ['aggregation', 'Aggregation', 'aggregate', 'AggregateFunction'],
+    ['evaluation', 'Evaluation', 'evaluate', 'EvaluateFunction'],
+  ] as const)(
+    "lambda:InvokeFunction cut from the %s state machine's role: its plan is denied, the execution fails, and so does the rehearsal",
+    async (job, Job, fn, fnId) => {
+      const dir = variant(`no-${job}-machine-invoke`, 'App', (t) => {
+        const [, policy] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith(`${Job}StateMachineRole`))!;
+        const doc = policy.Properties.PolicyDocument as { Statement: Statement[] };
+        doc.Statement = doc.Statement.filter((st) => JSON.stringify(st.Action) !== JSON.stringify('lambda:InvokeFunction'));
+        // The evaluation's execution starts at the period's end: without the season's recurring schedules the
+        // rehearsal reaches it at once (what it catches is the same; its catch-up would be a full recount).
+        if (job === 'evaluation') {
+          for (const [id, r] of Object.entries(t.Resources)) if (r.Type === 'AWS::Scheduler::Schedule' && /AggregationSchedule|ProgressMailSchedule/.test(id)) delete t.Resources[id];
+        }
+      });
+      const r = await rehearse({ assemblyDir: dir, demo: SEASON, parameters, failFast: true });
+      expect(r.ok).toBe(false);
+      expect(r.iam.denied).toContainEqual(
+        expect.objectContaining({
+          function: `${Job}StateMachine`,
+          action: 'lambda:InvokeFunction',
+          resource: expect.stringMatching(new RegExp(`^arn:aws:lambda:[^:]+:\\d{12}:function:ProviderRenewal-dev-App-${fnId}`)),
+        }),
+      );
+      // The scheduler's own call was allowed: it may start the execution, which then could not invoke the function.
+      expect(r.iam.calls).toContainEqual(
+        expect.objectContaining({
+          function: expect.stringMatching(new RegExp(`${Job}Schedule$`)),
+          action: 'states:StartExecution',
+          resource: expect.stringMatching(new RegExp(`:stateMachine:[^:]*${Job}StateMachine`)),
+        }),
+      );
+      // Every execution the schedule started (a firing already due when the first failed starts one more) failed.
+      const executions = r.stateMachines[`${Job}StateMachine`]!;
+      expect(executions.executions).toBeGreaterThan(0);
+      expect(executions).toMatchObject({ failed: executions.executions, succeeded: 0 });
+      expect(r.functions[fn]!.invocations).toBe(0);
+      expect(r.problems.join('\n')).toMatch(/denied by IAM/);
+      expect(r.problems.join('\n')).toMatch(
+        new RegExp(`execution\\(s\\) of ${Job}StateMachine failed \\(last: Lambda\\.AWSLambdaException: User: .* is not authorized to perform: lambda:InvokeFunction`),
+      );
+    },
+    300_000,
+  );
 
   it('an index changed in the Data template (not in shared/tables.ts): the deployment fails the season', async () => {
     const dir = variant('gsi-drift', 'Data', (t) => {

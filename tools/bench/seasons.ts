@@ -54,6 +54,10 @@ interface Lab {
   seasons: Season[];
   extraTables: string[];
   recounts: Map<string, Recount>;
+  /** The decision shard's size: a quarter of the providers, so the evaluation is cut in shards. */
+  providersShardSize: number;
+  /** The most providers one step of any evaluation read, and the shards of the last. */
+  evaluationFanout: { maxProvidersPerInvocation: number; shards: number };
 }
 
 /** What the cost model bills of the aggregation and the evaluation. */
@@ -159,7 +163,14 @@ async function evaluationRounds(lab: Lab): Promise<Record<number, MeterSnapshot[
       const db = createDocumentClient(run.dynamo);
       const meter = meterDynamo(db, names);
       const t1 = performance.now();
-      const r = await evaluate(run.campaign, { ...stores(names, db), now: () => new Date(), overlapMs: 0 }, { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 });
+      const r = await evaluate(
+        run.campaign,
+        { ...stores(names, db), now: () => new Date(), overlapMs: 0 },
+        { by: { kind: 'person', id: 'bench' }, thresholdOrders: 1 },
+        { providersShardSize: lab.providersShardSize },
+      );
+      lab.evaluationFanout.maxProvidersPerInvocation = Math.max(lab.evaluationFanout.maxProvidersPerInvocation, r.maxProvidersPerInvocation);
+      lab.evaluationFanout.shards = r.shards;
       season.secs.push((performance.now() - t1) / 1000);
       season.reads.push(meter.itemsRead / run.io.providers);
       (evalMeters[season.scale] ??= []).push(meter.snapshot());
@@ -170,7 +181,7 @@ async function evaluationRounds(lab: Lab): Promise<Record<number, MeterSnapshot[
   return evalMeters;
 }
 
-/** `evaluation10xVs1x` (information) and `evaluationReads10xVs1x`. */
+/** `evaluation10xVs1x` (information), `evaluationReads10xVs1x`, `maxProvidersPerInvocation`, `providersShardSize`. */
 function evaluationMetrics(lab: Lab, s1: Season, s10: Season): void {
   const { metrics, io } = lab.run;
   const { baseOrders } = lab;
@@ -186,7 +197,22 @@ function evaluationMetrics(lab: Lab, s1: Season, s10: Season): void {
     value: round(readsRatio),
     goal: '= 1.0',
     ok: readsRatio === 1,
-    detail: `items read per provider: ${round(median(s1.reads))} with ${baseOrders} orders, ${round(median(s10.reads))} with ${baseOrders * 10} (profile, totals, current decision)`,
+    detail: `items read per provider: ${round(median(s1.reads))} with ${baseOrders} orders, ${round(median(s10.reads))} with ${baseOrders * 10} (plan: ids and current decisions; a shard: profile, totals, current decision)`,
+  };
+  // Counted, not timed: the most providers one step of an evaluation read, bounded by the decision shard's size, under the bench's providers.
+  const { maxProvidersPerInvocation, shards } = lab.evaluationFanout;
+  const size = lab.providersShardSize;
+  metrics.maxProvidersPerInvocation = {
+    value: maxProvidersPerInvocation,
+    goal: `<= providersShardSize (${size})`,
+    ok: maxProvidersPerInvocation <= size && size < io.providers,
+    detail: `evaluation of ${io.providers} providers in ${shards} shards (id ranges of the providers index); the most any one step read`,
+  };
+  metrics.providersShardSize = {
+    value: size,
+    goal: `< ${io.providers} (the bench's providers)`,
+    ok: size < io.providers,
+    detail: `providers per decision shard in this run (deployed default ${FANOUT.providersShardSize})`,
   };
 }
 
@@ -234,7 +260,17 @@ function aggregationMetrics(lab: Lab, [s1, s4, s10]: [Season, Season, Season], i
 /** The seasons' goals; `rawRate` is the plain BatchWriteItem's items per second, the recount's baseline. */
 export async function measureSeasons(run: BenchRun, rawRate: number): Promise<SeasonWork> {
   const baseOrders = run.io.orders / 2;
-  const lab: Lab = { run, raw: new DynamoDBClient(run.dynamo), baseOrders, ordersShardSize: baseOrders, seasons: [], extraTables: [], recounts: new Map() };
+  const lab: Lab = {
+    run,
+    raw: new DynamoDBClient(run.dynamo),
+    baseOrders,
+    ordersShardSize: baseOrders,
+    seasons: [],
+    extraTables: [],
+    recounts: new Map(),
+    providersShardSize: Math.max(1, Math.ceil(run.io.providers / 4)),
+    evaluationFanout: { maxProvidersPerInvocation: 0, shards: 0 },
+  };
   let scheduled: Awaited<ReturnType<typeof scheduledAggregations>>;
   let evalMeters: Record<number, MeterSnapshot[]>;
   try {
