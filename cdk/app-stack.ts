@@ -389,7 +389,14 @@ export class AppStack extends Stack {
     const job = { mapConcurrency: config.mapConcurrency, logRetention: common.logRetention, logRemovalPolicy: common.logRemovalPolicy, tracing: config.tracing };
     this.stateMachines = {
       // A full recount at Douyin's volume runs for hours (docs/benchmarks.md); an incremental run, minutes.
-      aggregation: new SeasonJobStateMachine(this, 'AggregationStateMachine', { ...job, job: 'aggregation', fn: aggregate, fnTimeout: aggregate.timeout!, timeout: Duration.hours(48) }),
+      aggregation: new SeasonJobStateMachine(this, 'AggregationStateMachine', {
+        ...job,
+        job: 'aggregation',
+        fn: aggregate,
+        fnTimeout: aggregate.timeout!,
+        timeout: Duration.hours(48),
+        groups: { concurrency: config.groupConcurrency },
+      }),
     };
 
     // ---- Schedules ----------------------------------------------------------------------------
