@@ -6,7 +6,8 @@
  * campaign: the campaign id travels in the execution input.
  *
  *   Plan ─► Busy? ─(status = busy)─► Skipped (Succeed: another run holds the campaign's lock)
- *              └─► Shards (Map over $.shards, MaxConcurrency from the deploy config) ─► Finish
+ *              └─► Grouped? ─(mode = groups, with `groups` only)─► Groups … ─► FinishGroups (cdk/fanout-groups.ts)
+ *                     └─► Shards (Map over $.shards, MaxConcurrency from the deploy config) ─► Finish
  *
  * Why an inline Map, not a distributed one: the shard list is small by contract (hash or index ranges,
  * never store lists) and travels in the state, and the concurrency the deployment allows (cdk/config.ts
@@ -16,8 +17,9 @@
  * (`lambda:InvokeFunction` on it) and none on its own executions (a distributed Map's role must also
  * start, describe and stop its child executions, with a wildcard on their ids). What it costs: one
  * execution's history holds at most 25,000 events, about 7 per iteration, so an execution runs at most
- * about 3,500 shards (docs/operations.md, "The season jobs on Step Functions"). Past that, or past 40 at a time, the distributed Map
- * (10,000 concurrent child executions, items read from S3) is the step up.
+ * about 3,500 shards (docs/operations.md, "The season jobs on Step Functions"). Past that, a plan answers
+ * groups of shard indices, which a distributed Map runs as child executions (`groups`, cdk/fanout-groups.ts:
+ * the aggregation's large full recount), and the role gets that Map's grants on this state machine's own executions.
  */
 import { Stack, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, type Policy } from 'aws-cdk-lib/aws-iam';
