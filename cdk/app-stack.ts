@@ -36,6 +36,7 @@ import type { TableId } from '#shared/tables.ts';
 import { EMAIL } from '#shared/events.ts';
 import type { DeployConfig } from './config.ts';
 import { SeasonJobStateMachine } from './fanout.ts';
+import { GROUPED_FINISH_QUERY } from './fanout-groups.ts';
 import { acknowledgeGrant, RenewalFunction } from './function.ts';
 import { OUTPUTS, type FunctionName } from './names.ts';
 import { seasonSchedule } from './schedules.ts';
@@ -240,7 +241,8 @@ export class AppStack extends Stack {
     })
       .useStores(tables, AGGREGATE_NEEDS)
       .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
-      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn);
+      .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
+      .acknowledgeGrant('dynamodb:Query', GROUPED_FINISH_QUERY, tables.aggregates.tableArn);
 
     const notify = new RenewalFunction(this, 'NotifyFunction', {
       ...common,

@@ -42,11 +42,16 @@ export interface ShardGroupsProps {
 /** The job's Lambda task builder of cdk/fanout.ts: the same integration, timeout and result handling for every step. */
 export type InvokeTask = (stateId: string, comment: string, payload: Record<string, unknown>, retry: object[], extra?: Record<string, unknown>) => CustomState;
 
+/** Why the aggregate function may Query the aggregates table: only a grouped recount's finish does. */
+export const GROUPED_FINISH_QUERY =
+  "A grouped full recount's finish reads its shards' figures with one Query of the run's partition (shared/usecases/recount-groups.ts); only a full recount of more than FANOUT.inlineShardLimit shards is grouped, which the demo season never reaches";
+
 /** The label of the distributed Map: its child executions are `execution:<state machine>/Groups:<id>`. */
 export const GROUPS_LABEL = 'Groups';
 
-/** The run's fields every step of a group receives. */
-const RUN = { 'campaignId.$': '$.campaignId', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context', 'segments.$': '$.segments' };
+/** The run's fields every step receives (shared/payloads.ts), and what a group's states carry besides. */
+const STEP_RUN = { 'campaignId.$': '$.campaignId', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context' };
+const RUN = { ...STEP_RUN, 'segments.$': '$.segments' };
 
 /** The grouped branch and the condition that takes it. */
 export function shardGroupsBranch(
@@ -65,14 +70,7 @@ export function shardGroupsBranch(
     comment: `The group's shards, ${p.mapConcurrency} at a time`,
     itemsPath: '$.indices',
     maxConcurrency: p.mapConcurrency,
-    itemSelector: {
-      'campaignId.$': '$.campaignId',
-      step: 'shard',
-      'runId.$': '$.runId',
-      'fence.$': '$.fence',
-      'context.$': '$.context',
-      shard: { kind: 'segment', 'segment.$': '$$.Map.Item.Value', 'segments.$': '$.segments' },
-    },
+    itemSelector: { ...STEP_RUN, step: 'shard', shard: { kind: 'segment', 'segment.$': '$$.Map.Item.Value', 'segments.$': '$.segments' } },
     resultSelector: { 'shards.$': 'States.ArrayLength($)' },
   });
   shards.itemProcessor(shard);
@@ -90,12 +88,7 @@ export function shardGroupsBranch(
     resultPath: JsonPath.DISCARD,
   });
   groups.itemProcessor(range.next(shards));
-  const finish = p.invoke(
-    'FinishGroups',
-    `Finish the ${p.job}: sum the figures the shards recorded, record the run, give the lock back`,
-    { Payload: { 'campaignId.$': '$.campaignId', step: 'finish', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context' } },
-    p.finishRetry,
-  );
+  const finish = p.invoke('FinishGroups', `Finish the ${p.job}: sum the figures the shards recorded, record the run, give the lock back`, { Payload: { ...STEP_RUN, step: 'finish' } }, p.finishRetry);
   // A plan without `mode` (an inline plan, another job's) takes the inline branch.
   return { condition: Condition.and(Condition.isPresent('$.mode'), Condition.stringEquals('$.mode', 'groups')), chain: groups.next(finish) };
 }
