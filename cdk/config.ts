@@ -97,6 +97,19 @@ const schema = z.object({
       .default(10),
   ),
   /**
+   * Groups of a grouped full recount run at a time (the MaxConcurrency of the aggregation's distributed
+   * Map, cdk/fanout.ts): each group is a child execution running its shards `mapConcurrency` at a time,
+   * so up to groupConcurrency × mapConcurrency shards are in flight. A distributed Map runs at most 10,000.
+   */
+  groupConcurrency: num(
+    z
+      .number({ error: 'must be an integer from 1 to 10000' })
+      .int({ error: 'must be an integer from 1 to 10000' })
+      .min(1, { error: 'must be an integer from 1 to 10000' })
+      .max(10_000, { error: 'must be an integer from 1 to 10000 (a distributed Map runs at most 10,000 child executions at a time)' })
+      .default(10),
+  ),
+  /**
    * The seasons' schedules: true makes those of every campaign whose file says `"schedule": true`;
    * false makes none (ops run the functions by hand, docs/operations.md). Which campaigns are scheduled is
    * the files' decision, never this machine's clock.

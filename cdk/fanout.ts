@@ -6,7 +6,8 @@
  * campaign: the campaign id travels in the execution input.
  *
  *   Plan ─► Busy? ─(status = busy)─► Skipped (Succeed: another run holds the campaign's lock)
- *              └─► Shards (Map over $.shards, MaxConcurrency from the deploy config) ─► Finish
+ *              └─► Grouped? ─(mode = groups, with `groups` only)─► Groups … ─► FinishGroups (cdk/fanout-groups.ts)
+ *                     └─► Shards (Map over $.shards, MaxConcurrency from the deploy config) ─► Finish
  *
  * Why an inline Map, not a distributed one: the shard list is small by contract (hash or index ranges,
  * never store lists) and travels in the state, and the concurrency the deployment allows (cdk/config.ts
@@ -16,16 +17,18 @@
  * (`lambda:InvokeFunction` on it) and none on its own executions (a distributed Map's role must also
  * start, describe and stop its child executions, with a wildcard on their ids). What it costs: one
  * execution's history holds at most 25,000 events, about 7 per iteration, so an execution runs at most
- * about 3,500 shards (docs/operations.md, "The season jobs on Step Functions"). Past that, or past 40 at a time, the distributed Map
- * (10,000 concurrent child executions, items read from S3) is the step up.
+ * about 3,500 shards (docs/operations.md, "The season jobs on Step Functions"). Past that, a plan answers
+ * groups of shard indices, which a distributed Map runs as child executions (`groups`, cdk/fanout-groups.ts:
+ * the aggregation's large full recount), and the role gets that Map's grants on this state machine's own executions.
  */
 import { Stack, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Policy } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Choice, Condition, CustomState, DefinitionBody, LogLevel, Map as MapState, StateMachine, StateMachineType, Succeed } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, CustomState, DefinitionBody, LogLevel, Map as MapState, StateMachine, StateMachineType, Succeed, type IChainable } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledgeGrant } from './function.ts';
+import { acknowledgeGroupGrants, shardGroupsBranch, type ShardGroupsProps } from './fanout-groups.ts';
 
 /** What Step Functions' Lambda integration reports when Lambda itself failed (not the function): always worth retrying. */
 export const LAMBDA_SERVICE_ERRORS = [
@@ -63,12 +66,16 @@ export interface SeasonJobStateMachineProps {
   logRetention: RetentionDays;
   logRemovalPolicy: RemovalPolicy;
   tracing: boolean;
+  /** A plan may answer `"mode":"groups"` (the aggregation's full recount): a distributed Map of groups runs it (cdk/fanout-groups.ts). */
+  groups?: ShardGroupsProps;
 }
 
 /** A Standard state machine that runs one season job as plan, shards and finish (see the module comment). */
 export class SeasonJobStateMachine extends Construct {
   readonly stateMachine: StateMachine;
   readonly logs: LogGroup;
+  /** With `groups`: the policy CDK attaches for the distributed Map's child executions. */
+  readonly groupsPolicy?: Policy;
 
   constructor(scope: Construct, id: string, props: SeasonJobStateMachineProps) {
     super(scope, id);
@@ -123,7 +130,19 @@ export class SeasonJobStateMachine extends Construct {
       [SERVICE_RETRY],
     );
     const busy = new Succeed(this, 'Skipped', { comment: "Another run holds the campaign's lock: this one starts nothing (plan emitted the skipped-run metric)" });
-    const definition = plan.next(new Choice(this, 'Busy', { comment: 'Did plan find the lock held?' }).when(Condition.stringEquals('$.status', 'busy'), busy).otherwise(shards.next(finish)));
+    let planned: IChainable = shards.next(finish);
+    if (props.groups) {
+      const grouped = shardGroupsBranch(this, {
+        job: props.job,
+        groups: props.groups,
+        mapConcurrency: props.mapConcurrency,
+        invoke,
+        shardRetry: [NEVER_RETRY_LOCK_LOST, SERVICE_RETRY, SHARD_FAILURE_RETRY],
+        finishRetry: [SERVICE_RETRY],
+      });
+      planned = new Choice(this, 'Grouped', { comment: 'Did plan cut the run into groups of shard indices (a large full recount)?' }).when(grouped.condition, grouped.chain).otherwise(planned);
+    }
+    const definition = plan.next(new Choice(this, 'Busy', { comment: 'Did plan find the lock held?' }).when(Condition.stringEquals('$.status', 'busy'), busy).otherwise(planned));
 
     this.logs = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.logRemovalPolicy });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
@@ -159,5 +178,6 @@ export class SeasonJobStateMachine extends Construct {
         acknowledgeGrant(role, action, 'Only with tracing=true: Step Functions sends the trace segments with this role', '*');
       }
     }
+    if (props.groups) this.groupsPolicy = acknowledgeGroupGrants(this.stateMachine);
   }
 }

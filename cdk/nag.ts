@@ -7,6 +7,7 @@ import { Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import type { AppStack } from './app-stack.ts';
 import type { DeployConfig } from './config.ts';
+import { GROUPS_LABEL } from './fanout-groups.ts';
 
 export interface NagAcknowledgment {
   construct: IConstruct;
@@ -100,6 +101,27 @@ function seasonJobAcks(app: AppStack, config: DeployConfig): NagAcknowledgment[]
         (config.tracing ? ', and with tracing=true the X-Ray trace segments, which accept only "*" too' : '') +
         ". The one data-plane grant, lambda:InvokeFunction, names the job's function alone.",
     });
+    const machine = app.stateMachines.aggregation;
+    if (stateMachine === machine.stateMachine && machine.groupsPolicy) {
+      // The distributed Map's grants on the executions of this one state machine (cdk/fanout-groups.ts).
+      const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${app.getLogicalId(stateMachine.node.defaultChild as CfnElement)}"}]}]}`;
+      acks.push(
+        {
+          construct: machine.groupsPolicy,
+          id: `AwsSolutions-IAM5[Resource::${executions}:*]`,
+          reason:
+            'states:DescribeExecution and states:StopExecution on the executions of this state machine only, which its distributed Map ' +
+            'of groups needs (Step Functions guide, "IAM policies for using Distributed Map states"): execution ids are made at run time.',
+        },
+        {
+          construct: machine.groupsPolicy,
+          id: `AwsSolutions-IAM5[Resource::${executions}/${GROUPS_LABEL}:*]`,
+          reason:
+            'states:RedriveExecution on the child executions of the Groups distributed Map of this state machine only (a redriven ' +
+            'execution redrives its failed children): their ids are made at run time.',
+        },
+      );
+    }
     if (!config.tracing) {
       acks.push({
         construct: stateMachine,

@@ -18,6 +18,7 @@ import { AGGREGATE_NEEDS } from '#shared/usecases/aggregate.ts';
 import { EVALUATE_NEEDS } from '#shared/usecases/evaluate.ts';
 import type { DeployConfig } from './config.ts';
 import { SeasonJobStateMachine } from './fanout.ts';
+import { GROUPED_FINISH_QUERY } from './fanout-groups.ts';
 import { RenewalFunction, SendOnlyQueueDestination, type FunctionDefaults } from './function.ts';
 import { SeasonSchedules } from './season-schedules.ts';
 
@@ -89,7 +90,14 @@ export class SeasonJobs extends Construct {
     const job = { mapConcurrency: config.mapConcurrency, logRetention: props.functions.logRetention, logRemovalPolicy: props.functions.logRemovalPolicy, tracing: config.tracing };
     this.stateMachines = {
       // A full recount at Douyin's volume runs for hours (docs/benchmarks.md); an incremental run, minutes.
-      aggregation: new SeasonJobStateMachine(scope, 'AggregationStateMachine', { ...job, job: 'aggregation', fn: this.aggregate, fnTimeout: this.aggregate.timeout!, timeout: Duration.hours(48) }),
+      aggregation: new SeasonJobStateMachine(scope, 'AggregationStateMachine', {
+        ...job,
+        job: 'aggregation',
+        fn: this.aggregate,
+        fnTimeout: this.aggregate.timeout!,
+        timeout: Duration.hours(48),
+        groups: { concurrency: config.groupConcurrency },
+      }),
       // Plan's catch-up and wait, then a few waves of shards of a minute or less each (docs/operations.md).
       evaluation: new SeasonJobStateMachine(scope, 'EvaluationStateMachine', { ...job, job: 'evaluation', fn: this.evaluate, fnTimeout: this.evaluate.timeout!, timeout: Duration.hours(6) }),
     };
@@ -118,7 +126,8 @@ function aggregateFunction(scope: Construct, tables: Record<TableId, ITable>, de
   })
     .useStores(tables, AGGREGATE_NEEDS)
     .acknowledgeGrant('dynamodb:UpdateItem', HEARTBEAT, tables.aggregates.tableArn)
-    .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn);
+    .acknowledgeGrant('dynamodb:GetItem', LOCK_HOLDER, tables.aggregates.tableArn)
+    .acknowledgeGrant('dynamodb:Query', GROUPED_FINISH_QUERY, tables.aggregates.tableArn);
 }
 
 /** The period-end evaluation, with the grants its catch-up aggregation and its revisions may use (shared/usecases/evaluate.ts). */

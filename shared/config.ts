@@ -213,10 +213,15 @@ export function readEnv<S extends Record<string, z.ZodType>>(schemas: S, env: En
  * The fan-out of the season jobs (shared/usecases/fanout.ts): how much one invocation takes on. A
  * counting shard reads about `ordersShardSize` orders (at the measured 2,440 µs per order, 122 s, far
  * inside Lambda's 900 s); `executionLeaseMs` is the run lock's lease when plan, shards and finish are
- * separate invocations of a state machine (no process heartbeats it): the execution's timeout.
+ * separate invocations of a state machine (no process heartbeats it, so every shard step renews it).
+ * A full recount of more than `inlineShardLimit` shards is planned as groups of at most
+ * `shardGroupSize` shard indices (shared/usecases/recount-groups.ts): one execution's history and
+ * payload hold some 3,500 inline shards, and `States.ArrayRange` makes at most 1,000 items.
  */
 export const FANOUT = {
   ordersShardSize: 50_000,
   providersShardSize: 5_000,
   executionLeaseMs: 2 * 60 * 60_000,
+  inlineShardLimit: 1_000,
+  shardGroupSize: 1_000,
 } as const;

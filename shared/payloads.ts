@@ -42,6 +42,7 @@ export const aggregateContext = z.strictObject({
   doneFence: natural(),
   ordersSeen: natural(),
   ordersRead: natural(),
+  groupedSegments: natural().min(1).optional(),
 });
 const runOf = { runId: z.string({ error: 'must be a string' }).min(1).max(100), fence: natural().min(1) };
 export const aggregateStepPayload = z.discriminatedUnion(
@@ -49,22 +50,30 @@ export const aggregateStepPayload = z.discriminatedUnion(
   [
     z.strictObject({ campaignId, step: z.literal('plan'), full: z.boolean({ error: 'must be true or false' }).optional() }),
     z.strictObject({ campaignId, step: z.literal('shard'), ...runOf, shard: aggregateShardDescriptor, context: aggregateContext }),
-    z.strictObject({
-      campaignId,
-      step: z.literal('finish'),
-      ...runOf,
-      context: aggregateContext,
-      results: z.array(
-        z.strictObject({
-          status: z.literal('done'),
-          shard: aggregateShardDescriptor,
-          counted: z.strictObject({ ordersRead: natural(), storesRecounted: natural(), storeDaysWritten: natural() }),
-          touched: z.array(z.string()),
-          rebind: z.array(z.string()),
-        }),
-        { error: "must be the shards' results" },
-      ),
-    }),
+    z
+      .strictObject({
+        campaignId,
+        step: z.literal('finish'),
+        ...runOf,
+        context: aggregateContext,
+        // A grouped full recount's finish has none: its shards' figures are in the store (shared/usecases/recount-groups.ts).
+        results: z
+          .array(
+            z.strictObject({
+              status: z.literal('done'),
+              shard: aggregateShardDescriptor,
+              counted: z.strictObject({ ordersRead: natural(), storesRecounted: natural(), storeDaysWritten: natural() }),
+              touched: z.array(z.string()),
+              rebind: z.array(z.string()),
+            }),
+            { error: "must be the shards' results" },
+          )
+          .optional(),
+      })
+      .refine((p) => p.results !== undefined || p.context.groupedSegments !== undefined, {
+        error: "is required: the shards' results (only a grouped full recount's finish has none)",
+        path: ['results'],
+      }),
     // A shard that failed for good: gives the lock back without moving the watermark.
     z.strictObject({ campaignId, step: z.literal('abandon'), ...runOf, context: aggregateContext, error: z.unknown().optional() }),
   ],

@@ -5,7 +5,7 @@ import { mapLimit } from '../limit.ts';
 import { periodWindow, type Campaign } from '../rules/campaign.ts';
 import { declareAccess } from './access.ts';
 import { conditionHeld, ifConditionHolds } from './conditional.ts';
-import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, storeCountsKey, storeOfCountsKey } from './layout/aggregates.ts';
+import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, shardFiguresKey, shardFiguresPk, storeCountsKey, storeOfCountsKey } from './layout/aggregates.ts';
 
 /**
  * The aggregates table. Keys: `layout/aggregates.ts`; what the items hold:
@@ -15,6 +15,7 @@ import { providerOfTotalsKey, providerTotalsKey, providerTotalsPk, runStateKey, 
  * | store counts    | campaign × store        | `daily`: providerId → counted orders per season day; `bindings`: the store's binding events as last read; `computedAt`; `fence` |
  * | provider totals | campaign × provider     | `paidOrders`, `daily`, `depositBalanceFen`, `stores`, `computedAt`, `fence` |
  * | run state       | campaign                | `through`: ingest instant fully aggregated; `fence`: the last fencing token issued; while a run holds the lock: `owner`, `holder`, `acquiredAt`, `heartbeatAt`, `leaseUntil` |
+ * | shard figures   | campaign × run × shard  | a grouped full recount's shard: `ordersRead`, `storesRecounted`, `storeDaysWritten`; `expiresAt` (TTL) |
  *
  * Counts are recomputed from the orders, never incremented, so writing one twice is harmless. Day
  * counts are arrays with one number per day of the season, so an item has the same size whatever
@@ -81,6 +82,13 @@ export interface ProviderTotals {
   depositBalanceFen: number;
   stores: string[];
   computedAt: string;
+}
+
+/** What one counting shard did: the figures a run's result adds up. */
+export interface ShardFigures {
+  ordersRead: number;
+  storesRecounted: number;
+  storeDaysWritten: number;
 }
 
 /** Who holds the run lock, for a run that finds it busy. */
@@ -277,6 +285,25 @@ export class AggregateStore {
     );
   }
 
+  /**
+   * Records a grouped shard's figures under its run's token (PutItem, only where none is: a retried
+   * shard keeps the first complete record, so nothing is counted twice). False: already recorded.
+   * The token is in the key, so a shard that outlived its run adds to that run's figures, never a
+   * newer run's; the items expire `keepDays` later (TTL).
+   */
+  async putShardFigures(campaignId: string, fence: FencingToken, segment: number, figures: ShardFigures, now: Date, keepDays = 7): Promise<boolean> {
+    const { ordersRead, storesRecounted, storeDaysWritten } = figures;
+    const expiresAt = Math.floor(now.getTime() / 1000) + keepDays * 86_400;
+    const item = { ...shardFiguresKey(campaignId, fence, segment), ordersRead, storesRecounted, storeDaysWritten, expiresAt };
+    return conditionHeld(this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })));
+  }
+
+  /** Every shard figure a run recorded, by segment (Query of its partition, consistent). */
+  async shardFigures(campaignId: string, fence: FencingToken): Promise<(ShardFigures & { segment: number })[]> {
+    const items = await queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': shardFiguresPk(campaignId, fence) }, ConsistentRead: true });
+    return items.map((it) => ({ segment: Number(it.sk), ordersRead: Number(it.ordersRead), storesRecounted: Number(it.storesRecounted), storeDaysWritten: Number(it.storeDaysWritten) }));
+  }
+
   /** A view of this store whose writes stay in memory: what a dry run aggregates with. */
   scratch(): AggregateStore {
     return new ScratchAggregates(this.db, this.tables);
@@ -291,6 +318,7 @@ class ScratchAggregates extends AggregateStore {
   private readonly stores = new Map<string, StoreCounts>();
   private readonly totals = new Map<string, ProviderTotals>();
   private readonly marks = new Map<string, string>();
+  private readonly figures = new Map<string, ShardFigures & { segment: number }>();
 
   override async begin(campaignId: string): Promise<RunStart> {
     // No token: nothing it writes leaves this view, so nothing of it needs fencing.
@@ -336,6 +364,18 @@ class ScratchAggregates extends AggregateStore {
     for (const t of totals) this.totals.set(`${c.campaignId}#${t.providerId}`, t);
     return { ok: true, written: totals.length };
   }
+  override async putShardFigures(campaignId: string, fence: FencingToken, segment: number, figures: ShardFigures): Promise<boolean> {
+    const key = `${campaignId}#${fence}#${segment}`;
+    if (this.figures.has(key)) return false;
+    this.figures.set(key, { segment, ...figures });
+    return true;
+  }
+  override async shardFigures(campaignId: string, fence: FencingToken): Promise<(ShardFigures & { segment: number })[]> {
+    return [...this.figures]
+      .filter(([k]) => k.startsWith(`${campaignId}#${fence}#`))
+      .map(([, f]) => f)
+      .sort((a, b) => a.segment - b.segment);
+  }
 }
 
 /** What each method sends (shared/store/access.ts). */
@@ -351,6 +391,8 @@ export const AGGREGATES_ACCESS = declareAccess<AggregateStore>()('aggregates', {
   providerTotals: [{ table: 'aggregates', actions: ['Query'] }],
   providerTotalsOf: [{ table: 'aggregates', actions: ['BatchGetItem'] }],
   putProviderTotals: [{ table: 'aggregates', actions: ['PutItem'] }],
+  putShardFigures: [{ table: 'aggregates', actions: ['PutItem'] }],
+  shardFigures: [{ table: 'aggregates', actions: ['Query'] }],
   // A view whose writes stay in memory; its reads are the methods above.
   scratch: [],
 });

@@ -9,6 +9,7 @@ import { mapLimit } from '../limit.ts';
 import { SOURCE_ACCESS } from '../store/source.ts';
 import { heldRunLock, LockLostError, RUN_LOCK_AGGREGATES, type RunLock, type RunLockOptions } from './run-lock.ts';
 import { RUN_LOCK_LEASE_MS } from '../leases.ts';
+import { figuresOfResults, groupPlan, recordShardFigures, runGroups, storedFigures, type AggregateGroupPlan } from './recount-groups.ts';
 import { fencedWrites, recountSegment, recountStores, resumAll, resumMoved, workOf } from './aggregate-recount.ts';
 
 export { storeBucket } from './aggregate-recount.ts';
@@ -39,7 +40,15 @@ export { storeBucket } from './aggregate-recount.ts';
 
 /** What the aggregation uses of each store: its function's IAM policy is derived from this. */
 export const AGGREGATE_SOURCE = uses(SOURCE_ACCESS, ['changesBetween', 'orderSample', 'eventPages', 'ordersOfStore', 'bindingsOfStore', 'providerEvents']);
-export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [...RUN_LOCK_AGGREGATES.methods, 'storeCounts', 'putStoreCounts', 'providerTotalsOf', 'putProviderTotals']);
+export const AGGREGATE_AGGREGATES = uses(AGGREGATES_ACCESS, [
+  ...RUN_LOCK_AGGREGATES.methods,
+  'storeCounts',
+  'putStoreCounts',
+  'providerTotalsOf',
+  'putProviderTotals',
+  'putShardFigures',
+  'shardFigures',
+]);
 export const AGGREGATE_NEEDS = [AGGREGATE_SOURCE, AGGREGATE_AGGREGATES];
 
 export interface AggregateDeps {
@@ -69,6 +78,10 @@ export interface AggregateOptions {
   ordersShardSize?: number;
   /** Shards run at once in-process (default 4). */
   concurrency?: number;
+  /** A full recount of more shards than this is planned as groups (default FANOUT.inlineShardLimit; shared/usecases/recount-groups.ts). */
+  inlineShardLimit?: number;
+  /** Shard indices per group, at most 1,000 (default FANOUT.shardGroupSize). */
+  shardGroupSize?: number;
 }
 
 export type AggregateResult =
@@ -108,6 +121,8 @@ export interface AggregateContext {
   ordersSeen: number;
   /** Orders plan read (the full recount's sample). */
   ordersRead: number;
+  /** A grouped full recount (recount-groups.ts): its shards record their figures in the store, and finish expects this many. */
+  groupedSegments?: number;
 }
 
 export type AggregatePlan =
@@ -133,14 +148,17 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
     { owner: plan.runId, fence: plan.fence, through: plan.context.watermark ?? undefined, doneFence: plan.context.doneFence },
     { now: deps.now, leaseMs, ...(deps.every ? { every: deps.every } : {}) },
   );
-  let results: AggregateShardResult[];
+  let results: AggregateShardResult[] | undefined;
   try {
     let done = 0;
-    results = await mapLimit(plan.shards, opts.concurrency ?? 4, async ({ shard }) => {
-      const r = await aggregateShard(c, { ...deps, check: () => lock.check() }, { fence: plan.fence, shard, context: plan.context }, opts);
-      if (plan.shards.length > 1) deps.progress?.(++done, plan.shards.length, 'shards');
-      return r;
-    });
+    const runShard = (shard: AggregateShard) => aggregateShard(c, { ...deps, check: () => lock.check() }, { fence: plan.fence, shard, context: plan.context }, opts);
+    if ('groups' in plan) await runGroups(plan, opts.concurrency ?? 4, runShard, (n, total) => deps.progress?.(n, total, 'shards'));
+    else
+      results = await mapLimit(plan.shards, opts.concurrency ?? 4, async ({ shard }) => {
+        const r = await runShard(shard);
+        if (plan.shards.length > 1) deps.progress?.(++done, plan.shards.length, 'shards');
+        return r;
+      });
   } catch (failed) {
     // Nothing a shard started is still in flight here (mapLimit settles before it rejects).
     const kept = await lock.release();
@@ -158,7 +176,7 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
  * run covers and cuts it into counting shards of about `ordersShardSize` orders each. A plan that fails
  * gives the lock back.
  */
-export async function planAggregation(c: Campaign, deps: AggregateDeps, opts: AggregateOptions, leaseMs: number): Promise<AggregatePlan> {
+export async function planAggregation(c: Campaign, deps: AggregateDeps, opts: AggregateOptions, leaseMs: number): Promise<AggregatePlan | AggregateGroupPlan> {
   const started = deps.now();
   const runId = randomUUID();
   const start = await deps.aggregates.begin(c.campaignId, runId, started, leaseMs, deps.holder);
@@ -178,6 +196,9 @@ export async function planAggregation(c: Campaign, deps: AggregateDeps, opts: Ag
       context.ordersRead = sample.read;
       // Half again over the estimate: the sample's error and buckets of uneven stores.
       const segments = Math.max(1, Math.min(1_000_000, Math.ceil((sample.orders * 1.5) / size)));
+      // Past the inline limit, groups of shard indices travel instead of one descriptor per shard.
+      if (segments > (opts.inlineShardLimit ?? FANOUT.inlineShardLimit))
+        return groupPlan({ runId, fence: start.fence, campaignId: c.campaignId, context }, segments, opts.shardGroupSize ?? FANOUT.shardGroupSize);
       shards = Array.from({ length: segments }, (_, segment) => ({ kind: 'segment', segment, segments }));
     } else {
       const changes = await deps.source.changesBetween(from!, to);
@@ -225,6 +246,7 @@ export async function aggregateShard(
 ): Promise<AggregateShardResult> {
   const write = fencedWrites(c, deps, step.fence, deps.check ?? (() => {}));
   const counted = step.shard.kind === 'segment' ? await recountSegment(c, deps, write, step.shard, step.context, opts) : await recountStores(c, deps, write, step.shard, step.context);
+  if (step.context.groupedSegments !== undefined) await recordShardFigures(deps.aggregates, c.campaignId, step, counted.counted, deps.now());
   return { status: 'done', shard: step.shard, ...counted };
 }
 
@@ -236,7 +258,7 @@ export async function aggregateShard(
 export async function finishAggregation(
   c: Campaign,
   deps: AggregateDeps,
-  step: { fence: FencingToken; results: AggregateShardResult[]; context: AggregateContext },
+  step: { fence: FencingToken; results?: readonly AggregateShardResult[] | undefined; context: AggregateContext },
   lock: RunLock,
 ): Promise<AggregateResult> {
   const { context: ctx } = step;
@@ -244,10 +266,12 @@ export async function finishAggregation(
   let through: string | undefined;
   try {
     const write = fencedWrites(c, deps, step.fence, () => lock.check());
-    const providersUpdated = ctx.mode === 'full' ? await resumAll(c, deps, write, ctx.to) : await resumMoved(c, deps, write, step.results, ctx);
+    // A grouped run's figures are in the store (recount-groups.ts); an inline run's come with its results.
+    const results = step.results ?? [];
+    const figures = ctx.groupedSegments !== undefined ? await storedFigures(deps.aggregates, c.campaignId, step.fence, ctx.groupedSegments) : figuresOfResults(results);
+    const providersUpdated = ctx.mode === 'full' ? await resumAll(c, deps, write, ctx.to) : await resumMoved(c, deps, write, results, ctx);
     lock.check(); // the watermark says "counted up to here": only while the lock is still ours
     through = ctx.to;
-    const sum = (k: keyof AggregateShardResult['counted']) => step.results.reduce((n, r) => n + r.counted[k], 0);
     const started = Date.parse(ctx.startedAt);
     const lagSeconds = ctx.watermark ? Math.max(0, Math.round((started - Date.parse(ctx.watermark)) / 1000)) : null;
     outcome = {
@@ -256,13 +280,13 @@ export async function finishAggregation(
         mode: ctx.mode,
         window: { from: ctx.from, to: ctx.to },
         lagSeconds,
-        ordersSeen: ctx.mode === 'full' ? sum('ordersRead') : ctx.ordersSeen,
-        storesRecounted: sum('storesRecounted'),
-        storeDaysWritten: sum('storeDaysWritten'),
+        ordersSeen: ctx.mode === 'full' ? figures.ordersRead : ctx.ordersSeen,
+        storesRecounted: figures.storesRecounted,
+        storeDaysWritten: figures.storeDaysWritten,
         providersUpdated,
         fence: step.fence,
-        shards: step.results.length,
-        maxOrdersPerInvocation: Math.max(ctx.ordersRead, ...step.results.map((r) => r.counted.ordersRead)),
+        shards: figures.shards,
+        maxOrdersPerInvocation: Math.max(ctx.ordersRead, figures.maxOrdersRead),
       },
     };
   } catch (failed) {

@@ -35,6 +35,7 @@ describe('deployment configuration', () => {
       logRetentionDays: 180,
       tracing: false,
       mapConcurrency: 10,
+      groupConcurrency: 10,
       seasonSchedules: true,
     });
   });

@@ -54,7 +54,7 @@ describe.each([
     expect(def.StartAt).toBe('Plan');
     const states = def.States as Record<string, Json>;
     expect(states.Plan).toEqual(task(fnArnToken(fn), { 'Payload.$': 'States.JsonMerge($, States.StringToJson(\'{"step":"plan"}\'), false)' }, [SERVICE_RETRY], { Next: 'Busy' }));
-    expect(states.Busy).toEqual({ Type: 'Choice', Comment: expect.any(String), Choices: [{ Variable: '$.status', StringEquals: 'busy', Next: 'Skipped' }], Default: 'Shards' });
+    expect(states.Busy).toEqual({ Type: 'Choice', Comment: expect.any(String), Choices: [{ Variable: '$.status', StringEquals: 'busy', Next: 'Skipped' }], Default: 'Grouped' });
     expect(states.Skipped).toEqual({ Type: 'Succeed', Comment: expect.any(String) });
   });
 
@@ -86,7 +86,81 @@ describe.each([
         { End: true },
       ),
     );
-    expect(Object.keys(states).sort()).toEqual(['Busy', 'Finish', 'Plan', 'Shards', 'Skipped']);
+    expect(Object.keys(states).sort()).toEqual(['Busy', 'Finish', 'FinishGroups', 'Grouped', 'Groups', 'Plan', 'Shards', 'Skipped']);
+  });
+
+  it('runs a grouped plan (mode "groups") as a distributed Map of Standard child executions, each an inline Map over States.ArrayRange of its group, and finishes without results', () => {
+    const states = def.States as Record<string, Record<string, Json>>;
+    // A plan without mode (an inline one) takes the inline Map: the Choice tests presence first, as a missing path fails a Choice.
+    expect(states.Grouped).toEqual({
+      Type: 'Choice',
+      Comment: expect.any(String),
+      Choices: [
+        {
+          And: [
+            { Variable: '$.mode', IsPresent: true },
+            { Variable: '$.mode', StringEquals: 'groups' },
+          ],
+          Next: 'Groups',
+        },
+      ],
+      Default: 'Shards',
+    });
+    const run = { 'campaignId.$': '$.campaignId', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context', 'segments.$': '$.segments' };
+    expect(states.Groups).toEqual({
+      Type: 'Map',
+      Comment: expect.any(String),
+      Label: 'Groups',
+      ItemsPath: '$.groups',
+      MaxConcurrency: 10,
+      // Nothing of the children comes back: finish reads the shards' figures from the store.
+      ResultPath: null,
+      ItemSelector: { ...run, 'from.$': '$$.Map.Item.Value.from', 'to.$': '$$.Map.Item.Value.to' },
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'GroupRange',
+        States: {
+          GroupRange: { Type: 'Pass', Comment: expect.any(String), Parameters: { ...run, 'indices.$': 'States.ArrayRange($.from, $.to, 1)' }, Next: 'GroupShards' },
+          GroupShards: {
+            Type: 'Map',
+            Comment: expect.any(String),
+            ItemsPath: '$.indices',
+            MaxConcurrency: 10,
+            ItemSelector: {
+              'campaignId.$': '$.campaignId',
+              step: 'shard',
+              'runId.$': '$.runId',
+              'fence.$': '$.fence',
+              'context.$': '$.context',
+              shard: { kind: 'segment', 'segment.$': '$$.Map.Item.Value', 'segments.$': '$.segments' },
+            },
+            ResultSelector: { 'shards.$': 'States.ArrayLength($)' },
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'INLINE' },
+              StartAt: 'GroupShard',
+              States: {
+                GroupShard: {
+                  ...task(
+                    fnArnToken(fn),
+                    { 'Payload.$': '$' },
+                    [{ ErrorEquals: ['LockLostError'], MaxAttempts: 0 }, SERVICE_RETRY, { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 10, MaxAttempts: 3, BackoffRate: 2 }],
+                    { End: true },
+                  ),
+                  // Each shard answers its status only: a group's result stays small whatever it holds.
+                  ResultSelector: { 'status.$': '$.Payload.status' },
+                  OutputPath: '$',
+                },
+              },
+            },
+            End: true,
+          },
+        },
+      },
+      Next: 'FinishGroups',
+    });
+    expect(states.FinishGroups).toEqual(
+      task(fnArnToken(fn), { Payload: { 'campaignId.$': '$.campaignId', step: 'finish', 'runId.$': '$.runId', 'fence.$': '$.fence', 'context.$': '$.context' } }, [SERVICE_RETRY], { End: true }),
+    );
   });
 
   it(`is a Standard workflow with a ${timeoutSeconds} s timeout that logs every event to its own log group`, () => {
@@ -101,8 +175,15 @@ describe.each([
     s.appTemplate.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 180 });
   });
 
-  it('has a role that may invoke its own function (no versions, no aliases) and set up its log delivery, nothing else', () => {
-    const roleId = machines[logicalId(s.stack.stateMachines[job].stateMachine)]!.Properties.RoleArn['Fn::GetAtt'][0];
+  it('has a role that may invoke its own function (no versions, no aliases), set up its log delivery, and start, describe, stop and redrive its own executions (the distributed Map), nothing else', () => {
+    const smId = logicalId(s.stack.stateMachines[job].stateMachine);
+    const roleId = machines[smId]!.Properties.RoleArn['Fn::GetAtt'][0];
+    const executionArn = (tail: string) => ({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: smId }] }] }, tail],
+      ],
+    });
     const statements = roleStatements(s.appTemplate, roleId);
     expect(statements.map((st) => [actionsOf(st), resourcesOf(st)])).toEqual([
       // Log delivery accepts no resource but "*" (Step Functions developer guide, "IAM policies for logging to CloudWatch Logs").
@@ -120,6 +201,10 @@ describe.each([
         ['*'],
       ],
       [['lambda:InvokeFunction'], [{ 'Fn::GetAtt': [logicalId(s.stack.functions[fn]), 'Arn'] }]],
+      // The distributed Map's (CDK's DistributedMapPolicy): this state machine, its executions, the Groups label's children.
+      [['states:StartExecution'], [{ Ref: smId }]],
+      [['states:DescribeExecution', 'states:StopExecution'], [executionArn(':*')]],
+      [['states:RedriveExecution'], [executionArn('/Groups:*')]],
     ]);
     const role = s.appTemplate.findResources('AWS::IAM::Role')[roleId] as {
       Properties: { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } };
@@ -127,7 +212,11 @@ describe.each([
     };
     expect(role.Properties.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ Service: 'states.amazonaws.com' }]);
     // The log-delivery grants are used when the state machine is deployed, never by an execution: acknowledged for the rehearsal.
-    expect(role.Metadata?.['renewal:acknowledged-grants']?.map((a) => `${a.action} ${a.resource}`)).toEqual(actionsOf(statements[0]!).map((a) => `${a} *`));
+    // The distributed Map's, used only by a grouped full recount (test/integration/recount-groups.state-machine.test.ts plays one), on any resource.
+    expect(role.Metadata?.['renewal:acknowledged-grants']?.map((a) => `${a.action} ${a.resource}`)).toEqual([
+      ...actionsOf(statements[0]!).map((a) => `${a} *`),
+      ...['states:StartExecution', 'states:DescribeExecution', 'states:StopExecution', 'states:RedriveExecution'].map((a) => `${a} undefined`),
+    ]);
   });
 });
 
@@ -144,6 +233,13 @@ describe('state machine configuration', () => {
     }
     expect(() => synth({ mapConcurrency: '41' })).toThrow(/mapConcurrency.*1 to 40/);
     expect(() => synth({ mapConcurrency: '0' })).toThrow(/mapConcurrency/);
+  });
+
+  it('groupConcurrency sets the distributed Map MaxConcurrency; more than 10,000 is refused, naming the key', () => {
+    const wide = synth({ groupConcurrency: '250' });
+    const m = Object.values(wide.appTemplate.findResources('AWS::StepFunctions::StateMachine'))[0] as Machine;
+    expect(JSON.stringify(m.Properties.DefinitionString)).toContain('\\"MaxConcurrency\\":250,\\"Label\\":\\"Groups\\"');
+    expect(() => synth({ groupConcurrency: '10001' })).toThrow(/groupConcurrency.*1 to 10000/);
   });
 
   it('tracing=true traces the executions too', () => {

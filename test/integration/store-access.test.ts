@@ -173,6 +173,9 @@ beforeAll(async () => {
   await s.aggregates.begin(c.campaignId, 'owner-x', new Date(), 60_000);
   await s.aggregates.renewLock(c.campaignId, 'owner-x', new Date(), 60_000);
   await s.aggregates.finish(c.campaignId, 'owner-x');
+  // A grouped full recount's shard figures (shared/usecases/recount-groups.ts): the demo season plans inline.
+  await s.aggregates.putShardFigures(c.campaignId, 1, 0, { ordersRead: 1, storesRecounted: 1, storeDaysWritten: 1 }, new Date());
+  await s.aggregates.shardFigures(c.campaignId, 1);
   await s.outbox.entries(c.campaignId, 'outcome');
   const failing = { campaignId: c.campaignId, kind: 'outcome' as const, providerId: 'PX', seq: 1, to: 'px@example.com' };
   await s.outbox.claim(failing, 'owner-a', new Date(), 60_000);

@@ -37,11 +37,18 @@ export const PRICES = {
 } as const;
 
 /**
- * State transitions of one execution of a season job's state machine (plan → Map of `shards` → finish,
- * shared/usecases/fanout.ts): the plan task, the Map state, one task per shard, the finish task, plus
- * one per retried step.
+ * State transitions of one execution of a season job's state machine (cdk/fanout.ts, plan → Map of
+ * `shards` → finish): the plan task, the two Choices (Busy, Grouped), the Map state, one task per
+ * shard, the finish task, plus one per retried step.
  */
-export const stateTransitions = (shards: number, retries = 0): number => 3 + shards + retries;
+export const stateTransitions = (shards: number, retries = 0): number => 5 + shards + retries;
+
+/**
+ * The same for a grouped full recount (cdk/fanout-groups.ts): the plan task, the two Choices, the
+ * distributed Map, in each of the `groups` child executions its Pass (GroupRange) and its inline Map,
+ * one task per shard, the finish task, plus one per retried step.
+ */
+export const groupedStateTransitions = (shards: number, groups: number, retries = 0): number => 5 + 2 * groups + shards + retries;
 
 /** What `transitions` state transitions of Standard workflows cost. */
 export const transitionsUsd = (transitions: number): number => (transitions / 1000) * PRICES.stepFunctions.usdPerThousandTransitions;

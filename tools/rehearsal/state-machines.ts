@@ -10,6 +10,14 @@
  *
  * Retries wait no real time (the pause of every retrier is overridden to 0 ms); the invocations run on
  * the rehearsal's simulated clock, like every other.
+ *
+ * A distributed Map (`ProcessorConfig.Mode` DISTRIBUTED): the interpreter runs its item processor
+ * in-process like an inline one (it reads no ProcessorConfig, no ItemReader, no ResultWriter, no
+ * tolerated failure) and starts no child executions. What AWS's Map Run would do with the role is
+ * checked instead where each child would start (`childStartStates`): states:StartExecution on the state
+ * machine, states:DescribeExecution and states:StopExecution on its execution, each by the IAM
+ * evaluation; a denial fails that child with `States.Runtime` and AWS's message, so a grant cut
+ * from the role fails the execution.
  */
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Deployment, Json, Resource } from './assembly.ts';
@@ -136,6 +144,34 @@ function retryingStates(definition: Record<string, Json>): string[] {
   return out;
 }
 
+/** What a distributed Map's Map Run does with the role before each child execution runs (see the module comment). */
+const CHILD_START_ACTIONS = ['states:StartExecution', 'states:DescribeExecution', 'states:StopExecution'] as const;
+
+/**
+ * The definition as the interpreter runs it: each distributed Map's item processor starts with one
+ * more Task state, `<Map>ChildStart`, which passes its input through once the child's grants are
+ * checked. Returns the copy and the name of each such state, by the Map it stands for.
+ */
+export function childStartStates(definition: Record<string, Json>): { definition: Record<string, Json>; starts: Map<string, string> } {
+  const copy = structuredClone(definition);
+  const starts = new Map<string, string>();
+  const walk = (states: Record<string, Record<string, Json>>) => {
+    for (const [name, st] of Object.entries(states)) {
+      const nested = (st.ItemProcessor ?? st.Iterator) as { ProcessorConfig?: { Mode?: string }; StartAt: string; States: Record<string, Record<string, Json>> } | undefined;
+      if (nested?.States) walk(nested.States);
+      for (const b of (st.Branches ?? []) as { States: Record<string, Record<string, Json>> }[]) walk(b.States);
+      if (nested?.ProcessorConfig?.Mode !== 'DISTRIBUTED') continue;
+      const start = `${name}ChildStart`;
+      if (nested.States[start]) throw new StateMachineError(`a state is named ${start}: the rehearsal's check of ${name}'s child executions uses that name`);
+      nested.States = { [start]: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution', Next: nested.StartAt }, ...nested.States };
+      nested.StartAt = start;
+      starts.set(start, name);
+    }
+  };
+  walk(copy.States as Record<string, Record<string, Json>>);
+  return { definition: copy, starts };
+}
+
 /** An error as Step Functions names it to Retry and Catch (`errorType` of a function error). */
 class TaskError extends Error {
   constructor(name: string, message: string) {
@@ -153,7 +189,9 @@ const interpreters = new WeakMap<StateMachineSpec, StateMachine>();
 export function machineOf(spec: StateMachineSpec): StateMachine {
   let machine = interpreters.get(spec);
   if (!machine) {
-    machine = new StateMachine(spec.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
+    // The definition with a check where each distributed Map would start a child (childStartStates).
+    const { definition } = childStartStates(spec.definition);
+    machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
     interpreters.set(spec, machine);
   }
   return machine;
@@ -186,16 +224,30 @@ export async function runExecution(spec: StateMachineSpec, input: unknown, deps:
       return (task.integration ? { ExecutedVersion: '$LATEST', Payload: value, StatusCode: 200 } : value) as Json;
     };
   }
-  const machine = machineOf(spec);
   const startTime = new Date(deps.startMs ?? Date.now()).toISOString();
   const executionName = `rehearsal-${startTime.replace(/[^0-9]/g, '').slice(0, 14)}`;
+  const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+  const { starts } = childStartStates(spec.definition);
+  for (const [state, map] of starts) {
+    handlers[state] = async (childInput) => {
+      for (const action of CHILD_START_ACTIONS) {
+        const resource = action === 'states:StartExecution' ? spec.arn : executionArn;
+        if (await deps.iam.authorize(spec.principal, action, resource)) continue;
+        denied++;
+        deps.trace?.(`${spec.name}.${map} → a child execution denied ${action}`);
+        throw new TaskError('States.Runtime', Iam.deniedMessage(spec.principal, action, resource));
+      }
+      return childInput;
+    };
+  }
+  const machine = machineOf(spec);
   const execution = machine.run(input as Json, {
     overrides: {
       taskResourceLocalHandlers: handlers,
       retryIntervalOverrides: Object.fromEntries(retryingStates(spec.definition).map((s) => [s, 0])),
     },
     context: {
-      Execution: { Id: `${spec.arn.replace(':stateMachine:', ':execution:')}:${executionName}`, Name: executionName, RoleArn: spec.principal.roleArn, StartTime: startTime },
+      Execution: { Id: executionArn, Name: executionName, RoleArn: spec.principal.roleArn, StartTime: startTime },
       StateMachine: { Id: spec.arn, Name: spec.arn.split(':').pop()! },
     },
   });

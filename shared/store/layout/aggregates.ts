@@ -6,6 +6,7 @@
  * | store counts    | `SC#<campaign>#<storeId>` | `COUNTS`       |
  * | provider totals | `PC#<campaign>`           | `<providerId>` |
  * | run state       | `RUN#<campaign>`          | `STATE`        |
+ * | shard figures   | `RF#<campaign>#<fence>`   | `<segment>`, 7 digits |
  *
  * A store-counts key is read back by cutting the campaign's prefix off, so the store id may hold
  * anything, `#` and `:` included.
@@ -32,3 +33,9 @@ export const providerTotalsKey = (campaignId: string, providerId: string) => ({ 
 
 /** The provider whose totals a key holds (the inverse of `providerTotalsKey`). */
 export const providerOfTotalsKey = (key: Record<string, unknown>) => key.sk as string;
+
+/** The partition of one run's shard figures (a grouped full recount): its fencing token names it, so a later run never reads them. */
+export const shardFiguresPk = (campaignId: string, fence: number) => `RF#${campaignId}#${fence}`;
+
+/** One shard's figures: the segment zero-padded, so a Query returns them in segment order. */
+export const shardFiguresKey = (campaignId: string, fence: number, segment: number) => ({ pk: shardFiguresPk(campaignId, fence), sk: String(segment).padStart(7, '0') });
