@@ -15,8 +15,8 @@ const NOT_A_SEASON: { file: string; literal: string; why: string }[] = [
   { file: 'tools/rehearsal/iam.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
   { file: 'tools/rehearsal/rehearse.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
   { file: 'tools/rehearsal/topology.ts', literal: "'2012-10-17'", why: 'the IAM policy language version' },
-  { file: 'tools/rehearsal/gateway.ts', literal: '2015-03-31', why: 'the Lambda Invoke API version in its path' },
-  { file: 'tools/rehearsal/gateway.ts', literal: '2010-12-01', why: 'the SES API namespace' },
+  { file: 'tools/rehearsal/gateway-requests.ts', literal: '2015-03-31', why: 'the Lambda Invoke API version in its path' },
+  { file: 'tools/rehearsal/gateway-answers.ts', literal: '2010-12-01', why: 'the SES API namespace' },
   { file: 'tools/bench/cost.ts', literal: "'2026-11-29'", why: 'the day the list prices were read' },
 ];
 

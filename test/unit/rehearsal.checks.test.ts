@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Report } from '#shared/usecases/report.ts';
 import { iamFigures, mailFigures, metricFigures, noticeFigure, problemsOf } from '#tools/rehearsal/checks.ts';
-import type { SesSend } from '#tools/rehearsal/gateway.ts';
+import type { SesSend } from '#tools/rehearsal/gateway-requests.ts';
 import type { RehearsalSeason } from '#tools/rehearsal/season-feed.ts';
 
 const profile = (providerId: string, email: string) => ({ type: 'provider.upserted', providerId, email }) as unknown as RehearsalSeason['providers'] extends Map<string, infer P> ? P : never;

@@ -10,7 +10,9 @@ import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, Que
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamoListener } from '#tools/local/services.ts';
 import type { Deployment } from '#tools/rehearsal/assembly.ts';
-import { forwardInProcess, Gateway, type ApiCall, type GatewayRequest, type GatewayResponse } from '#tools/rehearsal/gateway.ts';
+import { Gateway } from '#tools/rehearsal/gateway.ts';
+import { forwardInProcess, type GatewayResponse } from '#tools/rehearsal/gateway-answers.ts';
+import type { ApiCall, GatewayRequest } from '#tools/rehearsal/gateway-requests.ts';
 import { routeToGateway } from '#tools/rehearsal/gateway-transport.mjs';
 import { Iam, type Principal } from '#tools/rehearsal/iam.ts';
 

@@ -1,6 +1,6 @@
 /** SES events over SNS in the rehearsal (tools/rehearsal/sns.ts): routes by configuration set, topic policy, subscriber permission, DLQ. */
 import { describe, expect, it } from 'vitest';
-import type { SesSend } from '#tools/rehearsal/gateway.ts';
+import type { SesSend } from '#tools/rehearsal/gateway-requests.ts';
 import type { AsyncEvent, AsyncTarget } from '#tools/rehearsal/invoker.ts';
 import { SnsBus, type Publication } from '#tools/rehearsal/sns.ts';
 

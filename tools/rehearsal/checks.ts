@@ -5,7 +5,7 @@
  * they add up to. The decisions are compared in decisions.ts.
  */
 import type { Report } from '#shared/usecases/report.ts';
-import type { SesSend } from './gateway.ts';
+import type { SesSend } from './gateway-requests.ts';
 import type { CallRecord, Grant } from './iam.ts';
 import type { RehearsalResult } from './result.ts';
 import type { RehearsalSeason } from './season-feed.ts';

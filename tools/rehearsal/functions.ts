@@ -14,7 +14,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { assetDir, REGION, type Deployment, type Resource } from './assembly.ts';
-import type { GatewayRequest, GatewayResponse } from './gateway.ts';
+import type { GatewayResponse } from './gateway-answers.ts';
+import type { GatewayRequest } from './gateway-requests.ts';
 import type { Principal } from './iam.ts';
 
 const RUNTIME = join(import.meta.dirname, 'lambda-runtime.mjs');

@@ -1,11 +1,33 @@
-/** What `renewal rehearse` reports (`--json` prints it as it stands; summary.ts makes the tables). */
+/** What a rehearsal is asked to play, and what `renewal rehearse` reports (`--json` prints it as it stands; summary.ts makes the tables). */
 import type { Report } from '#shared/usecases/report.ts';
 import type { EmittedMetric } from './functions.ts';
 import type { ScheduleStats } from './scheduler.ts';
-import type { StateMachineStats } from './state-machines.ts';
+import type { Clock } from './season-feed.ts';
+import type { StateMachineStats, TaskOverride } from './state-machines.ts';
 import type { TableFigure } from './topology.ts';
 
 export type { ScheduleStats };
+
+export interface RehearseOptions {
+  assemblyDir: string;
+  /** The campaign whose schedules are played (default: the first the schedules name). */
+  campaignId?: string;
+  /** An NDJSON season; default the demo season. */
+  eventsFile?: string;
+  /** The demo season's size (tests play a small one). */
+  demo?: { providers: number; orders: number; seed: number };
+  /** Values of template parameters (as `cdk deploy --parameters`). */
+  parameters?: Record<string, string>;
+  failFast?: boolean;
+  /** Intake environments in flight at once. */
+  intakeConcurrency?: number;
+  progress?: (clockMs: number, clock: Clock, line: string) => void;
+  info?: (s: string) => void;
+  /** One line per invocation: when, what, how it ended (`renewal rehearse --trace`). */
+  trace?: (line: string) => void;
+  /** Replaces what the state machines' Lambda tasks do (tests): see state-machines.ts. */
+  stateMachineTaskOverride?: TaskOverride;
+}
 
 export interface RehearsalResult {
   ok: boolean;

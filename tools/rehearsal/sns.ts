@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PolicyDocument } from './iam.ts';
-import type { SesSend } from './gateway.ts';
+import type { SesSend } from './gateway-requests.ts';
 import type { AsyncEvent, AsyncTarget } from './invoker.ts';
 
 export interface MailEventRoute {
