@@ -82,6 +82,22 @@ export class SeasonJobStateMachine extends Construct {
     if (!Number.isInteger(props.mapConcurrency) || props.mapConcurrency < 1 || props.mapConcurrency > 40) {
       throw new Error(`${this.node.path}: mapConcurrency ${props.mapConcurrency}: an inline Map runs 1 to 40 iterations at a time`);
     }
+    const definition = this.defineStates(props);
+    this.logs = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.logRemovalPolicy });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: `Provider renewal ${props.job}: plan, shards, finish (one execution per run; the input names the campaign)`,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      stateMachineType: StateMachineType.STANDARD,
+      timeout: props.timeout,
+      tracingEnabled: props.tracing,
+      logs: { destination: this.logs, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    this.grantRole(props);
+    if (props.groups) this.groupsPolicy = acknowledgeGroupGrants(this.stateMachine);
+  }
+
+  /** Plan, then (unless busy) the shards (inline, or as groups) and finish. */
+  private defineStates(props: SeasonJobStateMachineProps): IChainable {
     const fnArn = props.fn.functionArn;
     const timeoutSeconds = props.fnTimeout.toSeconds() + 60;
     const invoke = (stateId: string, comment: string, payload: Record<string, unknown>, retry: object[], extra: Record<string, unknown> = {}) =>
@@ -142,20 +158,14 @@ export class SeasonJobStateMachine extends Construct {
       });
       planned = new Choice(this, 'Grouped', { comment: 'Did plan cut the run into groups of shard indices (a large full recount)?' }).when(grouped.condition, grouped.chain).otherwise(planned);
     }
-    const definition = plan.next(new Choice(this, 'Busy', { comment: 'Did plan find the lock held?' }).when(Condition.stringEquals('$.status', 'busy'), busy).otherwise(planned));
+    return plan.next(new Choice(this, 'Busy', { comment: 'Did plan find the lock held?' }).when(Condition.stringEquals('$.status', 'busy'), busy).otherwise(planned));
+  }
 
-    this.logs = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.logRemovalPolicy });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      comment: `Provider renewal ${props.job}: plan, shards, finish (one execution per run; the input names the campaign)`,
-      definitionBody: DefinitionBody.fromChainable(definition),
-      stateMachineType: StateMachineType.STANDARD,
-      timeout: props.timeout,
-      tracingEnabled: props.tracing,
-      logs: { destination: this.logs, level: LogLevel.ALL, includeExecutionData: true },
-    });
+  /** The role: its own function, the log delivery (and the tracing) it needs, acknowledged. */
+  private grantRole(props: SeasonJobStateMachineProps): void {
     const role = this.stateMachine.role;
     // Exactly the function: no `:*` (its versions and aliases), which CDK's LambdaInvoke would add.
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fnArn] }));
+    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.fn.functionArn] }));
     for (const action of [
       'logs:CreateLogDelivery',
       'logs:GetLogDelivery',
@@ -178,6 +188,5 @@ export class SeasonJobStateMachine extends Construct {
         acknowledgeGrant(role, action, 'Only with tracing=true: Step Functions sends the trace segments with this role', '*');
       }
     }
-    if (props.groups) this.groupsPolicy = acknowledgeGroupGrants(this.stateMachine);
   }
 }

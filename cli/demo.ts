@@ -35,10 +35,20 @@ interface DemoIO {
   info: (s: string) => void;
 }
 
+type Fns = ReturnType<typeof localTarget>;
+type Season = ReturnType<typeof generateSeason>;
+type Imported = { accepted: number; duplicates: number; rejected: number; failed: number };
+interface Mismatch {
+  providerId: string;
+  field: string;
+  expected: unknown;
+  actual: unknown;
+  plan: string;
+}
+
 export async function runDemo(io: DemoIO): Promise<void> {
   const t0 = Date.now();
   const campaign = io.campaign ?? demoCampaign();
-  const progressAt = progressAsOf(campaign);
   // Ops set the threshold for the season before the evaluation (RULES.md 2.2.1); one set by hand wins.
   const configuredThreshold = readEnv({ threshold: thresholdEnv }, process.env).threshold;
   const up = await localUp();
@@ -51,42 +61,7 @@ export async function runDemo(io: DemoIO): Promise<void> {
   const fns = localTarget(await useLocalStack(io.info, { thresholdOrders }), io);
   const { status } = fns.stack;
   io.info(`threshold: ${thresholdOrders} paid orders (THRESHOLD_ORDERS${configuredThreshold ? ', as set' : ", the demo season's"})`);
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  const file = join(LOCAL_DIR, 'demo-season.ndjson');
-  writeFileSync(file, `${season.lines.join('\n')}\n`);
-
-  const { intake } = fns;
-
-  // Delivery in two waves, split at the instant the platform delivered them (mid-January), with the
-  // aggregation schedule running in between, as during a season; the evaluation's own catch-up is
-  // the second aggregation run.
-  const records = toRecords(season.lines.join('\n'), 'demo-season.ndjson');
-  const split = season.deliverAtMs.findIndex((ms) => ms >= Date.parse(progressAt));
-  const cuts = [0, split < 0 ? records.length : split, records.length];
-  const waves = 2;
-  const imported = { accepted: 0, duplicates: 0, rejected: 0, failed: 0 };
-  const aggregations = [];
-  for (let w = 0; w < waves; w++) {
-    const part = records.slice(cuts[w], cuts[w + 1]);
-    io.info(`delivery ${w + 1}/${waves}: ${part.length} events delivered ${w === 0 ? 'before' : 'from'} ${progressAt}`);
-    const r = await feedRecords(intake, part);
-    for (const k of Object.keys(imported) as (keyof typeof imported)[]) imported[k] += r[k];
-    if (w === waves - 1) break;
-    const a = await fns.aggregate({ campaignId: campaign.campaignId });
-    aggregations.push(a);
-    if (!io.json) io.info(aggregateSummary(a));
-  }
-  if (!io.json) {
-    io.print(`\nIntake of ${file}\n`);
-    io.print(
-      table(
-        ['events', 'accepted', 'duplicates', 'rejected', 'failed'],
-        [[records.length, imported.accepted, imported.duplicates, imported.rejected, imported.failed]],
-        ['right', 'right', 'right', 'right', 'right'],
-      ),
-    );
-    io.print('(a second npm start finds everything already stored: all duplicates, the same decisions)\n');
-  }
+  const { imported, aggregations } = await deliver(io, fns, season, campaign);
 
   // The period-end schedule's event, exactly as EventBridge sends it; the evaluation hands the mail
   // and (when the list changed) the public notice over, as on AWS.
@@ -98,40 +73,13 @@ export async function runDemo(io: DemoIO): Promise<void> {
   const scheduled = await fns.publish({ campaignId: campaign.campaignId });
   publication ??= scheduled;
 
-  // Check every provider's decision against the season's plan: outcome, reasons and, when assessed,
-  // figures. A threshold set by hand to another value than the season's moves outcomes off the plan:
-  // then only the figures (and who is assessed) are checked.
   const planHolds = thresholdOrders === season.thresholdOrders;
-  const decided = new Map(result.assessments.map((a) => [a.providerId, a]));
-  const mismatches: { providerId: string; field: string; expected: unknown; actual: unknown; plan: string }[] = [];
-  for (const [providerId, e] of season.expected) {
-    const a = decided.get(providerId);
-    const assessed = e.outcome !== 'not_assessed';
-    const want = {
-      ...(planHolds || !assessed ? { outcome: e.outcome, reasons: e.reasons.join('+') } : { assessed: true }),
-      ...(assessed ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}),
-    };
-    const got: Record<string, unknown> = a
-      ? { outcome: a.outcome, reasons: a.reasons.join('+'), assessed: a.outcome !== 'not_assessed', paidOrders: a.paidOrders, depositBalanceFen: a.depositBalanceFen }
-      : {};
-    for (const [field, expected] of Object.entries(want)) if (got[field] !== expected) mismatches.push({ providerId, field, expected, actual: got[field] ?? null, plan: e.plan });
-  }
-  for (const a of result.assessments)
-    if (!season.expected.has(a.providerId)) mismatches.push({ providerId: a.providerId, field: 'decision', expected: null, actual: a.outcome, plan: 'not in the plan' });
+  const mismatches = againstPlan(season, result.assessments, planHolds);
 
-  const report = await fns.report(campaign.campaignId);
-  writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(LOCAL_DIR, 'report.csv'), reportCsv(report));
-  const byDay = await fns.seasonByDay(campaign.campaignId);
-  const reportPage = await writeReportPage(join(LOCAL_DIR, 'report.html'), report, campaign, byDay);
-
-  // The notice as the public reads it must list exactly the revoked providers.
-  const { notice } = await fns.notice(campaign.campaignId);
-  const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId);
-  const listed = notice.providers.map((p) => p.providerId);
-  const noticeMatches = revoked.length === listed.length && revoked.every((id, i) => id === listed[i]);
+  const { reportPage, byDay, notice, listed, noticeMatches } = await reportAndNotice(fns, campaign);
 
   // A progress mail as the weekly schedule sent it in mid-January, so both kinds are in the viewer.
+  const progressAt = progressAsOf(campaign);
   const progress = await fns.notify({ campaignId: campaign.campaignId, kind: 'progress', asOf: progressAt });
 
   const seconds = (Date.now() - t0) / 1000;
@@ -174,6 +122,93 @@ export async function runDemo(io: DemoIO): Promise<void> {
   }
   if (mismatches.length || !noticeMatches) process.exitCode = 1;
   if (process.stdin.isTTY && process.stdout.isTTY && !io.json) await holdViewer(io, status.viewer, status.notice);
+}
+
+/**
+ * The report written under .local/ (JSON, CSV, page), and the notice as the public reads it, which
+ * must list exactly the revoked providers.
+ */
+async function reportAndNotice(fns: Fns, campaign: Campaign) {
+  const report = await fns.report(campaign.campaignId);
+  writeFileSync(join(LOCAL_DIR, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(LOCAL_DIR, 'report.csv'), reportCsv(report));
+  const byDay = await fns.seasonByDay(campaign.campaignId);
+  const reportPage = await writeReportPage(join(LOCAL_DIR, 'report.html'), report, campaign, byDay);
+
+  const { notice } = await fns.notice(campaign.campaignId);
+  const revoked = report.assessments.filter((a) => a.outcome === 'revoked').map((a) => a.providerId);
+  const listed = notice.providers.map((p) => p.providerId);
+  const noticeMatches = revoked.length === listed.length && revoked.every((id, i) => id === listed[i]);
+
+  return { reportPage, byDay, notice, listed, noticeMatches };
+}
+
+/**
+ * Delivery in two waves, split at the instant the platform delivered them (mid-January), with the
+ * aggregation schedule running in between, as during a season; the evaluation's own catch-up is
+ * the second aggregation run. The season's file is written under .local/ first.
+ */
+async function deliver(io: DemoIO, fns: Fns, season: Season, campaign: Campaign): Promise<{ imported: Imported; aggregations: unknown[] }> {
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  const file = join(LOCAL_DIR, 'demo-season.ndjson');
+  writeFileSync(file, `${season.lines.join('\n')}\n`);
+  const progressAt = progressAsOf(campaign);
+  const records = toRecords(season.lines.join('\n'), 'demo-season.ndjson');
+  const split = season.deliverAtMs.findIndex((ms) => ms >= Date.parse(progressAt));
+  const cuts = [0, split < 0 ? records.length : split, records.length];
+  const waves = 2;
+  const imported: Imported = { accepted: 0, duplicates: 0, rejected: 0, failed: 0 };
+  const aggregations = [];
+  for (let w = 0; w < waves; w++) {
+    const part = records.slice(cuts[w], cuts[w + 1]);
+    io.info(`delivery ${w + 1}/${waves}: ${part.length} events delivered ${w === 0 ? 'before' : 'from'} ${progressAt}`);
+    const r = await feedRecords(fns.intake, part);
+    for (const k of Object.keys(imported) as (keyof Imported)[]) imported[k] += r[k];
+    if (w === waves - 1) break;
+    const a = await fns.aggregate({ campaignId: campaign.campaignId });
+    aggregations.push(a);
+    if (!io.json) io.info(aggregateSummary(a));
+  }
+  if (!io.json) {
+    io.print(`\nIntake of ${file}\n`);
+    io.print(
+      table(
+        ['events', 'accepted', 'duplicates', 'rejected', 'failed'],
+        [[records.length, imported.accepted, imported.duplicates, imported.rejected, imported.failed]],
+        ['right', 'right', 'right', 'right', 'right'],
+      ),
+    );
+    io.print('(a second npm start finds everything already stored: all duplicates, the same decisions)\n');
+  }
+  return { imported, aggregations };
+}
+
+/**
+ * Every provider's decision against the season's plan: outcome, reasons and, when assessed, figures.
+ * A threshold set by hand to another value than the season's moves outcomes off the plan: then only
+ * the figures (and who is assessed) are checked.
+ */
+function againstPlan(
+  season: Season,
+  assessments: readonly { providerId: string; outcome: string; reasons: readonly string[]; paidOrders?: number; depositBalanceFen?: number }[],
+  planHolds: boolean,
+): Mismatch[] {
+  const decided = new Map(assessments.map((a) => [a.providerId, a]));
+  const mismatches: Mismatch[] = [];
+  for (const [providerId, e] of season.expected) {
+    const a = decided.get(providerId);
+    const assessed = e.outcome !== 'not_assessed';
+    const want = {
+      ...(planHolds || !assessed ? { outcome: e.outcome, reasons: e.reasons.join('+') } : { assessed: true }),
+      ...(assessed ? { paidOrders: e.paidOrders, depositBalanceFen: e.depositBalanceFen } : {}),
+    };
+    const got: Record<string, unknown> = a
+      ? { outcome: a.outcome, reasons: a.reasons.join('+'), assessed: a.outcome !== 'not_assessed', paidOrders: a.paidOrders, depositBalanceFen: a.depositBalanceFen }
+      : {};
+    for (const [field, expected] of Object.entries(want)) if (got[field] !== expected) mismatches.push({ providerId, field, expected, actual: got[field] ?? null, plan: e.plan });
+  }
+  for (const a of assessments) if (!season.expected.has(a.providerId)) mismatches.push({ providerId: a.providerId, field: 'decision', expected: null, actual: a.outcome, plan: 'not in the plan' });
+  return mismatches;
 }
 
 /** When the weekly progress mail is shown as sent: 45 days into the period, 10:00 China time (2024-01-15 for renewal-2024). */

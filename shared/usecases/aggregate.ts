@@ -78,6 +78,8 @@ export interface AggregateOptions {
   ordersShardSize?: number;
   /** Shards run at once in-process (default 4). */
   concurrency?: number;
+  /** In-process: told each shard's time as it completes (the scale run's longest shard). */
+  onShard?: (ms: number) => void;
   /** A full recount of more shards than this is planned as groups (default FANOUT.inlineShardLimit; shared/usecases/recount-groups.ts). */
   inlineShardLimit?: number;
   /** Shard indices per group, at most 1,000 (default FANOUT.shardGroupSize). */
@@ -151,7 +153,12 @@ export async function aggregate(c: Campaign, deps: AggregateDeps, opts: Aggregat
   let results: AggregateShardResult[] | undefined;
   try {
     let done = 0;
-    const runShard = (shard: AggregateShard) => aggregateShard(c, { ...deps, check: () => lock.check() }, { fence: plan.fence, shard, context: plan.context }, opts);
+    const runShard = async (shard: AggregateShard) => {
+      const t0 = performance.now();
+      const r = await aggregateShard(c, { ...deps, check: () => lock.check() }, { fence: plan.fence, shard, context: plan.context }, opts);
+      opts.onShard?.(performance.now() - t0);
+      return r;
+    };
     if ('groups' in plan) await runGroups(plan, opts.concurrency ?? 4, runShard, (n, total) => deps.progress?.(n, total, 'shards'));
     else
       results = await mapLimit(plan.shards, opts.concurrency ?? 4, async ({ shard }) => {

@@ -17,9 +17,9 @@ const MAX_FUNCTION_LINES = 80;
 
 // being split: the AppStack into constructs (cdk/) and the evaluation's fan-out (shared/usecases/evaluate*).
 // Their offences are listed below and do not fail the test while these prefixes stand.
-const OWNED_ELSEWHERE: readonly string[] = ['cdk/', 'shared/usecases/evaluate'];
+const OWNED_ELSEWHERE: readonly string[] = [];
 // not split yet: these offences are listed below and do not fail the test while they stand here.
-const NOT_YET_SPLIT: readonly string[] = ['cli/demo.ts', 'tools/bench/scale.ts'];
+const NOT_YET_SPLIT: readonly string[] = [];
 
 const JUSTIFICATION = /^\/\/ size: \S/;
 

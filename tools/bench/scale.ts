@@ -54,8 +54,9 @@ interface StageTime {
 export interface ScaleRow {
   orders: number;
   intake: StageTime;
-  aggregation: StageTime & { runs: number };
-  evaluation: StageTime;
+  /** `shards`: the most counting shards one run was cut into; `longestShardSecs`: the longest shard of any run. */
+  aggregation: StageTime & { runs: number; shards: number; longestShardSecs: number };
+  evaluation: StageTime & { shards: number };
   notify: StageTime;
   /** The embedded store's peak resident memory during this size (its process's VmHWM), in MB. */
   storePeakRssMb: number | null;
@@ -142,98 +143,141 @@ function stopwatch(store: { cpuSecs: () => number }) {
   };
 }
 
+/** What every size of one scale run shares: the stack, the store's process, the season's shape. */
+interface ScaleLab {
+  io: ScaleIO;
+  local: Awaited<ReturnType<typeof useLocalStack>>;
+  memory: ReturnType<typeof storeProcess>;
+  storeCount: number;
+}
+
+/** One size's tables and the stores, the intake and the log line over them. */
+interface SizeRun {
+  size: number;
+  names: TableNames;
+  db: ReturnType<typeof createDocumentClient>;
+  deps: ReturnType<typeof stores> & { now: () => Date };
+  intake: ReturnType<typeof makeIntake>;
+  salt: string;
+  step: (s: string) => void;
+}
+
 export async function runScale(io: ScaleIO): Promise<void> {
   const local = await useLocalStack(io.info);
+  const lab: ScaleLab = { io, local, memory: storeProcess(local.status.dynamodb), storeCount: io.providers * io.storesPerProvider };
   const run = Date.now().toString(36);
-  const storeCount = io.providers * io.storesPerProvider;
   const rows: ScaleRow[] = [];
   const raw = new DynamoDBClient(local.clients.dynamodb);
-  const c = io.campaign;
-  const memory = storeProcess(local.status.dynamodb);
-
   for (const size of io.sizes) {
     const names: TableNames = localTableNames(`scale-${run}-${size}`);
     await ensureTables(raw, names);
-    const step = (s: string) => io.info(`scale ${size}: ${s}`);
+    const db = createDocumentClient(local.clients.dynamodb);
     try {
-      const db = createDocumentClient(local.clients.dynamodb);
-      const deps = { ...stores(names, db), now: () => new Date() };
-      const intake = makeIntake(new IngestStore(db, names));
-      const salt = `s${size}`;
-
-      step(`${io.providers} providers, ${storeCount} stores: profiles, bindings, deposits`);
-      memory.reset();
-      const setup = seasonEvents(c, io.providers, salt, io.storesPerProvider);
-      await feedRecords(intake, toRecords(setup.map((e) => JSON.stringify(e)).join('\n'), 'setup'), { concurrency: 16, quiet: true });
-      await aggregate(c, deps, { full: true });
-
-      const row: ScaleRow = {
-        orders: size,
-        intake: { secs: 0, units: 0, cpuSecs: 0 },
-        aggregation: { secs: 0, units: 0, runs: 0, cpuSecs: 0 },
-        evaluation: { secs: 0, units: io.providers, cpuSecs: 0 },
-        notify: { secs: 0, units: 0, cpuSecs: 0 },
-        storePeakRssMb: null,
+      const sizeRun: SizeRun = {
+        size,
+        names,
+        db,
+        deps: { ...stores(names, db), now: () => new Date() },
+        intake: makeIntake(new IngestStore(db, names)),
+        salt: `s${size}`,
+        step: (s) => io.info(`scale ${size}: ${s}`),
       };
-      // The season arrives in WAVES waves in paid-time order, an aggregation run after each.
-      for (let wave = 0; wave < WAVES; wave++) {
-        const end = Math.floor((size * (wave + 1)) / WAVES);
-        for (let from = Math.floor((size * wave) / WAVES); from < end; from += CHUNK) {
-          const orders = ordersBetween(c, size, from, Math.min(end, from + CHUNK), storeCount, salt);
-          const stop = stopwatch(memory);
-          const r = await feedRecords(intake, toRecords(orders.map((o) => JSON.stringify(o)).join('\n'), `wave-${wave}`), { concurrency: 16, quiet: true });
-          stop(row.intake);
-          row.intake.units += r.accepted;
-          if (r.accepted !== orders.length) throw new Error(`wave ${wave}: ${r.accepted} of ${orders.length} orders accepted`);
-        }
-        const stop = stopwatch(memory);
-        const a = await aggregate(c, deps, { overlapMs: 0 }); // one writer at a time here: no record can land late
-        stop(row.aggregation);
-        row.aggregation.runs++;
-        if (a.status !== 'done') throw new Error(`wave ${wave}: aggregation ${a.status}`);
-        row.aggregation.units += a.ordersSeen;
-        step(`wave ${wave + 1}/${WAVES}: intake ${rate(row.intake)} orders/s, aggregation ${rate(row.aggregation)} orders/s`);
-      }
-      if (row.aggregation.units !== size) throw new Error(`the aggregation saw ${row.aggregation.units} of ${size} orders`);
-
-      step('evaluation');
-      let stop = stopwatch(memory);
-      const ev = await evaluate(c, { ...deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: Math.round(size / io.providers) });
-      stop(row.evaluation);
-      if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
-      const paid = expectedPaidOrders(size, io.providers, io.storesPerProvider);
-      const threshold = Math.round(size / io.providers);
-      const wrong = ev.assessments.filter((d) => {
-        const want = paid[Number(d.providerId.slice(1))]!;
-        return d.paidOrders !== want || d.outcome !== (want >= threshold ? 'retained' : 'revoked');
-      });
-      if (wrong.length)
-        throw new Error(
-          `${wrong.length} of ${io.providers} decisions wrong, e.g. ${wrong[0]!.providerId}: ${wrong[0]!.outcome} with ${wrong[0]!.paidOrders} paid orders, expected ${paid[Number(wrong[0]!.providerId.slice(1))]}`,
-        );
-      step(`evaluation: ${io.providers} decisions right (${ev.counts.retained ?? 0} retained, ${ev.counts.revoked ?? 0} revoked)`);
-
-      step('notify (outcome mail)');
-      const mailer = new SesMailer(new SESv2Client(local.clients.ses), local.config.mail);
-      stop = stopwatch(memory);
-      const n = await makeNotify({ ...stores(names, db), mailer }, { ...local.config.mail, ratePerSecond: 500 })({ campaignId: c.campaignId, kind: 'outcome' });
-      row.notify.units = n.sent;
-      stop(row.notify);
-      row.storePeakRssMb = memory.peakMb();
+      const row = await playSize(lab, sizeRun);
       rows.push(row);
       // Each size as it completes: a long run that is stopped keeps what it measured.
       io.info(`scale ${size}: done ${JSON.stringify(row)}`);
-      db.destroy();
     } finally {
+      db.destroy();
       await Promise.all(Object.values(names).map((TableName) => raw.send(new DeleteTableCommand({ TableName })).catch(() => {})));
     }
   }
   raw.destroy();
+  report(io, lab.storeCount, rows);
+}
 
+/** One size: the providers and their stores, the season in waves, the evaluation checked, the mail. */
+async function playSize(lab: ScaleLab, r: SizeRun): Promise<ScaleRow> {
+  const { io, memory } = lab;
+  r.step(`${io.providers} providers, ${lab.storeCount} stores: profiles, bindings, deposits`);
+  memory.reset();
+  const setup = seasonEvents(io.campaign, io.providers, r.salt, io.storesPerProvider);
+  await feedRecords(r.intake, toRecords(setup.map((e) => JSON.stringify(e)).join('\n'), 'setup'), { concurrency: 16, quiet: true });
+  await aggregate(io.campaign, r.deps, { full: true });
+  const row: ScaleRow = {
+    orders: r.size,
+    intake: { secs: 0, units: 0, cpuSecs: 0 },
+    aggregation: { secs: 0, units: 0, runs: 0, cpuSecs: 0, shards: 0, longestShardSecs: 0 },
+    evaluation: { secs: 0, units: io.providers, cpuSecs: 0, shards: 0 },
+    notify: { secs: 0, units: 0, cpuSecs: 0 },
+    storePeakRssMb: null,
+  };
+  await playWaves(lab, r, row);
+  await checkedEvaluation(lab, r, row);
+  r.step('notify (outcome mail)');
+  const mailer = new SesMailer(new SESv2Client(lab.local.clients.ses), lab.local.config.mail);
+  const stop = stopwatch(memory);
+  const n = await makeNotify({ ...stores(r.names, r.db), mailer }, { ...lab.local.config.mail, ratePerSecond: 500 })({ campaignId: io.campaign.campaignId, kind: 'outcome' });
+  row.notify.units = n.sent;
+  stop(row.notify);
+  row.storePeakRssMb = memory.peakMb();
+  return row;
+}
+
+/** The season arrives in WAVES waves in paid-time order, an aggregation run after each. */
+async function playWaves(lab: ScaleLab, r: SizeRun, row: ScaleRow): Promise<void> {
+  const c = lab.io.campaign;
+  for (let wave = 0; wave < WAVES; wave++) {
+    const end = Math.floor((r.size * (wave + 1)) / WAVES);
+    for (let from = Math.floor((r.size * wave) / WAVES); from < end; from += CHUNK) {
+      const orders = ordersBetween(c, r.size, from, Math.min(end, from + CHUNK), lab.storeCount, r.salt);
+      const stop = stopwatch(lab.memory);
+      const fed = await feedRecords(r.intake, toRecords(orders.map((o) => JSON.stringify(o)).join('\n'), `wave-${wave}`), { concurrency: 16, quiet: true });
+      stop(row.intake);
+      row.intake.units += fed.accepted;
+      if (fed.accepted !== orders.length) throw new Error(`wave ${wave}: ${fed.accepted} of ${orders.length} orders accepted`);
+    }
+    const stop = stopwatch(lab.memory);
+    const onShard = (ms: number) => (row.aggregation.longestShardSecs = Math.max(row.aggregation.longestShardSecs, ms / 1000));
+    const a = await aggregate(c, r.deps, { overlapMs: 0, onShard }); // one writer at a time here: no record can land late
+    stop(row.aggregation);
+    row.aggregation.runs++;
+    if (a.status !== 'done') throw new Error(`wave ${wave}: aggregation ${a.status}`);
+    row.aggregation.units += a.ordersSeen;
+    row.aggregation.shards = Math.max(row.aggregation.shards, a.shards);
+    r.step(`wave ${wave + 1}/${WAVES}: intake ${rate(row.intake)} orders/s, aggregation ${rate(row.aggregation)} orders/s`);
+  }
+  if (row.aggregation.units !== r.size) throw new Error(`the aggregation saw ${row.aggregation.units} of ${r.size} orders`);
+}
+
+/** The final evaluation, each decision checked against the generator's own count. */
+async function checkedEvaluation(lab: ScaleLab, r: SizeRun, row: ScaleRow): Promise<void> {
+  const { io } = lab;
+  r.step('evaluation');
+  const threshold = Math.round(r.size / io.providers);
+  const stop = stopwatch(lab.memory);
+  const ev = await evaluate(io.campaign, { ...r.deps, overlapMs: 0 }, { by: { kind: 'person', id: 'scale' }, thresholdOrders: threshold });
+  stop(row.evaluation);
+  row.evaluation.shards = ev.shards;
+  if (ev.assessments.length !== io.providers) throw new Error(`evaluation assessed ${ev.assessments.length} of ${io.providers}`);
+  const paid = expectedPaidOrders(r.size, io.providers, io.storesPerProvider);
+  const wrong = ev.assessments.filter((d) => {
+    const want = paid[Number(d.providerId.slice(1))]!;
+    return d.paidOrders !== want || d.outcome !== (want >= threshold ? 'retained' : 'revoked');
+  });
+  if (wrong.length)
+    throw new Error(
+      `${wrong.length} of ${io.providers} decisions wrong, e.g. ${wrong[0]!.providerId}: ${wrong[0]!.outcome} with ${wrong[0]!.paidOrders} paid orders, expected ${paid[Number(wrong[0]!.providerId.slice(1))]}`,
+    );
+  r.step(`evaluation: ${io.providers} decisions right (${ev.counts.retained ?? 0} retained, ${ev.counts.revoked ?? 0} revoked)`);
+}
+
+const perOrderUs = (s: StageTime) => (s.secs * 1e6) / Math.max(1, s.units);
+const cpuPerOrderUs = (s: StageTime) => (s.cpuSecs * 1e6) / Math.max(1, s.units);
+
+/** The rows as JSON or as a table, with the flatness ratios of the largest size against the smallest. */
+function report(io: ScaleIO, storeCount: number, rows: ScaleRow[]): void {
   const base = rows[0]!;
   const last = rows.at(-1)!;
-  const perOrderUs = (s: StageTime) => (s.secs * 1e6) / Math.max(1, s.units);
-  const cpuPerOrderUs = (s: StageTime) => (s.cpuSecs * 1e6) / Math.max(1, s.units);
   const doc = {
     providers: io.providers,
     stores: storeCount,
@@ -255,37 +299,38 @@ export async function runScale(io: ScaleIO): Promise<void> {
       goal: '<= 1.3 (time per order at the largest size ÷ at the smallest)',
     },
   };
-  if (io.json) {
-    io.printJson(doc);
-    return;
-  }
+  if (io.json) return io.printJson(doc);
+  const headers = [
+    'orders',
+    'intake orders/s',
+    'µs/order',
+    'CPU µs/order',
+    `aggregation (${WAVES} runs) orders/s`,
+    'µs/order',
+    'CPU µs/order',
+    'shards, longest',
+    `evaluation (${io.providers} providers)`,
+    'notify mails/s',
+    'store peak RSS',
+  ];
+  const cells = (r: ScaleRow) => [
+    r.orders.toLocaleString('en-US'),
+    rate(r.intake),
+    perOrderUs(r.intake).toFixed(0),
+    cpuPerOrderUs(r.intake).toFixed(0),
+    rate(r.aggregation),
+    perOrderUs(r.aggregation).toFixed(0),
+    cpuPerOrderUs(r.aggregation).toFixed(0),
+    `${r.aggregation.shards}, ${r.aggregation.longestShardSecs.toFixed(1)} s`,
+    `${r.evaluation.secs.toFixed(1)} s, ${r.evaluation.shards} shard${r.evaluation.shards === 1 ? '' : 's'}`,
+    rate(r.notify),
+    r.storePeakRssMb === null ? 'n/a' : `${r.storePeakRssMb} MB`,
+  ];
   io.print(
     table(
-      [
-        'orders',
-        'intake orders/s',
-        'µs/order',
-        'CPU µs/order',
-        `aggregation (${WAVES} runs) orders/s`,
-        'µs/order',
-        'CPU µs/order',
-        `evaluation (${io.providers} providers)`,
-        'notify mails/s',
-        'store peak RSS',
-      ],
-      rows.map((r) => [
-        r.orders.toLocaleString('en-US'),
-        rate(r.intake),
-        perOrderUs(r.intake).toFixed(0),
-        cpuPerOrderUs(r.intake).toFixed(0),
-        rate(r.aggregation),
-        perOrderUs(r.aggregation).toFixed(0),
-        cpuPerOrderUs(r.aggregation).toFixed(0),
-        `${r.evaluation.secs.toFixed(1)} s`,
-        rate(r.notify),
-        r.storePeakRssMb === null ? 'n/a' : `${r.storePeakRssMb} MB`,
-      ]),
-      ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+      headers,
+      rows.map(cells),
+      headers.map(() => 'right' as const),
     ),
   );
   const sizes = `${last.orders.toLocaleString('en-US')} ÷ ${base.orders.toLocaleString('en-US')}`;
