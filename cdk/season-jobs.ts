@@ -154,5 +154,6 @@ function evaluateFunction(scope: Construct, tables: Record<TableId, ITable>, def
     )
     .acknowledgeGrant('dynamodb:Query', CATCH_UP, tables.events.tableArn)
     .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.events.tableArn}/index/byProvider`)
-    .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.orders.tableArn}/index/byStore`);
+    .acknowledgeGrant('dynamodb:Query', CATCH_UP, `${tables.orders.tableArn}/index/byStore`)
+    .acknowledgeGrant('dynamodb:Query', `The catch-up aggregation may be a grouped full recount: ${GROUPED_FINISH_QUERY}`, tables.aggregates.tableArn);
 }
