@@ -3,7 +3,7 @@
  * cost model (cost.ts), per million orders, with what else a season costs beside them.
  */
 import { FUNCTION_MEMORY_MB } from '#shared/sizing.ts';
-import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, stateTransitions, transitionsUsd, usageOf, type Usage } from './cost.ts';
+import { addUsage, costOf, gbSeconds, noUsage, PRICES, scaleUsage, evaluationStateTransitions, stateTransitions, transitionsUsd, usageOf, type Usage } from './cost.ts';
 import type { IntakeWork } from './intake.ts';
 import type { MailWork } from './mail.ts';
 import { round, usd, type BenchRun } from './run.ts';
@@ -52,6 +52,8 @@ export function billCounted(run: BenchRun, intake: IntakeWork, seasons: SeasonWo
       // Each run an execution of the Standard state machine: plan, the Map, one shard, finish.
       stateMachineSeasonUsd: transitionsUsd(stateTransitions(1) * scheduledRuns(c)),
     },
+    // The period-end evaluation: one execution of its state machine a season, its shards as the bench cut them.
+    evaluationExecutionUsd: transitionsUsd(evaluationStateTransitions(seasons.evaluation.shards)),
     mailPerProvider: costOf(scaleUsage(mailUsage, 1 / Math.max(1, mail.sent))),
   };
 }

@@ -50,6 +50,12 @@ export const stateTransitions = (shards: number, retries = 0): number => 5 + sha
  */
 export const groupedStateTransitions = (shards: number, groups: number, retries = 0): number => 5 + 2 * groups + shards + retries;
 
+/**
+ * The same for the evaluation's state machine, which has no grouped branch: the plan task, the Busy
+ * Choice, the Map state, one task per shard, the finish task, plus one per retried step.
+ */
+export const evaluationStateTransitions = (shards: number, retries = 0): number => 4 + shards + retries;
+
 /** What `transitions` state transitions of Standard workflows cost. */
 export const transitionsUsd = (transitions: number): number => (transitions / 1000) * PRICES.stepFunctions.usdPerThousandTransitions;
 

@@ -65,7 +65,8 @@ export interface SeasonWork {
   /** The orders of the 10x season, the one billed. */
   orders10: number;
   aggregation: { secs: number; meter: MeterSnapshot };
-  evaluation: { secs: number; meter: MeterSnapshot };
+  /** `shards`: the decision shards of the last evaluation (each a state machine's Map iteration). */
+  evaluation: { secs: number; meter: MeterSnapshot; shards: number };
   /** The scheduled run with ~10 new orders, and the 15-minute window at a million orders a season. */
   incrementalRun: ScheduledRun;
   windowRun: ScheduledRun;
@@ -287,5 +288,5 @@ export async function measureSeasons(run: BenchRun, rawRate: number): Promise<Se
   evaluationMetrics(lab, bySize[0], bySize[2]);
   aggregationMetrics(lab, bySize, scheduled.incrementalRun, rawRate);
   const s10 = bySize[2];
-  return { orders10: baseOrders * 10, aggregation: s10.aggregation, evaluation: { secs: median(s10.secs), meter: evalMeters[10]![0]! }, ...scheduled };
+  return { orders10: baseOrders * 10, aggregation: s10.aggregation, evaluation: { secs: median(s10.secs), meter: evalMeters[10]![0]!, shards: lab.evaluationFanout.shards }, ...scheduled };
 }
