@@ -77,7 +77,15 @@ async function recountHeap(lab: Lab, names: TableNames, db: DocumentClient): Pro
   const base = liveHeap();
   let peak = 0;
   const c = lab.run.campaign;
-  const r = await aggregate(c, { ...stores(names, db), now: () => new Date() }, { full: true, ordersShardSize: lab.ordersShardSize, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) });
+  // One shard at a time: on AWS each shard is its own invocation, and that invocation's heap is what
+  // must not grow with the orders. (In one process a recount holds at most `concurrency` shards, 4;
+  // the 1x season has fewer shards than that and the 4x more, so with them in flight the ratio would
+  // count shards in flight, not what a shard keeps.)
+  const r = await aggregate(
+    c,
+    { ...stores(names, db), now: () => new Date() },
+    { full: true, ordersShardSize: lab.ordersShardSize, concurrency: 1, onOrderPage: () => (peak = Math.max(peak, liveHeap() - base)) },
+  );
   if (r.status !== 'done') throw new Error(`full recount: ${r.status}`);
   lab.recounts.set(names.orders, r);
   return peak;
