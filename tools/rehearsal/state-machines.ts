@@ -185,16 +185,20 @@ class TaskError extends Error {
  * for every execution: validation compiles asl-validator's schemas anew on each construction, which
  * cost more than the executions themselves, and a definition does not change between executions.
  */
-const interpreters = new WeakMap<StateMachineSpec, StateMachine>();
+const interpreters = new WeakMap<StateMachineSpec, { machine: StateMachine; starts: Map<string, string> }>();
 export function machineOf(spec: StateMachineSpec): StateMachine {
-  let machine = interpreters.get(spec);
-  if (!machine) {
-    // The definition with a check where each distributed Map would start a child (childStartStates).
-    const { definition } = childStartStates(spec.definition);
-    machine = new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } });
-    interpreters.set(spec, machine);
+  return interpreterOf(spec).machine;
+}
+
+/** The interpreter and the states where a distributed Map would start a child (childStartStates), made once per spec. */
+function interpreterOf(spec: StateMachineSpec): { machine: StateMachine; starts: Map<string, string> } {
+  let made = interpreters.get(spec);
+  if (!made) {
+    const { definition, starts } = childStartStates(spec.definition);
+    made = { machine: new StateMachine(definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: true, checkPaths: true } }), starts };
+    interpreters.set(spec, made);
   }
-  return machine;
+  return made;
 }
 
 /** Runs one execution of `spec` with `input` to its end, every Lambda task through `deps`. */
@@ -227,7 +231,7 @@ export async function runExecution(spec: StateMachineSpec, input: unknown, deps:
   const startTime = new Date(deps.startMs ?? Date.now()).toISOString();
   const executionName = `rehearsal-${startTime.replace(/[^0-9]/g, '').slice(0, 14)}`;
   const executionArn = `${spec.arn.replace(':stateMachine:', ':execution:')}:${executionName}`;
-  const { starts } = childStartStates(spec.definition);
+  const { machine, starts } = interpreterOf(spec);
   for (const [state, map] of starts) {
     handlers[state] = async (childInput) => {
       for (const action of CHILD_START_ACTIONS) {
@@ -240,7 +244,6 @@ export async function runExecution(spec: StateMachineSpec, input: unknown, deps:
       return childInput;
     };
   }
-  const machine = machineOf(spec);
   const execution = machine.run(input as Json, {
     overrides: {
       taskResourceLocalHandlers: handlers,
